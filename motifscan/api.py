@@ -1,0 +1,171 @@
+"""The Python API: scan FASTA files (and, in :mod:`motifscan.genes`, gene promoters) and get a :class:`ScanResult`.
+
+Example
+-------
+>>> import motifscan
+>>> result = motifscan.scan_fasta("promoters.fa", motifs="ATF3", p_threshold=1e-4)   # doctest: +SKIP
+>>> result.to_pandas().head()                                                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from motifscan import __version__
+from motifscan.engine import EngineOutput, ScanSettings, ScanTarget, scan_targets, sort_hits
+from motifscan.fasta import FastaRecord, read_fasta
+from motifscan.model import Hit, Motif
+from motifscan.motifs import jaspar_database, select_motifs
+from motifscan.writers import TSV_COLUMNS, bed_lines, tsv_lines, tsv_row, write_lines
+
+MotifSpec = str | Motif | Sequence[str | Motif] | None
+"""Motifs as the API takes them: None (the default ATF/CREB set), a JASPAR ID or TF name, a Motif, or a list."""
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The hits of one scan with everything needed to reproduce it.
+
+    Iterating gives :class:`~motifscan.model.Hit` records in output order (seq_name, start, motif_id, strand).
+    ``provenance``: (key, value) pairs written at the top of every output. ``scored_windows``: motif ID -> windows
+    scored on both strands (the number of tests behind each motif's q-values).
+    """
+
+    hits: tuple[Hit, ...]
+    motifs: tuple[Motif, ...]
+    provenance: tuple[tuple[str, str], ...]
+    scored_windows: dict[str, int]
+
+    def __iter__(self) -> Iterator[Hit]:
+        return iter(self.hits)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __getitem__(self, index: int) -> Hit:
+        return self.hits[index]
+
+    def to_tsv(self, path: str | Path | None = None) -> str:
+        """The TSV text (provenance comments, header, rows); also written atomically to ``path`` if given."""
+        lines = list(tsv_lines(self.hits, self.provenance))
+        if path is not None:
+            write_lines(path, lines)
+        return "\n".join(lines) + "\n"
+
+    def to_bed(self, path: str | Path | None = None, track: str | None = None) -> str:
+        """BED6 text (0-based half-open); also written atomically to ``path`` if given."""
+        lines = list(bed_lines(self.hits, self.provenance, track))
+        if path is not None:
+            write_lines(path, lines)
+        return "\n".join(lines) + "\n"
+
+    def to_pandas(self):
+        """A pandas DataFrame with the TSV columns (start/end 0-based half-open). Needs pandas (``motifscan[pandas]``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_pandas() needs pandas: pip install 'motifscan[pandas]'") from None
+        frame = pd.DataFrame([tsv_row(h) for h in self.hits], columns=list(TSV_COLUMNS))
+        for column in ("start", "end"):
+            frame[column] = frame[column].astype("int64")
+        for column in ("score", "rel_score", "p_value", "q_value"):
+            frame[column] = [getattr(h, column) for h in self.hits]
+        for column in ("tss_rel_start", "tss_rel_end"):
+            frame[column] = pd.array([getattr(h, column) for h in self.hits], dtype="Int64")
+        return frame
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in TSV_COLUMNS)
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in tsv_row(h)) + "</tr>" for h in self.hits[:50]
+        )
+        more = f"<p>… {len(self.hits) - 50} more hits</p>" if len(self.hits) > 50 else ""
+        return f"<p>motifscan: {len(self.hits)} hits</p><table><tr>{head}</tr>{rows}</table>{more}"
+
+    def __repr__(self) -> str:
+        return f"<ScanResult: {len(self.hits)} hits, {len(self.motifs)} motifs>"
+
+
+def resolve_motifs(motifs: MotifSpec, jaspar_release: str | None = None) -> list[Motif]:
+    """Motifs from the API's flexible form: None -> the default set; "MA0605.3"/"MA0605" -> by ID; other strings ->
+    TF name in JASPAR CORE vertebrates (or a motif file path if such a file exists); Motif objects as they are."""
+    if motifs is None:
+        return select_motifs(release=jaspar_release)
+    items = [motifs] if isinstance(motifs, (str, Motif)) else list(motifs)
+    chosen: list[Motif] = [m for m in items if isinstance(m, Motif)]
+    words = [m for m in items if isinstance(m, str)]
+    database = jaspar_database(jaspar_release)
+    ids = [w for w in words if database.has_id(w)]
+    files = [w for w in words if w not in ids and Path(w).is_file()]
+    names = [w for w in words if w not in ids and w not in files]
+    if ids or names or files:
+        chosen += select_motifs(release=database.release, motif_ids=ids, tf_names=names, motif_files=files)
+    return chosen
+
+
+def base_provenance(settings: ScanSettings, motifs: Sequence[Motif], output: EngineOutput,
+                    jaspar_release: str, command: str | None) -> list[tuple[str, str]]:
+    """The provenance lines shared by every scan."""
+    b = output.background
+    return [
+        ("motifscan", __version__),
+        ("jaspar_release", jaspar_release),
+        ("motifs", f"{len(motifs)}: " + " ".join(m.id for m in motifs[:30]) + (" ..." if len(motifs) > 30 else "")),
+        ("pseudocount", f"{settings.pseudocount:g}"),
+        ("background", f"{settings.background} A={b[0]:.4f} C={b[1]:.4f} G={b[2]:.4f} T={b[3]:.4f}"),
+        ("p_threshold", f"{settings.p_threshold:g}"),
+        ("q_threshold", "none" if settings.q_threshold is None else f"{settings.q_threshold:g}"),
+        ("min_rel_score", "none" if settings.min_rel_score is None else f"{settings.min_rel_score:g}"),
+        ("mask_lowercase", str(settings.mask_lowercase).lower()),
+        ("q_value", "Benjamini-Hochberg per motif over all windows scored on both strands; no correction across motifs"),
+        ("coordinates", "start/end 0-based half-open; strand relative to chrom"),
+        ("command", command if command is not None else " ".join(sys.argv) or "python"),
+    ]
+
+
+def _records(path_or_records: str | Path | Iterable) -> list[FastaRecord]:
+    if isinstance(path_or_records, (str, Path)):
+        return read_fasta(path_or_records)
+    records = []
+    for item in path_or_records:
+        if isinstance(item, FastaRecord):
+            records.append(item)
+        elif hasattr(item, "seq") and hasattr(item, "id"):  # Bio.SeqRecord
+            records.append(FastaRecord(str(item.id), str(item.seq)))
+        else:
+            name, sequence = item
+            records.append(FastaRecord(str(name), str(sequence)))
+    return records
+
+
+def scan_fasta(
+    path_or_records: str | Path | Iterable,
+    motifs: MotifSpec = None,
+    *,
+    p_threshold: float = 1e-4,
+    q_threshold: float | None = None,
+    min_rel_score: float | None = None,
+    pseudocount: float = 0.8,
+    background: str = "uniform",
+    mask_lowercase: bool = False,
+    jaspar_release: str | None = None,
+    command: str | None = None,
+) -> ScanResult:
+    """Scan the records of a FASTA file (or (name, sequence) pairs, FastaRecords, Bio SeqRecords) on both strands.
+
+    Hits have ``seq_name = chrom =`` the record ID and ``start``/``end`` 0-based half-open in the record.
+    """
+    settings = ScanSettings(p_threshold=p_threshold, q_threshold=q_threshold, min_rel_score=min_rel_score,
+                            pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase)
+    release = jaspar_database(jaspar_release).release
+    chosen = resolve_motifs(motifs, release)
+    records = _records(path_or_records)
+    output = scan_targets([ScanTarget(r.name, r.sequence, r.name) for r in records], chosen, settings)
+    provenance = base_provenance(settings, chosen, output, release, command)
+    if isinstance(path_or_records, (str, Path)):
+        provenance.insert(2, ("input", str(path_or_records)))
+    return ScanResult(tuple(sort_hits(output.hits)), tuple(chosen), tuple(provenance), output.scored_windows)

@@ -1,0 +1,170 @@
+"""The ``motifscan`` command: a thin click layer over the library. No science here: parse options, call the library,
+call a writer.
+
+Exit codes (:mod:`motifscan.errors`): 0 success (zero hits included), 1 failure (unreadable or malformed input, no gene
+resolved, network exhausted), 2 usage error (bad option or value, missing input path, unknown motif, release or
+background). Errors are one line on stderr; ``-v`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import shlex
+import sys
+import traceback
+
+import click
+
+from motifscan import __version__
+from motifscan.errors import EXIT_FAILURE, MotifscanError
+
+log = logging.getLogger("motifscan")
+
+
+class _OneLineFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"motifscan: {record.levelname.lower()}: {record.getMessage()}"
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLineFormatter())
+    log.handlers[:] = [handler]
+    log.propagate = False
+    log.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO)
+
+
+class _Group(click.Group):
+    """Turns motifscan's own errors into one line and an exit code; other exceptions too, unless ``-v``."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except MotifscanError as error:
+            self._fail(ctx, str(error), error.exit_code)
+        except KeyboardInterrupt:
+            self._fail(ctx, "interrupted; no output written", 130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as error:  # a bug: say so, in one line unless -v
+            self._fail(ctx, f"internal error: {type(error).__name__}: {error} (run with -v for details)",
+                       EXIT_FAILURE)
+
+    @staticmethod
+    def _fail(ctx: click.Context, message: str, code: int) -> None:
+        if (ctx.obj or {}).get("verbose"):
+            traceback.print_exc()
+        click.echo(f"motifscan: error: {message}", err=True)
+        ctx.exit(code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(__version__, "--version", prog_name="motifscan")
+@click.option("-v", "--verbose", count=True, help="Debug logging; tracebacks on errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Find candidate transcription-factor binding sites (JASPAR motifs) in promoters and sequences."""
+    ctx.obj = {"verbose": verbose, "quiet": quiet}
+    _configure_logging(verbose, quiet)
+
+
+def _motif_options(command):
+    options = [
+        click.option("--motif", "motif_ids", multiple=True, metavar="ID",
+                     help="JASPAR matrix ID (MA0605.3, or MA0605 for its latest version). Repeatable."),
+        click.option("--tf", "tf_names", multiple=True, metavar="NAME",
+                     help="TF name, case-insensitive, within --collection and --tax-group. Repeatable."),
+        click.option("--motif-file", "motif_files", multiple=True, metavar="FILE",
+                     type=click.Path(exists=True, dir_okay=False),
+                     help="Motif file: JASPAR (.jaspar/.pfm), MEME or TRANSFAC. Repeatable."),
+        click.option("--collection", "collections", multiple=True, metavar="NAME",
+                     help="JASPAR collection [default: CORE]. Without --tf: select the whole group."),
+        click.option("--tax-group", "tax_groups", multiple=True, metavar="NAME",
+                     help="JASPAR tax group [default: vertebrates]. Without --tf: select the whole group."),
+        click.option("--jaspar-release", default=None, metavar="RELEASE",
+                     help="Bundled JASPAR release [default: the newest, JASPAR2026]."),
+    ]
+    return functools.reduce(lambda c, option: option(c), reversed(options), command)
+
+
+def _scoring_options(command):
+    options = [
+        click.option("--pvalue", "p_threshold", type=float, default=1e-4, show_default=True,
+                     help="Report windows with p-value <= this."),
+        click.option("--qvalue", "q_threshold", type=float, default=None,
+                     help="Also require the BH q-value (per motif) <= this."),
+        click.option("--min-rel-score", type=float, default=None,
+                     help="Also require the relative score (score - min) / (max - min) >= this, e.g. 0.8."),
+        click.option("--pseudocount", type=float, default=0.8, show_default=True,
+                     help="Total pseudocount per matrix column, spread by the background."),
+        click.option("--background", default="uniform", show_default=True, metavar="uniform|auto|A,C,G,T",
+                     help="0-order background; 'auto' estimates it from the scanned sequences."),
+        click.option("--mask-lowercase", is_flag=True, help="Do not score windows with soft-masked (lowercase) letters."),
+        click.option("-o", "--output", default="-", metavar="FILE", help="TSV output [default: stdout]."),
+        click.option("--bed", "bed_path", default=None, metavar="FILE", help="Also write BED6 (0-based half-open)."),
+    ]
+    return functools.reduce(lambda c, option: option(c), reversed(options), command)
+
+
+def _command_line() -> str:
+    return " ".join(shlex.quote(a) for a in ["motifscan", *sys.argv[1:]])
+
+
+def _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release):
+    from motifscan.motifs import select_motifs
+
+    return select_motifs(release=jaspar_release, motif_ids=motif_ids, tf_names=tf_names, motif_files=motif_files,
+                         collections=collections or None, tax_groups=tax_groups or None)
+
+
+def _write_outputs(result, output: str, bed_path: str | None) -> None:
+    result.to_tsv(output)
+    if bed_path:
+        result.to_bed(bed_path)
+    log.info("%d hits", len(result))
+
+
+@cli.command()
+@click.argument("fasta_path", metavar="FASTA", type=click.Path(exists=True, dir_okay=False))
+@_motif_options
+@_scoring_options
+def fasta(fasta_path, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, p_threshold,
+          q_threshold, min_rel_score, pseudocount, background, mask_lowercase, output, bed_path):
+    """Scan the records of a FASTA file (plain or gzip) on both strands.
+
+    Coordinates are positions in each record, 0-based half-open; seq_name = chrom = the record ID.
+    """
+    from motifscan.api import scan_fasta
+    from motifscan.motifs import jaspar_database
+
+    release = jaspar_database(jaspar_release).release
+    motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, release)
+    result = scan_fasta(fasta_path, motifs, p_threshold=p_threshold, q_threshold=q_threshold,
+                        min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
+                        mask_lowercase=mask_lowercase, jaspar_release=release, command=_command_line())
+    _write_outputs(result, output, bed_path)
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("--collection", "collections", multiple=True, metavar="NAME", help="[default: CORE]")
+@click.option("--tax-group", "tax_groups", multiple=True, metavar="NAME", help="[default: vertebrates]")
+@click.option("--jaspar-release", default=None, metavar="RELEASE", help="[default: the newest bundled]")
+def motifs(query, collections, tax_groups, jaspar_release):
+    """List JASPAR motifs, or those whose ID, name, class or family contains QUERY."""
+    from motifscan.motifs import jaspar_database
+
+    database = jaspar_database(jaspar_release)
+    found = database.search(query, list(collections) or ["CORE"], list(tax_groups) or ["vertebrates"])
+    click.echo("\t".join(["id", "name", "class", "family", "length", "collection", "tax_group"]))
+    for motif in found:
+        click.echo("\t".join([motif.id, motif.name, motif.tf_class, motif.family, str(motif.width),
+                              motif.collection, motif.tax_group]))
+    log.info("%d motifs in %s", len(found), database.release)
+
+
+def main() -> None:
+    """Entry point of the ``motifscan`` console script and ``python -m motifscan``."""
+    cli(prog_name="motifscan")

@@ -1,0 +1,52 @@
+"""DNA text -> uint8 codes, through one 256-entry lookup table: A=0, C=1, G=2, T=3 (either case), anything else 4.
+
+Codes are what the scanner and the background estimate work on; the text itself is kept for reporting matched
+sequences in the source's letter case.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+INVALID = 4
+"""The code of every letter that is not A, C, G or T (N, IUPAC ambiguity codes, gaps)."""
+
+
+def _table(lowercase_valid: bool) -> np.ndarray:
+    table = np.full(256, INVALID, dtype=np.uint8)
+    for code, letter in enumerate("ACGT"):
+        table[ord(letter)] = code
+        if lowercase_valid:
+            table[ord(letter.lower())] = code
+    return table
+
+
+_TABLES = {True: _table(True), False: _table(False)}
+
+_COMPLEMENT = str.maketrans(
+    "ACGTRYKMBVDHNSWacgtrykmbvdhnsw",
+    "TGCAYRMKVBHDNSWtgcayrmkvbhdnsw",
+)
+
+
+def encode(sequence: str, mask_lowercase: bool = False) -> np.ndarray:
+    """Codes of a DNA string, shape (len(sequence),), uint8.
+
+    Lowercase (soft-masked) a, c, g, t get the codes of their capitals unless ``mask_lowercase``, which makes them
+    ``INVALID`` so that windows touching them are not scored.
+    """
+    raw = np.frombuffer(sequence.encode("ascii", errors="replace"), dtype=np.uint8)
+    return _TABLES[not mask_lowercase][raw]
+
+
+def reverse_complement(sequence: str) -> str:
+    """The reverse complement, keeping letter case and IUPAC codes (N stays N)."""
+    return sequence.translate(_COMPLEMENT)[::-1]
+
+
+def letter_frequencies(codes_list: list[np.ndarray]) -> np.ndarray:
+    """Counts of A, C, G, T over several code arrays (each shape (n_i,)); shape (4,), float64."""
+    totals = np.zeros(INVALID + 1, dtype=np.float64)
+    for codes in codes_list:
+        totals += np.bincount(codes, minlength=INVALID + 1)[: INVALID + 1]
+    return totals[:4]

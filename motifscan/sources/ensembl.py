@@ -1,0 +1,816 @@
+"""Genes and genome sequence from Ensembl's REST API.
+
+:class:`EnsemblSource` resolves gene symbols, gene IDs and transcript IDs to :class:`~motifscan.model.Gene` records and
+cuts genomic sequence, with batched POSTs (at most 1000 IDs or 50 regions per request), a self-imposed throttle (at most
+15 requests in any 1-second window, Ensembl's limit), bounded retries with exponential backoff that honour
+``Retry-After``, and checks on everything that comes back (assembly, IDs, sequence lengths). Answers are kept in a
+persistent SQLite cache (:mod:`motifscan.sources.cache`) so that reruns need no network and ``offline=True`` works.
+
+Coordinates: Ensembl speaks 1-based closed intervals with strand 1/-1; everything this module returns or accepts is
+0-based half-open with strand ``"+"``/``"-"`` (:mod:`motifscan.model`). The conversion happens here and only here:
+``start - 1``, ``end`` unchanged (:func:`gene_from_json`, :func:`region_query`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from collections import deque
+from dataclasses import asdict
+from typing import Any, Callable, Iterable, Sequence
+from urllib.parse import quote
+
+import requests
+
+from motifscan.errors import EnsemblError, OfflineCacheMiss, UsageError
+from motifscan.model import Gene, GeneLookup, Region, Transcript
+from motifscan.sources.cache import Cache, NullCache
+
+logger = logging.getLogger(__name__)
+
+SERVERS = {"GRCh38": "https://rest.ensembl.org", "GRCh37": "https://grch37.rest.ensembl.org"}
+"""Ensembl's public REST server for each human assembly."""
+URL_ENV = "MOTIFSCAN_ENSEMBL_URL"
+"""Environment variable naming another server (a mirror, a test stand-in); it wins over the assembly's server."""
+
+MAX_POST_IDS = 1000  # Ensembl's limit for lookup POSTs
+MAX_POST_REGIONS = 50  # Ensembl's limit for sequence/region POSTs
+MAX_REGION_BP = 10_000_000  # Ensembl's limit per region; longer regions are split
+MAX_BATCH_BP = 10_000_000  # our limit per sequence POST, so that one answer stays ~10 MB
+MAX_JSON_BYTES = 256 * 2**20  # no lookup answer is allowed to grow beyond this (1000 expanded genes are far less)
+RATE_LIMIT = 15  # requests ...
+RATE_PERIOD = 1.0  # ... per this many seconds, in any window
+OFFLINE_NOTE = "not in the cache (offline)"
+
+_GENE_ID = re.compile(r"^(ENS[A-Z]*G\d{6,})(?:\.(\d+))?$", re.IGNORECASE)
+_TRANSCRIPT_ID = re.compile(r"^(ENS[A-Z]*T\d{6,})(?:\.(\d+))?$", re.IGNORECASE)
+_STRANDS = {1: "+", -1: "-"}
+
+
+class _ClientError(EnsemblError):
+    """Ensembl answered 4xx: the request itself was refused (for lookups, often "not found")."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _BadResponse(Exception):
+    """An answer that cannot be used (invalid JSON, wrong length, wrong ID): worth another try."""
+
+
+class _Throttle:
+    """At most ``limit`` requests in any window of ``period`` seconds.
+
+    A request's time is taken when it *ends*, so that the server, which sees it earlier, never counts more than
+    ``limit`` in a window even when network latency varies. Meant for one thread issuing requests one at a time.
+    """
+
+    def __init__(self, limit: int, period: float, clock: Callable[[], float], sleep: Callable[[float], None]) -> None:
+        self.limit, self.period = limit, period
+        self._clock, self._sleep = clock, sleep
+        self._times: deque[float] = deque(maxlen=limit)
+
+    def wait(self) -> None:
+        """Sleep until one more request fits in the window."""
+        while len(self._times) == self.limit:
+            pause = self._times[0] + self.period - self._clock()
+            if pause <= 0:
+                return
+            self._sleep(pause)
+
+    def record(self) -> None:
+        """Count one request as done now."""
+        self._times.append(self._clock())
+
+
+class EnsemblSource:
+    """Genes and sequence from an Ensembl REST server; a :class:`~motifscan.sources.GeneSource`.
+
+    All coordinates it returns or accepts are 0-based half-open with strand ``"+"``/``"-"``.
+
+    Parameters
+    ----------
+    species : str
+        Ensembl species name or alias (``"human"``, ``"homo_sapiens"``).
+    assembly : str
+        ``"GRCh38"`` or ``"GRCh37"``; picks the server unless ``base_url`` or ``$MOTIFSCAN_ENSEMBL_URL`` is given,
+        and every answer's ``assembly_name`` must match it. Other names are accepted only with an explicit server.
+    base_url : str, optional
+        Server to use instead of Ensembl's (mirror, test stand-in). Default: ``$MOTIFSCAN_ENSEMBL_URL``, else the
+        assembly's public server.
+    cache_dir : path, optional
+        Folder of the persistent cache. Default: the user cache directory (``$MOTIFSCAN_CACHE_DIR`` overrides it).
+    use_cache : bool
+        False: keep nothing on disk.
+    offline : bool
+        Answer from the cache only, never touching the network.
+    timeout : float
+        Seconds to wait for a connection or for the next bytes of an answer.
+    max_retries : int
+        Further attempts after a failed one (429, 5xx, connection error, timeout, unusable answer).
+    backoff : float
+        First pause between attempts in seconds when the server gives no ``Retry-After``; doubles each time.
+    max_wait : float
+        Longest ``Retry-After`` honoured; a longer one (Ensembl's hourly limit) ends in :class:`EnsemblError`.
+    release_ttl : float
+        Seconds for which a cached Ensembl release is trusted before ``info/data`` is asked again; when the release
+        changed, everything cached for this server, species and assembly is dropped.
+    session : requests.Session, optional
+        Session to use (not closed by :meth:`close`).
+    clock, sleep : callable
+        Monotonic clock and sleep function, replaceable in tests of the throttle and retries.
+
+    Raises
+    ------
+    UsageError
+        Unknown assembly without an explicit server, or ``offline`` without the cache.
+    """
+
+    def __init__(self, species: str = "human", assembly: str = "GRCh38", *, base_url: str | None = None,
+                 cache_dir: str | os.PathLike[str] | None = None, use_cache: bool = True, offline: bool = False,
+                 timeout: float = 120.0, max_retries: int = 5, backoff: float = 1.0, max_wait: float = 120.0,
+                 release_ttl: float = 86_400.0, session: requests.Session | None = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.species = _normalise_species(species)
+        self.base_url, self.assembly = _pick_server(assembly, base_url)
+        if offline and not use_cache:
+            raise UsageError("offline mode answers from the cache, so it cannot be combined with no cache")
+        self.offline = offline
+        self.timeout, self.max_retries, self.backoff, self.max_wait = timeout, max_retries, backoff, max_wait
+        self.release_ttl = release_ttl
+        self._cache: Cache | NullCache = Cache(cache_dir) if use_cache else NullCache()
+        self._scope = f"{self.base_url}|{self.species}|{self.assembly}"
+        self._own_session = session is None
+        self._session = session or requests.Session()
+        self._sleep = sleep
+        self._throttle = _Throttle(RATE_LIMIT, RATE_PERIOD, clock, sleep)
+        self._release: str | None = None
+
+    # ------------------------------------------------------------------------------------------------------------
+    # The GeneSource interface
+
+    def lookup(self, queries: Sequence[str]) -> list[GeneLookup]:
+        """Resolve symbols (any case), gene IDs and transcript IDs (versioned or not), one GeneLookup per query.
+
+        Symbols Ensembl does not know are tried as synonyms (``xrefs/symbol``), and ``note`` says so. Unknown queries
+        give a GeneLookup without genes; in offline mode so do queries the cache lacks (note ``"not in the cache
+        (offline)"``). Gene coordinates are 0-based half-open.
+
+        Raises
+        ------
+        EnsemblError
+            The server failed after the retries, or answered for another assembly or another ID.
+        """
+        self._ensure_release()
+        parsed = [_classify(q) for q in queries]
+        symbols = _unique(key for kind, key, _ in parsed if kind == "symbol")
+        transcript_ids = _unique(key for kind, key, _ in parsed if kind == "transcript")
+        by_symbol, genes = self._resolve_symbols(symbols)
+        parents = self._resolve_transcripts(transcript_ids)
+        wanted = [key for kind, key, _ in parsed if kind == "gene"]
+        wanted += [p["gene_id"] for p in parents.values() if p]
+        genes.update(self._genes_by_id(_unique(w for w in wanted if w not in genes)))
+        return [self._make_lookup(q, kind, key, version, by_symbol, parents, genes)
+                for q, (kind, key, version) in zip(queries, parsed)]
+
+    def chrom_length(self, chrom: str) -> int:
+        """Length in bp of chromosome ``chrom`` (Ensembl's name, e.g. ``"6"``), from ``info/assembly``; cached.
+
+        Raises
+        ------
+        OfflineCacheMiss
+            Offline, and the cache does not hold it.
+        EnsemblError
+            Ensembl does not know the chromosome, or failed.
+        """
+        cached = self._cache.get(self._scope, "chrom", chrom)
+        if cached is not None:
+            return int(cached)
+        if self.offline:
+            raise OfflineCacheMiss(f"the length of chromosome {chrom} is {OFFLINE_NOTE}")
+        self._ensure_release()
+        path = f"info/assembly/{_q(self.species)}/{_q(chrom)}"
+        try:
+            answer = self._request("GET", path, what=f"the length of chromosome {chrom}",
+                                   validate=_expect(dict, "length"))
+        except _ClientError as exc:
+            raise EnsemblError(f"Ensembl ({self.base_url}) knows no chromosome {chrom!r} for {self.species} "
+                               f"{self.assembly}: {exc}") from None
+        self._check_assembly(answer.get("assembly_name"), f"chromosome {chrom}")
+        length = answer["length"]
+        if not isinstance(length, int) or length <= 0:
+            raise EnsemblError(f"Ensembl gave a bad length for chromosome {chrom}: {length!r}")
+        self._cache.put(self._scope, "chrom", chrom, length)
+        return length
+
+    def fetch_sequences(self, regions: Sequence[Region]) -> list[str]:
+        """The forward-strand (+) sequence of each region ``[start, end)`` (0-based half-open), whatever
+        ``region.strand`` says, as Ensembl gives it (upper case; N where there is no sequence).
+
+        Regions longer than 10 Mb are fetched in pieces; each piece is cached as soon as its batch arrives.
+
+        Raises
+        ------
+        OfflineCacheMiss
+            Offline, and the cache lacks some regions (they are named).
+        EnsemblError
+            The server failed after the retries, refused a region, or sent a sequence of the wrong length or place.
+        """
+        pieces = {r: _split(r.chrom, r.start, r.end) for r in regions}
+        keys = _unique(_piece_key(p) for ps in pieces.values() for p in ps)
+        have: dict[str, str] = self._cache.get_many(self._scope, "region", keys)
+        missing = [k for k in keys if k not in have]
+        if missing and self.offline:
+            lacking = [r for r, ps in pieces.items() if any(_piece_key(p) not in have for p in ps)]
+            raise OfflineCacheMiss(f"the sequence of {_names(_region_label(r) for r in lacking)} is {OFFLINE_NOTE}")
+        if missing:
+            self._ensure_release()
+            owners = _owners(pieces, set(missing))
+            for batch in _sequence_batches([_parse_piece_key(k) for k in missing]):
+                have.update(self._fetch_batch(batch, owners))
+        return ["".join(have[_piece_key(p)] for p in pieces[r]) for r in regions]
+
+    def provenance(self) -> dict[str, str]:
+        """Facts for output headers: source, server, species, assembly and the Ensembl release (``info/data``)."""
+        self._ensure_release()
+        release = self._release or self._cache.get(self._scope, "meta", "release") or "unknown"
+        return {"source": "ensembl", "server": self.base_url, "species": self.species, "assembly": self.assembly,
+                "ensembl_release": str(release)}
+
+    def close(self) -> None:
+        """Close the HTTP session (if this object made it) and the cache."""
+        if self._own_session:
+            self._session.close()
+        self._cache.close()
+
+    def __enter__(self) -> "EnsemblSource":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Release: cached answers are only good for the release they came from
+
+    def _ensure_release(self) -> None:
+        if self._release is not None or self.offline:
+            return
+        stored = self._cache.get(self._scope, "meta", "release")
+        stored_at = self._cache.stored_at(self._scope, "meta", "release")
+        if stored is not None and stored_at is not None and time.time() - stored_at < self.release_ttl:
+            self._release = stored
+            return
+        answer = self._request("GET", "info/data", what="the Ensembl release", validate=_expect(dict, "releases"))
+        releases = answer["releases"]
+        if not isinstance(releases, list) or not releases:
+            raise EnsemblError(f"Ensembl's info/data gave no release: {answer!r}")
+        release = str(max(releases))
+        if stored is not None and stored != release:
+            logger.info("Ensembl moved from release %s to %s: dropping the cached answers", stored, release)
+            self._cache.clear_scope(self._scope)
+        self._cache.put(self._scope, "meta", "release", release)
+        self._release = release
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Lookups
+
+    def _resolve_symbols(self, symbols: list[str]) -> tuple[dict[str, dict], dict[str, Gene | None]]:
+        """``({SYMBOL: {"gene_ids": [...], "via": "symbol"|"synonym"}}, {gene_id: Gene})``; symbols absent from the
+        first dict are offline misses. Symbol keys are upper case (Ensembl matches symbols case-insensitively)."""
+        keys = {s.upper(): s for s in symbols}
+        found: dict[str, dict] = self._cache.get_many(self._scope, "symbol", keys)
+        genes: dict[str, Gene | None] = {}
+        todo = [keys[k] for k in keys if k not in found]
+        if todo and not self.offline:
+            for batch in _chunks(todo, MAX_POST_IDS):
+                hits, batch_genes = self._post_symbols(batch)
+                found.update(hits)
+                genes.update(batch_genes)
+            unresolved = [keys[k] for k in keys if not found.get(k, {}).get("gene_ids")]
+            synonym_hits, synonym_genes = self._resolve_synonyms(unresolved)
+            found.update(synonym_hits)
+            genes.update(synonym_genes)
+        wanted = _unique(i for hit in found.values() for i in hit["gene_ids"] if i not in genes)
+        genes.update(self._genes_by_id(wanted))
+        return found, genes
+
+    def _post_symbols(self, symbols: list[str]) -> tuple[dict[str, dict], dict[str, Gene]]:
+        """One ``POST lookup/symbol`` with expand=1; caches and returns the direct hits (misses are left out)."""
+        answer = self._request("POST", f"lookup/symbol/{_q(self.species)}", params={"expand": 1},
+                               body={"symbols": symbols}, what=f"the lookup of {_names(symbols)}",
+                               validate=_expect_keys(symbols, "display_name"))
+        hits, genes = {}, {}
+        for symbol, obj in answer.items():
+            gene = self._gene_from_answer(obj, symbol)
+            if gene.name.upper() != symbol.upper():
+                raise EnsemblError(f"Ensembl answered the lookup of {symbol} with {gene.name} ({gene.id})")
+            genes[gene.id] = gene
+            hits[symbol.upper()] = {"gene_ids": [gene.id], "via": "symbol"}
+        # Genes first: a symbol entry must never point at a gene the cache lacks.
+        self._cache.put_many(self._scope, "gene", {i: _gene_record(g) for i, g in genes.items()})
+        self._cache.put_many(self._scope, "symbol", hits)
+        return hits, genes
+
+    def _resolve_synonyms(self, symbols: list[str]) -> tuple[dict[str, dict], dict[str, Gene | None]]:
+        """Try symbols Ensembl's lookup missed as synonyms: ``xrefs/symbol``, then the genes by ID."""
+        xrefs = {s: self._xref_gene_ids(s) for s in symbols}
+        genes = self._genes_by_id(_unique(i for ids in xrefs.values() for i in ids))
+        hits = {}
+        for symbol, ids in xrefs.items():
+            known = _prefer_primary([genes[i] for i in ids if genes.get(i) is not None])
+            hits[symbol.upper()] = {"gene_ids": [g.id for g in known], "via": "synonym"}
+        self._cache.put_many(self._scope, "symbol", hits)
+        return hits, genes
+
+    def _xref_gene_ids(self, symbol: str) -> list[str]:
+        """Gene IDs whose name, synonym or external reference is ``symbol`` (cached per symbol)."""
+        cached = self._cache.get(self._scope, "xref", symbol.upper())
+        if cached is not None:
+            return cached
+        path = f"xrefs/symbol/{_q(self.species)}/{_q(symbol)}"
+        try:
+            answer = self._request("GET", path, params={"object_type": "gene"}, what=f"the synonyms of {symbol}",
+                                   validate=_expect(list))
+        except _ClientError:
+            answer = []  # Ensembl answers some unknown names with 400/404: nothing found
+        ids = _unique(_unversioned(x["id"]) for x in answer
+                      if isinstance(x, dict) and x.get("type", "gene") == "gene" and isinstance(x.get("id"), str))
+        self._cache.put(self._scope, "xref", symbol.upper(), ids)
+        return ids
+
+    def _resolve_transcripts(self, transcript_ids: list[str]) -> dict[str, dict | None]:
+        """``{transcript_id: {"gene_id": ..., "version": ...} or None (unknown)}``; absent = offline miss."""
+        found: dict[str, dict | None] = self._cache.get_many(self._scope, "transcript", transcript_ids)
+        todo = [t for t in transcript_ids if t not in found]
+        if todo and not self.offline:
+            for batch in _chunks(todo, MAX_POST_IDS):
+                answer = self._post_ids(batch, expand=False)
+                parents = {t: self._transcript_parent(t, obj) for t, obj in answer.items()}
+                self._cache.put_many(self._scope, "transcript", parents)
+                found.update(parents)
+        return found
+
+    def _transcript_parent(self, transcript_id: str, obj: dict | None) -> dict | None:
+        if obj is None:
+            return None
+        self._check_assembly(obj.get("assembly_name"), transcript_id)
+        if obj.get("object_type", "Transcript") != "Transcript" or not isinstance(obj.get("Parent"), str):
+            raise EnsemblError(f"Ensembl's answer for transcript {transcript_id} is not a transcript with a gene")
+        return {"gene_id": _unversioned(obj["Parent"]), "version": obj.get("version")}
+
+    def _genes_by_id(self, gene_ids: list[str]) -> dict[str, Gene | None]:
+        """``{gene_id: Gene or None (unknown to Ensembl)}``; IDs absent from the result are offline misses."""
+        records = self._cache.get_many(self._scope, "gene", gene_ids)
+        genes = {i: (None if r is None else _gene_from_record(r)) for i, r in records.items()}
+        todo = [i for i in gene_ids if i not in genes]
+        if todo and not self.offline:
+            for batch in _chunks(todo, MAX_POST_IDS):
+                answer = self._post_ids(batch, expand=True)
+                fetched = {i: (None if obj is None else self._gene_from_answer(obj, i)) for i, obj in answer.items()}
+                self._cache.put_many(self._scope, "gene", {i: _gene_record(g) for i, g in fetched.items()})
+                genes.update(fetched)
+        return genes
+
+    def _post_ids(self, ids: list[str], expand: bool) -> dict[str, dict | None]:
+        """One ``POST lookup/id``; checks that every ID came back, for itself (``null`` when unknown)."""
+        return self._request("POST", "lookup/id", params={"expand": int(expand)}, body={"ids": ids},
+                             what=f"the lookup of {_names(ids)}", validate=_expect_ids(ids))
+
+    def _gene_from_answer(self, obj: dict, asked: str) -> Gene:
+        self._check_assembly(obj.get("assembly_name"), asked)
+        if obj.get("object_type", "Gene") != "Gene":
+            raise EnsemblError(f"Ensembl's answer for {asked} is a {obj.get('object_type')}, not a gene")
+        try:
+            return gene_from_json(obj)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise EnsemblError(f"Ensembl's answer for {asked} lacks gene fields ({exc})") from None
+
+    def _make_lookup(self, query: str, kind: str, key: str, version: int | None, by_symbol: dict[str, dict],
+                     parents: dict[str, dict | None], genes: dict[str, Gene | None]) -> GeneLookup:
+        if kind == "none":
+            return GeneLookup(query)
+        if kind == "symbol":
+            return _symbol_lookup(query, by_symbol.get(key.upper()), genes)
+        if kind == "gene":
+            return _gene_lookup(query, key, version, genes)
+        return self._transcript_lookup(query, key, version, parents, genes)
+
+    def _transcript_lookup(self, query: str, tid: str, version: int | None, parents: dict[str, dict | None],
+                           genes: dict[str, Gene | None]) -> GeneLookup:
+        if tid not in parents:
+            return GeneLookup(query, note=OFFLINE_NOTE)
+        parent = parents[tid]
+        if parent is None:
+            return GeneLookup(query)
+        if parent["gene_id"] not in genes:
+            return GeneLookup(query, note=OFFLINE_NOTE)
+        gene = genes[parent["gene_id"]]
+        if gene is None or all(t.id != tid for t in gene.transcripts):
+            raise EnsemblError(f"Ensembl names {parent['gene_id']} as the gene of {tid}, but that gene does not "
+                               "list the transcript")
+        return GeneLookup(query, (gene,), transcript_id=tid, note=_version_note(query, tid, version,
+                                                                                parent.get("version")))
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Sequence
+
+    def _fetch_batch(self, batch: list[tuple[str, int, int]], owners: dict[str, list[str]]) -> dict[str, str]:
+        """One ``POST sequence/region`` for pieces ``(chrom, start, end)`` (0-based half-open); checked, cached."""
+        queries = {region_query(*p): p for p in batch}
+        names = _names(_unique(n for p in batch for n in owners[_piece_key(p)]))
+        expected = sum(end - start for _, start, end in batch)
+        answer = self._request("POST", f"sequence/region/{_q(self.species)}", body={"regions": list(queries)},
+                               what=f"the sequence of {names}", validate=_expect_sequences(queries),
+                               max_bytes=2 * expected + 4096 * len(batch) + 65536)
+        for item in answer:
+            self._check_assembly(item["id"].split(":")[1], names)
+        seqs = {_piece_key(queries[item["query"]]): item["seq"] for item in answer}
+        self._cache.put_many(self._scope, "region", seqs)  # kept at once, so an interrupted run resumes here
+        return seqs
+
+    # ------------------------------------------------------------------------------------------------------------
+    # HTTP
+
+    def _request(self, method: str, path: str, *, what: str, params: dict | None = None, body: Any = None,
+                 validate: Callable[[Any], None] | None = None, max_bytes: int = MAX_JSON_BYTES) -> Any:
+        """Send one request with throttling and bounded retries; return the decoded, validated JSON.
+
+        Raises
+        ------
+        _ClientError
+            Ensembl answered 400/404 (the caller decides whether that means "not found").
+        EnsemblError
+            Every attempt failed, Ensembl blocked us (403), or asked to wait longer than ``max_wait``.
+        """
+        url = f"{self.base_url}/{path}"
+        problem = ""
+        for attempt in range(self.max_retries + 1):
+            if attempt:
+                self._pause(attempt, problem)
+            try:
+                status, headers, raw = self._send(method, url, params, body, max_bytes)
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ContentDecodingError) as exc:
+                problem, self._retry_after = f"{type(exc).__name__}: {exc}", None
+                continue
+            outcome = self._judge(status, headers, raw, validate, what)
+            if isinstance(outcome, str):
+                problem = outcome
+                continue
+            return outcome[0]
+        raise EnsemblError(f"Ensembl ({self.base_url}) failed {what} after {self.max_retries + 1} attempts; "
+                           f"last problem: {problem}")
+
+    def _send(self, method: str, url: str, params: dict | None, body: Any,
+              max_bytes: int) -> tuple[int, Any, bytes]:
+        """One throttled HTTP exchange; returns status, headers and at most ``max_bytes`` of (decoded) body."""
+        self._throttle.wait()
+        logger.debug("%s %s %s", method, url, params or "")
+        try:
+            data = None if body is None else json.dumps(body)
+            with self._session.request(method, url, params=params, data=data, timeout=self.timeout, stream=True,
+                                       headers={"Content-Type": "application/json",
+                                                "Accept": "application/json"}) as resp:
+                return resp.status_code, resp.headers, _read_bounded(resp, max_bytes, url)
+        finally:
+            self._throttle.record()
+
+    def _judge(self, status: int, headers: Any, raw: bytes, validate: Callable[[Any], None] | None,
+               what: str) -> tuple[Any] | str:
+        """The decoded answer as a 1-tuple, or a string saying why to try again; raises when retrying is futile."""
+        self._retry_after = _retry_after(headers)
+        if status == 429 or status >= 500:
+            return f"HTTP {status} {_error_text(raw)}".strip()
+        if status == 403:
+            raise EnsemblError(f"Ensembl ({self.base_url}) refused {what} (HTTP 403): too many requests from this "
+                               "address; wait a while before trying again")
+        if status >= 400:
+            raise _ClientError(status, _error_text(raw) or f"HTTP {status}")
+        try:
+            answer = json.loads(raw)
+            if validate is not None:
+                validate(answer)
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            return f"invalid JSON ({exc})"
+        except _BadResponse as exc:
+            return str(exc)
+        return (answer,)
+
+    def _pause(self, attempt: int, problem: str) -> None:
+        """Wait before attempt number ``attempt`` (1-based): the server's Retry-After, else exponential backoff."""
+        delay = self._retry_after if self._retry_after is not None else min(self.backoff * 2 ** (attempt - 1), 60.0)
+        if delay > self.max_wait:
+            raise EnsemblError(f"Ensembl ({self.base_url}) asks to wait {delay:.0f} s before the next request "
+                               f"({problem}); try again later")
+        logger.info("Ensembl: %s; retrying in %.2f s (attempt %d of %d)", problem, delay, attempt + 1,
+                    self.max_retries + 1)
+        self._sleep(delay)
+
+    _retry_after: float | None = None
+
+    def _check_assembly(self, name: Any, what: str) -> None:
+        """Refuse answers for another assembly (e.g. GRCh37 data when GRCh38 was asked)."""
+        if name is None:
+            return
+        if str(name).split(".")[0].lower() != self.assembly.split(".")[0].lower():
+            raise EnsemblError(f"{self.base_url} answered {what} for assembly {name}, but {self.assembly} was asked; "
+                               "choose the matching assembly or server")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Conversions (the one place where Ensembl's 1-based closed coordinates become 0-based half-open)
+
+
+def gene_from_json(obj: dict) -> Gene:
+    """A :class:`Gene` from Ensembl's gene JSON (``expand=1`` for transcripts).
+
+    Ensembl's ``start``/``end`` are 1-based closed; the Gene's are 0-based half-open (``start - 1``, ``end``).
+    Transcripts are sorted by ID. The canonical one is the transcript flagged ``is_canonical``; if none carries the
+    flag (older servers), the gene's ``canonical_transcript``.
+    """
+    gene_id = _unversioned(obj["id"])
+    raw = obj.get("Transcript") or []
+    flagged = any("is_canonical" in t for t in raw)
+    canonical = _unversioned(obj.get("canonical_transcript") or "")
+    transcripts = [_transcript_from_json(t, gene_id, bool(t.get("is_canonical")) if flagged
+                                         else _unversioned(t["id"]) == canonical) for t in raw]
+    return Gene(id=gene_id, name=obj.get("display_name") or "", chrom=str(obj["seq_region_name"]),
+                start=int(obj["start"]) - 1, end=int(obj["end"]), strand=_STRANDS[int(obj["strand"])],
+                biotype=obj.get("biotype") or "", transcripts=tuple(sorted(transcripts, key=lambda t: t.id)),
+                version=_int_or_none(obj.get("version")))
+
+
+def _transcript_from_json(obj: dict, gene_id: str, is_canonical: bool) -> Transcript:
+    """A :class:`Transcript` from Ensembl JSON: 1-based closed ``start``/``end`` become 0-based half-open."""
+    return Transcript(id=_unversioned(obj["id"]), gene_id=gene_id, chrom=str(obj["seq_region_name"]),
+                      start=int(obj["start"]) - 1, end=int(obj["end"]), strand=_STRANDS[int(obj["strand"])],
+                      biotype=obj.get("biotype") or "", is_canonical=is_canonical,
+                      version=_int_or_none(obj.get("version")))
+
+
+def region_query(chrom: str, start: int, end: int) -> str:
+    """Ensembl's region string for the forward strand of ``[start, end)`` (0-based half-open): ``chrom:start+1..end:1``."""
+    return f"{chrom}:{start + 1}..{end}:1"
+
+
+def _gene_record(gene: Gene | None) -> dict | None:
+    """A gene as a JSON-able dict for the cache (None stays None: "unknown to Ensembl")."""
+    return None if gene is None else asdict(gene)
+
+
+def _gene_from_record(record: dict) -> Gene:
+    fields = dict(record)
+    fields["transcripts"] = tuple(Transcript(**t) for t in record["transcripts"])
+    return Gene(**fields)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Building GeneLookups
+
+
+def _symbol_lookup(query: str, hit: dict | None, genes: dict[str, Gene | None]) -> GeneLookup:
+    if hit is None or any(i not in genes for i in hit["gene_ids"]):
+        return GeneLookup(query, note=OFFLINE_NOTE)
+    found = tuple(g for g in (genes[i] for i in hit["gene_ids"]) if g is not None)
+    if hit["via"] != "synonym" or not found:
+        return GeneLookup(query, found)
+    if len(found) == 1:
+        note = f"{query} resolved to {found[0].label} ({found[0].id}) via Ensembl synonyms"
+    else:
+        listed = ", ".join(f"{g.label} ({g.id})" for g in found)
+        note = f"{query} matches {len(found)} genes via Ensembl synonyms: {listed}"
+    return GeneLookup(query, found, note=note)
+
+
+def _gene_lookup(query: str, gene_id: str, version: int | None, genes: dict[str, Gene | None]) -> GeneLookup:
+    if gene_id not in genes:
+        return GeneLookup(query, note=OFFLINE_NOTE)
+    gene = genes[gene_id]
+    if gene is None:
+        return GeneLookup(query)
+    return GeneLookup(query, (gene,), note=_version_note(query, gene_id, version, gene.version))
+
+
+def _version_note(query: str, stable_id: str, asked: int | None, served: int | None) -> str:
+    if asked is None or served is None or asked == served:
+        return ""
+    return f"{query}: Ensembl serves version {served} of {stable_id}"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Validators: raise _BadResponse (worth a retry) when an answer does not fit the question
+
+
+def _expect(kind: type, *fields: str) -> Callable[[Any], None]:
+    def check(answer: Any) -> None:
+        if not isinstance(answer, kind) or any(f not in answer for f in fields):
+            raise _BadResponse(f"unexpected answer shape: {str(answer)[:200]}")
+    return check
+
+
+def _expect_keys(asked: list[str], field: str) -> Callable[[Any], None]:
+    """A lookup/symbol answer: an object keyed by symbols we sent, each a gene object."""
+    def check(answer: Any) -> None:
+        _expect(dict)(answer)
+        stray = [k for k in answer if k not in set(asked)]
+        if stray:
+            raise _BadResponse(f"answer for names that were not asked: {_names(stray)}")
+        if any(not isinstance(v, dict) or field not in v or "id" not in v for v in answer.values()):
+            raise _BadResponse("a gene object without its fields")
+    return check
+
+
+def _expect_ids(asked: list[str]) -> Callable[[Any], None]:
+    """A lookup/id answer: every ID we sent, mapped to null or to an object with that very ID."""
+    def check(answer: Any) -> None:
+        _expect(dict)(answer)
+        missing = [i for i in asked if i not in answer]
+        if missing:
+            raise _BadResponse(f"no answer for {_names(missing)}")
+        for stable_id in asked:
+            obj = answer[stable_id]
+            if obj is not None and (not isinstance(obj, dict) or _unversioned(str(obj.get("id"))) != stable_id):
+                got = obj.get("id") if isinstance(obj, dict) else obj
+                raise _BadResponse(f"asked for {stable_id}, got {got!r}")
+    return check
+
+
+def _expect_sequences(queries: dict[str, tuple[str, int, int]]) -> Callable[[Any], None]:
+    """A sequence/region answer: one object per region sent, each with the right place and length."""
+    def check(answer: Any) -> None:
+        _expect(list)(answer)
+        by_query = {}
+        for item in answer:
+            if not isinstance(item, dict) or not isinstance(item.get("seq"), str) or item.get("query") not in queries:
+                raise _BadResponse(f"a sequence for a region that was not asked: {str(item)[:200]}")
+            by_query[item["query"]] = item
+        missing = [q for q in queries if q not in by_query]
+        if missing:
+            raise _BadResponse(f"no sequence for {_names(missing)}")
+        for query, (chrom, start, end) in queries.items():
+            _check_sequence(query, by_query[query], chrom, start, end)
+    return check
+
+
+def _check_sequence(query: str, item: dict, chrom: str, start: int, end: int) -> None:
+    """``item`` must hold ``end - start`` bases and an ID ``coord_system:assembly:chrom:start+1:end:1``."""
+    if len(item["seq"]) != end - start:
+        raise _BadResponse(f"{query}: {len(item['seq'])} bases instead of {end - start}")
+    parts = str(item.get("id", "")).split(":")
+    if len(parts) < 6 or parts[2:] != [chrom, str(start + 1), str(end), "1"]:
+        raise _BadResponse(f"{query}: the answer is for {item.get('id')!r}")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def _pick_server(assembly: str, base_url: str | None) -> tuple[str, str]:
+    """(server URL without trailing slash, canonical assembly name)."""
+    canonical = next((a for a in SERVERS if a.lower() == assembly.strip().lower()), None)
+    url = base_url or os.environ.get(URL_ENV) or None
+    if canonical is None and url is None:
+        raise UsageError(f"unknown assembly {assembly!r}: choose one of {', '.join(SERVERS)} (or give a server URL)")
+    if url is not None and not re.match(r"^https?://", url):
+        raise UsageError(f"the Ensembl server URL must start with http:// or https://, not {url!r}")
+    return (url or SERVERS[canonical]).rstrip("/"), canonical or assembly.strip()
+
+
+def _normalise_species(species: str) -> str:
+    name = species.strip().lower().replace(" ", "_")
+    if not re.match(r"^[a-z0-9_]+$", name):
+        raise UsageError(f"not a species name: {species!r}")
+    return name
+
+
+def _classify(query: str) -> tuple[str, str, int | None]:
+    """(kind, key, version): kind ``"gene"``/``"transcript"`` with the upper-case unversioned ID, ``"symbol"``
+    with the name as typed, or ``"none"`` for a blank query."""
+    text = query.strip()
+    if not text:
+        return "none", "", None
+    for kind, pattern in (("gene", _GENE_ID), ("transcript", _TRANSCRIPT_ID)):
+        match = pattern.match(text)
+        if match:
+            return kind, match.group(1).upper(), _int_or_none(match.group(2))
+    return "symbol", text, None
+
+
+def _prefer_primary(genes: list[Gene]) -> list[Gene]:
+    """Drop genes on patches and haplotypes (Ensembl names them ``CHR_...``) when a primary-assembly gene exists."""
+    primary = [g for g in genes if not g.chrom.upper().startswith("CHR_")]
+    return primary or genes
+
+
+def _split(chrom: str, start: int, end: int) -> list[tuple[str, int, int]]:
+    """``[start, end)`` (0-based half-open) cut into pieces of at most :data:`MAX_REGION_BP`."""
+    return [(chrom, s, min(s + MAX_REGION_BP, end)) for s in range(start, end, MAX_REGION_BP)]
+
+
+def _piece_key(piece: tuple[str, int, int]) -> str:
+    """Cache key of a piece: ``chrom:start-end``, 0-based half-open."""
+    chrom, start, end = piece
+    return f"{chrom}:{start}-{end}"
+
+
+def _parse_piece_key(key: str) -> tuple[str, int, int]:
+    chrom, _, span = key.rpartition(":")
+    start, end = span.split("-")
+    return chrom, int(start), int(end)
+
+
+def _owners(pieces: dict[Region, list[tuple[str, int, int]]], keys: set[str]) -> dict[str, list[str]]:
+    """For error messages: the labels of the regions that need each missing piece."""
+    owners: dict[str, list[str]] = {k: [] for k in keys}
+    for region, region_pieces in pieces.items():
+        for piece in region_pieces:
+            if _piece_key(piece) in owners:
+                owners[_piece_key(piece)].append(_region_label(region))
+    return owners
+
+
+def _sequence_batches(pieces: list[tuple[str, int, int]]) -> list[list[tuple[str, int, int]]]:
+    """Group pieces into POSTs of at most 50 regions and :data:`MAX_BATCH_BP` bases."""
+    batches: list[list[tuple[str, int, int]]] = [[]]
+    size = 0
+    for piece in pieces:
+        length = piece[2] - piece[1]
+        if batches[-1] and (len(batches[-1]) == MAX_POST_REGIONS or size + length > MAX_BATCH_BP):
+            batches.append([])
+            size = 0
+        batches[-1].append(piece)
+        size += length
+    return [b for b in batches if b]
+
+
+def _region_label(region: Region) -> str:
+    """A region's name, else ``chrom:start-end`` in 1-based closed coordinates (as people read them)."""
+    return region.name or f"{region.chrom}:{region.start + 1}-{region.end}"
+
+
+def _read_bounded(resp: requests.Response, max_bytes: int, url: str) -> bytes:
+    """The (decompressed) body, refusing more than ``max_bytes`` so that a runaway answer cannot exhaust memory."""
+    declared = resp.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise EnsemblError(f"the answer from {url} is too large ({declared} bytes; limit {max_bytes})")
+    chunks, total = [], 0
+    for chunk in resp.iter_content(chunk_size=1 << 16):
+        total += len(chunk)
+        if total > max_bytes:
+            raise EnsemblError(f"the answer from {url} is larger than {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _retry_after(headers: Any) -> float | None:
+    """``Retry-After`` in seconds (Ensembl sends a number, possibly fractional), or None."""
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return max(float(value), 0.0) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _error_text(raw: bytes) -> str:
+    """Ensembl's ``{"error": ...}`` message, or the start of a plain-text body."""
+    text = raw[:2000].decode("utf-8", errors="replace").strip()
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return text[:300]
+    return str(decoded.get("error", text))[:300] if isinstance(decoded, dict) else text[:300]
+
+
+def _names(items: Iterable[str], limit: int = 5) -> str:
+    """``"A, B, C"`` or ``"A, B, C, D, E and 7 more"`` for messages."""
+    listed = list(items)
+    shown = ", ".join(listed[:limit])
+    return shown if len(listed) <= limit else f"{shown} and {len(listed) - limit} more"
+
+
+def _q(segment: str) -> str:
+    """A user-given name made safe as one URL path segment."""
+    return quote(segment, safe="")
+
+
+def _unversioned(stable_id: str) -> str:
+    return stable_id.split(".")[0] if re.match(r"^[A-Za-z0-9_]+\.\d+$", stable_id) else stable_id
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,736 @@
+"""Genes and sequence from a local genome: a FASTA (plain or bgzip) and a GTF (Ensembl or GENCODE style).
+
+Coordinates: the GTF's 1-based closed coordinates are converted to 0-based half-open once, where the GTF is read
+(:func:`read_gtf`); everything this module returns is 0-based half-open.
+
+FASTA
+    Read through pyfaidx, in the file's letter case (soft-masking survives). A FASTA compressed with plain gzip cannot
+    be read at random and is refused with a hint to recompress it with bgzip. The ``.fai`` (and, for bgzip, ``.gzi``)
+    index is used from beside the FASTA when it is there and up to date; otherwise it is built beside the FASTA, or in
+    ``<cache_dir>/fasta-index/`` where the FASTA's folder is not writable (or writing there fails).
+
+GTF
+    Only ``gene`` and ``transcript`` lines are kept (a GTF with no ``transcript`` lines gets its transcript spans from
+    its ``exon`` lines). Genes without a ``gene`` line take their span, name and biotype from their transcripts.
+    GENCODE-style versioned IDs (``ENSG00000054598.8``, ``..._PAR_Y``) are split into ID and version.
+
+Canonical transcript
+    Per gene: the transcript tagged ``Ensembl_canonical``; else the one tagged ``MANE_Select``; else
+    :func:`motifscan.promoters.fallback_canonical`'s rule (protein_coding first, then the longest genomic span, then
+    the lowest ID). Exactly one transcript per gene is flagged ``is_canonical``.
+
+Chromosome names
+    Outputs use the FASTA's names. A GTF chromosome that the FASTA lacks is renamed to the FASTA name that differs
+    from it only by a leading ``chr`` (added or removed); ``chrM`` and ``MT`` count as such a pair. Genes on
+    chromosomes that still do not match stay loaded under their GTF name; asking for one is a :class:`GenomeError`.
+    A GTF none of whose chromosomes match the FASTA is a :class:`GenomeError` at load.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import gzip
+import hashlib
+import io
+import logging
+import os
+import re
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Collection, Iterable, Iterator, Mapping, Sequence
+
+import pyfaidx
+
+from motifscan.errors import GenomeError, InputFileError, UsageError
+from motifscan.model import Gene, GeneLookup, Region, Transcript
+from motifscan.promoters import fallback_canonical
+
+log = logging.getLogger(__name__)
+
+DEMO_LABEL = "demo (GRCh37 chr6+chrX test genome from Ensembl)"
+DEMO_ANNOTATION_LABEL = "demo (Ensembl core test database genes, GRCh37)"
+CANONICAL_TAGS = ("Ensembl_canonical", "MANE_Select")
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_VERSIONED_ID = re.compile(r"(?P<base>[^.]+)\.(?P<version>\d+)(?P<suffix>_PAR_Y)?")
+_ATTRIBUTE = re.compile(r'([A-Za-z_][\w.]*)\s+(?:"([^"]*)"|([^\s;"]+))')
+_HASH_CHUNK = 1 << 20
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# FASTA
+
+
+def _compression(path: Path) -> str:
+    """``"plain"``, ``"bgzf"`` or ``"gzip"``, from the file's first bytes (BGZF: gzip with a ``BC`` extra subfield)."""
+    with open(path, "rb") as handle:
+        header = handle.read(18)
+    if not header.startswith(_GZIP_MAGIC):
+        return "plain"
+    has_extra = len(header) >= 14 and header[3] & 4
+    return "bgzf" if has_extra and header[12:14] == b"BC" else "gzip"
+
+
+def _is_current(index_path: Path, fasta_path: Path) -> bool:
+    """True when ``index_path`` exists and is not older than the FASTA."""
+    try:
+        return index_path.stat().st_mtime >= fasta_path.stat().st_mtime
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class _IndexPaths:
+    fai: Path
+    gzi: Path | None
+
+    def files(self) -> list[Path]:
+        return [path for path in (self.fai, self.gzi) if path is not None]
+
+    def exist(self) -> bool:
+        return all(path.exists() for path in self.files())
+
+    def current_for(self, fasta_path: Path) -> bool:
+        return all(_is_current(path, fasta_path) for path in self.files())
+
+
+def default_cache_dir() -> Path:
+    """motifscan's cache directory (``platformdirs.user_cache_dir("motifscan")``)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("motifscan"))
+
+
+def _index_locations(fasta_path: Path, cache_dir: Path, bgzf: bool) -> tuple[_IndexPaths, _IndexPaths]:
+    """Where the index lives beside the FASTA, and where it lives in the cache (named after the FASTA's full path)."""
+    beside = _IndexPaths(Path(f"{fasta_path}.fai"), Path(f"{fasta_path}.gzi") if bgzf else None)
+    digest = hashlib.sha1(str(fasta_path.resolve()).encode()).hexdigest()[:16]
+    stem = cache_dir / "fasta-index" / f"{digest}-{fasta_path.name}"
+    cached = _IndexPaths(Path(f"{stem}.fai"), Path(f"{stem}.gzi") if bgzf else None)
+    return beside, cached
+
+
+def _check_fasta_file(fasta_path: Path) -> bool:
+    """Check that pyfaidx can read the FASTA; return whether it is bgzip-compressed."""
+    if not fasta_path.is_file():
+        raise UsageError(f"genome FASTA not found: {fasta_path}")
+    compression = _compression(fasta_path)
+    if compression == "gzip":
+        raise InputFileError(
+            f"{fasta_path} is compressed with plain gzip, which cannot be read at random positions; "
+            f"recompress it with bgzip: gunzip {fasta_path.name} && bgzip {fasta_path.name.removesuffix('.gz')}"
+        )
+    named_compressed = fasta_path.name.lower().endswith((".gz", ".bgz"))
+    if compression == "bgzf" and not named_compressed:
+        raise InputFileError(f"{fasta_path} is bgzip-compressed; give it a name ending in .gz")
+    if compression == "plain" and named_compressed:
+        raise InputFileError(f"{fasta_path} ends in .gz but is not compressed")
+    return compression == "bgzf"
+
+
+def _pyfaidx_open(fasta_path: Path, index: _IndexPaths, trust_index: bool) -> pyfaidx.Fasta:
+    """Open with pyfaidx, building the index at ``index`` if needed (OSError when it cannot be written)."""
+    for path in index.files():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "index older than FASTA" when trusting a shipped index
+        return pyfaidx.Fasta(
+            str(fasta_path),
+            indexname=str(index.fai),
+            gzi_indexname=str(index.gzi) if index.gzi else None,
+            as_raw=True,
+            sequence_always_upper=False,
+            rebuild=not trust_index,
+        )
+
+
+def _open_with_index(fasta_path: Path, cache_dir: Path, bgzf: bool, trust_index: bool) -> pyfaidx.Fasta:
+    beside, cached = _index_locations(fasta_path, cache_dir, bgzf)
+    if beside.exist() and (trust_index or beside.current_for(fasta_path)):
+        return _pyfaidx_open(fasta_path, beside, trust_index)
+    if cached.exist() and cached.current_for(fasta_path):
+        return _pyfaidx_open(fasta_path, cached, False)
+    if os.access(fasta_path.parent, os.W_OK):
+        try:
+            return _pyfaidx_open(fasta_path, beside, False)
+        except OSError as error:
+            log.info("cannot write the index beside %s (%s); building it in %s", fasta_path, error, cached.fai.parent)
+    else:
+        log.info("%s is in a read-only folder; building its index in %s", fasta_path, cached.fai.parent)
+    return _pyfaidx_open(fasta_path, cached, False)
+
+
+def open_fasta(fasta_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None, trust_index: bool = False):
+    """Open a FASTA (plain or bgzip) with pyfaidx, indexing it beside itself or in the cache.
+
+    Parameters
+    ----------
+    fasta_path : path
+        The FASTA file.
+    cache_dir : path, optional
+        motifscan's cache directory (default :func:`default_cache_dir`); indexes that cannot go beside the FASTA go to
+        its ``fasta-index/`` folder.
+    trust_index : bool
+        Use an existing index beside the FASTA even when its timestamp is older than the FASTA's (for shipped data,
+        whose timestamps are those of the checkout or install).
+
+    Returns
+    -------
+    pyfaidx.Fasta
+        Opened with ``as_raw=True`` and ``sequence_always_upper=False``.
+    """
+    fasta_path = Path(fasta_path)
+    bgzf = _check_fasta_file(fasta_path)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    try:
+        fasta = _open_with_index(fasta_path, cache, bgzf, trust_index)
+    except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat, ValueError) as error:
+        raise InputFileError(f"cannot read FASTA {fasta_path}: {error}") from error
+    except OSError as error:
+        raise InputFileError(f"cannot read or index FASTA {fasta_path}: {error}") from error
+    if not fasta.faidx.index:
+        fasta.close()
+        raise InputFileError(f"{fasta_path} holds no sequences")
+    return fasta
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# GTF
+
+
+@dataclass
+class _GeneRow:
+    id: str
+    version: int | None
+    name: str
+    biotype: str
+    chrom: str
+    start: int
+    end: int
+    strand: str
+
+
+@dataclass
+class _TranscriptRow:
+    id: str
+    version: int | None
+    gene: _GeneRow  # the gene's attributes as this line gives them (span = the transcript's)
+    chrom: str
+    start: int
+    end: int
+    strand: str
+    biotype: str
+    tags: tuple[str, ...]
+
+
+@dataclass
+class GtfRecords:
+    """The gene and transcript lines of a GTF, with 0-based half-open coordinates and GTF chromosome names."""
+
+    path: Path
+    genes: dict[str, _GeneRow] = field(default_factory=dict)
+    transcripts: dict[str, _TranscriptRow] = field(default_factory=dict)
+    assembly: str = ""
+
+    @property
+    def chroms(self) -> set[str]:
+        """The chromosome names the GTF uses for genes and transcripts."""
+        return {row.chrom for row in self.genes.values()} | {row.chrom for row in self.transcripts.values()}
+
+
+def split_version(identifier: str) -> tuple[str, int | None]:
+    """``"ENSG00000054598.8"`` -> ``("ENSG00000054598", 8)``; ``"ENSG….14_PAR_Y"`` keeps its ``_PAR_Y`` suffix on the
+    ID; an ID without a numeric version comes back unchanged with None."""
+    match = _VERSIONED_ID.fullmatch(identifier)
+    if match is None:
+        return identifier, None
+    return match["base"] + (match["suffix"] or ""), int(match["version"])
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    with open(path, "rb") as handle:
+        compressed = handle.read(2) == _GZIP_MAGIC
+    if compressed:
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The file's lines (plain or gzip), numbered from 1; read errors become InputFileError."""
+    line_number = 0
+    try:
+        with _open_text(path) as handle:
+            for line_number, line in enumerate(handle, 1):
+                yield line_number, line
+    except (OSError, EOFError, UnicodeDecodeError) as error:
+        raise InputFileError(f"{path}: cannot read line {line_number + 1}: {error}") from error
+
+
+def _malformed(path: Path, line_number: int, problem: str) -> InputFileError:
+    return InputFileError(f"{path}, line {line_number}: malformed GTF line: {problem}")
+
+
+def _attributes(text: str) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The attributes of column 9 (first value of each key) and the values of all its ``tag`` attributes."""
+    values: dict[str, str] = {}
+    tags = []
+    for match in _ATTRIBUTE.finditer(text):
+        key = match.group(1)
+        value = match.group(2) if match.group(2) is not None else match.group(3)
+        if key == "tag":
+            tags.append(value)
+        elif key not in values:
+            values[key] = value
+    return values, tuple(tags)
+
+
+def _interval(fields: list[str], path: Path, line_number: int) -> tuple[int, int, str]:
+    """0-based half-open start, end and strand of a GTF line (columns 4, 5 and 7 are 1-based closed)."""
+    try:
+        first, last = int(fields[3]), int(fields[4])
+    except ValueError:
+        raise _malformed(path, line_number, f"start/end {fields[3]!r}/{fields[4]!r} are not integers") from None
+    if first < 1 or last < first:
+        raise _malformed(path, line_number, f"bad interval {first}-{last}")
+    strand = fields[6]
+    if strand not in ("+", "-"):
+        raise _malformed(path, line_number, f"strand must be + or -, not {strand!r}")
+    return first - 1, last, strand
+
+
+def _versioned_attribute(values: Mapping[str, str], key: str) -> tuple[str, int | None]:
+    identifier, version = split_version(values[key])
+    explicit = values.get(key.replace("_id", "_version"))
+    if explicit is not None and explicit.isdigit():
+        version = int(explicit)
+    return identifier, version
+
+
+def _gene_row(fields: list[str], values: Mapping[str, str], path: Path, line_number: int) -> _GeneRow:
+    if "gene_id" not in values:
+        raise _malformed(path, line_number, "no gene_id attribute")
+    start, end, strand = _interval(fields, path, line_number)
+    gene_id, version = _versioned_attribute(values, "gene_id")
+    biotype = values.get("gene_biotype") or values.get("gene_type") or ""
+    return _GeneRow(gene_id, version, values.get("gene_name", ""), biotype, fields[0], start, end, strand)
+
+
+def _transcript_row(fields: list[str], path: Path, line_number: int) -> _TranscriptRow:
+    values, tags = _attributes(fields[8])
+    gene = _gene_row(fields, values, path, line_number)
+    if "transcript_id" not in values:
+        raise _malformed(path, line_number, "no transcript_id attribute")
+    transcript_id, version = _versioned_attribute(values, "transcript_id")
+    biotype = values.get("transcript_biotype") or values.get("transcript_type") or ""
+    return _TranscriptRow(transcript_id, version, gene, gene.chrom, gene.start, gene.end, gene.strand, biotype, tags)
+
+
+def _split_line(line: str, path: Path, line_number: int) -> list[str] | None:
+    """The 9 columns of a GTF line, or None for comments and blank lines."""
+    if line.startswith("#") or not line.strip():
+        return None
+    fields = line.rstrip("\r\n").split("\t")
+    if len(fields) != 9:
+        raise _malformed(path, line_number, f"expected 9 tab-separated columns, found {len(fields)}")
+    return fields
+
+
+def _add_row(rows: dict, row, path: Path, line_number: int, kind: str) -> None:
+    if row.id in rows:
+        log.debug("%s, line %d: %s %s seen before; keeping the first", path, line_number, kind, row.id)
+        return
+    rows[row.id] = row
+
+
+def _read_gene_and_transcript_lines(path: Path) -> tuple[GtfRecords, int]:
+    records = GtfRecords(path)
+    exon_lines = 0
+    for line_number, line in _numbered_lines(path):
+        if line.startswith("#!genome-build"):
+            records.assembly = line.partition(" ")[2].strip()
+        fields = _split_line(line, path, line_number)
+        if fields is None:
+            continue
+        feature = fields[2]
+        if feature == "transcript":
+            _add_row(records.transcripts, _transcript_row(fields, path, line_number), path, line_number, "transcript")
+        elif feature == "gene":
+            values, _ = _attributes(fields[8])
+            _add_row(records.genes, _gene_row(fields, values, path, line_number), path, line_number, "gene")
+        elif feature == "exon":
+            exon_lines += 1
+    return records, exon_lines
+
+
+def _transcripts_from_exons(path: Path) -> dict[str, _TranscriptRow]:
+    """Transcript rows spanning each transcript's exons, for GTFs without ``transcript`` lines."""
+    transcripts: dict[str, _TranscriptRow] = {}
+    for line_number, line in _numbered_lines(path):
+        fields = _split_line(line, path, line_number)
+        if fields is None or fields[2] != "exon":
+            continue
+        exon = _transcript_row(fields, path, line_number)
+        seen = transcripts.get(exon.id)
+        if seen is None:
+            transcripts[exon.id] = exon
+        elif (seen.chrom, seen.strand) == (exon.chrom, exon.strand):
+            seen.start, seen.end = min(seen.start, exon.start), max(seen.end, exon.end)
+            seen.tags = tuple(dict.fromkeys(seen.tags + exon.tags))
+    return transcripts
+
+
+def read_gtf_records(path: str | os.PathLike) -> GtfRecords:
+    """Stream a GTF (plain or gzip) and keep its gene and transcript lines.
+
+    Coordinates are converted from the GTF's 1-based closed to 0-based half-open here. Raises InputFileError naming
+    the file and line for malformed lines, and when the file holds no genes.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"annotation GTF not found: {path}")
+    records, exon_lines = _read_gene_and_transcript_lines(path)
+    if not records.transcripts and exon_lines:
+        log.info("%s has no transcript lines; taking transcript spans from its exons", path)
+        records.transcripts = _transcripts_from_exons(path)
+    if not records.genes and not records.transcripts:
+        raise InputFileError(f"{path} holds no gene or transcript lines; is it a GTF?")
+    return records
+
+
+def _choose_canonical(transcripts: Sequence[Transcript], tags: Mapping[str, tuple[str, ...]]) -> Transcript | None:
+    for tag in CANONICAL_TAGS:
+        tagged = [t for t in transcripts if tag in tags[t.id]]
+        if tagged:
+            return fallback_canonical(tagged)
+    return fallback_canonical(transcripts)
+
+
+def _gene_from_rows(gene_row: _GeneRow, transcript_rows: Sequence[_TranscriptRow], chrom: str) -> Gene:
+    transcripts = sorted(
+        (Transcript(r.id, gene_row.id, chrom, r.start, r.end, r.strand, r.biotype, False, r.version) for r in transcript_rows),
+        key=lambda t: t.id,
+    )
+    canonical = _choose_canonical(transcripts, {r.id: r.tags for r in transcript_rows})
+    transcripts = [dataclasses.replace(t, is_canonical=True) if t is canonical else t for t in transcripts]
+    return Gene(
+        gene_row.id, gene_row.name, chrom, gene_row.start, gene_row.end, gene_row.strand, gene_row.biotype,
+        tuple(transcripts), gene_row.version,
+    )
+
+
+def _gene_row_from_transcripts(rows: Sequence[_TranscriptRow]) -> _GeneRow:
+    first = rows[0].gene
+    start = min(row.start for row in rows)
+    end = max(row.end for row in rows)
+    return dataclasses.replace(first, start=start, end=end)
+
+
+def build_genes(records: GtfRecords, chrom_names: Mapping[str, str] | None = None) -> list[Gene]:
+    """Genes with their transcripts and canonical flag, from a GTF's records.
+
+    ``chrom_names`` renames GTF chromosomes (names it lacks are kept). Transcripts on another chromosome or strand
+    than their gene's line are dropped (logged). Genes come back in GTF order.
+    """
+    rename = chrom_names or {}
+    by_gene: dict[str, list[_TranscriptRow]] = defaultdict(list)
+    for row in records.transcripts.values():
+        by_gene[row.gene.id].append(row)
+    genes = []
+    for gene_id in dict.fromkeys([*records.genes, *by_gene]):
+        transcript_rows = by_gene.get(gene_id, [])
+        gene_row = records.genes.get(gene_id) or _gene_row_from_transcripts(transcript_rows)
+        kept = [r for r in transcript_rows if (r.chrom, r.strand) == (gene_row.chrom, gene_row.strand)]
+        if len(kept) < len(transcript_rows):
+            log.warning("%s: %d transcripts of %s lie on another chromosome or strand; ignored",
+                        records.path, len(transcript_rows) - len(kept), gene_id)
+        genes.append(_gene_from_rows(gene_row, kept, rename.get(gene_row.chrom, gene_row.chrom)))
+    return genes
+
+
+def read_gtf(path: str | os.PathLike, chrom_names: Mapping[str, str] | None = None) -> list[Gene]:
+    """The genes of a GTF (plain or gzip; Ensembl or GENCODE style), 0-based half-open, in file order.
+
+    See the module docstring for the canonical-transcript rule; ``chrom_names`` renames chromosomes.
+    """
+    return build_genes(read_gtf_records(path), chrom_names)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# chromosome names
+
+
+def _alternative_names(name: str) -> list[str]:
+    """Names that differ from ``name`` only by the ``chr`` prefix (``chrM`` <-> ``MT`` included)."""
+    if name.startswith("chr"):
+        bare = name[3:]
+        return [bare, "MT"] if bare == "M" else [bare]
+    return [f"chr{name}", "chrM"] if name == "MT" else [f"chr{name}"]
+
+
+def reconcile_chromosomes(gtf_chroms: Iterable[str], fasta_chroms: Collection[str]) -> dict[str, str]:
+    """Map each GTF chromosome to its FASTA name: itself when the FASTA has it, else the FASTA name differing only by
+    a ``chr`` prefix (``chrM``/``MT`` included). GTF chromosomes with no match are left out of the map."""
+    mapping = {}
+    for name in gtf_chroms:
+        if name in fasta_chroms:
+            mapping[name] = name
+            continue
+        match = next((alt for alt in _alternative_names(name) if alt in fasta_chroms), None)
+        if match is not None:
+            mapping[name] = match
+    return mapping
+
+
+def _preview(names: Iterable[str], limit: int = 5) -> str:
+    names = sorted(names)
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the source
+
+
+def file_md5(path: str | os.PathLike) -> str:
+    """MD5 hex digest of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_HASH_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class LocalGenomeSource:
+    """A :class:`~motifscan.sources.GeneSource` reading a local FASTA and GTF.
+
+    Parameters
+    ----------
+    fasta_path : path
+        Genome FASTA, plain or bgzip (not plain gzip).
+    gtf_path : path
+        Annotation GTF, plain or gzip, Ensembl or GENCODE style.
+    cache_dir : path, optional
+        motifscan's cache directory, for FASTA indexes that cannot be written beside the FASTA
+        (default :func:`default_cache_dir`).
+    genome_label, annotation_label : str, optional
+        How :meth:`provenance` names the genome and annotation (default: their paths).
+
+    Notes
+    -----
+    All coordinates are 0-based half-open; chromosome names are the FASTA's (see the module docstring). Use as a
+    context manager, or call :meth:`close`, to release the FASTA file.
+    """
+
+    def __init__(
+        self,
+        fasta_path: str | os.PathLike,
+        gtf_path: str | os.PathLike,
+        cache_dir: str | os.PathLike | None = None,
+        *,
+        genome_label: str | None = None,
+        annotation_label: str | None = None,
+        trust_index: bool = False,
+    ) -> None:
+        self.fasta_path = Path(fasta_path)
+        self.gtf_path = Path(gtf_path)
+        self.genome_label = genome_label or str(self.fasta_path)
+        self.annotation_label = annotation_label or str(self.gtf_path)
+        self._fasta = open_fasta(self.fasta_path, cache_dir, trust_index)
+        self._chrom_lengths = {name: record.rlen for name, record in self._fasta.faidx.index.items()}
+        try:
+            records = read_gtf_records(self.gtf_path)
+            self.chrom_names = self._reconcile(records.chroms)
+            self.assembly = records.assembly
+            self.genes: tuple[Gene, ...] = tuple(build_genes(records, self.chrom_names))
+        except BaseException:
+            self.close()
+            raise
+        self._index_genes()
+        self._checksums: dict[str, str] = {}
+
+    @classmethod
+    def demo(cls, cache_dir: str | os.PathLike | None = None) -> "LocalGenomeSource":
+        """The embedded demo genome: GRCh37 chromosomes 6 and X (parts) with 14 genes, from Ensembl's test data."""
+        from motifscan.resources import demo_genome
+
+        fasta_path, gtf_path = demo_genome()
+        return cls(fasta_path, gtf_path, cache_dir, genome_label=DEMO_LABEL, annotation_label=DEMO_ANNOTATION_LABEL,
+                   trust_index=True)
+
+    def __enter__(self) -> "LocalGenomeSource":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the FASTA file."""
+        self._fasta.close()
+
+    # ---------------------------------------------------------------- loading
+
+    def _reconcile(self, gtf_chroms: set[str]) -> dict[str, str]:
+        mapping = reconcile_chromosomes(gtf_chroms, self._chrom_lengths)
+        if not mapping:
+            raise GenomeError(
+                f"none of the chromosomes of {self.gtf_path} ({_preview(gtf_chroms)}) is in {self.fasta_path} "
+                f"({_preview(self._chrom_lengths)}); are they the same assembly?"
+            )
+        renamed = {gtf: fasta for gtf, fasta in mapping.items() if gtf != fasta}
+        if renamed:
+            log.info("GTF chromosome names mapped to the FASTA's: %s", _preview(f"{a}->{b}" for a, b in renamed.items()))
+        missing = gtf_chroms - mapping.keys()
+        if missing:
+            log.warning("%s has genes on chromosomes that %s lacks: %s", self.gtf_path, self.fasta_path, _preview(missing))
+        return mapping
+
+    def _index_genes(self) -> None:
+        self._genes_by_id: dict[str, Gene] = {}
+        self._genes_by_transcript: dict[str, Gene] = {}
+        self._genes_by_name: dict[str, list[Gene]] = defaultdict(list)
+        self._genes_by_folded_name: dict[str, list[Gene]] = defaultdict(list)
+        for gene in self.genes:
+            self._genes_by_id[gene.id.upper()] = gene
+            for transcript in gene.transcripts:
+                self._genes_by_transcript[transcript.id.upper()] = gene
+            if gene.name:
+                self._genes_by_name[gene.name].append(gene)
+                self._genes_by_folded_name[gene.name.casefold()].append(gene)
+        self._display_names = {folded: genes[0].name for folded, genes in self._genes_by_folded_name.items()}
+
+    # ---------------------------------------------------------------- GeneSource
+
+    def lookup(self, queries: Sequence[str]) -> list[GeneLookup]:
+        """Resolve gene symbols (exact case first, then any case), gene IDs and transcript IDs (versioned or not).
+
+        One :class:`GeneLookup` per query, in order. A symbol shared by several genes gives all of them and a note;
+        an unknown query gives no genes and close symbols as suggestions (a GTF has no synonyms).
+
+        Raises
+        ------
+        GenomeError
+            When every gene a query names lies on a chromosome the FASTA lacks.
+        """
+        return [self._lookup_one(query) for query in queries]
+
+    def _lookup_one(self, query: str) -> GeneLookup:
+        text = query.strip()
+        found = self._find_by_id(text) or self._find_by_name(text)
+        if found is None:
+            return GeneLookup(query, suggestions=self._suggest(text))
+        genes, transcript_id, notes = found
+        genes, missing_note = self._on_fasta_chromosomes(query, genes)
+        if missing_note:
+            notes.append(missing_note)
+        if len(genes) > 1:
+            notes.append(f"{text} names {len(genes)} genes: " + ", ".join(self._describe(g) for g in genes))
+        return GeneLookup(query, tuple(genes), transcript_id, "; ".join(notes))
+
+    def _find_by_id(self, text: str) -> tuple[list[Gene], str | None, list[str]] | None:
+        key = text.upper()
+        identifier, version = (key, None) if key in self._genes_by_id or key in self._genes_by_transcript else split_version(key)
+        gene = self._genes_by_id.get(identifier)
+        transcript_id = None
+        if gene is None:
+            gene = self._genes_by_transcript.get(identifier)
+            if gene is None:
+                return None
+            transcript_id = next(t.id for t in gene.transcripts if t.id.upper() == identifier)
+        return [gene], transcript_id, self._version_notes(text, gene, transcript_id, version)
+
+    @staticmethod
+    def _version_notes(text: str, gene: Gene, transcript_id: str | None, version: int | None) -> list[str]:
+        if version is None:
+            return []
+        if transcript_id is None:
+            known = gene.version
+        else:
+            known = next(t.version for t in gene.transcripts if t.id == transcript_id)
+        if known is None or known == version:
+            return []
+        return [f"{text}: the annotation has version {known}"]
+
+    def _find_by_name(self, text: str) -> tuple[list[Gene], None, list[str]] | None:
+        genes = self._genes_by_name.get(text) or self._genes_by_folded_name.get(text.casefold())
+        if not genes:
+            return None
+        return list(genes), None, []
+
+    def _on_fasta_chromosomes(self, query: str, genes: list[Gene]) -> tuple[list[Gene], str]:
+        usable = [gene for gene in genes if gene.chrom in self._chrom_lengths]
+        lost = [gene for gene in genes if gene.chrom not in self._chrom_lengths]
+        if not lost:
+            return genes, ""
+        described = ", ".join(f"{self._describe(g)} on chromosome {g.chrom}" for g in lost)
+        if not usable:
+            raise GenomeError(
+                f"{query}: {described}, which {self.fasta_path} lacks (it has {_preview(self._chrom_lengths)})"
+            )
+        return usable, f"skipped {described}, which the FASTA lacks"
+
+    @staticmethod
+    def _describe(gene: Gene) -> str:
+        return f"{gene.label} ({gene.id})" if gene.name else gene.id
+
+    def _suggest(self, text: str) -> tuple[str, ...]:
+        close = difflib.get_close_matches(text.casefold(), self._display_names, n=3, cutoff=0.75)
+        return tuple(self._display_names[folded] for folded in close)
+
+    def chrom_length(self, chrom: str) -> int:
+        """Length in bp of FASTA record ``chrom``; GenomeError when the FASTA lacks it."""
+        try:
+            return self._chrom_lengths[chrom]
+        except KeyError:
+            raise GenomeError(
+                f"chromosome {chrom!r} is not in {self.fasta_path} (it has {_preview(self._chrom_lengths)})"
+            ) from None
+
+    @property
+    def chromosomes(self) -> tuple[str, ...]:
+        """The FASTA's record names, in file order."""
+        return tuple(self._chrom_lengths)
+
+    def fetch_sequences(self, regions: Sequence[Region]) -> list[str]:
+        """The forward-strand sequence of each region ``[start, end)`` (0-based half-open), whatever its strand says.
+
+        Letter case is the FASTA's; positions past the chromosome's end are N. Regions are read in genomic order
+        (kind to bgzip's block cache) and returned in the order given.
+        """
+        sequences = [""] * len(regions)
+        for i in sorted(range(len(regions)), key=lambda i: (regions[i].chrom, regions[i].start)):
+            sequences[i] = self._fetch(regions[i])
+        return sequences
+
+    def _fetch(self, region: Region) -> str:
+        length = self.chrom_length(region.chrom)
+        inside_end = min(region.end, length)
+        if region.start >= inside_end:
+            return "N" * (region.end - region.start)
+        try:
+            sequence = self._fasta.faidx.fetch(region.chrom, region.start + 1, inside_end)
+        except (OSError, ValueError, pyfaidx.FetchError) as error:
+            raise InputFileError(f"cannot read {region.chrom}:{region.start}-{region.end} from {self.fasta_path}: {error}") from error
+        if len(sequence) != inside_end - region.start:
+            raise InputFileError(f"{self.fasta_path} is truncated: {region.chrom} ends early")
+        return sequence + "N" * (region.end - inside_end)
+
+    def provenance(self) -> dict[str, str]:
+        """Where genes and sequence came from: labels, paths and MD5 checksums of the FASTA and GTF files
+        (computed once, on first call), and the assembly named in the GTF's ``#!genome-build`` header if any."""
+        if not self._checksums:
+            self._checksums = {"genome_md5": file_md5(self.fasta_path), "annotation_md5": file_md5(self.gtf_path)}
+        facts = {
+            "source": "local",
+            "genome": self.genome_label,
+            "genome_file": str(self.fasta_path),
+            "genome_md5": self._checksums["genome_md5"],
+            "annotation": self.annotation_label,
+            "annotation_file": str(self.gtf_path),
+            "annotation_md5": self._checksums["annotation_md5"],
+        }
+        if self.assembly:
+            facts["assembly"] = self.assembly
+        return facts

@@ -1,0 +1,139 @@
+"""Motif selection from the real pyjaspar database, motif files, and the probability / log-odds model."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import numpy as np
+import pyjaspar
+import pytest
+
+from motifscan.errors import InputFileError, UnknownMotifError
+from motifscan.motifs import (
+    JasparDatabase, default_motif_ids, log_odds, probabilities, read_motif_file, reverse_complement_matrix,
+    select_motifs,
+)
+
+DATA = Path(__file__).parent / "data"
+JASPAR2026 = Path(pyjaspar.__file__).parent / "data" / "JASPAR2026.sqlite"
+DEFAULT_SET = ("MA0604.1 MA1632.2 MA0605.3 MA1988.2 MA0833.3 MA1466.2 MA0834.2 MA0018.5 MA0609.3 MA0638.2 MA0839.2 "
+               "MA0608.1 MA2541.1 MA1474.2 MA1475.2 MA0840.2 MA0655.1 MA0656.2 MA0019.2 MA1634.2 MA0835.3 "
+               "MA0462.3").split()
+
+
+def test_default_set_is_the_issue_list():
+    assert default_motif_ids() == DEFAULT_SET
+    motifs = select_motifs()
+    assert [m.id for m in motifs] == DEFAULT_SET
+    assert all(m.source == "JASPAR2026" for m in motifs)
+
+
+def test_whole_core_vertebrates_group_is_1019_latest_versions():
+    motifs = select_motifs(collections=["CORE"], tax_groups=["vertebrates"])
+    assert len(motifs) == 1019
+    bases = [m.id.split(".")[0] for m in motifs]
+    assert len(set(bases)) == 1019
+    # independent check of "latest version" straight from the SQLite file
+    db = sqlite3.connect(JASPAR2026)
+    latest = dict(db.execute("SELECT BASE_ID, MAX(VERSION) FROM MATRIX WHERE COLLECTION='CORE' GROUP BY BASE_ID"))
+    assert all(int(m.id.split(".")[1]) == latest[m.id.split(".")[0]] for m in motifs)
+
+
+def test_loading_1019_matrices_is_fast():
+    start = time.perf_counter()
+    JasparDatabase("JASPAR2026").group(["CORE"], ["vertebrates"])  # a fresh instance: no cache
+    elapsed = time.perf_counter() - start
+    print(f"loaded 1019 matrices in {elapsed:.3f} s")  # measured, not asserted: see benchmarks/
+
+
+def test_counts_equal_sqlite_rows():
+    motif = select_motifs(motif_ids=["MA0605.3"])[0]
+    db = sqlite3.connect(JASPAR2026)
+    key = db.execute("SELECT ID FROM MATRIX WHERE BASE_ID='MA0605' AND VERSION=3").fetchone()[0]
+    for row, col, val in db.execute("SELECT row, col, val FROM MATRIX_DATA WHERE ID=?", (key,)):
+        assert motif.counts["ACGT".index(row), col - 1] == val
+    assert motif.name == "ATF3" and motif.width == 10 and motif.tax_group == "vertebrates"
+
+
+def test_tf_name_selects_vertebrate_core_only():
+    ids = [m.id for m in select_motifs(tf_names=["atf3"])]
+    assert ids == ["MA0605.3", "MA1988.2"]  # not the insect MA2193, nor BATF3
+    insects = [m.id for m in select_motifs(tf_names=["Atf3"], tax_groups=["insects"])]
+    assert [i.split(".")[0] for i in insects] == ["MA2193"]
+
+
+def test_id_without_version_is_latest():
+    assert [m.id for m in select_motifs(motif_ids=["MA0605"])] == ["MA0605.3"]
+    assert [m.id for m in select_motifs(motif_ids=["MA0605.1"])] == ["MA0605.1"]
+
+
+def test_selectors_add_up_without_duplicates():
+    motifs = select_motifs(motif_ids=["MA0605.3", "MA0018.5"], tf_names=["ATF3"])
+    assert [m.id for m in motifs] == ["MA0605.3", "MA0018.5", "MA1988.2"]
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"motif_ids": ["MA9999.1"]}, "MA9999.1"),
+    ({"tf_names": ["ATF33"]}, "ATF3"),
+    ({"release": "JASPAR2025"}, "JASPAR2026"),
+    ({"tax_groups": ["vertebrate"]}, "vertebrates"),
+])
+def test_unknown_names_suggest_close_matches(kwargs, word):
+    with pytest.raises(UnknownMotifError, match=word) as caught:
+        select_motifs(**kwargs)
+    assert caught.value.exit_code == 2
+
+
+def test_older_release_drops_missing_default_ids_with_one_warning(caplog):
+    motifs = select_motifs(release="JASPAR2020")
+    assert 0 < len(motifs) < len(DEFAULT_SET)
+    assert {m.id for m in motifs} <= set(DEFAULT_SET)
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "JASPAR2020" in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize("name", ["atf3_MA0605.3.jaspar", "atf3_MA0605.3.transfac"])
+def test_motif_files_give_jaspar_counts(name):
+    from_file = read_motif_file(DATA / name)
+    from_db = select_motifs(motif_ids=["MA0605.3"])[0]
+    assert len(from_file) == 1
+    np.testing.assert_array_equal(from_file[0].counts, from_db.counts)
+
+
+def test_meme_frequencies_become_counts_times_nsites():
+    motif = read_motif_file(DATA / "creb1_MA0018.5.meme")[0]
+    db_motif = select_motifs(motif_ids=["MA0018.5"])[0]
+    assert motif.id == "MA0018.5"
+    np.testing.assert_allclose(motif.counts, db_motif.counts, rtol=1e-4, atol=1)
+
+
+@pytest.mark.parametrize("name", ["bad_ragged.pfm", "bad_negative.jaspar"])
+def test_bad_motif_files(name):
+    with pytest.raises(InputFileError, match=name):
+        read_motif_file(DATA / name)
+
+
+def test_empty_motif_file(tmp_path):
+    path = tmp_path / "empty.jaspar"
+    path.write_text("")
+    with pytest.raises(InputFileError, match="empty"):
+        read_motif_file(path)
+
+
+def test_probabilities_follow_the_formula():
+    counts = np.array([[3.0, 0], [1, 10], [0, 0], [6, 0]])
+    background = np.array([0.3, 0.2, 0.2, 0.3])
+    probs = probabilities(counts, 0.8, background)
+    assert probs[0, 0] == pytest.approx((3 + 0.8 * 0.3) / (10 + 0.8))
+    assert probs[2, 1] == pytest.approx((0 + 0.8 * 0.2) / (10 + 0.8))
+    np.testing.assert_allclose(probs.sum(axis=0), 1)
+    np.testing.assert_allclose(log_odds(counts, 0.8, background), np.log2(probs / background[:, None]))
+
+
+def test_reverse_complement_matrix():
+    matrix = np.arange(12.0).reshape(4, 3)
+    rc = reverse_complement_matrix(matrix)
+    # column j of the reverse complement is the complement of column w-1-j: A<-T, C<-G, G<-C, T<-A
+    assert rc[0, 0] == matrix[3, 2] and rc[1, 0] == matrix[2, 2] and rc[3, 2] == matrix[0, 0]
