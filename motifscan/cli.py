@@ -38,6 +38,13 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
 class _Group(click.Group):
     """Turns motifscan's own errors into one line and an exit code; other exceptions too, unless ``-v``."""
 
+    argv: list[str] = []
+
+    def main(self, args=None, *rest, **options):
+        # remembered for the provenance line "command:", whether called from the shell or from CliRunner
+        _Group.argv = [str(a) for a in (sys.argv[1:] if args is None else args)]
+        return super().main(args, *rest, **options)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -109,7 +116,7 @@ def _scoring_options(command):
 
 
 def _command_line() -> str:
-    return " ".join(shlex.quote(a) for a in ["motifscan", *sys.argv[1:]])
+    return " ".join(shlex.quote(a) for a in ["motifscan", *_Group.argv])
 
 
 def _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release):
@@ -163,6 +170,97 @@ def motifs(query, collections, tax_groups, jaspar_release):
         click.echo("\t".join([motif.id, motif.name, motif.tf_class, motif.family, str(motif.width),
                               motif.collection, motif.tax_group]))
     log.info("%d motifs in %s", len(found), database.release)
+
+
+def _gene_options(command):
+    options = [
+        click.argument("genes", nargs=-1),
+        click.option("--genes-file", type=click.Path(exists=True, dir_okay=False), default=None,
+                     help="File of gene names, one per line; '#' comments."),
+        click.option("--genome", default=None, metavar="FASTA|demo",
+                     help="Local genome FASTA (plain or bgzip) with --annotation, or 'demo'. Default: Ensembl REST."),
+        click.option("--annotation", default=None, metavar="GTF", help="GTF (plain or .gz) for --genome FASTA."),
+        click.option("--species", default="human", show_default=True, help="Ensembl species."),
+        click.option("--assembly", default="GRCh38", show_default=True, type=click.Choice(["GRCh38", "GRCh37"]),
+                     help="Ensembl assembly (GRCh37 uses the GRCh37 server)."),
+        click.option("--ensembl-url", envvar="MOTIFSCAN_ENSEMBL_URL", default=None, metavar="URL",
+                     help="Ensembl REST server (mirror, tests); env MOTIFSCAN_ENSEMBL_URL."),
+        click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+                     help="Cache directory [default: the user cache directory]."),
+        click.option("--no-cache", is_flag=True, help="Do not read or write the Ensembl cache."),
+        click.option("--offline", is_flag=True, help="Answer from the cache only; name the genes it lacks."),
+        click.option("--upstream", type=click.IntRange(min=0), default=2000, show_default=True,
+                     help="Bases before the TSS."),
+        click.option("--downstream", type=click.IntRange(min=0), default=500, show_default=True,
+                     help="Bases from the TSS base on."),
+        click.option("--transcripts", type=click.Choice(["canonical", "all"]), default="canonical", show_default=True,
+                     help="TSS of the canonical transcript, or of all (overlapping windows merged)."),
+        click.option("--biotype", "biotypes", multiple=True, help="With --transcripts all: keep these biotypes."),
+        click.option("--strict", is_flag=True, help="Exit 1 if any gene is not found."),
+    ]
+    return functools.reduce(lambda c, option: option(c), reversed(options), command)
+
+
+def _gene_list(genes, genes_file) -> list[str]:
+    from motifscan.genes import read_gene_file
+
+    names = list(genes) + (read_gene_file(genes_file) if genes_file else [])
+    if not names:
+        raise click.UsageError("give gene names or --genes-file")
+    return names
+
+
+def _genome_spec(genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline):
+    from motifscan.genes import GenomeSpec
+
+    return GenomeSpec(genome, annotation, species, assembly, ensembl_url, cache_dir, not no_cache, offline)
+
+
+@cli.command()
+@_gene_options
+@click.option("--chrom-style", type=click.Choice(["source", "ucsc"]), default="source", show_default=True,
+              help="Chromosome names as the source gives them ('6') or UCSC style ('chr6').")
+@_motif_options
+@_scoring_options
+def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline,
+         upstream, downstream, transcripts, biotypes, strict, chrom_style, motif_ids, tf_names, motif_files,
+         collections, tax_groups, jaspar_release, p_threshold, q_threshold, min_rel_score, pseudocount, background,
+         mask_lowercase, output, bed_path):
+    """Scan the promoters of GENES (symbols, Ensembl gene or transcript IDs).
+
+    Coordinates are genomic, 0-based half-open; tss_rel_start/tss_rel_end count from the TSS (+1 = TSS base).
+    """
+    from motifscan.genes import scan_genes
+    from motifscan.motifs import jaspar_database
+
+    names = _gene_list(genes, genes_file)
+    release = jaspar_database(jaspar_release).release
+    motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, release)
+    result = scan_genes(names, motifs, genome=genome, annotation=annotation, species=species, assembly=assembly,
+                        ensembl_url=ensembl_url, cache_dir=cache_dir, use_cache=not no_cache, offline=offline,
+                        upstream=upstream, downstream=downstream, transcripts=transcripts, biotypes=biotypes,
+                        chrom_style=chrom_style, strict=strict, p_threshold=p_threshold, q_threshold=q_threshold,
+                        min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
+                        mask_lowercase=mask_lowercase, jaspar_release=release, command=_command_line())
+    _write_outputs(result, output, bed_path)
+
+
+@cli.command()
+@_gene_options
+@click.option("--format", "output_format", type=click.Choice(["fasta", "bed"]), default="fasta", show_default=True)
+@click.option("-o", "--output", default="-", metavar="FILE", help="Output file [default: stdout].")
+def promoters(genes, genes_file, genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline,
+              upstream, downstream, transcripts, biotypes, strict, output_format, output):
+    """Write the promoter windows of GENES as FASTA (gene orientation; header 1-based inclusive) or BED."""
+    from motifscan.genes import collect_promoters
+    from motifscan.writers import promoter_bed_lines, promoter_fasta_lines, write_lines
+
+    spec = _genome_spec(genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline)
+    found = collect_promoters(_gene_list(genes, genes_file), spec, upstream=upstream, downstream=downstream,
+                              transcripts=transcripts, biotypes=biotypes, strict=strict)
+    lines = (promoter_fasta_lines(found.promoters, found.sequences) if output_format == "fasta"
+             else promoter_bed_lines(found.promoters))
+    write_lines(output, lines)
 
 
 def main() -> None:

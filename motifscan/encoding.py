@@ -23,10 +23,7 @@ def _table(lowercase_valid: bool) -> np.ndarray:
 
 _TABLES = {True: _table(True), False: _table(False)}
 
-_COMPLEMENT = str.maketrans(
-    "ACGTRYKMBVDHNSWacgtrykmbvdhnsw",
-    "TGCAYRMKVBHDNSWtgcayrmkvbhdnsw",
-)
+_COMPLEMENT = str.maketrans("ACGTURYKMBDHVNSWacgturykmbdhvnsw", "TGCAAYRMKVHDBNSWtgcaayrmkvhdbnsw")
 
 
 def encode(sequence: str, mask_lowercase: bool = False) -> np.ndarray:

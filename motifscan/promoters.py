@@ -24,12 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from motifscan.encoding import reverse_complement
 from motifscan.errors import UsageError
 from motifscan.model import Gene, Region, Transcript
 
 TRANSCRIPT_MODES = ("canonical", "all")
 
-_COMPLEMENT = str.maketrans("ACGTURYKMBDHVNacgturykmbdhvn", "TGCAAYRMKVHDBNtgcaayrmkvhdbn")
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,9 @@ def _merge_groups(windows: Sequence[tuple[Region, Transcript, bool]]) -> list[li
     return groups
 
 
-def _promoter_from_group(gene: Gene, group: Sequence[tuple[Region, Transcript, bool]], canonical_id: str | None) -> Promoter:
+def _promoter_from_group(
+    gene: Gene, group: Sequence[tuple[Region, Transcript, bool]], canonical_id: str | None
+) -> Promoter:
     ordered = sorted(group, key=lambda item: (item[1].id != canonical_id, item[1].id))
     transcripts = tuple(item[1] for item in ordered)
     start = min(item[0].start for item in group)
@@ -239,21 +241,14 @@ def promoters_for_gene(
 def site_transcripts(promoter: Promoter, start: int, end: int) -> tuple[str, ...]:
     """IDs of the promoter's transcripts whose own window wholly holds the site ``[start, end)`` (0-based half-open).
 
-    In the promoter's order: canonical first, then by ID. A site lying wholly inside the merged region but
-    straddling the junction of two windows is held by none; it then gets the transcripts whose windows overlap it.
-    Sites outside the promoter region get ``()``.
+    In the promoter's order: canonical first, then by ID. A site straddling the junction of two merged windows lies
+    wholly inside no promoter window and gets ``()``: such sites are not reported (only windows wholly inside a
+    promoter window are scored). Sites outside the promoter region get ``()`` too.
     """
-    holding = tuple(
-        transcript.id
-        for transcript, window in zip(promoter.transcripts, promoter.windows)
-        if window.start <= start and end <= window.end
-    )
-    if holding:
-        return holding
     return tuple(
         transcript.id
         for transcript, window in zip(promoter.transcripts, promoter.windows)
-        if start < window.end and window.start < end
+        if window.start <= start and end <= window.end
     )
 
 
@@ -297,11 +292,6 @@ def promoter_fasta_header(promoter: Promoter) -> str:
     """
     region = promoter.region
     return f"{region.name} {region.chrom}:{region.start + 1}-{region.end}({region.strand})"
-
-
-def reverse_complement(sequence: str) -> str:
-    """The reverse complement of a DNA sequence, keeping letter case; IUPAC codes are complemented, N stays N."""
-    return sequence.translate(_COMPLEMENT)[::-1]
 
 
 def oriented_sequence(forward_sequence: str, strand: str) -> str:

@@ -93,3 +93,22 @@ def write_lines(path: str | Path, lines: Iterable[str]) -> None:
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def promoter_fasta_lines(promoters, forward_sequences: Sequence[str], width: int = 60) -> Iterable[str]:
+    """FASTA of promoter windows in the gene's orientation; header ``GENE|TRANSCRIPTS CHROM:START-END(STRAND)`` with
+    1-based inclusive coordinates."""
+    from motifscan.promoters import oriented_sequence, promoter_fasta_header
+
+    for promoter, forward in zip(promoters, forward_sequences):
+        sequence = oriented_sequence(forward, promoter.region.strand)
+        yield ">" + promoter_fasta_header(promoter)
+        for offset in range(0, len(sequence), width):
+            yield sequence[offset : offset + width]
+
+
+def promoter_bed_lines(promoters) -> Iterable[str]:
+    """BED6 of promoter windows (0-based half-open), name = the record name, score 0."""
+    for promoter in promoters:
+        region = promoter.region
+        yield "\t".join([region.chrom, str(region.start), str(region.end), region.name, "0", region.strand])

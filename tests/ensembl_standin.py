@@ -201,7 +201,8 @@ class EnsemblStandin:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.standin = self  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="ensembl-standin", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="ensembl-standin", daemon=True)
         self._thread.start()
         return self
 
@@ -300,8 +301,10 @@ class EnsemblStandin:
 
     # -- request handling ----------------------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> tuple[_Reply, int]:
-        """Answer one request; returns the reply and the index of its record in :attr:`requests`."""
+    def handle(self, method: str, parts: list[str], query: dict[str, list[str]], body: Any) -> tuple[_Reply, int]:
+        """Answer one request for the percent-decoded path segments ``parts``; returns the reply and the index of
+        its record in :attr:`requests`."""
+        path = "/".join(parts)
         with self._lock:
             now = self.clock()
             self.requests.append(RecordedRequest(now, method, path, query, body))
@@ -317,7 +320,7 @@ class EnsemblStandin:
             return _status_reply(fault.status, fault.retry_after), index
         if fault is not None and fault.kind == "reset":
             return _Reply(0, action="reset"), index
-        reply = self._dispatch(method, path, query, body)
+        reply = self._dispatch(method, parts, query, body)
         if fault is not None and reply.status == 200:
             if fault.kind == "truncate":
                 reply.action = "truncate"
@@ -363,14 +366,13 @@ class EnsemblStandin:
         return {"X-RateLimit-Limit": str(HOURLY_LIMIT), "X-RateLimit-Period": "3600",
                 "X-RateLimit-Remaining": str(max(HOURLY_LIMIT - self._admitted, 0)), "X-RateLimit-Reset": "3600"}
 
-    def _dispatch(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> _Reply:
-        parts = path.strip("/").split("/")
+    def _dispatch(self, method: str, parts: list[str], query: dict[str, list[str]], body: Any) -> _Reply:
         try:
             for pattern, verb, handler in self._routes():
                 if verb == method and _route_matches(pattern, parts):
                     args = [p for p, pat in zip(parts, pattern) if pat == "*"]
                     return _Reply(200, handler(*args, query=query, body=body))
-            raise _ApiError(404, f"page not found: {path}")
+            raise _ApiError(404, f"page not found: {'/'.join(parts)}")
         except _ApiError as exc:
             return _Reply(exc.status, {"error": exc.message})
 
@@ -403,12 +405,14 @@ class EnsemblStandin:
         return {s: self._gene_json(g, _flag(query, "expand")) for s, g in found.items() if g is not None}
 
     def _get_id(self, stable_id: str, query: dict, body: Any) -> dict:
+        _optional_species(query)
         obj = self._object_json(stable_id, _flag(query, "expand"))
         if obj is None:
             raise _ApiError(400, f"ID '{stable_id}' not found")
         return obj
 
     def _post_ids(self, query: dict, body: Any) -> dict:
+        _optional_species(query)
         ids = _post_list(body, "ids")
         return {i: self._object_json(i, _flag(query, "expand")) for i in ids}
 
@@ -475,7 +479,8 @@ class EnsemblStandin:
         canonical = next(t for t in gene["transcripts"].values() if t["canonical"])
         out = {"id": gene["id"], "object_type": "Gene", "version": gene["version"], "display_name": gene["name"],
                "description": None, "biotype": gene["biotype"], "source": gene["source"],
-               "logic_name": f"{gene['source']}_gene", "canonical_transcript": f"{canonical['id']}.{canonical['version']}",
+               "logic_name": f"{gene['source']}_gene",
+               "canonical_transcript": f"{canonical['id']}.{canonical['version']}",
                **self._location(gene)}
         if expand:
             out["Transcript"] = [self._transcript_json(t, True) for t in gene["transcripts"].values()]
@@ -528,6 +533,12 @@ def _species(name: str) -> str:
         raise _ApiError(400, f"Can not find internal name for species '{name}'") from None
 
 
+def _optional_species(query: dict[str, list[str]]) -> None:
+    """lookup/id takes an optional ``species`` to restrict the search; all the stand-in's objects are human."""
+    if query.get("species"):
+        _species(query["species"][0])
+
+
 def _flag(query: dict[str, list[str]], name: str) -> bool:
     return (query.get(name) or ["0"])[0] not in ("0", "", "false")
 
@@ -566,6 +577,7 @@ def _status_reply(status: int, retry_after: float | None) -> _Reply:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Ensembl's servers do
+    disable_nagle_algorithm = True  # headers and body go out in two writes; Nagle would add ~40 ms to each answer
     server_version = "ensembl-standin"
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
@@ -580,15 +592,15 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         standin: EnsemblStandin = self.server.standin  # type: ignore[attr-defined]
         url = urlsplit(self.path)
-        path = "/".join(unquote(p) for p in url.path.strip("/").split("/"))
+        parts = [unquote(p) for p in url.path.strip("/").split("/")]  # split first: %2F stays inside a segment
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        reply, index = standin.handle(method, path, parse_qs(url.query), _decode_body(raw))
+        reply, index = standin.handle(method, parts, parse_qs(url.query), _decode_body(raw))
         if reply.action == "reset":
             self._reset_connection()
             return
+        standin.record_status(index, reply.status)  # before sending, so the client never sees it unrecorded
         self._send(reply)
-        standin.record_status(index, reply.status)
 
     def _send(self, reply: _Reply) -> None:
         if reply.text is not None:

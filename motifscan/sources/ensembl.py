@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import requests
 
+from motifscan import __version__
 from motifscan.errors import EnsemblError, OfflineCacheMiss, UsageError
 from motifscan.model import Gene, GeneLookup, Region, Transcript
 from motifscan.sources.cache import Cache, NullCache
@@ -48,14 +49,19 @@ OFFLINE_NOTE = "not in the cache (offline)"
 _GENE_ID = re.compile(r"^(ENS[A-Z]*G\d{6,})(?:\.(\d+))?$", re.IGNORECASE)
 _TRANSCRIPT_ID = re.compile(r"^(ENS[A-Z]*T\d{6,})(?:\.(\d+))?$", re.IGNORECASE)
 _STRANDS = {1: "+", -1: "-"}
+_HEADERS = {"Content-Type": "application/json", "Accept": "application/json",
+            "User-Agent": f"motifscan/{__version__} (+python-requests)"}
 
 
 class _ClientError(EnsemblError):
-    """Ensembl answered 4xx: the request itself was refused (for lookups, often "not found")."""
+    """Ensembl answered 4xx: the request itself was refused (for lookups, often "not found").
 
-    def __init__(self, status: int, message: str) -> None:
+    ``detail`` is Ensembl's own error text; the message also names the server and what was asked.
+    """
+
+    def __init__(self, status: int, detail: str, message: str) -> None:
         super().__init__(message)
-        self.status = status
+        self.status, self.detail = status, detail
 
 
 class _BadResponse(Exception):
@@ -199,7 +205,7 @@ class EnsemblSource:
                                    validate=_expect(dict, "length"))
         except _ClientError as exc:
             raise EnsemblError(f"Ensembl ({self.base_url}) knows no chromosome {chrom!r} for {self.species} "
-                               f"{self.assembly}: {exc}") from None
+                               f"{self.assembly}: {exc.detail}") from None
         self._check_assembly(answer.get("assembly_name"), f"chromosome {chrom}")
         length = answer["length"]
         if not isinstance(length, int) or length <= 0:
@@ -290,8 +296,8 @@ class EnsemblSource:
                 hits, batch_genes = self._post_symbols(batch)
                 found.update(hits)
                 genes.update(batch_genes)
-            unresolved = [keys[k] for k in keys if not found.get(k, {}).get("gene_ids")]
-            synonym_hits, synonym_genes = self._resolve_synonyms(unresolved)
+            unresolved = [s for s in todo if s.upper() not in found]
+            synonym_hits, synonym_genes = self._resolve_synonyms(unresolved, genes)
             found.update(synonym_hits)
             genes.update(synonym_genes)
         wanted = _unique(i for hit in found.values() for i in hit["gene_ids"] if i not in genes)
@@ -302,12 +308,10 @@ class EnsemblSource:
         """One ``POST lookup/symbol`` with expand=1; caches and returns the direct hits (misses are left out)."""
         answer = self._request("POST", f"lookup/symbol/{_q(self.species)}", params={"expand": 1},
                                body={"symbols": symbols}, what=f"the lookup of {_names(symbols)}",
-                               validate=_expect_keys(symbols, "display_name"))
+                               validate=_expect_symbols(symbols))
         hits, genes = {}, {}
         for symbol, obj in answer.items():
             gene = self._gene_from_answer(obj, symbol)
-            if gene.name.upper() != symbol.upper():
-                raise EnsemblError(f"Ensembl answered the lookup of {symbol} with {gene.name} ({gene.id})")
             genes[gene.id] = gene
             hits[symbol.upper()] = {"gene_ids": [gene.id], "via": "symbol"}
         # Genes first: a symbol entry must never point at a gene the cache lacks.
@@ -315,10 +319,13 @@ class EnsemblSource:
         self._cache.put_many(self._scope, "symbol", hits)
         return hits, genes
 
-    def _resolve_synonyms(self, symbols: list[str]) -> tuple[dict[str, dict], dict[str, Gene | None]]:
-        """Try symbols Ensembl's lookup missed as synonyms: ``xrefs/symbol``, then the genes by ID."""
+    def _resolve_synonyms(self, symbols: list[str],
+                          known: dict[str, Gene | None]) -> tuple[dict[str, dict], dict[str, Gene | None]]:
+        """Try symbols Ensembl's lookup missed as synonyms: ``xrefs/symbol``, then the genes by ID (except the
+        ``known`` ones)."""
         xrefs = {s: self._xref_gene_ids(s) for s in symbols}
-        genes = self._genes_by_id(_unique(i for ids in xrefs.values() for i in ids))
+        genes = dict(known)
+        genes.update(self._genes_by_id(_unique(i for ids in xrefs.values() for i in ids if i not in known)))
         hits = {}
         for symbol, ids in xrefs.items():
             known = _prefer_primary([genes[i] for i in ids if genes.get(i) is not None])
@@ -377,7 +384,9 @@ class EnsemblSource:
 
     def _post_ids(self, ids: list[str], expand: bool) -> dict[str, dict | None]:
         """One ``POST lookup/id``; checks that every ID came back, for itself (``null`` when unknown)."""
-        return self._request("POST", "lookup/id", params={"expand": int(expand)}, body={"ids": ids},
+        # species= keeps IDs of other species (which lookup/id would otherwise find) out: they count as unknown.
+        return self._request("POST", "lookup/id", params={"expand": int(expand), "species": self.species},
+                             body={"ids": ids},
                              what=f"the lookup of {_names(ids)}", validate=_expect_ids(ids))
 
     def _gene_from_answer(self, obj: dict, asked: str) -> Gene:
@@ -436,7 +445,7 @@ class EnsemblSource:
     # HTTP
 
     def _request(self, method: str, path: str, *, what: str, params: dict | None = None, body: Any = None,
-                 validate: Callable[[Any], None] | None = None, max_bytes: int = MAX_JSON_BYTES) -> Any:
+                 validate: Callable[[Any], None] | None = None, max_bytes: int | None = None) -> Any:
         """Send one request with throttling and bounded retries; return the decoded, validated JSON.
 
         Raises
@@ -447,23 +456,23 @@ class EnsemblSource:
             Every attempt failed, Ensembl blocked us (403), or asked to wait longer than ``max_wait``.
         """
         url = f"{self.base_url}/{path}"
-        problem = ""
+        max_bytes = max_bytes or MAX_JSON_BYTES
+        problem, retry_after = "", None
         for attempt in range(self.max_retries + 1):
             if attempt:
-                self._pause(attempt, problem)
+                self._pause(attempt, problem, retry_after)
             try:
                 status, headers, raw = self._send(method, url, params, body, max_bytes)
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ContentDecodingError) as exc:
-                problem, self._retry_after = f"{type(exc).__name__}: {exc}", None
+                problem, retry_after = f"{type(exc).__name__}: {exc}", None
                 continue
-            outcome = self._judge(status, headers, raw, validate, what)
-            if isinstance(outcome, str):
-                problem = outcome
-                continue
-            return outcome[0]
-        raise EnsemblError(f"Ensembl ({self.base_url}) failed {what} after {self.max_retries + 1} attempts; "
-                           f"last problem: {problem}")
+            answer, problem = self._judge(status, raw, validate, what)
+            if not problem:
+                return answer
+            retry_after = _retry_after(headers)
+        raise EnsemblError(f"Ensembl ({self.base_url}) did not answer {what} after {self.max_retries + 1} "
+                           f"attempts; last problem: {problem}")
 
     def _send(self, method: str, url: str, params: dict | None, body: Any,
               max_bytes: int) -> tuple[int, Any, bytes]:
@@ -473,44 +482,42 @@ class EnsemblSource:
         try:
             data = None if body is None else json.dumps(body)
             with self._session.request(method, url, params=params, data=data, timeout=self.timeout, stream=True,
-                                       headers={"Content-Type": "application/json",
-                                                "Accept": "application/json"}) as resp:
+                                       headers=_HEADERS) as resp:
                 return resp.status_code, resp.headers, _read_bounded(resp, max_bytes, url)
         finally:
             self._throttle.record()
 
-    def _judge(self, status: int, headers: Any, raw: bytes, validate: Callable[[Any], None] | None,
-               what: str) -> tuple[Any] | str:
-        """The decoded answer as a 1-tuple, or a string saying why to try again; raises when retrying is futile."""
-        self._retry_after = _retry_after(headers)
+    def _judge(self, status: int, raw: bytes, validate: Callable[[Any], None] | None,
+               what: str) -> tuple[Any, str]:
+        """``(answer, "")`` for a usable answer, ``(None, why)`` when another attempt may help; raises when
+        retrying is futile."""
         if status == 429 or status >= 500:
-            return f"HTTP {status} {_error_text(raw)}".strip()
+            return None, f"HTTP {status} {_error_text(raw)}".strip()
         if status == 403:
             raise EnsemblError(f"Ensembl ({self.base_url}) refused {what} (HTTP 403): too many requests from this "
                                "address; wait a while before trying again")
         if status >= 400:
-            raise _ClientError(status, _error_text(raw) or f"HTTP {status}")
+            detail = _error_text(raw) or f"HTTP {status}"
+            raise _ClientError(status, detail, f"Ensembl ({self.base_url}) refused {what}: {detail}")
         try:
             answer = json.loads(raw)
             if validate is not None:
                 validate(answer)
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            return f"invalid JSON ({exc})"
+            return None, f"invalid JSON ({exc})"
         except _BadResponse as exc:
-            return str(exc)
-        return (answer,)
+            return None, str(exc)
+        return answer, ""
 
-    def _pause(self, attempt: int, problem: str) -> None:
-        """Wait before attempt number ``attempt`` (1-based): the server's Retry-After, else exponential backoff."""
-        delay = self._retry_after if self._retry_after is not None else min(self.backoff * 2 ** (attempt - 1), 60.0)
+    def _pause(self, attempt: int, problem: str, retry_after: float | None) -> None:
+        """Wait before attempt number ``attempt + 1``: the server's Retry-After, else exponential backoff."""
+        delay = retry_after if retry_after is not None else min(self.backoff * 2 ** (attempt - 1), 60.0)
         if delay > self.max_wait:
             raise EnsemblError(f"Ensembl ({self.base_url}) asks to wait {delay:.0f} s before the next request "
                                f"({problem}); try again later")
         logger.info("Ensembl: %s; retrying in %.2f s (attempt %d of %d)", problem, delay, attempt + 1,
                     self.max_retries + 1)
         self._sleep(delay)
-
-    _retry_after: float | None = None
 
     def _check_assembly(self, name: Any, what: str) -> None:
         """Refuse answers for another assembly (e.g. GRCh37 data when GRCh38 was asked)."""
@@ -553,7 +560,8 @@ def _transcript_from_json(obj: dict, gene_id: str, is_canonical: bool) -> Transc
 
 
 def region_query(chrom: str, start: int, end: int) -> str:
-    """Ensembl's region string for the forward strand of ``[start, end)`` (0-based half-open): ``chrom:start+1..end:1``."""
+    """Ensembl's region string (1-based closed) for the forward strand of ``[start, end)`` (0-based half-open):
+    ``chrom:start+1..end:1``."""
     return f"{chrom}:{start + 1}..{end}:1"
 
 
@@ -612,15 +620,21 @@ def _expect(kind: type, *fields: str) -> Callable[[Any], None]:
     return check
 
 
-def _expect_keys(asked: list[str], field: str) -> Callable[[Any], None]:
-    """A lookup/symbol answer: an object keyed by symbols we sent, each a gene object."""
+def _expect_symbols(asked: list[str]) -> Callable[[Any], None]:
+    """A lookup/symbol answer: an object keyed by symbols we sent, each a gene object of that name (Ensembl matches
+    display names case-insensitively)."""
+    sent = set(asked)
+
     def check(answer: Any) -> None:
         _expect(dict)(answer)
-        stray = [k for k in answer if k not in set(asked)]
+        stray = [k for k in answer if k not in sent]
         if stray:
             raise _BadResponse(f"answer for names that were not asked: {_names(stray)}")
-        if any(not isinstance(v, dict) or field not in v or "id" not in v for v in answer.values()):
-            raise _BadResponse("a gene object without its fields")
+        for symbol, obj in answer.items():
+            if not isinstance(obj, dict) or "id" not in obj:
+                raise _BadResponse(f"the answer for {symbol} is not a gene object")
+            if str(obj.get("display_name", "")).upper() != symbol.upper():
+                raise _BadResponse(f"asked for {symbol}, got {obj.get('display_name')!r} ({obj.get('id')})")
     return check
 
 

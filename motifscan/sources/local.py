@@ -47,6 +47,7 @@ import pyfaidx
 from motifscan.errors import GenomeError, InputFileError, UsageError
 from motifscan.model import Gene, GeneLookup, Region, Transcript
 from motifscan.promoters import fallback_canonical
+from motifscan.sources.cache import default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +96,6 @@ class _IndexPaths:
 
     def current_for(self, fasta_path: Path) -> bool:
         return all(_is_current(path, fasta_path) for path in self.files())
-
-
-def default_cache_dir() -> Path:
-    """motifscan's cache directory (``platformdirs.user_cache_dir("motifscan")``)."""
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("motifscan"))
 
 
 def _index_locations(fasta_path: Path, cache_dir: Path, bgzf: bool) -> tuple[_IndexPaths, _IndexPaths]:
@@ -163,7 +157,9 @@ def _open_with_index(fasta_path: Path, cache_dir: Path, bgzf: bool, trust_index:
     return _pyfaidx_open(fasta_path, cached, False)
 
 
-def open_fasta(fasta_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None, trust_index: bool = False):
+def open_fasta(
+    fasta_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None, trust_index: bool = False
+) -> pyfaidx.Fasta:
     """Open a FASTA (plain or bgzip) with pyfaidx, indexing it beside itself or in the cache.
 
     Parameters
@@ -171,8 +167,8 @@ def open_fasta(fasta_path: str | os.PathLike, cache_dir: str | os.PathLike | Non
     fasta_path : path
         The FASTA file.
     cache_dir : path, optional
-        motifscan's cache directory (default :func:`default_cache_dir`); indexes that cannot go beside the FASTA go to
-        its ``fasta-index/`` folder.
+        motifscan's cache directory (default: ``$MOTIFSCAN_CACHE_DIR``, else the user cache directory); indexes that
+        cannot go beside the FASTA go to its ``fasta-index/`` folder.
     trust_index : bool
         Use an existing index beside the FASTA even when its timestamp is older than the FASTA's (for shipped data,
         whose timestamps are those of the checkout or install).
@@ -410,7 +406,8 @@ def _choose_canonical(transcripts: Sequence[Transcript], tags: Mapping[str, tupl
 
 def _gene_from_rows(gene_row: _GeneRow, transcript_rows: Sequence[_TranscriptRow], chrom: str) -> Gene:
     transcripts = sorted(
-        (Transcript(r.id, gene_row.id, chrom, r.start, r.end, r.strand, r.biotype, False, r.version) for r in transcript_rows),
+        (Transcript(r.id, gene_row.id, chrom, r.start, r.end, r.strand, r.biotype, False, r.version)
+         for r in transcript_rows),
         key=lambda t: t.id,
     )
     canonical = _choose_canonical(transcripts, {r.id: r.tags for r in transcript_rows})
@@ -514,7 +511,7 @@ class LocalGenomeSource:
         Annotation GTF, plain or gzip, Ensembl or GENCODE style.
     cache_dir : path, optional
         motifscan's cache directory, for FASTA indexes that cannot be written beside the FASTA
-        (default :func:`default_cache_dir`).
+        (default: ``$MOTIFSCAN_CACHE_DIR``, else the user cache directory).
     genome_label, annotation_label : str, optional
         How :meth:`provenance` names the genome and annotation (default: their paths).
 
@@ -581,10 +578,12 @@ class LocalGenomeSource:
             )
         renamed = {gtf: fasta for gtf, fasta in mapping.items() if gtf != fasta}
         if renamed:
-            log.info("GTF chromosome names mapped to the FASTA's: %s", _preview(f"{a}->{b}" for a, b in renamed.items()))
+            log.info("GTF chromosome names mapped to the FASTA's: %s",
+                     _preview(f"{gtf}->{fasta}" for gtf, fasta in renamed.items()))
         missing = gtf_chroms - mapping.keys()
         if missing:
-            log.warning("%s has genes on chromosomes that %s lacks: %s", self.gtf_path, self.fasta_path, _preview(missing))
+            log.warning("%s has genes on chromosomes that %s lacks: %s", self.gtf_path, self.fasta_path,
+                        _preview(missing))
         return mapping
 
     def _index_genes(self) -> None:
@@ -631,7 +630,8 @@ class LocalGenomeSource:
 
     def _find_by_id(self, text: str) -> tuple[list[Gene], str | None, list[str]] | None:
         key = text.upper()
-        identifier, version = (key, None) if key in self._genes_by_id or key in self._genes_by_transcript else split_version(key)
+        known = key in self._genes_by_id or key in self._genes_by_transcript
+        identifier, version = (key, None) if known else split_version(key)
         gene = self._genes_by_id.get(identifier)
         transcript_id = None
         if gene is None:
@@ -712,7 +712,9 @@ class LocalGenomeSource:
         try:
             sequence = self._fasta.faidx.fetch(region.chrom, region.start + 1, inside_end)
         except (OSError, ValueError, pyfaidx.FetchError) as error:
-            raise InputFileError(f"cannot read {region.chrom}:{region.start}-{region.end} from {self.fasta_path}: {error}") from error
+            raise InputFileError(
+                f"cannot read {region.chrom}:{region.start}-{region.end} from {self.fasta_path}: {error}"
+            ) from error
         if len(sequence) != inside_end - region.start:
             raise InputFileError(f"{self.fasta_path} is truncated: {region.chrom} ends early")
         return sequence + "N" * (region.end - inside_end)

@@ -1,0 +1,221 @@
+"""Gene lists to promoter hits: resolve genes, cut promoter windows, scan them, annotate hits with gene and TSS.
+
+Flow: queries -> source.lookup (Ensembl REST, local FASTA + GTF, or the demo genome) -> genes -> promoters
+(:func:`motifscan.promoters.promoters_for_gene`, 0-based half-open windows) -> source.fetch_sequences (forward strand)
+-> :func:`motifscan.engine.scan_targets` -> hits in genomic coordinates -> gene, transcripts and TSS-relative
+positions (EPD convention: +1 = TSS base, -1 = the base upstream, no 0).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Sequence
+
+from motifscan.api import MotifSpec, ScanResult, base_provenance, resolve_motifs
+from motifscan.engine import ScanSettings, ScanTarget, scan_targets, sort_hits
+from motifscan.errors import NoGenesError, UsageError
+from motifscan.model import Gene, GeneLookup, Hit
+from motifscan.motifs import jaspar_database
+from motifscan.promoters import Promoter, promoters_for_gene, site_transcripts, tss_relative
+
+log = logging.getLogger(__name__)
+
+CHROM_STYLES = ("source", "ucsc")
+
+
+@dataclass(frozen=True)
+class GenomeSpec:
+    """Where genes and sequence come from.
+
+    ``genome``: None for Ensembl REST, ``"demo"`` for the embedded demo genome, or a FASTA path (then
+    ``annotation`` is its GTF). The Ensembl fields apply to REST only.
+    """
+
+    genome: str | os.PathLike | None = None
+    annotation: str | os.PathLike | None = None
+    species: str = "human"
+    assembly: str = "GRCh38"
+    ensembl_url: str | None = None
+    cache_dir: str | os.PathLike | None = None
+    use_cache: bool = True
+    offline: bool = False
+
+    def open(self):
+        """The :class:`~motifscan.sources.GeneSource` this spec names."""
+        if self.genome is None:
+            if self.annotation is not None:
+                raise UsageError("--annotation needs --genome FASTA")
+            from motifscan.sources.ensembl import EnsemblSource
+
+            return EnsemblSource(self.species, self.assembly, base_url=self.ensembl_url, cache_dir=self.cache_dir,
+                                 use_cache=self.use_cache, offline=self.offline)
+        from motifscan.sources.local import LocalGenomeSource
+
+        if str(self.genome) == "demo":
+            if self.annotation is not None:
+                raise UsageError("--genome demo brings its own annotation; drop --annotation")
+            return LocalGenomeSource.demo(self.cache_dir)
+        if self.annotation is None:
+            raise UsageError("--genome FASTA needs --annotation GTF")
+        for path in (self.genome, self.annotation):
+            if not Path(path).exists():
+                raise UsageError(f"no such file: {path}")
+        return LocalGenomeSource(self.genome, self.annotation, self.cache_dir)
+
+
+@dataclass(frozen=True)
+class PromoterSet:
+    """The promoters of the resolved genes, with their forward-strand sequences and the provenance of the source."""
+
+    promoters: tuple[Promoter, ...]
+    sequences: tuple[str, ...]
+    lookups: tuple[GeneLookup, ...]
+    provenance: tuple[tuple[str, str], ...]
+
+
+def read_gene_file(path: str | os.PathLike) -> list[str]:
+    """Gene names from a file: one per line (or several separated by white space), ``#`` starts a comment."""
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read gene file {path}: {error}") from None
+    return [word for line in text.splitlines() for word in line.split("#", 1)[0].split()]
+
+
+def _report(lookups: Sequence[GeneLookup], strict: bool) -> list[tuple[Gene, str | None]]:
+    """Log how queries resolved; the (gene, transcript_id) pairs to scan, each gene once."""
+    missing = [lk for lk in lookups if not lk.genes]
+    for lookup in lookups:
+        if lookup.note:
+            log.info("%s", lookup.note)
+        if len(lookup.genes) > 1:
+            log.warning("%s names %d genes, scanning each: %s", lookup.query, len(lookup.genes),
+                        ", ".join(f"{g.id} ({g.chrom}:{g.start + 1}-{g.end})" for g in lookup.genes))
+    if missing:
+        described = [lk.query + (f" (did you mean {', '.join(lk.suggestions)}?)" if lk.suggestions else "")
+                     for lk in missing]
+        log.warning("%d gene(s) not found: %s", len(missing), "; ".join(described))
+    found = [(gene, lk.transcript_id) for lk in lookups for gene in lk.genes]
+    if not found:
+        raise NoGenesError("none of the genes could be resolved: " + ", ".join(lk.query for lk in lookups))
+    if strict and missing:
+        raise NoGenesError(f"--strict: {len(missing)} gene(s) not found: " + ", ".join(lk.query for lk in missing))
+    unique: dict[tuple[str, str | None], tuple[Gene, str | None]] = {}
+    for gene, transcript_id in found:
+        unique.setdefault((gene.id, transcript_id), (gene, transcript_id))
+    return list(unique.values())
+
+
+def collect_promoters(queries: Sequence[str], spec: GenomeSpec, *, upstream: int = 2000, downstream: int = 500,
+                      transcripts: str = "canonical", biotypes: Sequence[str] = (),
+                      strict: bool = False) -> PromoterSet:
+    """Resolve ``queries`` and cut their promoter windows (0-based half-open) with forward-strand sequences."""
+    if not queries:
+        raise UsageError("no gene given")
+    source = spec.open()
+    try:
+        lookups = source.lookup(list(queries))
+        promoters: list[Promoter] = []
+        for gene, transcript_id in _report(lookups, strict):
+            found = promoters_for_gene(gene, upstream, downstream, source.chrom_length(gene.chrom), transcripts,
+                                       biotypes, transcript_id)
+            if not found:
+                log.warning("%s: no promoter window on the chromosome (or no transcript of the asked biotypes)",
+                            gene.label)
+            for promoter in found:
+                if promoter.clipped:
+                    log.warning("%s: promoter window clipped at the end of chromosome %s", promoter.name,
+                                promoter.region.chrom)
+            promoters += found
+        sequences = source.fetch_sequences([p.region for p in promoters])
+        provenance = tuple((f"source_{k}" if not k.startswith("source") else k, str(v))
+                           for k, v in source.provenance().items())
+    finally:
+        close = getattr(source, "close", None)
+        if close:
+            close()
+    return PromoterSet(tuple(promoters), tuple(sequences), tuple(lookups), provenance)
+
+
+def ucsc_name(chrom: str) -> str:
+    """UCSC-style chromosome name: "6" -> "chr6", "MT" -> "chrM"; names already prefixed stay."""
+    if chrom.startswith("chr"):
+        return chrom
+    return "chrM" if chrom == "MT" else f"chr{chrom}"
+
+
+def _annotate(hit: Hit, promoter: Promoter, chrom_style: str) -> Hit | None:
+    """The hit with its gene, transcripts and TSS-relative positions; None when no single transcript's own window
+    wholly holds it (a site straddling the junction of two merged windows is not in any promoter window)."""
+    ids = site_transcripts(promoter, hit.start, hit.end)
+    if not ids:
+        return None
+    first = next(t for t in promoter.transcripts if t.id == ids[0])
+    rel_start, rel_end = tss_relative(first.tss, promoter.gene.strand, hit.start, hit.end)
+    return replace(hit, chrom=ucsc_name(hit.chrom) if chrom_style == "ucsc" else hit.chrom,
+                   gene_id=promoter.gene.id, gene_name=promoter.gene.name, transcript_ids=ids,
+                   tss_rel_start=rel_start, tss_rel_end=rel_end)
+
+
+def scan_genes(
+    genes: Sequence[str],
+    motifs: MotifSpec = None,
+    *,
+    genome: str | os.PathLike | None = None,
+    annotation: str | os.PathLike | None = None,
+    species: str = "human",
+    assembly: str = "GRCh38",
+    ensembl_url: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    use_cache: bool = True,
+    offline: bool = False,
+    upstream: int = 2000,
+    downstream: int = 500,
+    transcripts: str = "canonical",
+    biotypes: Sequence[str] = (),
+    chrom_style: str = "source",
+    strict: bool = False,
+    p_threshold: float = 1e-4,
+    q_threshold: float | None = None,
+    min_rel_score: float | None = None,
+    pseudocount: float = 0.8,
+    background: str = "uniform",
+    mask_lowercase: bool = False,
+    jaspar_release: str | None = None,
+    command: str | None = None,
+) -> ScanResult:
+    """Scan the promoters of genes (symbols, Ensembl gene IDs or transcript IDs) for motifs.
+
+    ``genome``: None (Ensembl REST, online, cached), ``"demo"`` (embedded GRCh37 chr6+chrX test genome), or a FASTA
+    path with ``annotation`` a GTF. Windows: ``upstream`` bases before each TSS and ``downstream`` bases from the TSS
+    base on. Hits have genomic ``start``/``end`` (0-based half-open), ``strand`` relative to the genome and
+    ``tss_rel_start``/``tss_rel_end`` relative to the first listed transcript's TSS (+1 = TSS base, no 0).
+    """
+    if chrom_style not in CHROM_STYLES:
+        raise UsageError(f"chrom style must be one of {', '.join(CHROM_STYLES)}, not {chrom_style!r}")
+    settings = ScanSettings(p_threshold=p_threshold, q_threshold=q_threshold, min_rel_score=min_rel_score,
+                            pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase)
+    release = jaspar_database(jaspar_release).release
+    chosen = resolve_motifs(motifs, release)
+    spec = GenomeSpec(genome, annotation, species, assembly, ensembl_url, cache_dir, use_cache, offline)
+    promoter_set = collect_promoters(genes, spec, upstream=upstream, downstream=downstream, transcripts=transcripts,
+                                     biotypes=biotypes, strict=strict)
+    targets = [ScanTarget(p.name, seq, p.region.chrom, p.region.start)
+               for p, seq in zip(promoter_set.promoters, promoter_set.sequences)]
+    output = scan_targets(targets, chosen, settings)
+    by_name = {p.name: p for p in promoter_set.promoters}
+    annotated = [_annotate(h, by_name[h.seq_name], chrom_style) for h in output.hits]
+    hits = sort_hits([h for h in annotated if h is not None])
+    provenance = base_provenance(settings, chosen, output, release, command)
+    provenance[2:2] = [
+        *promoter_set.provenance,
+        ("genes", " ".join(genes)),
+        ("promoter_window", f"{upstream} bp upstream, {downstream} bp downstream of the TSS (TSS base included "
+                            f"downstream); transcripts={transcripts}" + (f" biotypes={','.join(biotypes)}"
+                                                                          if biotypes else "")),
+        ("tss_rel", "tss_rel_start/tss_rel_end: +1 = TSS base, -1 = base upstream, no 0, gene orientation"),
+    ]
+    return ScanResult(tuple(hits), tuple(chosen), tuple(provenance), output.scored_windows)

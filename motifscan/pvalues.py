@@ -1,0 +1,497 @@
+"""P-values of motif scores, the score thresholds that go with a p-value, and Benjamini-Hochberg q-values.
+
+Model
+-----
+A motif is a log-odds matrix ``log_odds`` (float64, shape (4, w), rows A, C, G, T, entries in bits). The score of a
+word x_1..x_w is S = sum_j log_odds[x_j, j]. Its p-value is P(S >= s - TIE_EPS_BITS) for a word drawn letter by letter
+i.i.d. from ``background`` (shape (4,)), one strand: a word whose score equals s (computed in another order, so up to
+float rounding) counts as ">=". Every p-value returned lies within ``REL_TOL`` (1%) relative of that exact value.
+
+Method
+------
+1. Lattice. Each entry is rounded to a multiple of ``QUANTUM_BITS`` (2**-40 bits). Partial sums of such numbers (below
+   2**12 bits) are exact in float64, so equal scores compare equal and ties are exact; the rounding moves a word's
+   score by at most w * 2**-41 < 2e-11 bits, far below ``TIE_EPS_BITS``. Scores are handled as *deficits*:
+   d[i, j] = max_i' log_odds[i', j] - log_odds[i, j] >= 0, D = sum_j d[x_j, j] = max_score - S, and the p-value of s is
+   Phi(x) = P(D <= x) at the lattice point x = floor(max_score - s + TIE_EPS_BITS).
+2. Grid bracket. For a grid step delta = 2**-g, rounding every deficit up to the grid (ceil(d / delta) * delta) makes
+   D_up >= D, rounding down makes D_down <= D, so P(D_up <= x) <= Phi(x) <= P(D_down <= x) for every x. Both
+   distributions come from one DP over columns on integer bins (numpy slice adds, one per letter and column),
+   truncated at the largest deficit asked for (deficits only grow along the DP, so truncation is exact below it).
+   The best letter of each column has deficit 0 and sits on the grid exactly, so the words near the consensus that
+   make up small tails carry little rounding error.
+3. Refinement. A bracket is accepted when upper <= (1 + REL_TOL) * lower; the p-value reported is the geometric mean
+   of the two bounds (so within 0.5% of exact). Unresolved scores get a finer grid (delta / 4 or finer, up to
+   ``_MAX_BINS`` bins). Where refining stops narrowing the bracket (ties, or tails made of few words, whose mass no
+   grid can split) a branch and bound takes over: the exact deficits of word prefixes (merged when equal) are
+   combined with the grid bounds of the remaining suffix, and prefixes whose bracket is too wide are extended by one
+   column, down to whole words, which are exact. A prefix's bracket is accepted while the sum over accepted
+   prefixes of (upper - (1 + REL_TOL) * lower) stays <= 0, which keeps the total bracket within tolerance.
+4. Thresholds. :func:`score_threshold` searches, on the lattice, for a cut c with Phi(c) <= (1 + REL_TOL) * p and
+   Phi(c + quantum) >= p / (1 + REL_TOL): first from grid bounds, then by enumerating the exact deficits of all words
+   below the cut when they are few (tails of short matrices: the result is then exact), else by a multi-point search
+   whose brackets come from step 3.
+
+Floating point: the bracket is rigorous on the lattice; the only fuzz is the ~1e-11 bits between a window's float64
+score and its lattice score, which matters only for words whose scores differ by less than that without being equal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+REL_TOL = 0.01
+"""Relative tolerance of every p-value (and of the p-value at which a threshold may fall either way)."""
+
+TIE_EPS_BITS = 1e-9
+"""Scores within this many bits below s count as >= s (the scanner's SCORE_EPSILON): same word, another sum order."""
+
+QUANTUM_BITS = 2.0**-40
+"""Lattice step for log-odds entries: sums of up to 35 rounded entries move by < 2e-11 bits, far below the tie tolerance."""
+
+_MAX_LATTICE_BITS = 2.0**12  # score ranges below this keep every lattice partial sum exact in float64 (53-bit mantissa)
+_COARSE_BINS = 1 << 10  # bins of the first, whole-range grid
+_FINE_BINS = 1 << 12  # a grid this size costs about as little as a coarse one: jump straight to it
+_MAX_BINS = 1 << 16  # finest grid: (w + 1) levels x 2 bounds x 2**16 float64 = 38 MB at w = 35
+_MAX_STATES = 1 << 18  # branch-and-bound prefixes per level before giving the grid another refinement
+_MAX_ENUMERATED_STATES = 1 << 14  # prefixes per level for exact tail enumeration in score_threshold
+
+DoneTest = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def _ratio_done(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """A bracket is tight enough when upper / lower <= 1 + REL_TOL (0 <= 0 included)."""
+    return upper <= (1.0 + REL_TOL) * lower
+
+
+@dataclass
+class _Grid:
+    """Deficit distributions of every suffix of one matrix on a grid of step ``delta`` (a power of two).
+
+    ``dist_lower[j]``/``dist_upper[j]``: shape (n_bins,), the distribution of the suffix (columns j..w-1) deficit
+    rounded up / down to the grid, bin k holding deficit k * delta; j = w is the empty suffix. Mass beyond the last bin
+    is dropped. Their cumulative sums bound P(D_suffix <= y) from below / above.
+    """
+
+    delta: float
+    n_bins: int
+    dist_lower: list[np.ndarray]
+    dist_upper: list[np.ndarray]
+    _cdfs: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def cdfs(self, level: int) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) bounds of P(D_suffix <= k * delta + r), 0 <= r < delta, for bins k; shapes (n_bins,)."""
+        if level not in self._cdfs:
+            self._cdfs[level] = (np.cumsum(self.dist_lower[level]), np.cumsum(self.dist_upper[level]))
+        return self._cdfs[level]
+
+    def bounds(self, deficits: np.ndarray, level: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(lower, upper) bounds of P(D_suffix <= y) for lattice deficits y, 0 <= y < n_bins * delta; shapes (n,)."""
+        cdf_lower, cdf_upper = self.cdfs(level)
+        bins = (deficits / self.delta).astype(np.int64)  # floor: y >= 0, and y / delta is exact (power of two)
+        return cdf_lower[bins], cdf_upper[bins]
+
+
+def _add_column(dist: np.ndarray, bins: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Distribution of (column deficit + previous deficit): sum over letters of the shifted ``dist`` times b[letter].
+
+    dist: (n,); bins: (4,) int grid deficits of the column's letters; probs: (4,) background. Returns (n,).
+    """
+    n = dist.size
+    new = np.zeros(n)
+    for shift, prob in zip(bins.tolist(), probs.tolist()):
+        if shift < n:  # a letter whose deficit alone passes the band cannot end inside it
+            new[shift:] += prob * dist[: n - shift]
+    return new
+
+
+class ScoreDistribution:
+    """The score distribution of one log-odds matrix under a background, for p-values and score thresholds.
+
+    Grids are built on demand and cached, so that a threshold and the p-values of its hits share them.
+
+    Parameters
+    ----------
+    log_odds : ndarray, shape (4, w)
+        Log-odds in bits, rows A, C, G, T; finite, score range below 2**12 bits.
+    background : ndarray, shape (4,)
+        Letter probabilities, all > 0, summing to 1 (within 1e-6; renormalized).
+    """
+
+    def __init__(self, log_odds: np.ndarray, background: np.ndarray) -> None:
+        log_odds = np.asarray(log_odds, dtype=np.float64)
+        background = np.asarray(background, dtype=np.float64)
+        if log_odds.ndim != 2 or log_odds.shape[0] != 4 or log_odds.shape[1] < 1:
+            raise ValueError(f"log_odds must have shape (4, w) with w >= 1, not {log_odds.shape}")
+        if not np.all(np.isfinite(log_odds)):
+            raise ValueError("log_odds must be finite (use pseudocounts)")
+        if background.shape != (4,) or not np.all(background > 0) or abs(background.sum() - 1.0) > 1e-6:
+            raise ValueError("background must be 4 positive probabilities summing to 1")
+        lattice = np.round(log_odds / QUANTUM_BITS) * QUANTUM_BITS
+        column_max = lattice.max(axis=0)
+        self.width = lattice.shape[1]
+        self.background = background / background.sum()
+        self.max_score = float(column_max.sum())
+        self.deficits = column_max - lattice  # (4, w), >= 0, on the lattice
+        self.max_deficit = float(self.deficits.max(axis=0).sum())
+        if self.max_deficit >= _MAX_LATTICE_BITS or abs(self.max_score) >= _MAX_LATTICE_BITS:
+            raise ValueError("log-odds score range too large (must stay below 4096 bits)")
+        self.min_score = self.max_score - self.max_deficit
+        self._grids: dict[float, _Grid] = {}
+        # coarse grid: about _COARSE_BINS bins over the whole range (delta a power of two, at most 1 bit)
+        self._coarse_delta = 2.0 ** min(0, math.ceil(math.log2(max(self.max_deficit, 2.0**-20) / _COARSE_BINS)))
+
+    # ----------------------------------------------------------------------------------------------- p-values
+
+    def pvalues(self, scores: np.ndarray) -> np.ndarray:
+        """P(S >= s - TIE_EPS_BITS) for each score, within REL_TOL relative; scores: (n,) -> (n,)."""
+        scores = np.asarray(scores, dtype=np.float64)
+        if scores.ndim != 1:
+            raise ValueError("scores must be one-dimensional")
+        if np.isnan(scores).any():
+            raise ValueError("scores must not be NaN")
+        targets, where = np.unique(self._target_deficits(scores), return_inverse=True)  # hits repeat words
+        lower, upper = self._bracket(targets, _ratio_done)
+        return np.sqrt(lower * upper)[where]
+
+    def _target_deficits(self, scores: np.ndarray) -> np.ndarray:
+        """Lattice deficit x with Phi(x) = P(S >= s - TIE_EPS_BITS), clipped to [-quantum, max_deficit]; (n,) -> (n,)."""
+        with np.errstate(invalid="ignore"):  # +-inf scores
+            deficits = np.floor((self.max_score - scores + TIE_EPS_BITS) / QUANTUM_BITS) * QUANTUM_BITS
+        return np.clip(deficits, -QUANTUM_BITS, self.max_deficit)
+
+    def _bracket(self, targets: np.ndarray, done: DoneTest) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds lower <= Phi(x) <= upper for lattice deficits ``targets`` (n,), refined until ``done(lower, upper)``.
+
+        ``done`` must hold whenever upper <= (1 + REL_TOL) * lower. Returns two (n,) arrays.
+        """
+        lower = np.where(targets >= self.max_deficit, 1.0, 0.0)  # the two ends are exact
+        upper = np.where(targets < 0, 0.0, 1.0)
+        todo = np.flatnonzero(~done(lower, upper))
+        delta = self._coarse_delta
+        state_cap = _MAX_STATES
+        first_round = True
+        while todo.size:
+            grid = self._grid(delta, float(targets[todo].max()))
+            previous_gap = upper[todo] - lower[todo]
+            grid_lower, grid_upper = grid.bounds(targets[todo])
+            lower[todo] = np.maximum(lower[todo], grid_lower)  # nested grids: bounds only tighten
+            upper[todo] = np.minimum(upper[todo], grid_upper)
+            open_ = ~done(lower[todo], upper[todo])
+            # ties or few words: a finer grid can't split their mass (the first, coarse round has nothing to compare)
+            stalled = open_ & (upper[todo] - lower[todo] > 0.5 * previous_gap) & (not first_round)
+            first_round = False
+            next_delta = self._next_delta(delta, float(targets[todo[open_]].max()) if open_.any() else 0.0)
+            if next_delta is None:  # finest grid reached: branch and bound everything left
+                stalled = open_
+            if stalled.any():
+                chosen = todo[stalled]
+                bnb_lower, bnb_upper, finished = self._branch_and_bound(targets[chosen], grid, done, state_cap)
+                lower[chosen] = np.maximum(lower[chosen], bnb_lower)
+                upper[chosen] = np.minimum(upper[chosen], bnb_upper)
+                if not finished.all():
+                    state_cap *= 4  # guarantees termination: a large enough cap reaches whole words
+            todo = todo[~done(lower[todo], upper[todo])]
+            if next_delta is not None:
+                delta = next_delta
+        return lower, upper
+
+    def _next_delta(self, delta: float, largest_target: float) -> float | None:
+        """The next, finer grid step (a quarter at least, ~_FINE_BINS bins at most), or None past _MAX_BINS bins."""
+        fine = 2.0 ** math.floor(math.log2(max(largest_target, QUANTUM_BITS) / _FINE_BINS))
+        next_delta = max(min(delta / 4, fine), QUANTUM_BITS)
+        if next_delta >= delta or largest_target / next_delta >= _MAX_BINS:
+            return None
+        return next_delta
+
+    # --------------------------------------------------------------------------------------------------- grids
+
+    def _grid(self, delta: float, largest_target: float) -> _Grid:
+        """The grid of step ``delta`` covering deficits 0..largest_target (cached; a wider cached one is reused)."""
+        n_bins = int(largest_target // delta) + 1
+        cached = self._grids.get(delta)
+        if cached is not None and cached.n_bins >= n_bins:
+            return cached
+        scaled = self.deficits / delta  # exact: lattice values over a power of two
+        bins_lower, bins_upper = np.ceil(scaled).astype(np.int64), np.floor(scaled).astype(np.int64)
+        dist_lower, dist_upper = [np.zeros(n_bins)], [np.zeros(n_bins)]
+        dist_lower[0][0] = dist_upper[0][0] = 1.0  # the empty suffix has deficit 0
+        for j in reversed(range(self.width)):
+            dist_lower.append(_add_column(dist_lower[-1], bins_lower[:, j], self.background))
+            dist_upper.append(_add_column(dist_upper[-1], bins_upper[:, j], self.background))
+        grid = _Grid(delta, n_bins, dist_lower[::-1], dist_upper[::-1])  # index j: suffix from column j
+        self._grids[delta] = grid
+        return grid
+
+    # ----------------------------------------------------------------------------------------- branch and bound
+
+    def _branch_and_bound(
+        self, targets: np.ndarray, grid: _Grid, done: DoneTest, state_cap: int | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Bracket Phi(x) with exact word prefixes and grid bounds for the rest of the word.
+
+        targets: (t,) lattice deficits in [0, grid band). A prefix with exact deficit P and probability m contributes
+        m * [lower, upper] of P(D_suffix <= x - P). Returns lower, upper and ``finished`` (``done`` reached), (t,)
+        each; unfinished targets (more than ``state_cap`` prefixes at some level) still get valid bounds.
+        """
+        n_targets = targets.size
+        kept_lower, kept_upper = np.zeros(n_targets), np.zeros(n_targets)  # accepted prefixes, per target
+        finished = np.zeros(n_targets, dtype=bool)
+        owner, prefix, mass = np.arange(n_targets), np.zeros(n_targets), np.ones(n_targets)
+        for level in range(self.width + 1):
+            part_lower, part_upper = grid.bounds(targets[owner] - prefix, level)
+            part_lower, part_upper = mass * part_lower, mass * part_upper
+            total_lower = kept_lower + np.bincount(owner, part_lower, n_targets)
+            total_upper = kept_upper + np.bincount(owner, part_upper, n_targets)
+            now_done = ~finished & (done(total_lower, total_upper) | (level == self.width))  # whole words: exact
+            kept_lower[now_done], kept_upper[now_done] = total_lower[now_done], total_upper[now_done]
+            finished |= now_done
+            alive = ~finished[owner]
+            if not alive.any():
+                break
+            owner, prefix, mass = owner[alive], prefix[alive], mass[alive]
+            part_lower, part_upper = part_lower[alive], part_upper[alive]
+            accept = self._accepted(owner, part_lower, part_upper, kept_lower, kept_upper)
+            kept_lower += np.bincount(owner[accept], part_lower[accept], n_targets)
+            kept_upper += np.bincount(owner[accept], part_upper[accept], n_targets)
+            expand = ~accept
+            if state_cap is not None and 4 * int(expand.sum()) > state_cap:
+                unfinished = ~finished
+                kept_lower[unfinished] = total_lower[unfinished]
+                kept_upper[unfinished] = total_upper[unfinished]
+                break
+            owner, prefix, mass = self._extend(owner[expand], prefix[expand], mass[expand], level, targets)
+        return kept_lower, kept_upper, finished
+
+    @staticmethod
+    def _accepted(owner, part_lower, part_upper, kept_lower, kept_upper) -> np.ndarray:
+        """Which prefixes to stop extending; (s,) bool.
+
+        Excess e = upper - (1 + REL_TOL) * lower. The target's bracket is within tolerance when its total excess is
+        <= 0, and whole words have e = -REL_TOL * m < 0, so accepting a prefix is safe while the accepted total stays
+        <= 0: every prefix with e <= 0, then the smallest positive ones as far as the slack of the others allows.
+        """
+        excess = part_upper - (1.0 + REL_TOL) * part_lower
+        accept = excess <= 0
+        n_targets = kept_lower.size
+        slack = -(kept_upper - (1.0 + REL_TOL) * kept_lower + np.bincount(owner[accept], excess[accept], n_targets))
+        positive = np.flatnonzero(~accept)
+        if positive.size == 0:
+            return accept
+        positive = positive[np.lexsort((excess[positive], owner[positive]))]
+        sorted_owner, sorted_excess = owner[positive], excess[positive]
+        running = np.cumsum(sorted_excess)
+        starts = np.flatnonzero(np.r_[True, sorted_owner[1:] != sorted_owner[:-1]])
+        group = np.cumsum(np.r_[True, sorted_owner[1:] != sorted_owner[:-1]]) - 1
+        within = running - (running[starts] - sorted_excess[starts])[group]  # cumulative excess within the target
+        accept[positive[within <= slack[sorted_owner]]] = True
+        return accept
+
+    def _extend(self, owner, prefix, mass, level: int, targets: np.ndarray):
+        """Extend prefixes by column ``level``: drop those past their target, merge equal (target, deficit) pairs."""
+        child_owner = np.repeat(owner, 4)
+        child_prefix = (prefix[:, None] + self.deficits[:, level]).ravel()  # exact on the lattice
+        child_mass = (mass[:, None] * self.background).ravel()
+        inside = child_prefix <= targets[child_owner]  # suffix deficits are >= 0: past the target stays past
+        return _merge(child_owner[inside], child_prefix[inside], child_mass[inside])
+
+    # -------------------------------------------------------------------------------------------- thresholds
+
+    def score_threshold(self, p_threshold: float) -> float:
+        """The score cut for ``p_threshold``: see :func:`score_threshold`."""
+        if not p_threshold > 0:
+            return math.inf
+        if p_threshold >= 1:
+            return -math.inf
+        low_ok, high_ok = p_threshold / (1.0 + REL_TOL), p_threshold * (1.0 + REL_TOL)
+        # invariant: Phi(passing) <= high_ok ("pass-OK") and Phi(failing) >= low_ok ("fail-OK"), passing < failing
+        passing, failing = -QUANTUM_BITS, self.max_deficit
+        delta: float | None = self._coarse_delta
+        for _ in range(self._threshold_grid_rounds()):
+            grid = self._grid(delta, failing)
+            passing, failing = _narrow_on_grid(grid, passing, failing, low_ok, high_ok)
+            if failing - passing <= QUANTUM_BITS:
+                return self._cut_score(passing)
+            delta = self._next_delta(delta, failing)
+            if delta is None:
+                break
+        atoms = self._enumerate_tail(failing, _MAX_ENUMERATED_STATES)
+        if atoms is not None:
+            return self._cut_score(_exact_cut(*atoms, passing, failing, p_threshold))
+        return self._cut_score(self._search_cut(passing, failing, low_ok, high_ok))
+
+    def _threshold_grid_rounds(self) -> int:
+        """Grids to try before enumerating: coarse, ~_FINE_BINS bins, 4x finer (enough for most widths >= 9)."""
+        if 4.0**self.width <= 4 * _MAX_ENUMERATED_STATES:
+            return 1  # few words: enumerating the tail is cheaper than a fine grid
+        return 3
+
+    def _cut_score(self, cut: float) -> float:
+        """Score threshold whose passing windows (score >= threshold - TIE_EPS_BITS) have x(score) <= ``cut``."""
+        if cut < TIE_EPS_BITS:  # even a zero-deficit word lies past the cut
+            return math.inf
+        # window passes <=> max_score - score + TIE_EPS_BITS <= cut + quantum / 2, i.e. its lattice x is <= cut
+        return self.max_score - cut + 2.0 * TIE_EPS_BITS - QUANTUM_BITS / 2
+
+    def _enumerate_tail(self, largest: float, state_cap: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Exact distinct deficits <= ``largest`` and their probabilities, sorted; None past ``state_cap`` prefixes."""
+        targets = np.array([largest])
+        owner, prefix, mass = np.zeros(1, dtype=np.int64), np.zeros(1), np.ones(1)
+        for level in range(self.width):
+            owner, prefix, mass = self._extend(owner, prefix, mass, level, targets)
+            if prefix.size > state_cap:
+                return None
+        return prefix, mass
+
+    def _search_cut(self, passing: float, failing: float, low_ok: float, high_ok: float) -> float:
+        """Narrow (passing, failing) to adjacent lattice points with branch-and-bound brackets at 32 points a round."""
+        while failing - passing > QUANTUM_BITS:
+            steps = (failing - passing) / QUANTUM_BITS
+            offsets = np.unique(np.round(np.linspace(0, steps, 34)[1:-1]))
+            points = passing + offsets[(offsets > 0) & (offsets < steps)] * QUANTUM_BITS
+            lower, upper = self._bracket(points, lambda lo, up: _ratio_done(lo, up) | (up <= high_ok) | (lo >= low_ok))
+            pass_ok, fail_ok = upper <= high_ok, lower >= low_ok
+            if (pass_ok & fail_ok).any():
+                return float(points[pass_ok & fail_ok][0])
+            if pass_ok.any():
+                passing = float(points[pass_ok].max())
+            if fail_ok.any():
+                failing = float(points[fail_ok].min())
+        return passing
+
+
+def _merge(owner: np.ndarray, prefix: np.ndarray, mass: np.ndarray):
+    """Sum the masses of equal (owner, prefix) pairs; returns the three arrays, sorted by owner then prefix."""
+    if owner.size == 0:
+        return owner, prefix, mass
+    order = np.lexsort((prefix, owner))
+    owner, prefix, mass = owner[order], prefix[order], mass[order]
+    first = np.flatnonzero(np.r_[True, (owner[1:] != owner[:-1]) | (prefix[1:] != prefix[:-1])])
+    return owner[first], prefix[first], np.add.reduceat(mass, first)
+
+
+def _narrow_on_grid(grid: _Grid, passing: float, failing: float, low_ok: float, high_ok: float) -> tuple[float, float]:
+    """Move the pass-OK and fail-OK lattice deficits towards each other using one grid's level-0 bounds."""
+    cdf_lower, cdf_upper = grid.cdfs(0)
+    last_pass_bin = int(np.searchsorted(cdf_upper, high_ok, side="right")) - 1  # bins 0..it have upper <= high_ok
+    passing = max(passing, (last_pass_bin + 1) * grid.delta - QUANTUM_BITS)  # last lattice point of that bin
+    first_fail_bin = int(np.searchsorted(cdf_lower, low_ok, side="left"))
+    if first_fail_bin < grid.n_bins:
+        failing = min(failing, first_fail_bin * grid.delta)
+    if passing >= failing:  # failing lies in the pass-OK region too: it is a cut by itself
+        passing = failing - QUANTUM_BITS
+    return passing, failing
+
+
+def _exact_cut(atoms: np.ndarray, masses: np.ndarray, passing: float, failing: float, p_threshold: float) -> float:
+    """The cut from the exact deficits ``atoms`` (sorted, all those <= failing) and their probabilities ``masses``.
+
+    Returns the largest lattice point c with Phi(c) <= p_threshold below the first atom whose Phi exceeds it, or
+    ``failing`` when no atom up to it does (Phi(failing) >= p / (1 + tol) is known from the grid).
+    """
+    cumulative = np.cumsum(masses)
+    n_pass = int(np.searchsorted(cumulative, p_threshold, side="right"))
+    if n_pass == atoms.size:
+        return failing
+    return max(passing, float(atoms[n_pass]) - QUANTUM_BITS)
+
+
+# -------------------------------------------------------------------------------------------------- public API
+
+
+def score_range(log_odds: np.ndarray) -> tuple[float, float]:
+    """(min, max) achievable score of a log-odds matrix ``log_odds`` (4, w), in bits."""
+    log_odds = np.asarray(log_odds, dtype=np.float64)
+    return float(log_odds.min(axis=0).sum()), float(log_odds.max(axis=0).sum())
+
+
+def pvalues(log_odds: np.ndarray, background: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """P-values of scores under i.i.d. ``background`` words, one strand.
+
+    Parameters
+    ----------
+    log_odds : ndarray, shape (4, w)
+        Log-odds in bits, rows A, C, G, T.
+    background : ndarray, shape (4,)
+        Letter probabilities (A, C, G, T), all > 0, sum 1.
+    scores : ndarray, shape (n,)
+        Scores in bits (any value: above the max gives 0, at or below the min gives 1).
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        P(S >= s - TIE_EPS_BITS) for each score s, within REL_TOL (1%) relative of the exact value (in fact within
+        0.5%: the geometric mean of a bracket at most 1% wide).
+    """
+    return ScoreDistribution(log_odds, background).pvalues(scores)
+
+
+def score_threshold(log_odds: np.ndarray, background: np.ndarray, p_threshold: float) -> float:
+    """The score cut that keeps exactly the windows with p-value <= ``p_threshold``, up to the 1% tolerance.
+
+    A window passes when its score >= threshold - TIE_EPS_BITS (the scanner's rule). Passing windows have
+    p <= (1 + REL_TOL) * p_threshold, failing ones p >= p_threshold / (1 + REL_TOL): only windows whose exact p-value
+    lies within 1% of ``p_threshold`` may fall either way. The cut is found on a 2**-40-bit lattice, so the returned
+    value is the smallest achievable score with p <= p_threshold up to that tolerance, not necessarily a score itself.
+
+    Parameters
+    ----------
+    log_odds : ndarray, shape (4, w)
+        Log-odds in bits, rows A, C, G, T.
+    background : ndarray, shape (4,)
+        Letter probabilities, all > 0, sum 1.
+    p_threshold : float
+        The p-value cut.
+
+    Returns
+    -------
+    float
+        The score threshold; ``math.inf`` when no word qualifies (p_threshold below the p-value of the best words, or
+        p_threshold <= 0), ``-math.inf`` when every word does (p_threshold >= 1).
+    """
+    return ScoreDistribution(log_odds, background).score_threshold(p_threshold)
+
+
+def score_thresholds(log_odds_list: Sequence[np.ndarray], background: np.ndarray, p_threshold: float) -> np.ndarray:
+    """:func:`score_threshold` for each matrix of ``log_odds_list`` (each (4, w_k)); returns shape (n_matrices,)."""
+    return np.array([score_threshold(m, background, p_threshold) for m in log_odds_list], dtype=np.float64)
+
+
+def bh_qvalues(p_values: np.ndarray, n_tests: int) -> np.ndarray:
+    """Benjamini-Hochberg q-values of reported p-values when ``n_tests`` tests were done in all.
+
+    q_i = min over reported j with p_j >= p_i of p_j * n_tests / rank_j, capped at 1, where rank_j is p_j's rank
+    among the reported p-values, which is its rank among all tests because the unreported tests have larger p.
+
+    Computed from the reported hits alone, this is exact wherever q <= t, the p-value threshold the hits passed, and
+    an upper bound (still > t) above it: the full formula also takes the minimum over the unreported tests u, but
+    each of their terms p_u * n_tests / rank_u >= p_u > t since rank_u <= n_tests, so they can only lower a q that
+    is > t, and never below t.
+
+    Parameters
+    ----------
+    p_values : ndarray, shape (m,)
+        The reported p-values, any order.
+    n_tests : int
+        Total number of tests, >= m.
+
+    Returns
+    -------
+    ndarray, shape (m,)
+        q-values in the order of ``p_values``.
+    """
+    p_values = np.asarray(p_values, dtype=np.float64).ravel()
+    if n_tests < p_values.size:
+        raise ValueError(f"n_tests ({n_tests}) is smaller than the number of p-values ({p_values.size})")
+    if p_values.size == 0:
+        return np.zeros(0)
+    order = np.argsort(p_values, kind="stable")
+    ranked = p_values[order] * n_tests / np.arange(1, p_values.size + 1)
+    q_sorted = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)  # min over the larger p's
+    q_values = np.empty_like(q_sorted)
+    q_values[order] = q_sorted
+    return q_values

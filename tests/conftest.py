@@ -1,0 +1,42 @@
+"""Shared pytest fixtures: the local Ensembl stand-in, and a hermetic environment for every test."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # so that tests can import ensembl_standin
+
+from ensembl_standin import EnsemblStandin  # noqa: E402
+
+# Real HGNC aliases ("previous symbols" and "alias symbols") of demo genes; the GTF carries none.
+DEMO_SYNONYMS = {"FOXC1": ["FKHL7", "FREAC3"], "FOXQ1": ["HFH1"], "FOXF2": ["FKHL6", "FREAC2"]}
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep tests away from the user's cache directory and from a server named in their environment."""
+    monkeypatch.setenv("MOTIFSCAN_CACHE_DIR", str(tmp_path_factory.mktemp("motifscan-cache")))
+    monkeypatch.delenv("MOTIFSCAN_ENSEMBL_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def _standin_server():
+    """One stand-in server per test session (reading the demo genome takes a moment)."""
+    with EnsemblStandin(synonyms=DEMO_SYNONYMS) as server:
+        yield server
+
+
+@pytest.fixture
+def ensembl_standin(_standin_server: EnsemblStandin) -> EnsemblStandin:
+    """The running stand-in with a clean slate: no recorded requests, no faults, real clock, default settings.
+
+    It has ``.url``, ``.requests`` (list of RecordedRequest) and fault setters (``fail_next``, ``fail_every``,
+    ``fail_randomly``, ``truncate_next``, ``short_sequence_next``, ``corrupt_next``, ``reset_next``, ``delay_next``);
+    ``.rate_limit``, ``.release``, ``.assembly_name`` and ``.clock`` may be changed within a test.
+    """
+    _standin_server.reset()
+    yield _standin_server
+    _standin_server.reset()
