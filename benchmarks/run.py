@@ -52,7 +52,7 @@ WORKLOADS = {
               what="20,000 promoters x 2.5 kb (50 Mb) x ATF/CREB set"),
     "c": dict(n=100, length=1000, motifs="vertebrates", tools=["motifscan", "moods", "memelite", "fimo"],
               what="100 kb (100 x 1 kb) x JASPAR2026 CORE vertebrates"),
-    "mem": dict(n=1, length=50_000_000, motifs="atf_creb", tools=["motifscan"],
+    "mem": dict(n=1, length=50_000_000, motifs="atf_creb", tools=["motifscan", "moods"],
                 what="one 50 Mb sequence x ATF/CREB set (memory)"),
 }
 ALL_TOOLS = ["motifscan", "motifscan-cli", "moods", "memelite", "fimo"]
@@ -620,10 +620,13 @@ def classify(tool_keys: np.ndarray, ms_keys: np.ndarray, codes: np.ndarray, matr
     return out
 
 
-def exact_threshold_check(matrices: list[np.ndarray], ids: list[str], thresholds: np.ndarray, max_width: int) -> dict:
-    """For every matrix of width <= max_width, enumerate all 4^w words (uniform background) and check that the words
-    scoring at or above motifscan's threshold are exactly those with P(S >= s) <= p."""
-    checked, wrong = 0, []
+def exact_threshold_check(matrices: list[np.ndarray], ids: list[str], thresholds: np.ndarray, max_width: int,
+                          rel_tol: float = 0.01) -> dict:
+    """For every matrix of width <= max_width, enumerate all 4^w words (uniform background), compute each word's
+    exact p-value P(S >= s) and check motifscan's threshold against it: a word passing (score >= threshold) with
+    p > (1 + rel_tol) * p_threshold, or failing with p <= p_threshold / (1 + rel_tol), breaks motifscan's contract
+    (p-values exact within 1%); words whose p lies within that band may fall either way and are counted apart."""
+    checked, broken, in_band = 0, [], 0
     for motif_id, matrix, threshold in zip(ids, matrices, thresholds):
         width = matrix.shape[1]
         if width > max_width:
@@ -632,21 +635,23 @@ def exact_threshold_check(matrices: list[np.ndarray], ids: list[str], thresholds
         for j in range(1, width):
             scores = (scores[:, None] + matrix[:, j][None, :]).ravel()
         total = len(scores)
-        allowed = int(np.floor(P_THRESHOLD * total * (1 + 1e-12)))  # words with P(S >= s) <= p: at most this many
-        top = np.sort(-np.partition(-scores, min(allowed + 1, total - 1))[: allowed + 2])[::-1]
-        exact = np.inf  # the smallest score s with #(S >= s) <= allowed
-        for value in top:
-            if np.count_nonzero(scores >= value - SCORE_EPSILON) <= allowed:
-                exact = value
-            else:
-                break
-        n_exact = int(np.count_nonzero(scores >= exact - SCORE_EPSILON)) if np.isfinite(exact) else 0
-        n_motifscan = int(np.count_nonzero(scores >= threshold - SCORE_EPSILON)) if np.isfinite(threshold) else 0
+        # only words near the top matter: the 2 * p * N + 2 best and everything tied with them
+        keep = min(total - 1, int(2 * P_THRESHOLD * total) + 2)
+        top = np.sort(np.partition(scores, total - 1 - keep)[total - 1 - keep :])[::-1]
+        p_of = np.array([np.count_nonzero(scores >= s - SCORE_EPSILON) / total for s in top])
+        passes = top >= threshold - SCORE_EPSILON
+        too_high = passes & (p_of > (1 + rel_tol) * P_THRESHOLD)
+        too_low = ~passes & (p_of <= P_THRESHOLD / (1 + rel_tol))
+        strict = passes != (p_of <= P_THRESHOLD)
         checked += 1
-        if n_exact != n_motifscan:
-            wrong.append(dict(id=motif_id, width=width, words_exact=n_exact, words_motifscan=n_motifscan,
-                              exact_threshold=float(exact), motifscan_threshold=float(threshold)))
-    return dict(checked=checked, max_width=max_width, disagreements=len(wrong), examples=wrong[:10])
+        if too_high.any() or too_low.any():
+            broken.append(dict(id=motif_id, width=width, threshold=float(threshold),
+                               passing_with_p_above=float(p_of[too_high].max()) if too_high.any() else None,
+                               failing_with_p_below=float(p_of[too_low].min()) if too_low.any() else None))
+        elif strict.any():
+            in_band += 1
+    return dict(matrices_checked=checked, max_width=max_width, contract_broken=len(broken),
+                differ_from_strict_only_within_1pct=in_band, examples=broken[:10])
 
 
 # =====================================================================================================================
@@ -741,7 +746,7 @@ def report(results: dict, machine: dict, args, started: str) -> str:
                      f"{entry['n'] * entry['length'] / 1e6:g} Mb, {entry['n_motifs']} matrices, both strands, "
                      f"p <= {P_THRESHOLD:g}")
         lines.append("")
-        lines.append("| tool | whole s | import s | thresholds s | scan call s | scan excl. thresholds s | "
+        lines.append("| tool | whole s | tool import s | thresholds s | scan call s | scan excl. thresholds s | "
                      "peak RSS MB | hits | Jaccard vs motifscan | whole / motifscan | scan excl. thr. / motifscan |")
         lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         base = entry["tools"].get("motifscan", {})
@@ -763,6 +768,10 @@ def report(results: dict, machine: dict, args, started: str) -> str:
                          f"{fmt(match)} | {rss} | {fmt(r.get('hits'))} | {fmt(r.get('jaccard_vs_motifscan'), 4)} | "
                          f"{fmt(ratio, 2, 'x')} | {fmt(ratio_scan, 2, 'x')} |")
         lines.append("")
+        loads = [r.get("load1_at_start") for r in entry["tools"].values() if r.get("load1_at_start") is not None]
+        if loads:
+            lines.append(f"- 1-min load average at the tools' starts: {min(loads):.2f} to {max(loads):.2f} "
+                         f"(this machine has {machine.get('cores')} cores; other work running inflates times)")
         notes = entry.get("notes", [])
         for note in notes:
             lines.append(f"- {note}")

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import html
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from motifscan import __version__
 from motifscan.engine import EngineOutput, ScanSettings, ScanTarget, scan_targets, sort_hits
 from motifscan.fasta import FastaRecord, read_fasta
-from motifscan.model import Hit, Motif
+from motifscan.model import Hit, Motif, Region
 from motifscan.motifs import jaspar_database, select_motifs
-from motifscan.writers import TSV_COLUMNS, bed_lines, tsv_lines, tsv_row, write_lines
+from motifscan.writers import TSV_COLUMNS, bed_lines, fimo_lines, gff3_lines, tsv_lines, tsv_row, write_lines
 
 MotifSpec = str | Motif | Sequence[str | Motif] | None
 """Motifs as the API takes them: None (the default ATF/CREB set), a JASPAR ID or TF name, a Motif, or a list."""
@@ -32,13 +32,16 @@ class ScanResult:
 
     Iterating gives :class:`~motifscan.model.Hit` records in output order (seq_name, start, motif_id, strand).
     ``provenance``: (key, value) pairs written at the top of every output. ``scored_windows``: motif ID -> windows
-    scored on both strands (the number of tests behind each motif's q-values).
+    scored on both strands (the number of tests behind each motif's q-values). ``records``: seq_name -> the scanned
+    record as a Region (0-based half-open on ``chrom``; ``strand`` is the record's orientation: the gene's for
+    promoters, + for FASTA records).
     """
 
     hits: tuple[Hit, ...]
     motifs: tuple[Motif, ...]
     provenance: tuple[tuple[str, str], ...]
     scored_windows: dict[str, int]
+    records: dict[str, Region] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
@@ -51,17 +54,50 @@ class ScanResult:
 
     def to_tsv(self, path: str | Path | None = None) -> str:
         """The TSV text (provenance comments, header, rows); also written atomically to ``path`` if given."""
-        lines = list(tsv_lines(self.hits, self.provenance))
+        return self._text(tsv_lines(self.hits, self.provenance), path)
+
+    def to_bed(self, path: str | Path | None = None, track: bool = False) -> str:
+        """BED6 text (0-based half-open), with a UCSC/IGV ``track`` line if ``track``; also written atomically to
+        ``path`` if given."""
+        return self._text(bed_lines(self.hits, self.provenance, self._track_line() if track else None), path)
+
+    def _track_line(self) -> str:
+        facts = dict(self.provenance)
+        description = f"motifscan {facts.get('jaspar_release', '')} p<={facts.get('p_threshold', '')}"
+        return f'track name="motifscan" description="{description}" useScore=1'
+
+    def to_gff3(self, path: str | Path | None = None) -> str:
+        """GFF3 text (TF_binding_site features, 1-based inclusive); also written atomically to ``path`` if given."""
+        return self._text(gff3_lines(self.hits, self.provenance), path)
+
+    def to_fimo(self, path: str | Path | None = None) -> str:
+        """FIMO-compatible TSV (1-based inclusive within each record); also written atomically to ``path`` if given."""
+        return self._text(fimo_lines(self.hits, self.records, self.provenance), path)
+
+    @staticmethod
+    def _text(lines: Iterable[str], path: str | Path | None) -> str:
+        lines = list(lines)
         if path is not None:
             write_lines(path, lines)
         return "\n".join(lines) + "\n"
 
-    def to_bed(self, path: str | Path | None = None, track: str | None = None) -> str:
-        """BED6 text (0-based half-open); also written atomically to ``path`` if given."""
-        lines = list(bed_lines(self.hits, self.provenance, track))
-        if path is not None:
-            write_lines(path, lines)
-        return "\n".join(lines) + "\n"
+    def summary(self):
+        """Hits per gene (or sequence, for FASTA scans) x motif, as a pandas DataFrame with a total column."""
+        frame = self.to_pandas()
+        frame["gene"] = [h.gene_name or h.gene_id or h.seq_name for h in self.hits]
+        frame["motif"] = [f"{h.motif_id} {h.motif_name}" for h in self.hits]
+        import pandas as pd
+
+        table = pd.crosstab(frame["gene"], frame["motif"]) if len(frame) else pd.DataFrame()
+        if len(table):
+            table["total"] = table.sum(axis=1)
+        return table
+
+    def plot(self, path: str | Path | None = None, **options):
+        """The promoter map (needs ``motifscan[plot]``): one row per promoter, x = position relative to the TSS."""
+        from motifscan.plots import promoter_map
+
+        return promoter_map(self, path, **options)
 
     def to_pandas(self):
         """A pandas DataFrame with the TSV columns (start/end 0-based half-open). Needs pandas (``motifscan[pandas]``)."""
@@ -121,6 +157,7 @@ def base_provenance(settings: ScanSettings, motifs: Sequence[Motif], output: Eng
         ("q_threshold", "none" if settings.q_threshold is None else f"{settings.q_threshold:g}"),
         ("min_rel_score", "none" if settings.min_rel_score is None else f"{settings.min_rel_score:g}"),
         ("mask_lowercase", str(settings.mask_lowercase).lower()),
+        ("max_strand", str(settings.max_strand).lower()),
         ("q_value", "Benjamini-Hochberg per motif over all windows scored on both strands; no correction across motifs"),
         ("coordinates", "start/end 0-based half-open; strand relative to chrom"),
         ("command", command if command is not None else " ".join(sys.argv) or "python"),
@@ -152,6 +189,7 @@ def scan_fasta(
     pseudocount: float = 0.8,
     background: str = "uniform",
     mask_lowercase: bool = False,
+    max_strand: bool = False,
     jaspar_release: str | None = None,
     command: str | None = None,
 ) -> ScanResult:
@@ -160,7 +198,8 @@ def scan_fasta(
     Hits have ``seq_name = chrom =`` the record ID and ``start``/``end`` 0-based half-open in the record.
     """
     settings = ScanSettings(p_threshold=p_threshold, q_threshold=q_threshold, min_rel_score=min_rel_score,
-                            pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase)
+                            pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase,
+                            max_strand=max_strand)
     release = jaspar_database(jaspar_release).release
     chosen = resolve_motifs(motifs, release)
     records = _records(path_or_records)
@@ -168,4 +207,5 @@ def scan_fasta(
     provenance = base_provenance(settings, chosen, output, release, command)
     if isinstance(path_or_records, (str, Path)):
         provenance.insert(2, ("input", str(path_or_records)))
-    return ScanResult(tuple(sort_hits(output.hits)), tuple(chosen), tuple(provenance), output.scored_windows)
+    records = {r.name: Region(r.name, 0, len(r.sequence), "+", r.name) for r in records}
+    return ScanResult(tuple(sort_hits(output.hits)), tuple(chosen), tuple(provenance), output.scored_windows, records)

@@ -110,7 +110,13 @@ def _scoring_options(command):
                      help="0-order background; 'auto' estimates it from the scanned sequences."),
         click.option("--mask-lowercase", is_flag=True, help="Do not score windows with soft-masked (lowercase) letters."),
         click.option("-o", "--output", default="-", metavar="FILE", help="TSV output [default: stdout]."),
+        click.option("--max-strand", is_flag=True,
+                     help="Of a site found on both strands, keep only the better one (ties: +)."),
         click.option("--bed", "bed_path", default=None, metavar="FILE", help="Also write BED6 (0-based half-open)."),
+        click.option("--bed-track", is_flag=True, help="Start the BED with a UCSC/IGV track line (useScore=1)."),
+        click.option("--gff3", "gff3_path", default=None, metavar="FILE", help="Also write GFF3 (1-based)."),
+        click.option("--fimo", "fimo_path", default=None, metavar="FILE",
+                     help="Also write FIMO-compatible TSV (1-based, within each record)."),
     ]
     return functools.reduce(lambda c, option: option(c), reversed(options), command)
 
@@ -126,10 +132,16 @@ def _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, 
                          collections=collections or None, tax_groups=tax_groups or None)
 
 
-def _write_outputs(result, output: str, bed_path: str | None) -> None:
-    result.to_tsv(output)
+def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, gff3_path: str | None,
+                   fimo_path: str | None) -> None:
+    # every output is rendered before the first is written, so that a failure leaves none half-done
     if bed_path:
-        result.to_bed(bed_path)
+        result.to_bed(bed_path, track=bed_track)
+    if gff3_path:
+        result.to_gff3(gff3_path)
+    if fimo_path:
+        result.to_fimo(fimo_path)
+    result.to_tsv(output)
     log.info("%d hits", len(result))
 
 
@@ -138,7 +150,7 @@ def _write_outputs(result, output: str, bed_path: str | None) -> None:
 @_motif_options
 @_scoring_options
 def fasta(fasta_path, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, p_threshold,
-          q_threshold, min_rel_score, pseudocount, background, mask_lowercase, output, bed_path):
+          q_threshold, min_rel_score, pseudocount, background, mask_lowercase, max_strand, output, bed_path, bed_track, gff3_path, fimo_path):
     """Scan the records of a FASTA file (plain or gzip) on both strands.
 
     Coordinates are positions in each record, 0-based half-open; seq_name = chrom = the record ID.
@@ -150,8 +162,9 @@ def fasta(fasta_path, motif_ids, tf_names, motif_files, collections, tax_groups,
     motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, release)
     result = scan_fasta(fasta_path, motifs, p_threshold=p_threshold, q_threshold=q_threshold,
                         min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
-                        mask_lowercase=mask_lowercase, jaspar_release=release, command=_command_line())
-    _write_outputs(result, output, bed_path)
+                        mask_lowercase=mask_lowercase, max_strand=max_strand, jaspar_release=release,
+                        command=_command_line())
+    _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path)
 
 
 @cli.command()
@@ -225,7 +238,7 @@ def _genome_spec(genome, annotation, species, assembly, ensembl_url, cache_dir, 
 def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline,
          upstream, downstream, transcripts, biotypes, strict, chrom_style, motif_ids, tf_names, motif_files,
          collections, tax_groups, jaspar_release, p_threshold, q_threshold, min_rel_score, pseudocount, background,
-         mask_lowercase, output, bed_path):
+         mask_lowercase, max_strand, output, bed_path, bed_track, gff3_path, fimo_path):
     """Scan the promoters of GENES (symbols, Ensembl gene or transcript IDs).
 
     Coordinates are genomic, 0-based half-open; tss_rel_start/tss_rel_end count from the TSS (+1 = TSS base).
@@ -241,8 +254,9 @@ def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, 
                         upstream=upstream, downstream=downstream, transcripts=transcripts, biotypes=biotypes,
                         chrom_style=chrom_style, strict=strict, p_threshold=p_threshold, q_threshold=q_threshold,
                         min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
-                        mask_lowercase=mask_lowercase, jaspar_release=release, command=_command_line())
-    _write_outputs(result, output, bed_path)
+                        mask_lowercase=mask_lowercase, max_strand=max_strand, jaspar_release=release,
+                        command=_command_line())
+    _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path)
 
 
 @cli.command()

@@ -34,7 +34,8 @@ class ScanSettings:
     ``p_threshold``: report windows with p <= this. ``q_threshold``: also require q <= this (None: no filter).
     ``min_rel_score``: also require rel_score >= this (None: no filter). ``pseudocount``: total per column.
     ``background``: ``"uniform"``, ``"auto"`` or ``"A,C,G,T"`` numbers. ``mask_lowercase``: do not score windows
-    holding soft-masked (lowercase) letters.
+    holding soft-masked (lowercase) letters. ``max_strand``: of a site found on both strands keep only the better
+    scoring strand (ties: +), instead of one row per strand.
     """
 
     p_threshold: float = 1e-4
@@ -43,6 +44,7 @@ class ScanSettings:
     pseudocount: float = DEFAULT_PSEUDOCOUNT
     background: str = "uniform"
     mask_lowercase: bool = False
+    max_strand: bool = False
 
     def __post_init__(self) -> None:
         if not 0 < self.p_threshold <= 1:
@@ -106,6 +108,8 @@ def scan_targets(targets: Sequence[ScanTarget], motifs: Sequence[Motif], setting
         log.warning("%d windows (motif x strand x position) hold letters other than A, C, G, T and were not scored",
                     skipped)
     hits = _hits(targets, per_target, motifs, matrices, ranges, background, scored, settings)
+    if settings.max_strand:
+        hits = best_strand(hits)
     return EngineOutput(hits, background, {m.id: int(n) for m, n in zip(motifs, scored)}, skipped)
 
 
@@ -140,6 +144,18 @@ def _hits(targets, per_target: list[Candidates], motifs, matrices, ranges, backg
                 matched_sequence=reverse_complement(site) if minus else site,
             ))
     return hits
+
+
+def best_strand(hits: Sequence[Hit]) -> list[Hit]:
+    """Of hits of one motif at the same place on both strands, the higher-scoring one; ties go to + (FIMO breaks
+    them at random; a deterministic rule gives reproducible output)."""
+    best: dict[tuple, Hit] = {}
+    for hit in hits:
+        key = (hit.motif_id, hit.seq_name, hit.start, hit.end)
+        kept = best.get(key)
+        if kept is None or (hit.score, hit.strand == "+") > (kept.score, kept.strand == "+"):
+            best[key] = hit
+    return list(best.values())
 
 
 def sort_hits(hits: Sequence[Hit]) -> list[Hit]:

@@ -184,6 +184,7 @@ def scan_genes(
     pseudocount: float = 0.8,
     background: str = "uniform",
     mask_lowercase: bool = False,
+    max_strand: bool = False,
     jaspar_release: str | None = None,
     command: str | None = None,
 ) -> ScanResult:
@@ -197,7 +198,8 @@ def scan_genes(
     if chrom_style not in CHROM_STYLES:
         raise UsageError(f"chrom style must be one of {', '.join(CHROM_STYLES)}, not {chrom_style!r}")
     settings = ScanSettings(p_threshold=p_threshold, q_threshold=q_threshold, min_rel_score=min_rel_score,
-                            pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase)
+                            pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase,
+                            max_strand=max_strand)
     release = jaspar_database(jaspar_release).release
     chosen = resolve_motifs(motifs, release)
     spec = GenomeSpec(genome, annotation, species, assembly, ensembl_url, cache_dir, use_cache, offline)
@@ -218,4 +220,5 @@ def scan_genes(
                                                                           if biotypes else "")),
         ("tss_rel", "tss_rel_start/tss_rel_end: +1 = TSS base, -1 = base upstream, no 0, gene orientation"),
     ]
-    return ScanResult(tuple(hits), tuple(chosen), tuple(provenance), output.scored_windows)
+    records = {p.name: p.region for p in promoter_set.promoters}
+    return ScanResult(tuple(hits), tuple(chosen), tuple(provenance), output.scored_windows, records)

@@ -102,10 +102,13 @@ def _add_column(dist: np.ndarray, bins: np.ndarray, probs: np.ndarray) -> np.nda
     dist: (n,); bins: (4,) int grid deficits of the column's letters; probs: (4,) background. Returns (n,).
     """
     n = dist.size
-    new = np.zeros(n)
+    by_shift: dict[int, float] = {}  # letters on the same bin (e.g. several unseen letters) share one slice add
     for shift, prob in zip(bins.tolist(), probs.tolist()):
         if shift < n:  # a letter whose deficit alone passes the band cannot end inside it
-            new[shift:] += prob * dist[: n - shift]
+            by_shift[shift] = by_shift.get(shift, 0.0) + prob
+    new = dist * by_shift.pop(0)  # the column's best letter has deficit 0 in both roundings
+    for shift, prob in by_shift.items():
+        new[shift:] += prob * dist[: n - shift]
     return new
 
 

@@ -2,6 +2,8 @@
 
 - TSV: ``#`` provenance lines, one header row, one row per hit; ``start``/``end`` 0-based half-open.
 - BED6: 0-based half-open; name ``{motif_name}|{gene_name or seq_name}``; score ``min(1000, round(-100 log10 p))``.
+- GFF3: ``TF_binding_site`` features, 1-based inclusive.
+- FIMO TSV: FIMO's columns, 1-based inclusive positions within each record.
 
 Files are written atomically: to a temporary file beside the target, then renamed, so a failed or interrupted run
 leaves no half-written file and an existing output stays as it was.
@@ -14,9 +16,9 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
-from motifscan.model import Hit
+from motifscan.model import Hit, Region
 
 TSV_COLUMNS = (
     "motif_id", "motif_name", "seq_name", "chrom", "start", "end", "strand", "score", "rel_score", "p_value",
@@ -88,7 +90,9 @@ def write_lines(path: str | Path, lines: Iterable[str]) -> None:
         with handle:
             for line in lines:
                 handle.write(line + "\n")
-        os.chmod(handle.name, 0o644)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(handle.name, 0o666 & ~umask)  # as an ordinary open() would have made it
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
@@ -112,3 +116,52 @@ def promoter_bed_lines(promoters) -> Iterable[str]:
     for promoter in promoters:
         region = promoter.region
         yield "\t".join([region.chrom, str(region.start), str(region.end), region.name, "0", region.strand])
+
+
+def _gff3_escape(value: str) -> str:
+    # GFF3 reserves tab, newline, %, ;, =, & and , in attribute values: percent-encode them
+    return "".join(f"%{ord(c):02X}" if c in "\t\n\r%;=&," or ord(c) < 32 else c for c in value)
+
+
+def gff3_lines(hits: Iterable[Hit], provenance: Provenance = ()) -> Iterable[str]:
+    """GFF3: one ``TF_binding_site`` (SO:0000235) feature per hit, 1-based inclusive (start + 1 .. end)."""
+    yield "##gff-version 3"
+    yield from comment_lines(provenance)
+    ordered = sorted(hits, key=lambda h: (h.chrom, h.start, h.end, h.motif_id, h.strand))
+    for number, hit in enumerate(ordered, 1):
+        attributes = [("ID", f"site{number}"), ("Name", hit.motif_name), ("motif_id", hit.motif_id),
+                      ("p_value", f"{hit.p_value:.6g}"), ("q_value", f"{hit.q_value:.6g}"),
+                      ("rel_score", f"{hit.rel_score:.6f}"), ("matched_sequence", hit.matched_sequence),
+                      ("seq_name", hit.seq_name), ("Ontology_term", "SO:0000235")]
+        if hit.gene_id:
+            attributes += [("gene_id", hit.gene_id), ("gene_name", hit.gene_name),
+                           ("transcript_ids", " ".join(hit.transcript_ids)),
+                           ("tss_rel", f"{hit.tss_rel_start}..{hit.tss_rel_end}")]
+        text = ";".join(f"{key}={_gff3_escape(str(value))}" for key, value in attributes)
+        yield "\t".join([hit.chrom, "motifscan", "TF_binding_site", str(hit.start + 1), str(hit.end),
+                         f"{hit.score:.6f}", hit.strand, ".", text])
+
+
+FIMO_COLUMNS = ("motif_id", "motif_alt_id", "sequence_name", "start", "stop", "strand", "score", "p-value",
+                "q-value", "matched_sequence")
+
+
+def fimo_lines(hits: Iterable[Hit], records: Mapping[str, Region], provenance: Provenance = ()) -> Iterable[str]:
+    """FIMO-compatible TSV: FIMO's column names; ``start``/``stop`` 1-based inclusive within the record
+    ``sequence_name`` (= seq_name), read in the record's own orientation, as FIMO would report a scan of the
+    record's FASTA (``motifscan promoters`` writes gene-oriented records); strand relative to that record.
+    Provenance goes at the end, in ``#`` lines, where FIMO puts its own."""
+    yield "\t".join(FIMO_COLUMNS)
+    rows = []
+    for hit in hits:
+        record = records[hit.seq_name]
+        if record.strand == "+":
+            start, stop, strand = hit.start - record.start + 1, hit.end - record.start, hit.strand
+        else:
+            start, stop, strand = record.end - hit.end + 1, record.end - hit.start, "+" if hit.strand == "-" else "-"
+        rows.append((hit.motif_id, hit.motif_name, hit.seq_name, start, stop, strand, f"{hit.score:.6f}",
+                     f"{hit.p_value:.6g}", f"{hit.q_value:.6g}", hit.matched_sequence))
+    rows.sort(key=lambda r: (r[0], r[2], r[3], r[5]))
+    for row in rows:
+        yield "\t".join(str(field) for field in row)
+    yield from comment_lines(provenance)

@@ -4,7 +4,7 @@ Why SQLite: it is in the standard library, survives a crash mid-write (each batc
 and lets a rerun after an interruption pick up every batch stored before it. Values are JSON.
 
 Every entry lives in a *scope* (the server URL, species and assembly, joined by ``|``) and has a *kind* (``"gene"``,
-``"symbol"``, ``"transcript"``, ``"region"``, ``"chrom"``, ``"meta"``) and a key, so one file serves many servers and
+``"symbol"``, ``"transcript"``, ``"xref"``, ``"region"``, ``"chrom"``, ``"meta"``) and a key, so one file serves many servers and
 assemblies without mixing them. The file is created readable and writable by its owner only (mode 0600).
 """
 
