@@ -57,6 +57,7 @@ WORKLOADS = {
 }
 ALL_TOOLS = ["motifscan", "motifscan-cli", "moods", "memelite", "fimo"]
 DIAGNOSTIC = "moods@motifscan-thresholds"
+PROFILED = "motifscan@cprofile"
 
 
 # =====================================================================================================================
@@ -327,6 +328,7 @@ CHILDREN = {
     "motifscan-thresholds": child_motifscan_thresholds,
     "moods": child_moods,
     DIAGNOSTIC: child_moods,
+    PROFILED: child_motifscan,
     "memelite": child_memelite,
     "fimo": child_fimo,
 }
@@ -507,7 +509,7 @@ def run_tool(tool: str, workload: str, inputs: dict, workdir: Path, args, repeat
     motif_set = inputs["motif_set"]
     spec = dict(tool=tool, fasta=inputs["fasta"], motif_set=motif_set, motif_ids=inputs["motifs"]["ids"],
                 motif_npz=inputs["motifs"]["npz"], motif_meme=inputs["motifs"]["meme"], p=P_THRESHOLD,
-                out=str(out), profile=args.profile and tool == "motifscan", **(extra or {}))
+                out=str(out), profile=tool == PROFILED, **(extra or {}))
     Path(inputs["fasta"] + ".fai").unlink(missing_ok=True)  # memelite's pyfaidx index: built in every run
     if tool == "motifscan-cli":
         group = ["--collection", "CORE", "--tax-group", "vertebrates"] if motif_set == "vertebrates" else []
@@ -615,6 +617,7 @@ def classify(tool_keys: np.ndarray, ms_keys: np.ndarray, codes: np.ndarray, matr
         reaches = margin >= -SCORE_EPSILON
         out[name] = dict(n=int(len(keys)), at_or_above_ms_threshold=int(reaches.sum()),
                          below_ms_threshold=int((~reaches).sum()),
+                         in_matrices_without_any_word_at_p=int(np.isinf(thresholds[motif]).sum()),
                          margin_bits_min=float(np.min(margin)), margin_bits_max=float(np.max(margin)),
                          motifs=int(len(np.unique(motif))))
     return out
@@ -626,7 +629,7 @@ def exact_threshold_check(matrices: list[np.ndarray], ids: list[str], thresholds
     exact p-value P(S >= s) and check motifscan's threshold against it: a word passing (score >= threshold) with
     p > (1 + rel_tol) * p_threshold, or failing with p <= p_threshold / (1 + rel_tol), breaks motifscan's contract
     (p-values exact within 1%); words whose p lies within that band may fall either way and are counted apart."""
-    checked, broken, in_band = 0, [], 0
+    checked, broken, in_band, extra_words, missing_words = 0, [], 0, 0, 0
     for motif_id, matrix, threshold in zip(ids, matrices, thresholds):
         width = matrix.shape[1]
         if width > max_width:
@@ -650,8 +653,12 @@ def exact_threshold_check(matrices: list[np.ndarray], ids: list[str], thresholds
                                failing_with_p_below=float(p_of[too_low].min()) if too_low.any() else None))
         elif strict.any():
             in_band += 1
+            extra_words += int((strict & passes).sum())
+            missing_words += int((strict & ~passes).sum())
     return dict(matrices_checked=checked, max_width=max_width, contract_broken=len(broken),
-                differ_from_strict_only_within_1pct=in_band, examples=broken[:10])
+                differ_from_strict_only_within_1pct=in_band,
+                distinct_scores_passing_with_p_just_above=extra_words,
+                distinct_scores_failing_with_p_just_below=missing_words, examples=broken[:10])
 
 
 # =====================================================================================================================
@@ -758,8 +765,9 @@ def report(results: dict, machine: dict, args, started: str) -> str:
             scan = phases.get("scan")
             thresholds = r.get("thresholds")
             match, base_match = r.get("match"), base.get("match")
-            ratio = (r["whole"] / base["whole"]) if base.get("whole") and tool != "motifscan-thresholds" else None
-            ratio_scan = (match / base_match) if match is not None and base_match else None
+            diagnostic = tool in ("motifscan-thresholds", DIAGNOSTIC, PROFILED)
+            ratio = (r["whole"] / base["whole"]) if base.get("whole") and not diagnostic else None
+            ratio_scan = (match / base_match) if match is not None and base_match and not diagnostic else None
             thr = fmt(thresholds, 3) + (" (in scan)" if r.get("threshold_in_scan") and thresholds is not None else "")
             rss = fmt(r["maxrss_mb"], 0)
             if r.get("tree_peak_mb") and r["tree_peak_mb"] > 1.2 * r["maxrss_mb"]:
@@ -794,7 +802,10 @@ def report(results: dict, machine: dict, args, started: str) -> str:
                 a, b = d["only_tool"], d["only_motifscan"]
                 lines.append(f"- {tool}: {a['n']} hits only in {tool} ({a.get('at_or_above_ms_threshold', 0)} at/above "
                              f"motifscan's threshold, {a.get('below_ms_threshold', 0)} below, in "
-                             f"{a.get('motifs', 0)} matrices); {b['n']} only in motifscan "
+                             f"{a.get('motifs', 0)} matrices"
+                             + (f", {a['in_matrices_without_any_word_at_p']} of them in matrices where no word at all "
+                                f"has p <= {P_THRESHOLD:g}" if a.get("in_matrices_without_any_word_at_p") else "")
+                             + f"); {b['n']} only in motifscan "
                              f"({b.get('at_or_above_ms_threshold', 0)} at/above, {b.get('below_ms_threshold', 0)} "
                              f"below, in {b.get('motifs', 0)} matrices).")
         lines.append("")
@@ -833,7 +844,8 @@ def parse_args(argv=None):
     parser.add_argument("--no-diagnostics", action="store_true",
                         help=f"skip the diagnostic run of MOODS with motifscan's thresholds and the exact checks")
     parser.add_argument("--profile", action="store_true",
-                        help="run motifscan's scan call under cProfile; the top functions go to the results")
+                        help="also run motifscan once more with its scan call under cProfile (untimed row); the "
+                             "top functions go to the results")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per tool run [3600]")
     parser.add_argument("--output", default=str(RESULTS / "latest"),
                         help="results prefix: writes PREFIX.md and PREFIX.json [benchmarks/results/latest]")
@@ -879,7 +891,7 @@ def main(argv=None) -> int:
         inputs = dict(fasta=str(workdir / "warm.fa"), motif_set="atf_creb", motifs=motifs_for("atf_creb"))
         tools = {t for w in workloads for t in WORKLOADS[w]["tools"] if not only or t in only} - {"motifscan-cli"}
         for tool in sorted(tools):
-            r = run_tool(tool, "warmup", inputs, workdir, argparse.Namespace(**{**vars(args), "profile": False}), 0)
+            r = run_tool(tool, "warmup", inputs, workdir, args, 0)
             log(f"warm-up {tool}: {'ok' if 'error' not in r else r['error']} ({r['wall']:.1f} s)")
 
     for workload in workloads:
@@ -925,6 +937,10 @@ def main(argv=None) -> int:
                          dict(thresholds_file=str(workdir / f"{spec['motifs']}.ms-thresholds.npy")))
             entry["tools"][DIAGNOSTIC] = summarise([r])
             log(f"({workload}) {DIAGNOSTIC}: {r.get('error', 'ok')}")
+        if args.profile and "motifscan" in tools:
+            r = run_tool(PROFILED, workload, inputs, workdir, args, 0)
+            entry["tools"][PROFILED] = summarise([r])
+            log(f"({workload}) {PROFILED}: {r.get('error', 'ok')}")
         analyse(entry, codes, motifs, thresholds_of.get(spec["motifs"]), args)
         write_outputs(results, machine, args, started)
 
@@ -969,6 +985,7 @@ def analyse(entry: dict, codes: np.ndarray, motifs: dict, thresholds: np.ndarray
     ms = keys.get("motifscan")
     for tool, k in keys.items():
         entry["tools"][tool]["jaccard_vs_motifscan"] = jaccard(k, ms) if ms is not None else None
+    keys.pop(PROFILED, None)
     entry["pairwise"] = {a: {b: jaccard(keys[a], keys[b]) for b in keys} for a in keys}
     if ms is not None and thresholds is not None and not args.no_diagnostics:
         entry["disagreements"] = {tool: classify(k, ms, codes, motifs["log_odds"], thresholds)
@@ -976,8 +993,9 @@ def analyse(entry: dict, codes: np.ndarray, motifs: dict, thresholds: np.ndarray
     r = entry["tools"].get("motifscan", {})
     if r.get("motif_ids_match") is False:
         entry["notes"].append("motifscan's select_motifs returned another motif list than the harness's SQLite query")
-    if r.get("profile_file"):
-        entry["profile"] = Path(r["profile_file"]).read_text()
+    profiled = entry["tools"].get(PROFILED, {})
+    if profiled.get("profile_file"):
+        entry["profile"] = Path(profiled["profile_file"]).read_text()
 
 
 def write_outputs(results: dict, machine: dict, args, started: str) -> None:

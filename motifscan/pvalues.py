@@ -54,9 +54,10 @@ QUANTUM_BITS = 2.0**-40
 """Lattice step for log-odds entries: sums of up to 35 rounded entries move by < 2e-11 bits, far below the tie tolerance."""
 
 _MAX_LATTICE_BITS = 2.0**12  # score ranges below this keep every lattice partial sum exact in float64 (53-bit mantissa)
-_COARSE_BINS = 1 << 10  # bins of the first, whole-range grid
-_FINE_BINS = 1 << 12  # a grid this size costs about as little as a coarse one: jump straight to it
+_COARSE_BINS = 1 << 8  # bins of the first, whole-range grid
+_FINE_BINS = 1 << 11  # a grid this size costs about as little as a coarse one: jump straight to it
 _MAX_BINS = 1 << 16  # finest grid: (w + 1) levels x 2 bounds x 2**16 float64 = 38 MB at w = 35
+_CACHED_GRIDS = 3  # grids kept per matrix (up to 38 MB each)
 _MAX_STATES = 1 << 18  # branch-and-bound prefixes per level before giving the grid another refinement
 _MAX_ENUMERATED_STATES = 1 << 14  # prefixes per level for exact tail enumeration in score_threshold
 
@@ -227,6 +228,9 @@ class ScoreDistribution:
             dist_lower.append(_add_column(dist_lower[-1], bins_lower[:, j], self.background))
             dist_upper.append(_add_column(dist_upper[-1], bins_upper[:, j], self.background))
         grid = _Grid(delta, n_bins, dist_lower[::-1], dist_upper[::-1])  # index j: suffix from column j
+        self._grids.pop(delta, None)
+        while len(self._grids) >= _CACHED_GRIDS:  # refinement only moves to finer grids: drop the oldest
+            self._grids.pop(next(iter(self._grids)))
         self._grids[delta] = grid
         return grid
 
@@ -325,6 +329,11 @@ class ScoreDistribution:
         atoms = self._enumerate_tail(failing, _MAX_ENUMERATED_STATES)
         if atoms is not None:
             return self._cut_score(_exact_cut(*atoms, passing, failing, p_threshold))
+        while delta is not None:  # many words in the tail: finer grids, as far as _MAX_BINS
+            passing, failing = _narrow_on_grid(self._grid(delta, failing), passing, failing, low_ok, high_ok)
+            if failing - passing <= QUANTUM_BITS:
+                return self._cut_score(passing)
+            delta = self._next_delta(delta, failing)
         return self._cut_score(self._search_cut(passing, failing, low_ok, high_ok))
 
     def _threshold_grid_rounds(self) -> int:

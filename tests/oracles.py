@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A"}
+COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
 
 
 def enumerate_scores(log_odds: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +37,8 @@ def window_score(log_odds: np.ndarray, window: str) -> float:
 
 
 def reverse_complement(window: str) -> str:
-    return "".join(COMPLEMENT[c] for c in reversed(window.upper()))
+    """Reverse complement of an A/C/G/T/N string, keeping letter case."""
+    return "".join(COMPLEMENT[c.upper()].lower() if c.islower() else COMPLEMENT[c] for c in reversed(window))
 
 
 def bh_qvalues(p_values: np.ndarray) -> np.ndarray:

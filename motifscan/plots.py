@@ -1,0 +1,487 @@
+"""Pictures: promoter maps of hits and sequence logos of motifs.
+
+matplotlib and logomaker are the optional extra ``motifscan[plot]``; they are imported when a picture is asked for,
+and their absence raises :class:`PlotDependencyError` with the install command. Figures are made with
+:class:`matplotlib.figure.Figure` directly (no pyplot, no GUI backend, no global state), so this module works on
+headless machines and leaves a notebook's backend alone; PNG and SVG files are written by matplotlib's Agg and SVG
+renderers. The figures display inline in Jupyter.
+
+Promoter map coordinates
+------------------------
+Gene scans give each site ``tss_rel_start``/``tss_rel_end`` in EPD's convention: +1 is the TSS base, -1 the base just
+upstream, there is no 0, and positions count in the gene's orientation. The map's x axis is continuous, in the gene's
+orientation (transcription runs left to right): base ``p > 0`` covers ``[p - 1, p)`` and base ``p < 0`` covers
+``[p, p + 1)``, so the TSS base sits in ``[0, 1)`` and x = 0 is the boundary between the TSS and the base upstream of
+it, where the TSS line is drawn. FASTA scans have no TSS: their x axis is the 0-based position in the record.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from motifscan.errors import MotifscanError, UsageError
+from motifscan.model import Hit, Motif
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["PlotDependencyError", "motif_logo", "promoter_map", "tss_axis_position"]
+
+MISSING_MESSAGE = "plots need matplotlib and logomaker: pip install 'motifscan[plot]'"
+
+IMAGE_SUFFIXES = (".png", ".svg")
+
+# Up to 20 motifs: tab10, then tab20 (paired shades); more: tab20 + tab20b + tab20c (60 colours), then repeat.
+_PALETTES_SMALL = ("tab10", "tab20")
+_PALETTES_LARGE = ("tab20", "tab20b", "tab20c")
+
+_SAME_STRAND_MARK = ">"  # site on the gene's strand (or on the record's + strand): points the way the gene reads
+_OPPOSITE_STRAND_MARK = "<"  # site on the other strand
+_UNKNOWN_STRAND_MARK = "D"  # the gene's strand could not be told (see infer_gene_strands)
+
+
+class PlotDependencyError(MotifscanError, ImportError):
+    """matplotlib or logomaker is not installed (the ``motifscan[plot]`` extra)."""
+
+
+def _matplotlib():
+    """The matplotlib Figure class, or PlotDependencyError."""
+    try:
+        import matplotlib
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise PlotDependencyError(MISSING_MESSAGE) from None
+    del matplotlib
+    return _DisplayFigure.make(Figure)
+
+
+def _logomaker():
+    try:
+        import logomaker
+    except ImportError:
+        raise PlotDependencyError(MISSING_MESSAGE) from None
+    return logomaker
+
+
+class _DisplayFigure:
+    """Builds (once) a Figure subclass that shows itself as a PNG in Jupyter even when pyplot was never imported."""
+
+    _cls = None
+
+    @classmethod
+    def make(cls, figure_class):
+        if cls._cls is None:
+
+            class MotifscanFigure(figure_class):
+                """A matplotlib Figure that renders inline in Jupyter as a PNG."""
+
+                def _repr_png_(self) -> bytes:
+                    buffer = io.BytesIO()
+                    self.savefig(buffer, format="png")
+                    return buffer.getvalue()
+
+            MotifscanFigure.__module__ = __name__
+            MotifscanFigure.__qualname__ = "MotifscanFigure"
+            cls._cls = MotifscanFigure
+        return cls._cls
+
+
+def _save(figure, path: str | Path | None) -> None:
+    if path is None:
+        return
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise UsageError(f"image file must end in .png or .svg, not {path.name!r}")
+    try:
+        figure.savefig(path, format=suffix[1:], dpi=150 if suffix == ".png" else None)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error}") from None
+
+
+# --- promoter map ------------------------------------------------------------------------------------------------
+
+
+def tss_axis_position(relative: int) -> int:
+    """The left edge, on the continuous map axis, of the base at TSS-relative position ``relative`` (EPD: no 0).
+
+    ``+1`` (the TSS base) -> 0, ``+2`` -> 1, ``-1`` -> -1, ``-2000`` -> -2000; the base covers ``[x, x + 1)``.
+    """
+    if relative == 0:
+        raise ValueError("TSS-relative positions have no 0 (+1 is the TSS base, -1 the base upstream)")
+    return relative - 1 if relative > 0 else relative
+
+
+def _row_key(hit: Hit) -> str:
+    return hit.seq_name
+
+
+def _row_label(hits: Sequence[Hit]) -> str:
+    """``GENE ENST...`` (first transcript of the record, "+N" when it holds more), else the record name."""
+    first = hits[0]
+    name = first.seq_name
+    gene, _, transcripts = name.partition("|")
+    ids = [t for t in transcripts.split(",") if t] or list(first.transcript_ids)
+    gene = first.gene_name or gene or first.gene_id
+    if not ids:
+        return gene or name
+    more = f" +{len(ids) - 1}" if len(ids) > 1 else ""
+    return f"{gene} {ids[0]}{more}"
+
+
+def infer_gene_strands(rows: Mapping[str, Sequence[Hit]]) -> dict[str, str | None]:
+    """The gene strand of each row of TSS-relative hits, read from the hits themselves.
+
+    Rule: on a ``+`` gene the TSS-relative position grows with the genomic start; on a ``-`` gene it shrinks. For
+    every pair of the gene's sites with different genomic starts (rows of the same gene pooled, consecutive sites
+    in genomic order) we vote ``+`` when ``tss_rel_start`` moves the same way as ``start`` and ``-`` otherwise; the
+    majority wins. A gene whose sites all start at one base (or a tie) gets None: its marks are drawn as diamonds.
+    A ``gene_strand`` attribute on the hits, when present, wins over the inference.
+    """
+    by_gene: dict[str, list[str]] = {}
+    for key, hits in rows.items():
+        gene = hits[0].gene_id or hits[0].gene_name or key
+        by_gene.setdefault(gene, []).append(key)
+    strands: dict[str, str | None] = {}
+    for gene, keys in by_gene.items():
+        hits = [h for key in keys for h in rows[key]]
+        declared = {getattr(h, "gene_strand", None) for h in hits} - {None, ""}
+        if len(declared) == 1:
+            strand: str | None = declared.pop()
+        else:
+            votes = 0
+            ordered = sorted(hits, key=lambda h: (h.start, h.tss_rel_start))
+            for left, right in zip(ordered, ordered[1:]):
+                if right.start != left.start and right.tss_rel_start != left.tss_rel_start:
+                    votes += 1 if right.tss_rel_start > left.tss_rel_start else -1
+            strand = "+" if votes > 0 else "-" if votes < 0 else None
+        for key in keys:
+            strands[key] = strand
+    return strands
+
+
+def _window_from_provenance(source) -> tuple[int, int] | None:
+    """(upstream, downstream) of a gene scan from a ScanResult's provenance, else None."""
+    for key, value in getattr(source, "provenance", ()) or ():
+        if key == "promoter_window":
+            found = re.search(r"(\d+) bp upstream, (\d+) bp downstream", str(value))
+            if found:
+                return int(found.group(1)), int(found.group(2))
+    return None
+
+
+def _colours(count: int) -> list:
+    from matplotlib import colormaps
+
+    names = _PALETTES_SMALL[0] if count <= 10 else _PALETTES_SMALL[1] if count <= 20 else None
+    if names is not None:
+        return list(colormaps[names].colors)[:count]
+    pool = [c for name in _PALETTES_LARGE for c in colormaps[name].colors]
+    return [pool[i % len(pool)] for i in range(count)]
+
+
+def _marker_sizes(neg_log_p: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Marker areas (points^2) from -log10 p: 25 at the weakest site of the map, 170 at the strongest."""
+    if high - low < 1e-9:
+        return np.full(neg_log_p.shape, 80.0)
+    return 25.0 + 145.0 * (neg_log_p - low) / (high - low)
+
+
+def _lanes(centres: np.ndarray, order: np.ndarray, min_gap: float, max_lanes: int) -> np.ndarray:
+    """Lane (0 = nearest the row's centre line) of each mark, so that marks closer than ``min_gap`` stack instead
+    of covering each other; marks are placed in ``order`` (strongest first); beyond ``max_lanes`` they share the
+    outermost lane."""
+    lanes = np.zeros(len(centres), dtype=int)
+    occupied: list[list[float]] = [[] for _ in range(max_lanes)]
+    for i in order:
+        for lane in range(max_lanes):
+            if all(abs(centres[i] - x) >= min_gap for x in occupied[lane]):
+                break
+        else:
+            lane = max_lanes - 1
+        occupied[lane].append(centres[i])
+        lanes[i] = lane
+    return lanes
+
+
+def promoter_map(
+    hits: Iterable[Hit],
+    path: str | Path | None = None,
+    *,
+    title: str | None = None,
+    gene_strands: Mapping[str, str] | None = None,
+) -> "Figure":
+    """A map of the sites on each promoter: one row per record, x = position relative to the TSS.
+
+    Parameters
+    ----------
+    hits : iterable of Hit
+        The sites to draw; a :class:`~motifscan.api.ScanResult` works (its promoter window then sets the x range).
+    path : str or Path, optional
+        Also save the figure there; the format follows the extension, ``.png`` (150 dpi) or ``.svg``.
+    title : str, optional
+        Figure title; by default ``"N sites of M motifs on K promoters"``.
+    gene_strands : mapping of seq_name -> "+"/"-", optional
+        The gene strand of each row; rows not named are inferred (see :func:`infer_gene_strands`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes. Rows are ordered as the records first appear in ``hits``, top to bottom, at y = 0, 1, ...;
+        row labels are ``GENE FIRST_TRANSCRIPT``.
+
+    Notes
+    -----
+    Gene scans (hits with ``tss_rel_start``): x is continuous in the gene's orientation (see the module docstring),
+    the TSS is a vertical line at x = 0 with a bent arrow pointing downstream (right). Each site is a triangle at
+    its centre: ``▶`` on the gene's strand (above the row line), ``◀`` on the opposite strand (below it), a diamond
+    when the gene's strand is unknown. FASTA scans (no ``tss_rel_start``): x is the 0-based record position,
+    ``▶`` = ``+`` strand of the record, and there is no TSS mark. Colour = motif (legend "motif"); marker area grows
+    with -log10 p (legend "mark"). Sites at nearly the same place stack outwards from the row line, strongest
+    nearest; beyond three lanes they overlap.
+    """
+    figure_class = _matplotlib()
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    source = hits
+    hits = list(hits)
+    rows: dict[str, list[Hit]] = {}
+    for hit in hits:
+        rows.setdefault(_row_key(hit), []).append(hit)
+    tss_mode = bool(hits) and all(h.tss_rel_start is not None and h.tss_rel_end is not None for h in hits)
+    strands: dict[str, str | None] = {}
+    if tss_mode:
+        strands = infer_gene_strands(rows)
+        for key, strand in (gene_strands or {}).items():
+            if strand not in ("+", "-"):
+                raise UsageError(f"gene strand of {key} must be '+' or '-', not {strand!r}")
+            if key in strands:
+                strands[key] = strand
+
+    motif_hits = Counter((h.motif_id, h.motif_name) for h in hits)
+    motifs = sorted(motif_hits, key=lambda m: (m[1].upper(), m[1], m[0]))
+    colour_of = dict(zip(motifs, _colours(len(motifs))))
+    duplicate_names = {name for name, n in Counter(name for _, name in motifs).items() if n > 1}
+
+    # Geometry: fixed inches per row (less when there are many rows), room for the motif legend below.
+    n_rows = max(1, len(rows))
+    row_inches = 0.9 if n_rows <= 6 else 0.7 if n_rows <= 15 else 0.45
+    legend_columns = 5
+    legend_inches = 0.25 * math.ceil(len(motifs) / legend_columns) + 0.5 if motifs else 0.0
+    width = 11.0
+    height = 1.3 + row_inches * n_rows + legend_inches
+    figure = figure_class(figsize=(width, height), layout="constrained")
+    ax = figure.add_subplot()
+
+    # x range
+    if tss_mode:
+        window = _window_from_provenance(source)
+        lefts = [tss_axis_position(h.tss_rel_start) for h in hits]
+        rights = [tss_axis_position(h.tss_rel_end) + 1 for h in hits]
+        low, high = (-window[0], window[1]) if window else (min(lefts + [0]), max(rights + [1]))
+        low, high = min(low, min(lefts)), max(high, max(rights))
+    elif hits:
+        lefts = [h.start for h in hits]
+        rights = [h.end for h in hits]
+        low, high = 0, max(rights)
+    else:
+        lefts = rights = []
+        low, high = (-1, 1)
+    span = max(high - low, 1)
+    pad = 0.02 * span
+    ax.set_xlim(low - pad, high + pad)
+    ax.set_ylim(n_rows - 0.5, -0.5)  # row 0 at the top
+
+    neg_log_p = np.array([-math.log10(max(h.p_value, 1e-300)) for h in hits])
+    p_low, p_high = (float(neg_log_p.min()), float(neg_log_p.max())) if hits else (0.0, 0.0)
+    sizes = _marker_sizes(neg_log_p, p_low, p_high)
+    size_of = {id(h): s for h, s in zip(hits, sizes)}
+
+    offset, lane_step, max_lanes = 0.12, 0.11, 3
+    min_gap = 0.009 * span  # about one marker width on an 11-inch axis
+    for y, (key, row) in enumerate(rows.items()):
+        ax.axhline(y, color="0.75", linewidth=0.8, zorder=1)
+        if tss_mode:
+            starts = np.array([tss_axis_position(h.tss_rel_start) for h in row], dtype=float)
+            ends = np.array([tss_axis_position(h.tss_rel_end) + 1 for h in row], dtype=float)
+            gene_strand = strands.get(key)
+            same = np.array([gene_strand is None or h.strand == gene_strand for h in row])
+            marks = [_UNKNOWN_STRAND_MARK if gene_strand is None else _SAME_STRAND_MARK if s else _OPPOSITE_STRAND_MARK
+                     for s in same]
+        else:
+            starts = np.array([h.start for h in row], dtype=float)
+            ends = np.array([h.end for h in row], dtype=float)
+            same = np.array([h.strand == "+" for h in row])
+            marks = [_SAME_STRAND_MARK if s else _OPPOSITE_STRAND_MARK for s in same]
+        centres = (starts + ends) / 2
+        p_values = np.array([h.p_value for h in row])
+        ys = np.empty(len(row))
+        for side, sign in ((True, -1.0), (False, 1.0)):  # y grows downwards: same strand above the line
+            members = np.flatnonzero(same == side)
+            if not len(members):
+                continue
+            order = members[np.lexsort((centres[members], p_values[members]))]  # strongest first
+            lanes = _lanes(centres, order, min_gap, max_lanes)
+            ys[members] = y + sign * (offset + lane_step * lanes[members])
+        # one scatter per (motif, mark) so each collection has one colour and one marker shape
+        groups: dict[tuple, list[int]] = {}
+        for i, hit in enumerate(row):
+            groups.setdefault(((hit.motif_id, hit.motif_name), marks[i]), []).append(i)
+        for (motif, mark), members in groups.items():
+            collection = ax.scatter(centres[members], ys[members], s=[size_of[id(row[i])] for i in members],
+                                    marker=mark, color=colour_of[motif], edgecolors="0.15", linewidths=0.4,
+                                    zorder=3, clip_on=False)
+            collection.set_gid(f"sites-row{y}-{motif[0]}-{'same' if mark == _SAME_STRAND_MARK else 'opposite' if mark == _OPPOSITE_STRAND_MARK else 'unknown'}")
+            collection.set_url(None)
+        if tss_mode:
+            # bent arrow: up from the row line at the TSS, then pointing downstream (right)
+            rise, run = 0.42, 0.035 * span
+            ax.plot([0, 0], [y, y - rise], color="black", linewidth=1.4, zorder=4, solid_capstyle="butt",
+                    gid=f"tss-arrow-stem-row{y}")
+            ax.annotate("", xy=(run, y - rise), xytext=(0, y - rise),
+                        arrowprops=dict(arrowstyle="-|>", color="black", linewidth=1.4, shrinkA=0, shrinkB=0,
+                                        mutation_scale=11), zorder=4, gid=f"tss-arrow-row{y}")
+
+    if tss_mode:
+        ax.axvline(0, color="black", linewidth=0.8, linestyle=(0, (3, 2)), zorder=2, gid="tss-line")
+        ax.set_xlabel("position relative to the TSS (bp; transcription runs left to right)")
+
+        def tick(x, _pos):
+            if abs(x) < 1e-9:
+                return "TSS"
+            return f"{x:+,.0f}".replace(",", "\u2009")
+
+        ax.xaxis.set_major_formatter(FuncFormatter(tick))
+    else:
+        ax.set_xlabel("position in the sequence (bp, 0-based)")
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=12, steps=[1, 2, 2.5, 5, 10]))
+    ax.set_yticks(range(len(rows)), [_row_label(r) for r in rows.values()])
+    ax.tick_params(axis="y", length=0)
+    for spine in ("left", "right", "top"):
+        ax.spines[spine].set_visible(False)
+    if not hits:
+        ax.set_yticks([])
+        ax.text(0.5, 0.5, "no sites", transform=ax.transAxes, ha="center", va="center", color="0.4")
+
+    if title is None:
+        title = (f"{len(hits)} site{'s' * (len(hits) != 1)} of {len(motifs)} motif{'s' * (len(motifs) != 1)} "
+                 f"on {len(rows)} {'promoter' if tss_mode else 'sequence'}{'s' * (len(rows) != 1)}")
+    ax.set_title(title, loc="left", fontsize=11)
+
+    if motifs:
+        handles = [Line2D([], [], linestyle="", marker="s", markersize=8, markerfacecolor=colour_of[m],
+                          markeredgecolor="0.15", markeredgewidth=0.4,
+                          label=f"{m[1]} {m[0]}" if m[1] in duplicate_names or not m[1] else m[1])
+                   for m in motifs]
+        motif_legend = figure.legend(handles=handles, loc="outside lower left", ncols=legend_columns,
+                                     title="motif", frameon=False, fontsize=8.5, title_fontsize=9,
+                                     alignment="left", handletextpad=0.3, columnspacing=1.2)
+        motif_legend.set_gid("motif-legend")
+        key = _key_handles(Line2D, tss_mode, p_low, p_high, any(s is None for s in strands.values()))
+        key_legend = ax.legend(handles=key, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="mark",
+                               frameon=False, fontsize=8, title_fontsize=9, alignment="left", labelspacing=0.9)
+        key_legend.set_gid("mark-legend")
+    _save(figure, path)
+    return figure
+
+
+def _key_handles(line_class, tss_mode: bool, p_low: float, p_high: float, unknown: bool) -> list:
+    """Legend handles for the marker shapes and sizes."""
+    strand_words = ("gene's strand", "other strand") if tss_mode else ("+ strand", "\u2212 strand")
+    handles = [
+        line_class([], [], linestyle="", marker=_SAME_STRAND_MARK, markersize=7, color="0.35", label=strand_words[0]),
+        line_class([], [], linestyle="", marker=_OPPOSITE_STRAND_MARK, markersize=7, color="0.35",
+                   label=strand_words[1]),
+    ]
+    if unknown:
+        handles.append(line_class([], [], linestyle="", marker=_UNKNOWN_STRAND_MARK, markersize=6, color="0.35",
+                                  label="gene strand unknown"))
+    levels = sorted({p_low, (p_low + p_high) / 2, p_high}) if p_high - p_low > 0.3 else [p_low]
+    for level in levels:
+        area = float(_marker_sizes(np.array([level]), p_low, p_high)[0])
+        handles.append(line_class([], [], linestyle="", marker="o", markersize=math.sqrt(area), color="0.6",
+                                  markeredgecolor="0.15", markeredgewidth=0.4, label=f"p = {10 ** -level:.0e}"))
+    return handles
+
+
+# --- logo --------------------------------------------------------------------------------------------------------
+
+
+def _background_array(background) -> np.ndarray:
+    from motifscan.background import UNIFORM, parse_background
+
+    if background is None:
+        return UNIFORM.copy()
+    array = parse_background(background)
+    if array is None:
+        raise UsageError("a logo needs a fixed background: 'uniform' or four numbers A,C,G,T, not 'auto'")
+    return array
+
+
+def information_matrix(motif: Motif, pseudocount: float = 0.8, background=None) -> np.ndarray:
+    """Letter heights in bits, shape (width, 4), columns A, C, G, T.
+
+    Each column's information content is the relative entropy of its letter probabilities ``p`` (from
+    :func:`motifscan.motifs.probabilities`) to the background ``b``, ``IC = sum p log2(p / b)`` (``2 - H`` for the
+    uniform background); each letter's height is ``p * IC``.
+    """
+    from motifscan.motifs import probabilities
+
+    b = _background_array(background)
+    p = probabilities(motif.counts, pseudocount, b)  # (4, w)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * np.log2(p / b[:, None]), 0.0)
+    ic = np.clip(terms.sum(axis=0), 0.0, None)
+    return (p * ic).T
+
+
+def motif_logo(motif: Motif, path: str | Path | None = None, *, pseudocount: float = 0.8,
+               background=None) -> "Figure":
+    """An information-content sequence logo (bits) of ``motif``, titled ``"ID NAME"``.
+
+    Parameters
+    ----------
+    motif : Motif
+        Its count matrix is turned into probabilities with ``pseudocount`` spread by ``background``.
+    path : str or Path, optional
+        Also save the figure there (``.png`` or ``.svg``).
+    pseudocount : float
+        Total pseudocount per column, as for scanning (default 0.8).
+    background : None, "uniform", "A,C,G,T" or four numbers
+        Background letter probabilities; None = uniform (then the y axis runs to 2 bits).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes holding 4 x width letter glyphs (logomaker), stacked tallest on top, x = position 1..width.
+    """
+    figure_class = _matplotlib()
+    logomaker = _logomaker()
+    import pandas as pd
+
+    heights = information_matrix(motif, pseudocount, background)
+    b = _background_array(background)
+    width = motif.width
+    frame = pd.DataFrame(heights, columns=list("ACGT"), index=range(1, width + 1))
+    figure = figure_class(figsize=(max(3.0, 0.42 * width + 1.2), 2.4), layout="constrained")
+    ax = figure.add_subplot()
+    logo = logomaker.Logo(frame, ax=ax, color_scheme="classic", font_name="DejaVu Sans", stack_order="big_on_top",
+                          vpad=0.03, width=0.9)
+    logo.style_spines(visible=False)
+    logo.style_spines(spines=("left", "bottom"), visible=True)
+    ax.set_xticks(range(1, width + 1))
+    ax.set_xlim(0.5, width + 0.5)
+    ax.set_ylim(0, float(np.log2(1 / b.min())))
+    ax.set_ylabel("bits")
+    ax.set_title(f"{motif.id} {motif.name}".strip(), fontsize=11)
+    figure._motifscan_logo = logo  # the logomaker.Logo, for inspection (glyph_df)
+    _save(figure, path)
+    return figure
