@@ -45,6 +45,7 @@ _PALETTES_LARGE = ("tab20", "tab20b", "tab20c")
 _SAME_STRAND_MARK = ">"  # site on the gene's strand (or on the record's + strand): points the way the gene reads
 _OPPOSITE_STRAND_MARK = "<"  # site on the other strand
 _UNKNOWN_STRAND_MARK = "D"  # the gene's strand could not be told (see infer_gene_strands)
+_MARK_WORDS = {_SAME_STRAND_MARK: "same", _OPPOSITE_STRAND_MARK: "opposite", _UNKNOWN_STRAND_MARK: "unknown"}
 
 
 class PlotDependencyError(MotifscanError, ImportError):
@@ -52,14 +53,12 @@ class PlotDependencyError(MotifscanError, ImportError):
 
 
 def _matplotlib():
-    """The matplotlib Figure class, or PlotDependencyError."""
+    """The Figure class motifscan draws on, or PlotDependencyError."""
     try:
-        import matplotlib
-        from matplotlib.figure import Figure
+        import matplotlib  # noqa: F401
     except ImportError:
         raise PlotDependencyError(MISSING_MESSAGE) from None
-    del matplotlib
-    return _DisplayFigure.make(Figure)
+    return _figure_class()
 
 
 def _logomaker():
@@ -70,27 +69,37 @@ def _logomaker():
     return logomaker
 
 
-class _DisplayFigure:
-    """Builds (once) a Figure subclass that shows itself as a PNG in Jupyter even when pyplot was never imported."""
+_FIGURE_CLASS = None
 
-    _cls = None
 
-    @classmethod
-    def make(cls, figure_class):
-        if cls._cls is None:
+def _figure_class():
+    """``MotifscanFigure``: a matplotlib Figure that also shows itself as a PNG in Jupyter when pyplot (and so the
+    inline backend's formatter) was never loaded. Built on first use, so that importing this module needs no
+    matplotlib."""
+    global _FIGURE_CLASS
+    if _FIGURE_CLASS is None:
+        from matplotlib.figure import Figure
 
-            class MotifscanFigure(figure_class):
-                """A matplotlib Figure that renders inline in Jupyter as a PNG."""
+        class MotifscanFigure(Figure):
+            """A matplotlib Figure that renders inline in Jupyter as a PNG."""
 
-                def _repr_png_(self) -> bytes:
-                    buffer = io.BytesIO()
-                    self.savefig(buffer, format="png")
-                    return buffer.getvalue()
+            def _repr_png_(self) -> bytes:
+                buffer = io.BytesIO()
+                self.savefig(buffer, format="png", dpi=100)
+                return buffer.getvalue()
 
-            MotifscanFigure.__module__ = __name__
-            MotifscanFigure.__qualname__ = "MotifscanFigure"
-            cls._cls = MotifscanFigure
-        return cls._cls
+        MotifscanFigure.__module__ = __name__
+        _FIGURE_CLASS = MotifscanFigure
+    return _FIGURE_CLASS
+
+
+def __getattr__(name: str):
+    if name == "MotifscanFigure":  # so that figures pickle and unpickle (PEP 562)
+        try:
+            return _figure_class()
+        except ImportError:
+            raise PlotDependencyError(MISSING_MESSAGE) from None
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _save(figure, path: str | Path | None) -> None:
@@ -139,11 +148,14 @@ def _row_label(hits: Sequence[Hit]) -> str:
 def infer_gene_strands(rows: Mapping[str, Sequence[Hit]]) -> dict[str, str | None]:
     """The gene strand of each row of TSS-relative hits, read from the hits themselves.
 
-    Rule: on a ``+`` gene the TSS-relative position grows with the genomic start; on a ``-`` gene it shrinks. For
-    every pair of the gene's sites with different genomic starts (rows of the same gene pooled, consecutive sites
-    in genomic order) we vote ``+`` when ``tss_rel_start`` moves the same way as ``start`` and ``-`` otherwise; the
-    majority wins. A gene whose sites all start at one base (or a tie) gets None: its marks are drawn as diamonds.
-    A ``gene_strand`` attribute on the hits, when present, wins over the inference.
+    A ``gene_strand`` attribute on the hits, when present, is used as it is. Otherwise: a hit's TSS-relative
+    position counts from the TSS of its first transcript (``transcript_ids[0]``), so all the hits of one gene and
+    first transcript imply one TSS. With ``x`` the left edge of the site's first base on the map axis
+    (:func:`tss_axis_position`), a ``+`` gene puts that TSS at ``start - x`` and a ``-`` gene at ``end - 1 + x``
+    (genomic, 0-based). Whichever hypothesis gives one TSS for the group's sites is the strand; groups whose sites
+    all start at one base (both hypotheses fit) say nothing, and the gene's groups vote. A gene with no telling
+    group (e.g. a single site) gets None, and its marks are drawn as diamonds: pass ``gene_strands`` to
+    :func:`promoter_map` to say it.
     """
     by_gene: dict[str, list[str]] = {}
     for key, hits in rows.items():
@@ -156,11 +168,14 @@ def infer_gene_strands(rows: Mapping[str, Sequence[Hit]]) -> dict[str, str | Non
         if len(declared) == 1:
             strand: str | None = declared.pop()
         else:
+            groups: dict[str, list[Hit]] = {}
+            for hit in hits:
+                groups.setdefault(hit.transcript_ids[0] if hit.transcript_ids else "", []).append(hit)
             votes = 0
-            ordered = sorted(hits, key=lambda h: (h.start, h.tss_rel_start))
-            for left, right in zip(ordered, ordered[1:]):
-                if right.start != left.start and right.tss_rel_start != left.tss_rel_start:
-                    votes += 1 if right.tss_rel_start > left.tss_rel_start else -1
+            for group in groups.values():
+                plus = {h.start - tss_axis_position(h.tss_rel_start) for h in group}
+                minus = {h.end - 1 + tss_axis_position(h.tss_rel_start) for h in group}
+                votes += (len(plus) == 1) - (len(minus) == 1)
             strand = "+" if votes > 0 else "-" if votes < 0 else None
         for key in keys:
             strands[key] = strand
@@ -187,11 +202,12 @@ def _colours(count: int) -> list:
     return [pool[i % len(pool)] for i in range(count)]
 
 
-def _marker_sizes(neg_log_p: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Marker areas (points^2) from -log10 p: 25 at the weakest site of the map, 170 at the strongest."""
+def _marker_sizes(neg_log_p: np.ndarray, low: float, high: float, scale: float = 1.0) -> np.ndarray:
+    """Marker areas (points^2) from -log10 p: 20 at the weakest site of the map, 120 at the strongest (times
+    ``scale`` squared)."""
     if high - low < 1e-9:
-        return np.full(neg_log_p.shape, 80.0)
-    return 25.0 + 145.0 * (neg_log_p - low) / (high - low)
+        return np.full(neg_log_p.shape, 60.0 * scale**2)
+    return (20.0 + 100.0 * (neg_log_p - low) / (high - low)) * scale**2
 
 
 def _lanes(centres: np.ndarray, order: np.ndarray, min_gap: float, max_lanes: int) -> np.ndarray:
@@ -245,7 +261,12 @@ def promoter_map(
     when the gene's strand is unknown. FASTA scans (no ``tss_rel_start``): x is the 0-based record position,
     ``▶`` = ``+`` strand of the record, and there is no TSS mark. Colour = motif (legend "motif"); marker area grows
     with -log10 p (legend "mark"). Sites at nearly the same place stack outwards from the row line, strongest
-    nearest; beyond three lanes they overlap.
+    nearest; beyond three lanes they overlap. In a record that merges several transcripts' windows
+    (``transcripts="all"``), each site sits relative to the TSS of its own first transcript, as in the TSV.
+
+    Matplotlib artists carry ids (kept in SVG files): ``sites-row{Y}-{MOTIF_ID}-{same|opposite|unknown}`` (one
+    scatter per row, motif and mark), ``tss-line``, ``tss-arrow-stem-row{Y}``, ``tss-arrow-row{Y}``,
+    ``motif-legend``, ``mark-legend``.
     """
     figure_class = _matplotlib()
     from matplotlib.lines import Line2D
@@ -256,7 +277,11 @@ def promoter_map(
     rows: dict[str, list[Hit]] = {}
     for hit in hits:
         rows.setdefault(_row_key(hit), []).append(hit)
-    tss_mode = bool(hits) and all(h.tss_rel_start is not None and h.tss_rel_end is not None for h in hits)
+    window = _window_from_provenance(source)
+    if hits:
+        tss_mode = all(h.tss_rel_start is not None and h.tss_rel_end is not None for h in hits)
+    else:
+        tss_mode = window is not None
     strands: dict[str, str | None] = {}
     if tss_mode:
         strands = infer_gene_strands(rows)
@@ -273,7 +298,8 @@ def promoter_map(
 
     # Geometry: fixed inches per row (less when there are many rows), room for the motif legend below.
     n_rows = max(1, len(rows))
-    row_inches = 0.9 if n_rows <= 6 else 0.7 if n_rows <= 15 else 0.45
+    row_inches = 0.9 if n_rows <= 8 else 0.7 if n_rows <= 20 else 0.5
+    scale = row_inches / 0.9  # marks shrink with the rows so that three lanes fit on each side of a row line
     legend_columns = 5
     legend_inches = 0.25 * math.ceil(len(motifs) / legend_columns) + 0.5 if motifs else 0.0
     width = 11.0
@@ -283,18 +309,14 @@ def promoter_map(
 
     # x range
     if tss_mode:
-        window = _window_from_provenance(source)
         lefts = [tss_axis_position(h.tss_rel_start) for h in hits]
         rights = [tss_axis_position(h.tss_rel_end) + 1 for h in hits]
         low, high = (-window[0], window[1]) if window else (min(lefts + [0]), max(rights + [1]))
-        low, high = min(low, min(lefts)), max(high, max(rights))
+        low, high = min([low, *lefts]), max([high, *rights])
     elif hits:
-        lefts = [h.start for h in hits]
-        rights = [h.end for h in hits]
-        low, high = 0, max(rights)
+        low, high = 0, max(h.end for h in hits)
     else:
-        lefts = rights = []
-        low, high = (-1, 1)
+        low, high = -1, 1
     span = max(high - low, 1)
     pad = 0.02 * span
     ax.set_xlim(low - pad, high + pad)
@@ -302,11 +324,11 @@ def promoter_map(
 
     neg_log_p = np.array([-math.log10(max(h.p_value, 1e-300)) for h in hits])
     p_low, p_high = (float(neg_log_p.min()), float(neg_log_p.max())) if hits else (0.0, 0.0)
-    sizes = _marker_sizes(neg_log_p, p_low, p_high)
+    sizes = _marker_sizes(neg_log_p, p_low, p_high, scale)
     size_of = {id(h): s for h, s in zip(hits, sizes)}
 
-    offset, lane_step, max_lanes = 0.12, 0.11, 3
-    min_gap = 0.009 * span  # about one marker width on an 11-inch axis
+    offset, lane_step, max_lanes = 0.11, 0.13, 3
+    min_gap = 0.02 * span * scale  # about the widest marker on the axis
     for y, (key, row) in enumerate(rows.items()):
         ax.axhline(y, color="0.75", linewidth=0.8, zorder=1)
         if tss_mode:
@@ -314,8 +336,8 @@ def promoter_map(
             ends = np.array([tss_axis_position(h.tss_rel_end) + 1 for h in row], dtype=float)
             gene_strand = strands.get(key)
             same = np.array([gene_strand is None or h.strand == gene_strand for h in row])
-            marks = [_UNKNOWN_STRAND_MARK if gene_strand is None else _SAME_STRAND_MARK if s else _OPPOSITE_STRAND_MARK
-                     for s in same]
+            marks = [_UNKNOWN_STRAND_MARK if gene_strand is None else
+                     _SAME_STRAND_MARK if s else _OPPOSITE_STRAND_MARK for s in same]
         else:
             starts = np.array([h.start for h in row], dtype=float)
             ends = np.array([h.end for h in row], dtype=float)
@@ -339,8 +361,7 @@ def promoter_map(
             collection = ax.scatter(centres[members], ys[members], s=[size_of[id(row[i])] for i in members],
                                     marker=mark, color=colour_of[motif], edgecolors="0.15", linewidths=0.4,
                                     zorder=3, clip_on=False)
-            collection.set_gid(f"sites-row{y}-{motif[0]}-{'same' if mark == _SAME_STRAND_MARK else 'opposite' if mark == _OPPOSITE_STRAND_MARK else 'unknown'}")
-            collection.set_url(None)
+            collection.set_gid(f"sites-row{y}-{motif[0]}-{_MARK_WORDS[mark]}")
         if tss_mode:
             # bent arrow: up from the row line at the TSS, then pointing downstream (right)
             rise, run = 0.42, 0.035 * span
@@ -357,7 +378,7 @@ def promoter_map(
         def tick(x, _pos):
             if abs(x) < 1e-9:
                 return "TSS"
-            return f"{x:+,.0f}".replace(",", "\u2009")
+            return f"{x:+,.0f}".replace(",", "\u2009").replace("-", "\u2212")
 
         ax.xaxis.set_major_formatter(FuncFormatter(tick))
     else:
@@ -385,7 +406,7 @@ def promoter_map(
                                      title="motif", frameon=False, fontsize=8.5, title_fontsize=9,
                                      alignment="left", handletextpad=0.3, columnspacing=1.2)
         motif_legend.set_gid("motif-legend")
-        key = _key_handles(Line2D, tss_mode, p_low, p_high, any(s is None for s in strands.values()))
+        key = _key_handles(Line2D, tss_mode, p_low, p_high, any(s is None for s in strands.values()), scale)
         key_legend = ax.legend(handles=key, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="mark",
                                frameon=False, fontsize=8, title_fontsize=9, alignment="left", labelspacing=0.9)
         key_legend.set_gid("mark-legend")
@@ -393,7 +414,18 @@ def promoter_map(
     return figure
 
 
-def _key_handles(line_class, tss_mode: bool, p_low: float, p_high: float, unknown: bool) -> list:
+def _size_levels(low: float, high: float) -> list[float]:
+    """-log10 p values to show in the size legend: whole decades within [low, high] (at most four), else the ends."""
+    decades = list(range(math.ceil(low - 1e-9), math.floor(high + 1e-9) + 1))
+    if len(decades) > 4:
+        step = math.ceil((len(decades) - 1) / 3)
+        decades = decades[::step] + ([decades[-1]] if (len(decades) - 1) % step else [])
+    if len(decades) >= 2:
+        return [float(d) for d in decades]
+    return sorted({low, high})
+
+
+def _key_handles(line_class, tss_mode: bool, p_low: float, p_high: float, unknown: bool, scale: float) -> list:
     """Legend handles for the marker shapes and sizes."""
     strand_words = ("gene's strand", "other strand") if tss_mode else ("+ strand", "\u2212 strand")
     handles = [
@@ -404,11 +436,12 @@ def _key_handles(line_class, tss_mode: bool, p_low: float, p_high: float, unknow
     if unknown:
         handles.append(line_class([], [], linestyle="", marker=_UNKNOWN_STRAND_MARK, markersize=6, color="0.35",
                                   label="gene strand unknown"))
-    levels = sorted({p_low, (p_low + p_high) / 2, p_high}) if p_high - p_low > 0.3 else [p_low]
-    for level in levels:
-        area = float(_marker_sizes(np.array([level]), p_low, p_high)[0])
+    for level in _size_levels(p_low, p_high):
+        area = float(_marker_sizes(np.array([level]), p_low, p_high, scale)[0])
+        exponent = round(level)
+        label = f"p = 1e\u2212{exponent}" if abs(level - exponent) < 1e-9 else f"p = {10 ** -level:.1e}"
         handles.append(line_class([], [], linestyle="", marker="o", markersize=math.sqrt(area), color="0.6",
-                                  markeredgecolor="0.15", markeredgewidth=0.4, label=f"p = {10 ** -level:.0e}"))
+                                  markeredgecolor="0.15", markeredgewidth=0.4, label=label))
     return handles
 
 
@@ -461,7 +494,8 @@ def motif_logo(motif: Motif, path: str | Path | None = None, *, pseudocount: flo
     Returns
     -------
     matplotlib.figure.Figure
-        One axes holding 4 x width letter glyphs (logomaker), stacked tallest on top, x = position 1..width.
+        One axes holding 4 x width letter glyphs (logomaker; SVG ids ``glyph-POSITION-LETTER``), stacked tallest on
+        top, x = position 1..width; ``figure.logo`` is the :class:`logomaker.Logo`.
     """
     figure_class = _matplotlib()
     logomaker = _logomaker()
@@ -482,6 +516,10 @@ def motif_logo(motif: Motif, path: str | Path | None = None, *, pseudocount: flo
     ax.set_ylim(0, float(np.log2(1 / b.min())))
     ax.set_ylabel("bits")
     ax.set_title(f"{motif.id} {motif.name}".strip(), fontsize=11)
-    figure._motifscan_logo = logo  # the logomaker.Logo, for inspection (glyph_df)
+    for position, letters in logo.glyph_df.iterrows():
+        for letter, glyph in letters.items():
+            if glyph.patch is not None:  # logomaker draws no patch for a zero-height letter
+                glyph.patch.set_gid(f"glyph-{position}-{letter}")
+    figure.logo = logo  # the logomaker.Logo (glyph_df: width x 4 glyphs), for inspection and restyling
     _save(figure, path)
     return figure

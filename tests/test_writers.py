@@ -1,0 +1,122 @@
+"""Output formats: TSV, BED (track line), GFF3, FIMO TSV, --max-strand, atomic writes."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from urllib.parse import unquote
+
+import numpy as np
+import pytest
+
+from motifscan.api import scan_fasta
+from motifscan.genes import scan_genes
+from motifscan.writers import FIMO_COLUMNS, bed_score, write_lines
+
+from oracles import reverse_complement
+
+EXAMPLE = Path(__file__).parent.parent / "examples" / "promoters.fa"
+
+
+@pytest.fixture(scope="module")
+def gene_result():
+    return scan_genes(["FOXC1", "FOXQ1", "GTPBP6", "PPP2R3B"], genome="demo", p_threshold=1e-3)
+
+
+def data_lines(text: str) -> list[list[str]]:
+    return [line.split("\t") for line in text.splitlines() if line and not line.startswith(("#", "track"))]
+
+
+def test_bed_score_formula():
+    assert bed_score(1e-4) == 400 and bed_score(3.2e-5) == round(-100 * np.log10(3.2e-5))
+    assert bed_score(1e-12) == 1000 and bed_score(0.0) == 1000 and bed_score(1.0) == 0
+
+
+def test_bed_track_line(gene_result):
+    lines = gene_result.to_bed(track=True).splitlines()
+    track = [line for line in lines if line.startswith("track")]
+    assert len(track) == 1 and "useScore=1" in track[0] and 'name="motifscan"' in track[0]
+    assert not any(line.startswith("track") for line in gene_result.to_bed().splitlines())
+
+
+def test_gff3_is_one_based_and_escaped(gene_result):
+    text = gene_result.to_gff3()
+    assert text.startswith("##gff-version 3\n")
+    rows = data_lines(text)
+    assert len(rows) == len(gene_result)
+    by_key = {(h.chrom, h.start + 1, h.end, h.strand, h.motif_id): h for h in gene_result}
+    for row in rows:
+        assert len(row) == 9 and row[2] == "TF_binding_site" and row[1] == "motifscan"
+        attributes = dict(item.split("=", 1) for item in row[8].split(";"))
+        hit = by_key[(row[0], int(row[3]), int(row[4]), row[6], attributes["motif_id"])]
+        assert int(row[4]) - int(row[3]) + 1 == hit.end - hit.start
+        assert float(attributes["p_value"]) == pytest.approx(hit.p_value, rel=1e-5)
+        assert unquote(attributes["seq_name"]) == hit.seq_name  # '|' kept, ',' escaped
+        assert attributes["gene_name"] == hit.gene_name
+    assert any("%2C" in row[8] for row in rows) or all("," not in h.seq_name for h in gene_result)
+
+
+def test_fimo_positions_within_gene_oriented_records(gene_result, tmp_path):
+    from motifscan.genes import GenomeSpec, collect_promoters
+
+    fimo = gene_result.to_fimo()
+    lines = fimo.splitlines()
+    assert lines[0].split("\t") == list(FIMO_COLUMNS)
+    found = collect_promoters(["FOXC1", "FOXQ1", "GTPBP6", "PPP2R3B"], GenomeSpec("demo"))
+    oriented = {p.name: (s if p.region.strand == "+" else reverse_complement(s))
+                for p, s in zip(found.promoters, found.sequences)}
+    rows = [dict(zip(FIMO_COLUMNS, row)) for row in data_lines(fimo)[1:]]
+    assert len(rows) == len(gene_result)
+    assert any(oriented_name.startswith(("GTPBP6", "PPP2R3B")) for oriented_name in {r["sequence_name"] for r in rows})
+    for row in rows:
+        record = oriented[row["sequence_name"]]
+        start, stop = int(row["start"]), int(row["stop"])
+        site = record[start - 1 : stop]  # 1-based inclusive within the gene-oriented record
+        expected = site if row["strand"] == "+" else reverse_complement(site)
+        assert expected == row["matched_sequence"]
+
+
+def test_max_strand_keeps_the_better_strand_deterministically():
+    rng = np.random.default_rng(0)
+    sequence = "".join(rng.choice(list("ACGT"), 3000)) + "ATGACGTCAT"  # a palindromic ATF3 site at the end
+    both = scan_fasta([("s", sequence)], "MA0605.3", p_threshold=1e-3)
+    best = scan_fasta([("s", sequence)], "MA0605.3", p_threshold=1e-3, max_strand=True)
+    groups = {}
+    for hit in both:
+        groups.setdefault((hit.start, hit.end), []).append(hit)
+    expected = {(k, max(v, key=lambda h: (h.score, h.strand == "+")).strand) for k, v in groups.items()}
+    assert {((h.start, h.end), h.strand) for h in best} == expected
+    assert any(len(v) == 2 for v in groups.values())
+    assert [h for h in best if h.start == 3000][0].strand == "+"  # equal scores: + wins
+
+
+def test_cli_writes_every_format(tmp_path):
+    from click.testing import CliRunner
+
+    from motifscan.cli import cli
+
+    paths = {name: tmp_path / f"hits.{name}" for name in ("tsv", "bed", "gff3", "fimo")}
+    result = CliRunner().invoke(cli, ["fasta", str(EXAMPLE), "-o", str(paths["tsv"]), "--bed", str(paths["bed"]),
+                                      "--bed-track", "--gff3", str(paths["gff3"]), "--fimo", str(paths["fimo"])])
+    assert result.exit_code == 0, result.output
+    n_rows = len(list(csv.DictReader([l for l in paths["tsv"].read_text().splitlines() if not l.startswith("#")],
+                                     delimiter="\t")))
+    for name, header_rows in (("bed", 0), ("gff3", 0), ("fimo", 1)):
+        assert len(data_lines(paths[name].read_text())) == n_rows + header_rows
+        assert "jaspar_release" in paths[name].read_text()  # provenance in every output
+
+
+def test_write_lines_is_atomic(tmp_path):
+    target = tmp_path / "out.tsv"
+    target.write_text("old\n")
+
+    def lines():
+        yield "new line"
+        raise KeyboardInterrupt  # Ctrl-C in the middle of writing
+
+    with pytest.raises(KeyboardInterrupt):
+        write_lines(target, lines())
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.tsv"]
+    write_lines(target, ["a", "b"])
+    assert target.read_text() == "a\nb\n"
