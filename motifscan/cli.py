@@ -73,8 +73,11 @@ class _Group(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """Find candidate transcription-factor binding sites (JASPAR motifs) in promoters and sequences."""
+    from motifscan.progress import report_to, terminal_stream
+
     ctx.obj = {"verbose": verbose, "quiet": quiet}
     _configure_logging(verbose, quiet)
+    ctx.with_resource(report_to(terminal_stream(quiet)))
 
 
 def _motif_options(command):

@@ -19,6 +19,7 @@ from motifscan.engine import ScanSettings, ScanTarget, scan_targets, sort_hits
 from motifscan.errors import NoGenesError, UsageError
 from motifscan.model import Gene, GeneLookup, Hit
 from motifscan.motifs import jaspar_database
+from motifscan.progress import task
 from motifscan.promoters import Promoter, promoters_for_gene, site_transcripts, tss_relative
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,20 @@ def _report(lookups: Sequence[GeneLookup], strict: bool) -> list[tuple[Gene, str
     return list(unique.values())
 
 
+def _gene_promoters(source, gene: Gene, transcript_id: str | None, upstream: int, downstream: int,
+                    transcripts: str, biotypes: Sequence[str]) -> list[Promoter]:
+    """The promoters of one gene, with warnings for windows clipped or lost at chromosome ends."""
+    found = promoters_for_gene(gene, upstream, downstream, source.chrom_length(gene.chrom), transcripts, biotypes,
+                               transcript_id)
+    if not found:
+        log.warning("%s: no promoter window on the chromosome (or no transcript of the asked biotypes)", gene.label)
+    for promoter in found:
+        if promoter.clipped:
+            log.warning("%s: promoter window clipped at the end of chromosome %s", promoter.name,
+                        promoter.region.chrom)
+    return found
+
+
 def collect_promoters(queries: Sequence[str], spec: GenomeSpec, *, upstream: int = 2000, downstream: int = 500,
                       transcripts: str = "canonical", biotypes: Sequence[str] = (),
                       strict: bool = False) -> PromoterSet:
@@ -119,17 +134,11 @@ def collect_promoters(queries: Sequence[str], spec: GenomeSpec, *, upstream: int
     try:
         lookups = source.lookup(list(queries))
         promoters: list[Promoter] = []
-        for gene, transcript_id in _report(lookups, strict):
-            found = promoters_for_gene(gene, upstream, downstream, source.chrom_length(gene.chrom), transcripts,
-                                       biotypes, transcript_id)
-            if not found:
-                log.warning("%s: no promoter window on the chromosome (or no transcript of the asked biotypes)",
-                            gene.label)
-            for promoter in found:
-                if promoter.clipped:
-                    log.warning("%s: promoter window clipped at the end of chromosome %s", promoter.name,
-                                promoter.region.chrom)
-            promoters += found
+        resolved = _report(lookups, strict)
+        with task("promoters", len(resolved)) as progress:
+            for gene, transcript_id in resolved:
+                promoters += _gene_promoters(source, gene, transcript_id, upstream, downstream, transcripts, biotypes)
+                progress.advance()
         sequences = source.fetch_sequences([p.region for p in promoters])
         provenance = tuple((f"source_{k}" if not k.startswith("source") else k, str(v))
                            for k, v in source.provenance().items())

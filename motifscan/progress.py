@@ -1,0 +1,66 @@
+"""Progress of long steps (fetching, scanning), drawn as one line on stderr.
+
+The library reports through :func:`task`; nothing is drawn unless a front end turned reporting on with
+:func:`report_to` (the CLI does, when stderr is a terminal and ``--quiet`` is not given). A bar appears only once a
+step has lasted ``delay`` seconds, so quick runs stay quiet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import sys
+import time
+from typing import Iterator, TextIO
+
+_stream: contextvars.ContextVar[TextIO | None] = contextvars.ContextVar("motifscan_progress", default=None)
+
+
+@contextlib.contextmanager
+def report_to(stream: TextIO | None) -> Iterator[None]:
+    """Draw progress on ``stream`` (None: nowhere) within the block."""
+    token = _stream.set(stream)
+    try:
+        yield
+    finally:
+        _stream.set(token.old_value if token.old_value is not contextvars.Token.MISSING else None)
+
+
+class Task:
+    """One step of ``total`` units; call :meth:`advance` as units are done."""
+
+    def __init__(self, label: str, total: int, stream: TextIO | None, delay: float = 1.0) -> None:
+        self.label, self.total, self.stream, self.delay = label, max(total, 1), stream, delay
+        self.done = 0
+        self.started = time.monotonic()
+        self.drawn = False
+
+    def advance(self, units: int = 1) -> None:
+        self.done += units
+        if self.stream is None or time.monotonic() - self.started < self.delay:
+            return
+        fraction = min(self.done / self.total, 1.0)
+        bar = "#" * int(30 * fraction)
+        self.stream.write(f"\r{self.label:<12} [{bar:<30}] {100 * fraction:5.1f}%")
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn and self.stream is not None:
+            self.stream.write("\r" + " " * 60 + "\r")
+            self.stream.flush()
+
+
+@contextlib.contextmanager
+def task(label: str, total: int) -> Iterator[Task]:
+    """A progress task for ``total`` units of work, drawn only where reporting is on."""
+    current = Task(label, total, _stream.get())
+    try:
+        yield current
+    finally:
+        current.close()
+
+
+def terminal_stream(quiet: bool) -> TextIO | None:
+    """stderr when it is a terminal and not ``quiet``, else None."""
+    return sys.stderr if (not quiet and sys.stderr.isatty()) else None
