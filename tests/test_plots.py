@@ -175,8 +175,9 @@ def test_map_marks_are_strand_aware(result):
         # sites on the gene's strand above the row line (y axis points down), the others below
         assert all((y < row) == (word == "same") for _, y, word in drawn[row])
     for gid, collection in site_collections(figure).items():
-        marker = collection.get_paths()[0].vertices
-        tip_right = marker[:, 0].max() > -marker[:, 0].min()  # ">" reaches further right than left
+        corners = np.unique(np.round(collection.get_paths()[0].vertices, 6), axis=0)
+        xs = corners[:, 0]
+        tip_right = (xs == xs.max()).sum() == 1 and (xs == xs.min()).sum() == 2  # ">": one corner right, two left
         assert tip_right == gid.endswith("-same"), gid
 
 
