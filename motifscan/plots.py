@@ -32,7 +32,8 @@ from motifscan.model import Hit, Motif
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["PlotDependencyError", "motif_logo", "promoter_map", "tss_axis_position"]
+__all__ = ["MISSING_MESSAGE", "PlotDependencyError", "infer_gene_strands", "information_matrix", "motif_logo",
+           "promoter_map", "tss_axis_position"]
 
 MISSING_MESSAGE = "plots need matplotlib and logomaker: pip install 'motifscan[plot]'"
 
@@ -89,6 +90,7 @@ def _figure_class():
                 return buffer.getvalue()
 
         MotifscanFigure.__module__ = __name__
+        MotifscanFigure.__qualname__ = "MotifscanFigure"
         _FIGURE_CLASS = MotifscanFigure
     return _FIGURE_CLASS
 
@@ -180,6 +182,13 @@ def infer_gene_strands(rows: Mapping[str, Sequence[Hit]]) -> dict[str, str | Non
         for key in keys:
             strands[key] = strand
     return strands
+
+
+def _tss_tick(x: float, _position=None) -> str:
+    """Tick label on the TSS axis: "TSS" at 0, signed thousands with thin spaces and a true minus elsewhere."""
+    if abs(x) < 1e-9:
+        return "TSS"
+    return f"{x:+,.0f}".replace(",", "\u2009").replace("-", "\u2212")
 
 
 def _window_from_provenance(source) -> tuple[int, int] | None:
@@ -367,20 +376,15 @@ def promoter_map(
             rise, run = 0.42, 0.035 * span
             ax.plot([0, 0], [y, y - rise], color="black", linewidth=1.4, zorder=4, solid_capstyle="butt",
                     gid=f"tss-arrow-stem-row{y}")
-            ax.annotate("", xy=(run, y - rise), xytext=(0, y - rise),
-                        arrowprops=dict(arrowstyle="-|>", color="black", linewidth=1.4, shrinkA=0, shrinkB=0,
-                                        mutation_scale=11), zorder=4, gid=f"tss-arrow-row{y}")
+            arrow = ax.annotate("", xy=(run, y - rise), xytext=(0, y - rise),
+                                arrowprops=dict(arrowstyle="-|>", color="black", linewidth=1.4, shrinkA=0,
+                                                shrinkB=0, mutation_scale=11), zorder=4)
+            arrow.arrow_patch.set_gid(f"tss-arrow-row{y}")
 
     if tss_mode:
         ax.axvline(0, color="black", linewidth=0.8, linestyle=(0, (3, 2)), zorder=2, gid="tss-line")
         ax.set_xlabel("position relative to the TSS (bp; transcription runs left to right)")
-
-        def tick(x, _pos):
-            if abs(x) < 1e-9:
-                return "TSS"
-            return f"{x:+,.0f}".replace(",", "\u2009").replace("-", "\u2212")
-
-        ax.xaxis.set_major_formatter(FuncFormatter(tick))
+        ax.xaxis.set_major_formatter(FuncFormatter(_tss_tick))
     else:
         ax.set_xlabel("position in the sequence (bp, 0-based)")
     ax.xaxis.set_major_locator(MaxNLocator(nbins=12, steps=[1, 2, 2.5, 5, 10]))

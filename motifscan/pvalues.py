@@ -367,12 +367,10 @@ class ScoreDistribution:
             points = passing + offsets[(offsets > 0) & (offsets < steps)] * QUANTUM_BITS
             lower, upper = self._bracket(points, lambda lo, up: _ratio_done(lo, up) | (up <= high_ok) | (lo >= low_ok))
             pass_ok, fail_ok = upper <= high_ok, lower >= low_ok
-            if (pass_ok & fail_ok).any():
-                return float(points[pass_ok & fail_ok][0])
             if pass_ok.any():
                 passing = float(points[pass_ok].max())
             if fail_ok.any():
-                failing = float(points[fail_ok].min())
+                failing = max(float(points[fail_ok].min()), passing + QUANTUM_BITS)  # overlap: most permissive cut
         return passing
 
 
@@ -394,8 +392,8 @@ def _narrow_on_grid(grid: _Grid, passing: float, failing: float, low_ok: float, 
     first_fail_bin = int(np.searchsorted(cdf_lower, low_ok, side="left"))
     if first_fail_bin < grid.n_bins:
         failing = min(failing, first_fail_bin * grid.delta)
-    if passing >= failing:  # failing lies in the pass-OK region too: it is a cut by itself
-        passing = failing - QUANTUM_BITS
+    if passing >= failing:  # the regions overlap: keep the most permissive cut (the engine re-filters by p-value)
+        failing = passing + QUANTUM_BITS
     return passing, failing
 
 

@@ -5,7 +5,10 @@ and lets a rerun after an interruption pick up every batch stored before it. Val
 
 Every entry lives in a *scope* (the server URL, species and assembly, joined by ``|``) and has a *kind* (``"gene"``,
 ``"symbol"``, ``"transcript"``, ``"xref"``, ``"region"``, ``"chrom"``, ``"meta"``) and a key, so one file serves many servers and
-assemblies without mixing them. The file is created readable and writable by its owner only (mode 0600).
+assemblies without mixing them. The file is created readable and writable by its owner only (mode 0600), in a
+folder created with mode 0700. An entry that cannot be decoded counts as missing (it is fetched again); a database
+that cannot be read is a :class:`CacheError` that names the file and says how to go on (delete it, or
+``--no-cache``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from motifscan.errors import UsageError
+from motifscan.errors import MotifscanError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,33 @@ def default_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("motifscan"))
 
 
+class CacheError(MotifscanError):
+    """The cache file is damaged or cannot be read (exit code 1); the message says how to get going again."""
+
+
+def make_private_dirs(directory: str | os.PathLike[str]) -> Path:
+    """Create ``directory`` and any missing parents with mode 0700 (user only), and return it.
+
+    Folders that already exist are left as they are: the user may have pointed ``--cache-dir`` at a folder of their
+    own; the files motifscan puts there are private anyway.
+    """
+    directory = Path(directory)
+    missing = []
+    for folder in (directory, *directory.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile by another process
+            continue
+        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask, which may be wider or narrower
+    if not directory.is_dir():
+        raise NotADirectoryError(f"not a directory: {directory}")
+    return directory
+
+
 def _create_private(path: Path) -> None:
     """Create ``path`` empty with mode 0600 unless it exists; tighten an existing file's mode too."""
     try:
@@ -81,14 +111,15 @@ class Cache:
         folder = Path(directory) if directory is not None else default_cache_dir()
         self.path = folder / CACHE_FILE_NAME
         try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private_dirs(folder)
             _create_private(self.path)
             # isolation_level=None: we open transactions ourselves, one per stored batch.
             self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
-            raise UsageError(f"cannot use the cache {self.path}: {exc}") from exc
+            raise UsageError(f"cannot use the cache {self.path}: {exc}; delete it, choose another --cache-dir, "
+                             "or run with --no-cache") from None
         for suffix in ("-wal", "-shm"):  # WAL side files hold cached data too
             side = self.path.with_name(self.path.name + suffix)
             if side.exists():
@@ -101,13 +132,23 @@ class Cache:
         for i in range(0, len(wanted), _CHUNK):
             chunk = wanted[i : i + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
+            rows = self._read(
                 f"SELECT key, value FROM entries WHERE scope = ? AND kind = ? AND key IN ({marks})",
                 [scope, kind, *chunk],
             )
             for key, value in rows:
-                found[key] = json.loads(value)
+                try:
+                    found[key] = json.loads(value)
+                except ValueError:  # a damaged entry is as good as a missing one: it is fetched again
+                    logger.debug("cache %s: unreadable entry %s/%s ignored", self.path, kind, key)
         return found
+
+    def _read(self, sql: str, parameters: Iterable[Any]) -> list[tuple]:
+        """Rows of a SELECT; a damaged database becomes a CacheError that says what to do."""
+        try:
+            return self._db.execute(sql, list(parameters)).fetchall()
+        except sqlite3.Error as exc:
+            raise CacheError(f"cannot read the cache {self.path} ({exc}); delete it, or run with --no-cache") from None
 
     def get(self, scope: str, kind: str, key: str, default: Any = None) -> Any:
         """The stored value of one key, or ``default``."""
@@ -115,10 +156,8 @@ class Cache:
 
     def stored_at(self, scope: str, kind: str, key: str) -> float | None:
         """When (``time.time()``) one key was stored, or None if it is absent."""
-        row = self._db.execute(
-            "SELECT stored_at FROM entries WHERE scope = ? AND kind = ? AND key = ?", (scope, kind, key)
-        ).fetchone()
-        return None if row is None else row[0]
+        rows = self._read("SELECT stored_at FROM entries WHERE scope = ? AND kind = ? AND key = ?", (scope, kind, key))
+        return rows[0][0] if rows and isinstance(rows[0][0], (int, float)) else None
 
     def put_many(self, scope: str, kind: str, items: Mapping[str, Any]) -> None:
         """Store (or replace) several values in one transaction, so that a batch is kept whole or not at all."""
@@ -139,8 +178,11 @@ class Cache:
 
     def clear_scope(self, scope: str) -> None:
         """Forget everything stored for one scope (e.g. after the server moved to a new Ensembl release)."""
-        with self._transaction():
-            self._db.execute("DELETE FROM entries WHERE scope = ?", (scope,))
+        try:
+            with self._transaction():
+                self._db.execute("DELETE FROM entries WHERE scope = ?", (scope,))
+        except sqlite3.Error as exc:
+            raise CacheError(f"cannot update the cache {self.path} ({exc}); delete it, or run with --no-cache") from None
 
     def close(self) -> None:
         """Close the database connection."""

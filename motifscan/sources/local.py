@@ -37,6 +37,7 @@ import logging
 import os
 import re
 import warnings
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,7 @@ import pyfaidx
 from motifscan.errors import GenomeError, InputFileError, UsageError
 from motifscan.model import Gene, GeneLookup, Region, Transcript
 from motifscan.promoters import fallback_canonical
-from motifscan.sources.cache import default_cache_dir
+from motifscan.sources.cache import default_cache_dir, make_private_dirs
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,10 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _VERSIONED_ID = re.compile(r"(?P<base>[^.]+)\.(?P<version>\d+)(?P<suffix>_PAR_Y)?")
 _ATTRIBUTE = re.compile(r'([A-Za-z_][\w.]*)\s+(?:"([^"]*)"|([^\s;"]+))')
 _HASH_CHUNK = 1 << 20
+_SNIFF_BYTES = 1 << 16
+_COORDINATE = re.compile(r"[0-9]{1,12}")  # ASCII digits; the longest chromosomes have 10
+_BINARY = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\udc80-\udcff]")
+_SEQUENCE_TEXT = re.compile(r"[^A-Za-z*.\-]")
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -122,13 +127,34 @@ def _check_fasta_file(fasta_path: Path) -> bool:
         raise InputFileError(f"{fasta_path} is bgzip-compressed; give it a name ending in .gz")
     if compression == "plain" and named_compressed:
         raise InputFileError(f"{fasta_path} ends in .gz but is not compressed")
+    _sniff_fasta(fasta_path, compression == "bgzf")
     return compression == "bgzf"
+
+
+def _sniff_fasta(fasta_path: Path, bgzf: bool) -> None:
+    """Refuse, before pyfaidx indexes it, a FASTA that holds binary data or classic Mac (CR-only) line ends: pyfaidx
+    would index the first as text and read the second as one endless line, giving wrong sequence silently."""
+    try:
+        with (gzip.open(fasta_path, "rb") if bgzf else open(fasta_path, "rb")) as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except (OSError, EOFError, zlib.error) as error:
+        raise InputFileError(f"cannot read FASTA {fasta_path}: {error}") from None
+    zero = head.find(b"\x00")
+    if zero >= 0:
+        line = head.count(b"\n", 0, zero) + 1
+        raise InputFileError(f"{fasta_path}, line {line}: binary data (byte 0x00), not FASTA text")
+    lone_cr = re.search(rb"\r(?!\n)", head[:-1])
+    if lone_cr:
+        line = head.count(b"\n", 0, lone_cr.start()) + 1
+        raise InputFileError(f"{fasta_path}, line {line}: classic Mac (CR-only) line ends, which cannot be indexed; "
+                             "convert them to LF first (e.g. tr '\\r' '\\n')")
 
 
 def _pyfaidx_open(fasta_path: Path, index: _IndexPaths, trust_index: bool) -> pyfaidx.Fasta:
     """Open with pyfaidx, building the index at ``index`` if needed (OSError when it cannot be written)."""
     for path in index.files():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():
+            make_private_dirs(path.parent)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # "index older than FASTA" when trusting a shipped index
         return pyfaidx.Fasta(
@@ -207,6 +233,7 @@ class _GeneRow:
     start: int
     end: int
     strand: str
+    line: int = 0  # the GTF line it came from, for messages
 
 
 @dataclass
@@ -249,20 +276,29 @@ def split_version(identifier: str) -> tuple[str, int | None]:
 def _open_text(path: Path) -> io.TextIOBase:
     with open(path, "rb") as handle:
         compressed = handle.read(2) == _GZIP_MAGIC
-    if compressed:
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")
+    binary = gzip.open(path, "rb") if compressed else open(path, "rb")
+    # surrogateescape: bytes that are not UTF-8 reach the line checks (which name the line) instead of failing in a
+    # read-ahead block; utf-8-sig drops a byte-order mark
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape")
 
 
 def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """The file's lines (plain or gzip), numbered from 1; read errors become InputFileError."""
+    """The file's lines (plain or gzip), numbered from 1; read errors, binary data and text that is not UTF-8 become
+    InputFileError naming the line."""
     line_number = 0
     try:
         with _open_text(path) as handle:
             for line_number, line in enumerate(handle, 1):
+                bad = _BINARY.search(line)
+                if bad:
+                    char = bad.group()
+                    code = ord(char) - 0xDC00 if "\udc80" <= char <= "\udcff" else ord(char)
+                    raise InputFileError(f"{path}, line {line_number}: binary data or text that is not UTF-8 "
+                                         f"(byte 0x{code:02x}); is it a GTF?")
                 yield line_number, line
-    except (OSError, EOFError, UnicodeDecodeError) as error:
-        raise InputFileError(f"{path}: cannot read line {line_number + 1}: {error}") from error
+    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise InputFileError(f"{path}, line {line_number + 1}: cannot read the GTF ({reason})") from None
 
 
 def _malformed(path: Path, line_number: int, problem: str) -> InputFileError:
@@ -285,10 +321,10 @@ def _attributes(text: str) -> tuple[dict[str, str], tuple[str, ...]]:
 
 def _interval(fields: list[str], path: Path, line_number: int) -> tuple[int, int, str]:
     """0-based half-open start, end and strand of a GTF line (columns 4, 5 and 7 are 1-based closed)."""
-    try:
-        first, last = int(fields[3]), int(fields[4])
-    except ValueError:
-        raise _malformed(path, line_number, f"start/end {fields[3]!r}/{fields[4]!r} are not integers") from None
+    if not all(_COORDINATE.fullmatch(text) for text in fields[3:5]):
+        raise _malformed(path, line_number, f"start/end {fields[3]!r}/{fields[4]!r} are not integers "
+                                            "(or implausibly large)")
+    first, last = int(fields[3]), int(fields[4])
     if first < 1 or last < first:
         raise _malformed(path, line_number, f"bad interval {first}-{last}")
     strand = fields[6]
@@ -305,20 +341,36 @@ def _versioned_attribute(values: Mapping[str, str], key: str) -> tuple[str, int 
     return identifier, version
 
 
+def _required(values: Mapping[str, str], key: str, text: str, path: Path, line_number: int) -> None:
+    """``key`` must be present with a non-empty value."""
+    if key not in values:
+        hint = " (column 9 looks like GFF3 'key=value'; motifscan reads GTF)" if "=" in text and '"' not in text else ""
+        raise _malformed(path, line_number, f"no {key} attribute{hint}")
+    if not values[key].strip():
+        raise _malformed(path, line_number, f"empty {key}")
+
+
+def _checked_attributes(text: str, path: Path, line_number: int) -> tuple[dict[str, str], tuple[str, ...]]:
+    if text.count('"') % 2:
+        raise _malformed(path, line_number, "unbalanced double quotes in the attributes")
+    return _attributes(text)
+
+
 def _gene_row(fields: list[str], values: Mapping[str, str], path: Path, line_number: int) -> _GeneRow:
-    if "gene_id" not in values:
-        raise _malformed(path, line_number, "no gene_id attribute")
+    _required(values, "gene_id", fields[8], path, line_number)
+    if not fields[0].strip():
+        raise _malformed(path, line_number, "empty chromosome name")
     start, end, strand = _interval(fields, path, line_number)
     gene_id, version = _versioned_attribute(values, "gene_id")
     biotype = values.get("gene_biotype") or values.get("gene_type") or ""
-    return _GeneRow(gene_id, version, values.get("gene_name", ""), biotype, fields[0], start, end, strand)
+    return _GeneRow(gene_id, version, values.get("gene_name", ""), biotype, fields[0], start, end, strand,
+                    line_number)
 
 
 def _transcript_row(fields: list[str], path: Path, line_number: int) -> _TranscriptRow:
-    values, tags = _attributes(fields[8])
+    values, tags = _checked_attributes(fields[8], path, line_number)
     gene = _gene_row(fields, values, path, line_number)
-    if "transcript_id" not in values:
-        raise _malformed(path, line_number, "no transcript_id attribute")
+    _required(values, "transcript_id", fields[8], path, line_number)
     transcript_id, version = _versioned_attribute(values, "transcript_id")
     biotype = values.get("transcript_biotype") or values.get("transcript_type") or ""
     return _TranscriptRow(transcript_id, version, gene, gene.chrom, gene.start, gene.end, gene.strand, biotype, tags)
@@ -354,7 +406,7 @@ def _read_gene_and_transcript_lines(path: Path) -> tuple[GtfRecords, int]:
         if feature == "transcript":
             _add_row(records.transcripts, _transcript_row(fields, path, line_number), path, line_number, "transcript")
         elif feature == "gene":
-            values, _ = _attributes(fields[8])
+            values, _ = _checked_attributes(fields[8], path, line_number)
             _add_row(records.genes, _gene_row(fields, values, path, line_number), path, line_number, "gene")
         elif feature == "exon":
             exon_lines += 1
@@ -542,6 +594,8 @@ class LocalGenomeSource:
             self.chrom_names = self._reconcile(records.chroms)
             self.assembly = records.assembly
             self.genes: tuple[Gene, ...] = tuple(build_genes(records, self.chrom_names))
+            self._gene_lines = {row.gene.id: row.gene.line for row in records.transcripts.values()}
+            self._gene_lines.update({gene_id: row.line for gene_id, row in records.genes.items()})
         except BaseException:
             self.close()
             raise
@@ -664,12 +718,16 @@ class LocalGenomeSource:
         lost = [gene for gene in genes if gene.chrom not in self._chrom_lengths]
         if not lost:
             return genes, ""
-        described = ", ".join(f"{self._describe(g)} on chromosome {g.chrom}" for g in lost)
+        described = ", ".join(f"{self._describe(g)} on chromosome {g.chrom}{self._where(g)}" for g in lost)
         if not usable:
             raise GenomeError(
                 f"{query}: {described}, which {self.fasta_path} lacks (it has {_preview(self._chrom_lengths)})"
             )
         return usable, f"skipped {described}, which the FASTA lacks"
+
+    def _where(self, gene: Gene) -> str:
+        line = self._gene_lines.get(gene.id)
+        return f" ({self.gtf_path}, line {line})" if line else ""
 
     @staticmethod
     def _describe(gene: Gene) -> str:
@@ -715,8 +773,19 @@ class LocalGenomeSource:
             raise InputFileError(
                 f"cannot read {region.chrom}:{region.start}-{region.end} from {self.fasta_path}: {error}"
             ) from error
+        bad = _SEQUENCE_TEXT.search(sequence)
+        if bad:
+            position = region.start + bad.start() + 1
+            raise InputFileError(
+                f"{self.fasta_path}: {bad.group()!r} at {region.chrom}:{position} (1-based) is not a sequence letter; "
+                "is the FASTA damaged, or its index stale?"
+            )
         if len(sequence) != inside_end - region.start:
-            raise InputFileError(f"{self.fasta_path} is truncated: {region.chrom} ends early")
+            raise InputFileError(
+                f"{self.fasta_path}: read {len(sequence)} bases for {region.chrom}:{region.start + 1}-{inside_end} "
+                f"instead of {inside_end - region.start}: the file is truncated or its lines are uneven, or its "
+                "index (.fai) is stale (delete it to rebuild it)"
+            )
         return sequence + "N" * (region.end - inside_end)
 
     def provenance(self) -> dict[str, str]:
