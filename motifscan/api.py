@@ -97,6 +97,7 @@ class ScanResult:
         """The promoter map (needs ``motifscan[plot]``): one row per promoter, x = position relative to the TSS."""
         from motifscan.plots import promoter_map
 
+        options.setdefault("gene_strands", {name: record.strand for name, record in self.records.items()})
         return promoter_map(self, path, **options)
 
     def to_pandas(self):

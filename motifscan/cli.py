@@ -280,6 +280,43 @@ def promoters(genes, genes_file, genome, annotation, species, assembly, ensembl_
     write_lines(output, lines)
 
 
+@cli.command()
+@click.argument("hits_path", metavar="HITS.tsv", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, metavar="FILE", help="Image file: .png or .svg.")
+@click.option("--title", default=None, help="Figure title.")
+def plot(hits_path, output, title):
+    """Draw a promoter map of a motifscan TSV: one row per promoter, sites by position relative to the TSS."""
+    from motifscan.plots import promoter_map
+    from motifscan.writers import read_tsv
+
+    from motifscan.api import ScanResult
+
+    provenance, hits = read_tsv(hits_path)
+    # a ScanResult carries the provenance, from which the map takes the promoter window's extent
+    promoter_map(ScanResult(tuple(hits), (), tuple(provenance), {}), output, title=title)
+    log.info("%d sites drawn to %s", len(hits), output)
+
+
+@cli.command()
+@click.argument("motif_id", metavar="MOTIF")
+@click.option("-o", "--output", required=True, metavar="FILE", help="Image file: .png or .svg.")
+@click.option("--jaspar-release", default=None, metavar="RELEASE", help="[default: the newest bundled]")
+@click.option("--pseudocount", type=float, default=0.8, show_default=True)
+def logo(motif_id, output, jaspar_release, pseudocount):
+    """Draw the sequence logo (information content, bits) of a JASPAR motif ID or a motif file's first motif."""
+    from pathlib import Path
+
+    from motifscan.motifs import jaspar_database, read_motif_file
+    from motifscan.plots import motif_logo
+
+    if Path(motif_id).is_file():
+        motif = read_motif_file(motif_id)[0]
+    else:
+        motif = jaspar_database(jaspar_release).by_ids([motif_id])[0]
+    motif_logo(motif, output, pseudocount=pseudocount)
+    log.info("logo of %s %s written to %s", motif.id, motif.name, output)
+
+
 def main() -> None:
     """Entry point of the ``motifscan`` console script and ``python -m motifscan``."""
     cli(prog_name="motifscan")

@@ -85,9 +85,11 @@ def _sniff(path: Path, binary) -> None:
     """Refuse binary data before reading lines (a file of zeros has no line end to stop at)."""
     head = binary.read(_SNIFF_BYTES)
     zero = head.find(b"\x00")
-    if zero >= 0:
-        line = head.count(b"\n", 0, zero) + 1
-        raise InputFileError(f"{path}, line {line}: binary data (byte 0x00), not FASTA text")
+    if zero >= 0:  # name the first line holding binary data (the zero byte's, or an earlier one)
+        lines = re.split(r"\r\n|\r|\n", head[: zero + 1].decode("utf-8", "surrogateescape"))
+        number, bad = next((n, m.group()) for n, m in ((n, _BINARY.search(line)) for n, line in enumerate(lines, 1))
+                           if m)
+        raise InputFileError(f"{path}, line {number}: {_describe_binary(bad)}")
 
 
 def _parse(path: Path, position: list[int]) -> Iterator[FastaRecord]:

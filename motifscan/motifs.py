@@ -403,7 +403,7 @@ def read_motif_file(path: str | Path) -> list[Motif]:
     def check_four_row_matrices(jaspar: bool) -> None:
         rows: list[tuple[int, str | None, list[float]]] = []  # (line, letter or None, values)
         header = 0
-        labelled = re.compile(r"([ACGT])\s*\[(.*)\]" if jaspar else r"([ACGTacgt])(?:\s+|\s*[\[|]+\s*)(.*?)[\s\]]*")
+        labelled = re.compile(r"([ACGT])\s*\[(.*)\]" if jaspar else r"([ACGTacgt])(?:\s*[\[|]+\s*|\s+)(.*?)[\s\]]*")
         for number, raw in enumerate(lines, 1):
             line = raw.strip()
             if not line:
@@ -513,10 +513,13 @@ def read_motif_file(path: str | Path) -> list[Motif]:
         raise InputFileError(f"{path}{where}: not a readable {fmt} motif file ({error})") from None
     if not parsed:
         raise InputFileError(f"{path}: no motif found")
+    # MEME's "MOTIF id [alt_name]": Bio keeps the ID as the name and drops the alternative name (the TF's)
+    alt_names = [(line.split()[2:3] or [""])[0] for line in lines if line.startswith("MOTIF")]
     motifs = []
     for number, bio_motif in enumerate(parsed, 1):
-        if fmt == "minimal":  # MEME's "MOTIF id [alt_name]": Bio keeps the ID as the name
-            motif_id, name = bio_motif.name or "", getattr(bio_motif, "alt_id", None) or ""
+        if fmt == "minimal":
+            alt_name = alt_names[number - 1] if len(alt_names) == len(parsed) else ""
+            motif_id, name = bio_motif.name or "", getattr(bio_motif, "alt_id", None) or alt_name
         else:
             motif_id = getattr(bio_motif, "matrix_id", None) or getattr(bio_motif, "id", None) or ""
             name = getattr(bio_motif, "name", None) or ""

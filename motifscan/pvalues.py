@@ -21,8 +21,7 @@ Method
    The best letter of each column has deficit 0 and sits on the grid exactly, so the words near the consensus that
    make up small tails carry little rounding error.
 3. Refinement. A bracket is accepted when upper <= (1 + REL_TOL) * lower; the p-value reported is the geometric mean
-   of the two bounds (so within 0.5% of exact). Unresolved scores get a finer grid (delta / 4 or finer, up to
-   ``_MAX_BINS`` bins). Where refining stops narrowing the bracket (ties, or tails made of few words, whose mass no
+   of the two bounds (so within 0.5% of exact). Unresolved scores get a finer grid (delta / 4 or finer). Where refining stops narrowing the bracket (ties, or tails made of few words, whose mass no
    grid can split) a branch and bound takes over: the exact deficits of word prefixes (merged when equal) are
    combined with the grid bounds of the remaining suffix, and prefixes whose bracket is too wide are extended by one
    column, down to whole words, which are exact. A prefix's bracket is accepted while the sum over accepted
@@ -56,8 +55,9 @@ QUANTUM_BITS = 2.0**-40
 _MAX_LATTICE_BITS = 2.0**12  # score ranges below this keep every lattice partial sum exact in float64 (53-bit mantissa)
 _COARSE_BINS = 1 << 8  # bins of the first, whole-range grid
 _FINE_BINS = 1 << 11  # a grid this size costs about as little as a coarse one: jump straight to it
-_MAX_BINS = 1 << 16  # finest grid: (w + 1) levels x 2 bounds x 2**16 float64 = 38 MB at w = 35
-_CACHED_GRIDS = 3  # grids kept per matrix (up to 38 MB each)
+_MAX_BINS = 1 << 22  # finest whole-word grid (64 MB); past it only branch and bound is left
+_MAX_LEVEL_BINS = 1 << 16  # finest grid keeping every suffix level: (w + 1) x 2 x 2**16 float64 = 38 MB at w = 35
+_CACHED_GRIDS = 3  # grids kept per matrix
 _MAX_STATES = 1 << 18  # branch-and-bound prefixes per level before giving the grid another refinement
 _MAX_ENUMERATED_STATES = 1 << 14  # prefixes per level for exact tail enumeration in score_threshold
 
@@ -71,11 +71,12 @@ def _ratio_done(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Grid:
-    """Deficit distributions of every suffix of one matrix on a grid of step ``delta`` (a power of two).
+    """Deficit distributions of the suffixes of one matrix on a grid of step ``delta`` (a power of two).
 
     ``dist_lower[j]``/``dist_upper[j]``: shape (n_bins,), the distribution of the suffix (columns j..w-1) deficit
     rounded up / down to the grid, bin k holding deficit k * delta; j = w is the empty suffix. Mass beyond the last bin
-    is dropped. Their cumulative sums bound P(D_suffix <= y) from below / above.
+    is dropped. Their cumulative sums bound P(D_suffix <= y) from below / above. Either every level 0..w is kept, or
+    only level 0 (the whole word).
     """
 
     delta: float
@@ -83,6 +84,11 @@ class _Grid:
     dist_lower: list[np.ndarray]
     dist_upper: list[np.ndarray]
     _cdfs: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    @property
+    def has_levels(self) -> bool:
+        """Whether every suffix is kept (branch and bound needs them), not just the whole word."""
+        return len(self.dist_lower) > 1
 
     def cdfs(self, level: int) -> tuple[np.ndarray, np.ndarray]:
         """(lower, upper) bounds of P(D_suffix <= k * delta + r), 0 <= r < delta, for bins k; shapes (n_bins,)."""
@@ -176,33 +182,35 @@ class ScoreDistribution:
         lower = np.where(targets >= self.max_deficit, 1.0, 0.0)  # the two ends are exact
         upper = np.where(targets < 0, 0.0, 1.0)
         todo = np.flatnonzero(~done(lower, upper))
-        delta = self._coarse_delta
-        state_cap = _MAX_STATES
-        first_round = True
+        delta: float | None = self._coarse_delta
         while todo.size:
             grid = self._grid(delta, float(targets[todo].max()))
-            previous_gap = upper[todo] - lower[todo]
+            gap_before = upper[todo] - lower[todo]
             grid_lower, grid_upper = grid.bounds(targets[todo])
             lower[todo] = np.maximum(lower[todo], grid_lower)  # nested grids: bounds only tighten
             upper[todo] = np.minimum(upper[todo], grid_upper)
-            open_ = ~done(lower[todo], upper[todo])
-            # ties or few words: a finer grid can't split their mass (the first, coarse round has nothing to compare)
-            stalled = open_ & (upper[todo] - lower[todo] > 0.5 * previous_gap) & (not first_round)
-            first_round = False
-            next_delta = self._next_delta(delta, float(targets[todo[open_]].max()) if open_.any() else 0.0)
-            if next_delta is None:  # finest grid reached: branch and bound everything left
-                stalled = open_
-            if stalled.any():
-                chosen = todo[stalled]
-                bnb_lower, bnb_upper, finished = self._branch_and_bound(targets[chosen], grid, done, state_cap)
-                lower[chosen] = np.maximum(lower[chosen], bnb_lower)
-                upper[chosen] = np.minimum(upper[chosen], bnb_upper)
-                if not finished.all():
-                    state_cap *= 4  # guarantees termination: a large enough cap reaches whole words
+            # ties or few words: a 4x finer grid hardly narrows them (the coarse round has nothing to compare to)
+            stalled = (upper[todo] - lower[todo] > 0.5 * gap_before) & (delta < self._coarse_delta)
+            stalled &= ~done(lower[todo], upper[todo])
+            if stalled.any():  # a failed branch and bound leaves them to finer grids
+                self._refine_by_branch_and_bound(targets, todo[stalled], lower, upper, done, delta, _MAX_STATES)
             todo = todo[~done(lower[todo], upper[todo])]
-            if next_delta is not None:
-                delta = next_delta
+            delta = self._next_delta(delta, float(targets[todo].max())) if todo.size else None
+            if delta is None and todo.size:  # past the finest grid: branch and bound down to whole words if need be
+                self._refine_by_branch_and_bound(targets, todo, lower, upper, done, grid.delta, None)
+                break
         return lower, upper
+
+    def _refine_by_branch_and_bound(self, targets, chosen, lower, upper, done: DoneTest, delta: float,
+                                    state_cap: int | None) -> None:
+        """Tighten ``lower``/``upper`` (n,) in place at indices ``chosen`` by branch and bound on a grid of at most
+        _MAX_LEVEL_BINS bins (all suffix levels are kept), as fine as ``delta`` if that fits."""
+        largest = float(targets[chosen].max())
+        delta = max(delta, 2.0 ** math.ceil(math.log2(max(largest, QUANTUM_BITS) / _MAX_LEVEL_BINS)))
+        grid = self._grid(delta, largest, keep_levels=True)
+        bnb_lower, bnb_upper, _ = self._branch_and_bound(targets[chosen], grid, done, state_cap)
+        lower[chosen] = np.maximum(lower[chosen], bnb_lower)
+        upper[chosen] = np.minimum(upper[chosen], bnb_upper)
 
     def _next_delta(self, delta: float, largest_target: float) -> float | None:
         """The next, finer grid step (a quarter at least, ~_FINE_BINS bins at most), or None past _MAX_BINS bins."""
@@ -214,11 +222,14 @@ class ScoreDistribution:
 
     # --------------------------------------------------------------------------------------------------- grids
 
-    def _grid(self, delta: float, largest_target: float) -> _Grid:
-        """The grid of step ``delta`` covering deficits 0..largest_target (cached; a wider cached one is reused)."""
+    def _grid(self, delta: float, largest_target: float, keep_levels: bool = False) -> _Grid:
+        """The grid of step ``delta`` covering deficits 0..largest_target (cached; a wider cached one is reused).
+
+        Without ``keep_levels`` only level 0 (the whole word) is kept, which is all that lookups need.
+        """
         n_bins = int(largest_target // delta) + 1
         cached = self._grids.get(delta)
-        if cached is not None and cached.n_bins >= n_bins:
+        if cached is not None and cached.n_bins >= n_bins and (cached.has_levels or not keep_levels):
             return cached
         scaled = self.deficits / delta  # exact: lattice values over a power of two
         bins_lower, bins_upper = np.ceil(scaled).astype(np.int64), np.floor(scaled).astype(np.int64)
@@ -227,6 +238,8 @@ class ScoreDistribution:
         for j in reversed(range(self.width)):
             dist_lower.append(_add_column(dist_lower[-1], bins_lower[:, j], self.background))
             dist_upper.append(_add_column(dist_upper[-1], bins_upper[:, j], self.background))
+            if not keep_levels:
+                del dist_lower[0], dist_upper[0]
         grid = _Grid(delta, n_bins, dist_lower[::-1], dist_upper[::-1])  # index j: suffix from column j
         self._grids.pop(delta, None)
         while len(self._grids) >= _CACHED_GRIDS:  # refinement only moves to finer grids: drop the oldest
@@ -329,7 +342,7 @@ class ScoreDistribution:
         atoms = self._enumerate_tail(failing, _MAX_ENUMERATED_STATES)
         if atoms is not None:
             return self._cut_score(_exact_cut(*atoms, passing, failing, p_threshold))
-        while delta is not None:  # many words in the tail: finer grids, as far as _MAX_BINS
+        while delta is not None and failing / delta < _MAX_LEVEL_BINS:  # many words in the tail: finer grids
             passing, failing = _narrow_on_grid(self._grid(delta, failing), passing, failing, low_ok, high_ok)
             if failing - passing <= QUANTUM_BITS:
                 return self._cut_score(passing)

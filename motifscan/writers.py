@@ -55,6 +55,52 @@ def tsv_lines(hits: Iterable[Hit], provenance: Provenance) -> Iterable[str]:
         yield "\t".join(tsv_row(hit))
 
 
+def read_tsv(path: str | Path) -> tuple[list[tuple[str, str]], list[Hit]]:
+    """Provenance pairs and hits of a motifscan TSV file (as :func:`tsv_lines` writes it)."""
+    from motifscan.errors import InputFileError
+
+    provenance: list[tuple[str, str]] = []
+    hits: list[Hit] = []
+    header = None
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputFileError(f"{path}: cannot read ({error})") from None
+    for number, line in enumerate(lines, 1):
+        if line.startswith("#"):
+            key, _, value = line[1:].strip().partition(": ")
+            provenance.append((key, value))
+        elif header is None:
+            header = line.split("\t")
+            if tuple(header) != TSV_COLUMNS:
+                raise InputFileError(f"{path}, line {number}: not a motifscan TSV header")
+        elif line.strip():
+            hits.append(_hit_from_row(line.split("\t"), path, number))
+    if header is None:
+        raise InputFileError(f"{path}: no motifscan TSV header found")
+    return provenance, hits
+
+
+def _hit_from_row(fields: list[str], path, number: int) -> Hit:
+    from motifscan.errors import InputFileError
+
+    if len(fields) != len(TSV_COLUMNS):
+        raise InputFileError(f"{path}, line {number}: {len(fields)} fields, expected {len(TSV_COLUMNS)}")
+    row = dict(zip(TSV_COLUMNS, fields))
+    try:
+        return Hit(
+            motif_id=row["motif_id"], motif_name=row["motif_name"], seq_name=row["seq_name"], chrom=row["chrom"],
+            start=int(row["start"]), end=int(row["end"]), strand=row["strand"], score=float(row["score"]),
+            rel_score=float(row["rel_score"]), p_value=float(row["p_value"]), q_value=float(row["q_value"]),
+            matched_sequence=row["matched_sequence"], gene_id=row["gene_id"], gene_name=row["gene_name"],
+            transcript_ids=tuple(t for t in row["transcript_ids"].split(",") if t),
+            tss_rel_start=int(row["tss_rel_start"]) if row["tss_rel_start"] else None,
+            tss_rel_end=int(row["tss_rel_end"]) if row["tss_rel_end"] else None,
+        )
+    except ValueError as error:
+        raise InputFileError(f"{path}, line {number}: {error}") from None
+
+
 def bed_score(p_value: float) -> int:
     """BED score of a hit: ``min(1000, round(-100 * log10 p))``, as JASPAR's genome tracks."""
     if p_value <= 0:

@@ -9,8 +9,10 @@ It deliberately imports nothing from motifscan: it reads ``genomes/grch37_demo/g
 its own small parsers, so that a bug in motifscan's readers cannot hide behind the same bug here.
 
 Faults can be injected per instance (429 with Retry-After, 5xx, truncated JSON, short sequences, connection resets,
-slow answers, arbitrary corruption) and its own per-second rate limiter answers the 16th request within any second
-with 429, as Ensembl does. Every request is recorded (monotonic time, method, path, query, body).
+slow answers, answers trickling in, non-JSON bodies such as a proxy's HTML page, redirects, arbitrary corruption) and
+its own per-second rate limiter answers the 16th request within any second
+with 429, as Ensembl does. Every request is recorded (monotonic time, method, path, query, body, and the path as
+it came over the wire).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import gzip
 import json
 import random
 import re
+import dataclasses
 import socket
 import struct
 import threading
@@ -128,17 +131,20 @@ class RecordedRequest:
     query: dict[str, list[str]]
     body: Any  # decoded JSON, or the raw text when it is not JSON, or None
     status: int = 0  # filled in once answered (0 = connection reset or not answered)
+    raw_path: str = ""  # the request target as sent, before percent-decoding, without the query, e.g. "/xrefs/..."
 
 
 @dataclass
 class _Fault:
-    kind: str  # "status", "truncate", "short_sequence", "reset", "delay", "corrupt"
+    kind: str  # "status", "truncate", "short_sequence", "reset", "delay", "corrupt", "garbage", "trickle", "redirect"
     remaining: int
     match: str | None = None  # only requests whose path starts with this
     status: int = 503
     retry_after: float | None = None
     delay: float = 0.0
     corrupt: Callable[[Any], Any] | None = None
+    body: bytes = b""  # "garbage": the body to send
+    headers: dict[str, str] = field(default_factory=dict)  # "garbage", "redirect": extra headers
 
     def applies(self, path: str) -> bool:
         return self.remaining > 0 and (self.match is None or path.startswith(self.match))
@@ -150,7 +156,9 @@ class _Reply:
     payload: Any = None  # JSON-able
     text: str | None = None  # plain text body instead
     headers: dict[str, str] = field(default_factory=dict)
-    action: str = ""  # "", "reset", "truncate"
+    action: str = ""  # "", "reset", "truncate", "trickle"
+    raw: bytes | None = None  # a body sent as it is (neither JSON nor text)
+    seconds: float = 0.0  # "trickle": how long sending the body takes
 
 
 class _ApiError(Exception):
@@ -295,19 +303,35 @@ class EnsemblStandin:
         """Wait ``seconds`` before answering the next ``n`` requests (to provoke client timeouts)."""
         self._add(_Fault("delay", n, match, delay=seconds))
 
+    def garbage_next(self, n: int = 1, body: bytes = b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+                     status: int = 200, content_type: str = "text/html", match: str | None = None) -> None:
+        """Answer the next ``n`` requests with ``status`` and ``body`` as it is (by default a proxy's HTML page
+        with status 200: an answer that is not JSON at all)."""
+        self._add(_Fault("garbage", n, match, status=status, body=body, headers={"Content-Type": content_type}))
+
+    def trickle_next(self, n: int, seconds: float, match: str | None = None) -> None:
+        """Send the next ``n`` answers slowly: headers at once, then the body in small pieces over ``seconds``, so
+        that no single wait for bytes is long but the whole answer is."""
+        self._add(_Fault("trickle", n, match, delay=seconds))
+
+    def redirect_next(self, n: int, location: str, status: int = 302, match: str | None = None) -> None:
+        """Answer the next ``n`` requests with a redirect to ``location``."""
+        self._add(_Fault("redirect", n, match, status=status, headers={"Location": location}))
+
     def _add(self, fault: _Fault) -> None:
         with self._lock:
             self._faults.append(fault)
 
     # -- request handling ----------------------------------------------------------------------------------------
 
-    def handle(self, method: str, parts: list[str], query: dict[str, list[str]], body: Any) -> tuple[_Reply, int]:
+    def handle(self, method: str, parts: list[str], query: dict[str, list[str]], body: Any,
+               raw_path: str = "") -> tuple[_Reply, int]:
         """Answer one request for the percent-decoded path segments ``parts``; returns the reply and the index of
         its record in :attr:`requests`."""
         path = "/".join(parts)
         with self._lock:
             now = self.clock()
-            self.requests.append(RecordedRequest(now, method, path, query, body))
+            self.requests.append(RecordedRequest(now, method, path, query, body, raw_path=raw_path))
             index = len(self.requests) - 1
             limited = self._rate_limited(now)
             fault = None if limited else self._take_fault(path)
@@ -320,20 +344,25 @@ class EnsemblStandin:
             return _status_reply(fault.status, fault.retry_after), index
         if fault is not None and fault.kind == "reset":
             return _Reply(0, action="reset"), index
+        if fault is not None and fault.kind == "garbage":
+            return _Reply(fault.status, raw=fault.body, headers=dict(fault.headers)), index
+        if fault is not None and fault.kind == "redirect":
+            return _Reply(fault.status, raw=b"", headers=dict(fault.headers)), index
         reply = self._dispatch(method, parts, query, body)
         if fault is not None and reply.status == 200:
             if fault.kind == "truncate":
                 reply.action = "truncate"
             elif fault.kind == "corrupt" and fault.corrupt is not None:
                 reply.payload = fault.corrupt(reply.payload)
+            elif fault.kind == "trickle":
+                reply.action, reply.seconds = "trickle", fault.delay
         reply.headers.update(self._limit_headers())
         return reply, index
 
     def record_status(self, index: int, status: int) -> None:
         """Note the status the request at ``index`` was answered with."""
         with self._lock:
-            old = self.requests[index]
-            self.requests[index] = RecordedRequest(old.time, old.method, old.path, old.query, old.body, status)
+            self.requests[index] = dataclasses.replace(self.requests[index], status=status)
 
     def _rate_limited(self, now: float) -> _Reply | None:
         """Ensembl-like per-second limiter over a sliding window of admitted requests."""
@@ -595,7 +624,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = [unquote(p) for p in url.path.strip("/").split("/")]  # split first: %2F stays inside a segment
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        reply, index = standin.handle(method, parts, parse_qs(url.query), _decode_body(raw))
+        reply, index = standin.handle(method, parts, parse_qs(url.query), _decode_body(raw), raw_path=url.path)
         if reply.action == "reset":
             self._reset_connection()
             return
@@ -603,7 +632,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(reply)
 
     def _send(self, reply: _Reply) -> None:
-        if reply.text is not None:
+        if reply.raw is not None:
+            data, ctype = reply.raw, reply.headers.pop("Content-Type", "application/octet-stream")
+        elif reply.text is not None:
             data, ctype = reply.text.encode(), "text/plain"
         else:
             data, ctype = json.dumps(reply.payload).encode(), "application/json"
@@ -615,7 +646,20 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        if reply.action != "trickle":
+            self.wfile.write(data)
+            return
+        standin: EnsemblStandin = self.server.standin  # type: ignore[attr-defined]
+        pieces = 20
+        step = max(len(data) // pieces, 1)
+        try:
+            for offset in range(0, len(data), step):
+                self.wfile.write(data[offset : offset + step])
+                self.wfile.flush()
+                if standin._stopping.wait(reply.seconds / pieces):
+                    return
+        except OSError:
+            pass  # the client gave up, as it should
 
     def _reset_connection(self) -> None:
         # SO_LINGER with a zero timeout makes close() send a TCP RST instead of a clean FIN.

@@ -36,6 +36,16 @@ SERVERS = {"GRCh38": "https://rest.ensembl.org", "GRCh37": "https://grch37.rest.
 """Ensembl's public REST server for each human assembly."""
 URL_ENV = "MOTIFSCAN_ENSEMBL_URL"
 """Environment variable naming another server (a mirror, a test stand-in); it wins over the assembly's server."""
+TIMEOUT_ENV = "MOTIFSCAN_ENSEMBL_TIMEOUT"
+"""Environment variable: default ``timeout`` in seconds (120)."""
+RETRIES_ENV = "MOTIFSCAN_ENSEMBL_RETRIES"
+"""Environment variable: default ``max_retries`` (5)."""
+BACKOFF_ENV = "MOTIFSCAN_ENSEMBL_BACKOFF"
+"""Environment variable: default ``backoff`` in seconds (1)."""
+DEFAULT_TIMEOUT, DEFAULT_RETRIES, DEFAULT_BACKOFF = 120.0, 5, 1.0
+ANSWER_TIME_FACTOR = 4
+"""An answer must arrive whole within this many ``timeout`` s (``timeout`` alone bounds each wait for bytes, so a
+server trickling bytes could otherwise hold a request for ever); a slower answer counts as a timeout and is retried."""
 
 MAX_POST_IDS = 1000  # Ensembl's limit for lookup POSTs
 MAX_POST_REGIONS = 50  # Ensembl's limit for sequence/region POSTs
@@ -49,6 +59,7 @@ OFFLINE_NOTE = "not in the cache (offline)"
 _GENE_ID = re.compile(r"^(ENS[A-Z]*G\d{6,})(?:\.(\d+))?$", re.IGNORECASE)
 _TRANSCRIPT_ID = re.compile(r"^(ENS[A-Z]*T\d{6,})(?:\.(\d+))?$", re.IGNORECASE)
 _STRANDS = {1: "+", -1: "-"}
+_NOT_A_BASE = re.compile(r"[^A-Za-z*\-]")
 _HEADERS = {"Content-Type": "application/json", "Accept": "application/json",
             "User-Agent": f"motifscan/{__version__} (+python-requests)"}
 
@@ -62,6 +73,10 @@ class _ClientError(EnsemblError):
     def __init__(self, status: int, detail: str, message: str) -> None:
         super().__init__(message)
         self.status, self.detail = status, detail
+
+
+class _TooLarge(Exception):
+    """An answer longer than allowed: refused unread, never retried (the server would send it again)."""
 
 
 class _BadResponse(Exception):
@@ -114,12 +129,15 @@ class EnsemblSource:
         False: keep nothing on disk.
     offline : bool
         Answer from the cache only, never touching the network.
-    timeout : float
-        Seconds to wait for a connection or for the next bytes of an answer.
-    max_retries : int
-        Further attempts after a failed one (429, 5xx, connection error, timeout, unusable answer).
-    backoff : float
-        First pause between attempts in seconds when the server gives no ``Retry-After``; doubles each time.
+    timeout : float, optional
+        Seconds to wait for a connection or for the next bytes of an answer (a whole answer gets
+        :data:`ANSWER_TIME_FACTOR` times as long). Default: ``$MOTIFSCAN_ENSEMBL_TIMEOUT``, else 120.
+    max_retries : int, optional
+        Further attempts after a failed one (429, 5xx, 408, connection error, timeout, unusable answer). Default:
+        ``$MOTIFSCAN_ENSEMBL_RETRIES``, else 5.
+    backoff : float, optional
+        First pause between attempts in seconds when the server gives no ``Retry-After``; doubles each time (at
+        most 60 s). Default: ``$MOTIFSCAN_ENSEMBL_BACKOFF``, else 1.
     max_wait : float
         Longest ``Retry-After`` honoured; a longer one (Ensembl's hourly limit) ends in :class:`EnsemblError`.
     release_ttl : float
@@ -133,12 +151,14 @@ class EnsemblSource:
     Raises
     ------
     UsageError
-        Unknown assembly without an explicit server, or ``offline`` without the cache.
+        Unknown assembly without an explicit server, ``offline`` without the cache, or a bad timeout, retry count or
+        backoff (given or from the environment).
     """
 
     def __init__(self, species: str = "human", assembly: str = "GRCh38", *, base_url: str | None = None,
                  cache_dir: str | os.PathLike[str] | None = None, use_cache: bool = True, offline: bool = False,
-                 timeout: float = 120.0, max_retries: int = 5, backoff: float = 1.0, max_wait: float = 120.0,
+                 timeout: float | None = None, max_retries: int | None = None, backoff: float | None = None,
+                 max_wait: float = 120.0,
                  release_ttl: float = 86_400.0, session: requests.Session | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.species = _normalise_species(species)
@@ -146,7 +166,10 @@ class EnsemblSource:
         if offline and not use_cache:
             raise UsageError("offline mode answers from the cache, so it cannot be combined with no cache")
         self.offline = offline
-        self.timeout, self.max_retries, self.backoff, self.max_wait = timeout, max_retries, backoff, max_wait
+        self.timeout = _setting("timeout", timeout, TIMEOUT_ENV, DEFAULT_TIMEOUT, float, minimum=1e-3)
+        self.max_retries = _setting("max_retries", max_retries, RETRIES_ENV, DEFAULT_RETRIES, int, maximum=100)
+        self.backoff = _setting("backoff", backoff, BACKOFF_ENV, DEFAULT_BACKOFF, float, maximum=3600)
+        self.max_wait = max_wait
         self.release_ttl = release_ttl
         self._cache: Cache | NullCache = Cache(cache_dir) if use_cache else NullCache()
         self._scope = f"{self.base_url}|{self.species}|{self.assembly}"
@@ -155,6 +178,7 @@ class EnsemblSource:
         self._sleep = sleep
         self._throttle = _Throttle(RATE_LIMIT, RATE_PERIOD, clock, sleep)
         self._release: str | None = None
+        self._genes_on: dict[str, list[str]] = {}  # chromosome -> labels of the genes looked up there, for messages
 
     # ------------------------------------------------------------------------------------------------------------
     # The GeneSource interface
@@ -171,7 +195,7 @@ class EnsemblSource:
         EnsemblError
             The server failed after the retries, or answered for another assembly or another ID.
         """
-        self._ensure_release()
+        self._ensure_release(f"to look up {_names(q.strip() for q in queries)}")
         parsed = [_classify(q) for q in queries]
         symbols = _unique(key for kind, key, _ in parsed if kind == "symbol")
         transcript_ids = _unique(key for kind, key, _ in parsed if kind == "transcript")
@@ -180,8 +204,14 @@ class EnsemblSource:
         wanted = [key for kind, key, _ in parsed if kind == "gene"]
         wanted += [p["gene_id"] for p in parents.values() if p]
         genes.update(self._genes_by_id(_unique(w for w in wanted if w not in genes)))
-        return [self._make_lookup(q, kind, key, version, by_symbol, parents, genes)
-                for q, (kind, key, version) in zip(queries, parsed)]
+        results = [self._make_lookup(q, kind, key, version, by_symbol, parents, genes)
+                   for q, (kind, key, version) in zip(queries, parsed)]
+        for result in results:
+            for gene in result.genes:
+                labels = self._genes_on.setdefault(gene.chrom, [])
+                if gene.label not in labels:
+                    labels.append(gene.label)
+        return results
 
     def chrom_length(self, chrom: str) -> int:
         """Length in bp of chromosome ``chrom`` (Ensembl's name, e.g. ``"6"``), from ``info/assembly``; cached.
@@ -196,20 +226,25 @@ class EnsemblSource:
         cached = self._cache.get(self._scope, "chrom", chrom)
         if cached is not None:
             return int(cached)
+        needed = self._genes_on.get(chrom)
+        needed_for = f" (needed for {_names(needed)})" if needed else ""
         if self.offline:
-            raise OfflineCacheMiss(f"the length of chromosome {chrom} is {OFFLINE_NOTE}")
-        self._ensure_release()
+            raise OfflineCacheMiss(f"the length of chromosome {chrom}{needed_for} is {OFFLINE_NOTE}")
+        self._ensure_release(f"for the length of chromosome {chrom}{needed_for}")
+        if not _path_safe(chrom):
+            raise EnsemblError(f"Ensembl ({self.base_url}) named a chromosome {chrom!r}{needed_for}, which cannot "
+                               "be asked for")
         path = f"info/assembly/{_q(self.species)}/{_q(chrom)}"
         try:
-            answer = self._request("GET", path, what=f"the length of chromosome {chrom}",
+            answer = self._request("GET", path, what=f"the length of chromosome {chrom}{needed_for}",
                                    validate=_expect(dict, "length"))
         except _ClientError as exc:
-            raise EnsemblError(f"Ensembl ({self.base_url}) knows no chromosome {chrom!r} for {self.species} "
-                               f"{self.assembly}: {exc.detail}") from None
+            raise EnsemblError(f"Ensembl ({self.base_url}) knows no chromosome {chrom!r}{needed_for} for "
+                               f"{self.species} {self.assembly}: {exc.detail}") from None
         self._check_assembly(answer.get("assembly_name"), f"chromosome {chrom}")
         length = answer["length"]
-        if not isinstance(length, int) or length <= 0:
-            raise EnsemblError(f"Ensembl gave a bad length for chromosome {chrom}: {length!r}")
+        if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
+            raise EnsemblError(f"Ensembl gave a bad length for chromosome {chrom}{needed_for}: {length!r}")
         self._cache.put(self._scope, "chrom", chrom, length)
         return length
 
@@ -234,15 +269,15 @@ class EnsemblSource:
             lacking = [r for r, ps in pieces.items() if any(_piece_key(p) not in have for p in ps)]
             raise OfflineCacheMiss(f"the sequence of {_names(_region_label(r) for r in lacking)} is {OFFLINE_NOTE}")
         if missing:
-            self._ensure_release()
             owners = _owners(pieces, set(missing))
+            self._ensure_release(f"for the sequence of {_names(_unique(n for k in missing for n in owners[k]))}")
             for batch in _sequence_batches([_parse_piece_key(k) for k in missing]):
                 have.update(self._fetch_batch(batch, owners))
         return ["".join(have[_piece_key(p)] for p in pieces[r]) for r in regions]
 
     def provenance(self) -> dict[str, str]:
         """Facts for output headers: source, server, species, assembly and the Ensembl release (``info/data``)."""
-        self._ensure_release()
+        self._ensure_release("")
         release = self._release or self._cache.get(self._scope, "meta", "release") or "unknown"
         return {"source": "ensembl", "server": self.base_url, "species": self.species, "assembly": self.assembly,
                 "ensembl_release": str(release)}
@@ -262,7 +297,8 @@ class EnsemblSource:
     # ------------------------------------------------------------------------------------------------------------
     # Release: cached answers are only good for the release they came from
 
-    def _ensure_release(self) -> None:
+    def _ensure_release(self, needed_for: str) -> None:
+        """Learn the server's Ensembl release (cached for ``release_ttl``); ``needed_for`` ends the error message."""
         if self._release is not None or self.offline:
             return
         stored = self._cache.get(self._scope, "meta", "release")
@@ -270,7 +306,8 @@ class EnsemblSource:
         if stored is not None and stored_at is not None and time.time() - stored_at < self.release_ttl:
             self._release = stored
             return
-        answer = self._request("GET", "info/data", what="the Ensembl release", validate=_expect(dict, "releases"))
+        what = f"the Ensembl release{' (asked first, ' + needed_for + ')' if needed_for else ''}"
+        answer = self._request("GET", "info/data", what=what, validate=_expect(dict, "releases"))
         releases = answer["releases"]
         if not isinstance(releases, list) or not releases:
             raise EnsemblError(f"Ensembl's info/data gave no release: {answer!r}")
@@ -338,6 +375,8 @@ class EnsemblSource:
         cached = self._cache.get(self._scope, "xref", symbol.upper())
         if cached is not None:
             return cached
+        if not _path_safe(symbol):
+            return []  # "." or "..": no gene is called that, and no URL can carry it as one path segment
         path = f"xrefs/symbol/{_q(self.species)}/{_q(symbol)}"
         try:
             answer = self._request("GET", path, params={"object_type": "gene"}, what=f"the synonyms of {symbol}",
@@ -467,6 +506,16 @@ class EnsemblSource:
                     requests.exceptions.ContentDecodingError) as exc:
                 problem, retry_after = f"{type(exc).__name__}: {exc}", None
                 continue
+            except _TooLarge as exc:
+                raise EnsemblError(f"Ensembl ({self.base_url}) answered {what} with a body too large ({exc}); "
+                                   "refused") from None
+            except requests.RequestException as exc:  # a bad URL and the like: another attempt cannot help
+                raise EnsemblError(f"cannot ask Ensembl ({self.base_url}) for {what}: {type(exc).__name__}: "
+                                   f"{exc}") from None
+            if 300 <= status < 400:
+                raise EnsemblError(f"Ensembl ({self.base_url}) redirected the request for {what} to "
+                                   f"{headers.get('Location', '?')}; give the server's final address with "
+                                   "--ensembl-url")
             answer, problem = self._judge(status, raw, validate, what)
             if not problem:
                 return answer
@@ -481,9 +530,10 @@ class EnsemblSource:
         logger.debug("%s %s %s", method, url, params or "")
         try:
             data = None if body is None else json.dumps(body)
+            deadline = time.monotonic() + ANSWER_TIME_FACTOR * self.timeout
             with self._session.request(method, url, params=params, data=data, timeout=self.timeout, stream=True,
-                                       headers=_HEADERS) as resp:
-                return resp.status_code, resp.headers, _read_bounded(resp, max_bytes, url)
+                                       headers=_HEADERS, allow_redirects=False) as resp:
+                return resp.status_code, resp.headers, _read_bounded(resp, max_bytes, url, deadline)
         finally:
             self._throttle.record()
 
@@ -491,7 +541,7 @@ class EnsemblSource:
                what: str) -> tuple[Any, str]:
         """``(answer, "")`` for a usable answer, ``(None, why)`` when another attempt may help; raises when
         retrying is futile."""
-        if status == 429 or status >= 500:
+        if status in (408, 429) or status >= 500:
             return None, f"HTTP {status} {_error_text(raw)}".strip()
         if status == 403:
             raise EnsemblError(f"Ensembl ({self.base_url}) refused {what} (HTTP 403): too many requests from this "
@@ -674,6 +724,9 @@ def _check_sequence(query: str, item: dict, chrom: str, start: int, end: int) ->
     """``item`` must hold ``end - start`` bases and an ID ``coord_system:assembly:chrom:start+1:end:1``."""
     if len(item["seq"]) != end - start:
         raise _BadResponse(f"{query}: {len(item['seq'])} bases instead of {end - start}")
+    bad = _NOT_A_BASE.search(item["seq"])
+    if bad:
+        raise _BadResponse(f"{query}: the sequence holds {bad.group()!r}, which is not a base")
     parts = str(item.get("id", "")).split(":")
     if len(parts) < 6 or parts[2:] != [chrom, str(start + 1), str(end), "1"]:
         raise _BadResponse(f"{query}: the answer is for {item.get('id')!r}")
@@ -766,18 +819,46 @@ def _region_label(region: Region) -> str:
     return region.name or f"{region.chrom}:{region.start + 1}-{region.end}"
 
 
-def _read_bounded(resp: requests.Response, max_bytes: int, url: str) -> bytes:
-    """The (decompressed) body, refusing more than ``max_bytes`` so that a runaway answer cannot exhaust memory."""
+def _read_bounded(resp: requests.Response, max_bytes: int, url: str, deadline: float | None = None) -> bytes:
+    """The (decompressed) body, refusing more than ``max_bytes`` so that a runaway answer cannot exhaust memory, and
+    raising :class:`requests.Timeout` (retried) when it is still coming at ``deadline`` (``time.monotonic()``)."""
     declared = resp.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise EnsemblError(f"the answer from {url} is too large ({declared} bytes; limit {max_bytes})")
+        raise _TooLarge(f"{declared} bytes from {url}; the limit is {max_bytes}")
     chunks, total = [], 0
-    for chunk in resp.iter_content(chunk_size=1 << 16):
+    for chunk in _body_pieces(resp):
         total += len(chunk)
         if total > max_bytes:
-            raise EnsemblError(f"the answer from {url} is larger than {max_bytes} bytes")
+            raise _TooLarge(f"more than {max_bytes} bytes from {url}; the limit is {max_bytes}")
         chunks.append(chunk)
+        if deadline is not None and time.monotonic() > deadline:
+            raise requests.Timeout(f"the answer from {url} was still arriving after the time allowed")
     return b"".join(chunks)
+
+
+def _body_pieces(resp: requests.Response) -> Iterable[bytes]:
+    """The decoded body in pieces as they arrive (``read1``: one network read each, so that the caller sees a
+    trickling answer piece by piece; ``iter_content`` waits for 64 KiB). urllib3's errors become requests' ones."""
+    raw = getattr(resp, "raw", None)
+    if not hasattr(raw, "read1"):  # urllib3 < 2
+        yield from resp.iter_content(chunk_size=1 << 16)
+        return
+    import urllib3.exceptions as url_errors
+
+    while True:
+        try:
+            piece = raw.read1(1 << 16, decode_content=True)
+        except url_errors.ReadTimeoutError as exc:
+            raise requests.exceptions.ReadTimeout(str(exc)) from None
+        except url_errors.DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(str(exc)) from None
+        except url_errors.ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
+        except (url_errors.HTTPError, OSError) as exc:
+            raise requests.ConnectionError(f"{type(exc).__name__}: {exc}") from None
+        if not piece:
+            return
+        yield piece
 
 
 def _retry_after(headers: Any) -> float | None:
@@ -807,8 +888,35 @@ def _names(items: Iterable[str], limit: int = 5) -> str:
 
 
 def _q(segment: str) -> str:
-    """A user-given name made safe as one URL path segment."""
+    """A user-given name made safe as one URL path segment (``/``, ``?``, ``#``, ``%``, spaces... percent-encoded).
+
+    ``.`` and ``..`` cannot be made safe (HTTP clients resolve them even percent-encoded): callers check
+    :func:`_path_safe` first."""
+    if not _path_safe(segment):
+        raise ValueError(f"{segment!r} cannot be one URL path segment")
     return quote(segment, safe="")
+
+
+def _path_safe(segment: str) -> bool:
+    """Whether ``segment`` can travel as one URL path segment: not empty, not ``.`` or ``..``."""
+    return segment.strip(".") != ""
+
+
+def _setting(name: str, given: Any, env: str, default: Any, kind: type, minimum: float = 0,
+             maximum: float = float("inf")) -> Any:
+    """A client setting: ``given``, else the environment variable ``env``, else ``default``; checked."""
+    value, origin = given, name
+    if value is None:
+        value, origin = os.environ.get(env, "").strip() or default, f"${env}"
+    try:
+        number = kind(value)
+        if isinstance(value, float) and kind is int and number != value:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise UsageError(f"{origin} must be {'a whole number' if kind is int else 'a number'}, not {value!r}") from None
+    if not (minimum <= number <= maximum):  # also refuses NaN
+        raise UsageError(f"{origin} must be between {minimum:g} and {maximum:g}, not {value!r}")
+    return number
 
 
 def _unversioned(stable_id: str) -> str:
