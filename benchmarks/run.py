@@ -441,9 +441,32 @@ def write_fasta(path: Path, codes: np.ndarray) -> None:
 # =====================================================================================================================
 
 
+SOURCE = {"path": None}  # the snapshot of motifscan's source that the children import (set by snapshot_source)
+
+
+def snapshot_source(workdir: Path) -> dict:
+    """Copy motifscan/ and motifs/ of this checkout into the working directory, so that every run of one benchmark
+    uses the same code even while the checkout is being edited; returns the path and a digest of the sources."""
+    import hashlib
+
+    if not (REPO / "motifscan" / "__init__.py").exists():
+        return dict(path=None, digest="installed motifscan (no source checkout beside benchmarks/)")
+    target = workdir / "src"
+    shutil.rmtree(target, ignore_errors=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(REPO / "motifscan", target / "motifscan", ignore=ignore)
+    shutil.copytree(REPO / "motifs", target / "motifs", ignore=ignore)
+    digest = hashlib.sha256()
+    for path in sorted((target / "motifscan").rglob("*.py")):
+        digest.update(path.relative_to(target).as_posix().encode() + b"\0" + path.read_bytes())
+    SOURCE["path"] = str(target)
+    return dict(path=str(target), digest=digest.hexdigest()[:12])
+
+
 def child_env() -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    if SOURCE["path"]:
+        env["PYTHONPATH"] = SOURCE["path"] + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.setdefault("PYTHONHASHSEED", "0")
     return env
 
@@ -599,6 +622,18 @@ def exact_scores(keys: np.ndarray, codes: np.ndarray, matrices: list[np.ndarray]
     return scores
 
 
+def motifscan_pvalue_function():
+    """motifscan.pvalues.pvalues from the snapshot, or None: to tell windows that motifscan's own p-value filter
+    dropped (score at/above its threshold, p-value just above p) from windows it missed."""
+    try:
+        if SOURCE["path"] and SOURCE["path"] not in sys.path:
+            sys.path.insert(0, SOURCE["path"])
+        from motifscan import pvalues
+        return lambda matrix, scores: pvalues.pvalues(matrix, BACKGROUND, scores)
+    except Exception:
+        return None
+
+
 def classify(tool_keys: np.ndarray, ms_keys: np.ndarray, codes: np.ndarray, matrices: list[np.ndarray],
              thresholds: np.ndarray) -> dict:
     """Explain the hits on which a tool and motifscan disagree, by each window's exact score against motifscan's
@@ -615,7 +650,14 @@ def classify(tool_keys: np.ndarray, ms_keys: np.ndarray, codes: np.ndarray, matr
         motif = decode_keys(keys, n_seqs, length)[0]
         margin = scores - thresholds[motif]
         reaches = margin >= -SCORE_EPSILON
+        dropped_by_p = 0
+        pvalue_of = motifscan_pvalue_function() if name == "only_tool" and reaches.any() else None
+        if pvalue_of is not None:
+            for k in np.unique(motif[reaches]):
+                rows = np.flatnonzero(reaches & (motif == k))
+                dropped_by_p += int((pvalue_of(matrices[k], scores[rows]) > P_THRESHOLD).sum())
         out[name] = dict(n=int(len(keys)), at_or_above_ms_threshold=int(reaches.sum()),
+                         at_or_above_but_ms_pvalue_above_p=dropped_by_p if pvalue_of is not None else None,
                          below_ms_threshold=int((~reaches).sum()),
                          in_matrices_without_any_word_at_p=int(np.isinf(thresholds[motif]).sum()),
                          margin_bits_min=float(np.min(margin)), margin_bits_max=float(np.max(margin)),
@@ -640,8 +682,9 @@ def exact_threshold_check(matrices: list[np.ndarray], ids: list[str], thresholds
         total = len(scores)
         # only words near the top matter: the 2 * p * N + 2 best and everything tied with them
         keep = min(total - 1, int(2 * P_THRESHOLD * total) + 2)
-        top = np.sort(np.partition(scores, total - 1 - keep)[total - 1 - keep :])[::-1]
-        p_of = np.array([np.count_nonzero(scores >= s - SCORE_EPSILON) / total for s in top])
+        cut = np.partition(scores, total - 1 - keep)[total - 1 - keep]
+        top = np.sort(scores[scores >= cut - 1e-6])  # ascending, ties at the cut included
+        p_of = (len(top) - np.searchsorted(top, top - SCORE_EPSILON, side="left")) / total  # P(S >= s - eps)
         passes = top >= threshold - SCORE_EPSILON
         too_high = passes & (p_of > (1 + rel_tol) * P_THRESHOLD)
         too_low = ~passes & (p_of <= P_THRESHOLD / (1 + rel_tol))
@@ -657,8 +700,8 @@ def exact_threshold_check(matrices: list[np.ndarray], ids: list[str], thresholds
             missing_words += int((strict & ~passes).sum())
     return dict(matrices_checked=checked, max_width=max_width, contract_broken=len(broken),
                 differ_from_strict_only_within_1pct=in_band,
-                distinct_scores_passing_with_p_just_above=extra_words,
-                distinct_scores_failing_with_p_just_below=missing_words, examples=broken[:10])
+                words_passing_with_p_just_above_p=extra_words,
+                words_failing_with_p_just_below_p=missing_words, examples=broken[:10])
 
 
 # =====================================================================================================================
@@ -703,7 +746,7 @@ def machine_info() -> dict:
         if head.startswith("ref: "):
             ref = REPO / ".git" / head[5:]
             head = ref.read_text().strip() if ref.exists() else head
-        info["motifscan_commit"] = head[:12] + " (working tree may differ)"
+        info["motifscan_commit"] = head[:12]
     except OSError:
         pass
     return info
@@ -724,7 +767,9 @@ def summarise(runs: list[dict]) -> dict:
         return runs[-1]
     out = dict(ok[-1])
     out["repeats"] = len(ok)
-    for key in ("whole",):
+    for r in ok:
+        r["cpu"] = r["user"] + r["sys"]
+    for key in ("whole", "cpu"):
         out[key] = statistics.median(r[key] for r in ok)
         out[key + "_all"] = [r[key] for r in ok]
     for phase in {p for r in ok for p in r.get("phases", {})}:
@@ -743,8 +788,9 @@ def report(results: dict, machine: dict, args, started: str) -> str:
                  f"({machine.get('usable_cores')} usable), {machine.get('memory_gb')} GB; Python {machine['python']}, "
                  f"numpy {machine['numpy']}, BLAS: {machine.get('blas')}.")
     lines.append(f"Peers: MOODS-python {machine.get('MOODS-python')}, memelite {machine.get('memelite')} (numba "
-                 f"{machine.get('numba')}), pymemesuite {machine.get('pymemesuite')}; motifscan "
-                 f"{machine.get('motifscan_commit', '?')}.")
+                 f"{machine.get('numba')}), pymemesuite {machine.get('pymemesuite')}; motifscan: working tree "
+                 f"on top of commit {machine.get('motifscan_commit', '?')}, sources sha256 "
+                 f"{machine.get('motifscan_source', {}).get('digest')} (snapshot taken at the start of the run).")
     lines.append(f"Command: `{' '.join(['python', 'benchmarks/run.py', *sys.argv[1:]])}`; scale {args.scale}, "
                  f"repeats {args.repeat} (times: median), warm-up {'off' if args.no_warmup else 'on'}.")
     lines.append("")
@@ -753,13 +799,13 @@ def report(results: dict, machine: dict, args, started: str) -> str:
                      f"{entry['n'] * entry['length'] / 1e6:g} Mb, {entry['n_motifs']} matrices, both strands, "
                      f"p <= {P_THRESHOLD:g}")
         lines.append("")
-        lines.append("| tool | whole s | tool import s | thresholds s | scan call s | scan excl. thresholds s | "
+        lines.append("| tool | whole s | CPU s | tool import s | thresholds s | scan call s | scan excl. thresholds s | "
                      "peak RSS MB | hits | Jaccard vs motifscan | whole / motifscan | scan excl. thr. / motifscan |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         base = entry["tools"].get("motifscan", {})
         for tool, r in entry["tools"].items():
             if "error" in r:
-                lines.append(f"| {tool} | failed: {r['error'][:150]} |||||||||")
+                lines.append(f"| {tool} | failed: {r['error'][:150]} ||||||||||")
                 continue
             phases = r.get("phases", {})
             scan = phases.get("scan")
@@ -772,7 +818,7 @@ def report(results: dict, machine: dict, args, started: str) -> str:
             rss = fmt(r["maxrss_mb"], 0)
             if r.get("tree_peak_mb") and r["tree_peak_mb"] > 1.2 * r["maxrss_mb"]:
                 rss += f" (tree {r['tree_peak_mb']:.0f})"
-            lines.append(f"| {tool} | {fmt(r['whole'])} | {fmt(phases.get('import'))} | {thr} | {fmt(scan)} | "
+            lines.append(f"| {tool} | {fmt(r['whole'])} | {fmt(r.get('cpu'))} | {fmt(phases.get('import'))} | {thr} | {fmt(scan)} | "
                          f"{fmt(match)} | {rss} | {fmt(r.get('hits'))} | {fmt(r.get('jaccard_vs_motifscan'), 4)} | "
                          f"{fmt(ratio, 2, 'x')} | {fmt(ratio_scan, 2, 'x')} |")
         lines.append("")
@@ -800,8 +846,12 @@ def report(results: dict, machine: dict, args, started: str) -> str:
             lines.append("")
             for tool, d in entry["disagreements"].items():
                 a, b = d["only_tool"], d["only_motifscan"]
+                dropped = a.get("at_or_above_but_ms_pvalue_above_p")
                 lines.append(f"- {tool}: {a['n']} hits only in {tool} ({a.get('at_or_above_ms_threshold', 0)} at/above "
-                             f"motifscan's threshold, {a.get('below_ms_threshold', 0)} below, in "
+                             f"motifscan's threshold"
+                             + (f" (of which {dropped} have a motifscan p-value > {P_THRESHOLD:g}: dropped by its "
+                                f"p-value filter)" if dropped else "")
+                             + f", {a.get('below_ms_threshold', 0)} below, in "
                              f"{a.get('motifs', 0)} matrices"
                              + (f", {a['in_matrices_without_any_word_at_p']} of them in matrices where no word at all "
                                 f"has p <= {P_THRESHOLD:g}" if a.get("in_matrices_without_any_word_at_p") else "")
@@ -818,7 +868,8 @@ def report(results: dict, machine: dict, args, started: str) -> str:
         lines.append("")
     lines.append("Columns: *whole* = wall time of the tool's process from spawn to exit (interpreter start, imports, "
                  "reading the FASTA, building matrices, thresholds, scan; the harness's conversion of hits to a "
-                 "common format excluded). *thresholds* = time computing score thresholds or p-value tables "
+                 "common format excluded). *CPU* = user + system CPU time of that process (both cores add up; "
+                 "includes the hit conversion), less sensitive than wall time to other work on the machine. *thresholds* = time computing score thresholds or p-value tables "
                  "(\"in scan\": inside the scan call). *scan call* = the call that scans, timed inside the process. "
                  "*peak RSS* = ru_maxrss of the process (wait4). Ratios > 1: the tool is slower than motifscan.")
     return "\n".join(lines) + "\n"
@@ -873,6 +924,8 @@ def main(argv=None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     log = lambda message: print(message, file=sys.stderr, flush=True)
     log(f"working directory: {workdir}")
+    machine["motifscan_source"] = snapshot_source(workdir)
+    log(f"motifscan source: {machine['motifscan_source']}")
     log(f"machine: {machine.get('cpu')}, {machine.get('cores')} cores, BLAS {machine.get('blas')}")
 
     motif_sets: dict[str, dict] = {}
@@ -910,7 +963,7 @@ def main(argv=None) -> int:
         results["workloads"][workload] = entry
         tools = [t for t in spec["tools"] if not only or t in only]
         # motifscan's thresholds alone, once per motif set: timed for (a), used by the checks everywhere
-        if "motifscan" in tools and spec["motifs"] not in thresholds_of and workload != "mem":
+        if "motifscan" in tools and spec["motifs"] not in thresholds_of:
             r = run_tool("motifscan-thresholds", workload, inputs, workdir, args, 0)
             if "error" not in r:
                 thresholds_of[spec["motifs"]] = np.load(str(workdir / f"{workload}-motifscan-thresholds-0") +

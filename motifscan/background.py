@@ -26,9 +26,11 @@ def parse_background(spec: str | tuple | list | np.ndarray) -> np.ndarray | None
     else:
         values = [float(v) for v in spec]
     array = np.asarray(values, dtype=np.float64)
-    if array.shape != (4,) or not np.all(np.isfinite(array)) or (array <= 0).any():
-        raise UsageError(f"bad background {spec!r}: need four positive numbers A,C,G,T")
-    return array / array.sum()
+    with np.errstate(over="ignore"):
+        total = array.sum()
+    if array.shape != (4,) or not np.all(np.isfinite(array)) or (array <= 0).any() or not np.isfinite(total):
+        raise UsageError(f"bad background {spec!r}: need four positive (finite) numbers A,C,G,T")
+    return array / total
 
 
 def background_from_codes(codes_list: list[np.ndarray]) -> np.ndarray:

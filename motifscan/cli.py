@@ -40,10 +40,26 @@ class _Group(click.Group):
 
     argv: list[str] = []
 
-    def main(self, args=None, *rest, **options):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **options):
         # remembered for the provenance line "command:", whether called from the shell or from CliRunner
         _Group.argv = [str(a) for a in (sys.argv[1:] if args is None else args)]
-        return super().main(args, *rest, **options)
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **options)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **options)
+        except click.exceptions.NoArgsIsHelpError as error:  # bare `motifscan`: the help text
+            error.show()
+            sys.exit(error.exit_code)
+        except click.ClickException as error:  # click's usage errors, in motifscan's one-line form
+            hint = ""
+            if isinstance(error, click.UsageError) and error.ctx is not None:
+                hint = f" (see '{error.ctx.command_path} --help')"
+            click.echo(f"motifscan: error: {error.format_message()}{hint}", err=True)
+            sys.exit(error.exit_code)
+        except click.exceptions.Abort:
+            click.echo("motifscan: error: aborted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -135,16 +151,27 @@ def _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, 
                          collections=collections or None, tax_groups=tax_groups or None)
 
 
+def _check_outputs(*paths: str | None) -> None:
+    from motifscan.writers import check_output_path
+
+    for path in paths:
+        if path:
+            check_output_path(path)
+
+
 def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, gff3_path: str | None,
                    fimo_path: str | None) -> None:
-    # every output is rendered before the first is written, so that a failure leaves none half-done
+    """Every requested file, written as one step (all or none)."""
+    from motifscan.writers import write_outputs
+
+    texts = [(output, result.to_tsv())]
     if bed_path:
-        result.to_bed(bed_path, track=bed_track)
+        texts.append((bed_path, result.to_bed(track=bed_track)))
     if gff3_path:
-        result.to_gff3(gff3_path)
+        texts.append((gff3_path, result.to_gff3()))
     if fimo_path:
-        result.to_fimo(fimo_path)
-    result.to_tsv(output)
+        texts.append((fimo_path, result.to_fimo()))
+    write_outputs([(path, text.splitlines()) for path, text in texts])
     log.info("%d hits", len(result))
 
 
@@ -161,6 +188,7 @@ def fasta(fasta_path, motif_ids, tf_names, motif_files, collections, tax_groups,
     from motifscan.api import scan_fasta
     from motifscan.motifs import jaspar_database
 
+    _check_outputs(output, bed_path, gff3_path, fimo_path)
     release = jaspar_database(jaspar_release).release
     motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, release)
     result = scan_fasta(fasta_path, motifs, p_threshold=p_threshold, q_threshold=q_threshold,
@@ -249,6 +277,7 @@ def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, 
     from motifscan.genes import scan_genes
     from motifscan.motifs import jaspar_database
 
+    _check_outputs(output, bed_path, gff3_path, fimo_path)
     names = _gene_list(genes, genes_file)
     release = jaspar_database(jaspar_release).release
     motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, release)
@@ -272,6 +301,7 @@ def promoters(genes, genes_file, genome, annotation, species, assembly, ensembl_
     from motifscan.genes import collect_promoters
     from motifscan.writers import promoter_bed_lines, promoter_fasta_lines, write_lines
 
+    _check_outputs(output)
     spec = _genome_spec(genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline)
     found = collect_promoters(_gene_list(genes, genes_file), spec, upstream=upstream, downstream=downstream,
                               transcripts=transcripts, biotypes=biotypes, strict=strict)
@@ -291,6 +321,7 @@ def plot(hits_path, output, title):
 
     from motifscan.api import ScanResult
 
+    _check_outputs(output)
     provenance, hits = read_tsv(hits_path)
     # a ScanResult carries the provenance, from which the map takes the promoter window's extent
     promoter_map(ScanResult(tuple(hits), (), tuple(provenance), {}), output, title=title)
@@ -309,6 +340,7 @@ def logo(motif_id, output, jaspar_release, pseudocount):
     from motifscan.motifs import jaspar_database, read_motif_file
     from motifscan.plots import motif_logo
 
+    _check_outputs(output)
     if Path(motif_id).is_file():
         motif = read_motif_file(motif_id)[0]
     else:

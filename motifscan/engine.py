@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Sequence
 
 import numpy as np
@@ -35,7 +36,8 @@ class ScanSettings:
     ``min_rel_score``: also require rel_score >= this (None: no filter). ``pseudocount``: total per column.
     ``background``: ``"uniform"``, ``"auto"`` or ``"A,C,G,T"`` numbers. ``mask_lowercase``: do not score windows
     holding soft-masked (lowercase) letters. ``max_strand``: of a site found on both strands keep only the better
-    scoring strand (ties: +), instead of one row per strand.
+    scoring strand (ties: +), instead of one row per strand. ``jobs``: worker threads of the scanner (None: all
+    cores); the results do not depend on it.
     """
 
     p_threshold: float = 1e-4
@@ -45,6 +47,7 @@ class ScanSettings:
     background: str = "uniform"
     mask_lowercase: bool = False
     max_strand: bool = False
+    jobs: int | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.p_threshold <= 1:
@@ -55,6 +58,8 @@ class ScanSettings:
             raise UsageError(f"minimum relative score must be in [0, 1], not {self.min_rel_score}")
         if not (self.pseudocount > 0 and np.isfinite(self.pseudocount)):
             raise UsageError(f"pseudocount must be a positive number, not {self.pseudocount}")
+        if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(self.jobs, Integral) or self.jobs < 1):
+            raise UsageError(f"jobs must be a positive whole number, not {self.jobs}")
         parse_background(self.background)  # fail early on a bad background
 
 
@@ -99,9 +104,9 @@ def scan_targets(targets: Sequence[ScanTarget], motifs: Sequence[Motif], setting
     thresholds = np.asarray(pvalues.score_thresholds(matrices, background, settings.p_threshold), dtype=np.float64)
     if settings.min_rel_score is not None:
         thresholds = np.maximum(thresholds, ranges[:, 0] + settings.min_rel_score * (ranges[:, 1] - ranges[:, 0]))
-    scanner = Scanner(matrices, thresholds)
-    per_target = [scanner.scan(c) for c in codes]
-    scored = sum((scanner.scored_windows(c) for c in codes), np.zeros(len(motifs), dtype=np.int64)) * 2
+    scanner = Scanner(matrices, thresholds, jobs=settings.jobs)
+    per_target = scanner.scan_many(codes).by_target(len(codes))  # all targets in one pass
+    scored = scanner.scored_windows_many(codes).sum(axis=0) * 2
     possible = sum(2 * np.maximum(len(c) - scanner.widths + 1, 0) for c in codes) if codes else np.zeros(1)
     skipped = int(np.sum(possible - scored))
     if skipped:

@@ -1,9 +1,9 @@
 """A strict FASTA reader: records as (name, sequence) with clear errors for what is not FASTA.
 
-Plain or gzip-compressed. The record name is the first word of the header. Windows (CRLF) and classic Mac (CR) line
-endings read like LF; a UTF-8 byte-order mark at the start is ignored; spaces and tabs inside sequence lines are
-dropped. Letters other than A, C, G, T are kept (N and IUPAC codes are valid; the scanner skips their windows). A record
-without sequence is kept, with a warning.
+Plain or gzip-compressed, from a file or a pipe (``<(zcat x.fa.gz)``: the file is read once). The record name is
+the first word of the header. Windows (CRLF) and classic Mac (CR) line endings read like LF; a UTF-8 byte-order mark
+at the start is ignored; spaces and tabs inside sequence lines are dropped. Letters other than A, C, G, T are kept
+(N and IUPAC codes are valid; the scanner skips their windows). A record without sequence is kept, with a warning.
 
 Everything else is an :class:`~motifscan.errors.InputFileError` naming the file and the line: binary data, text before
 the first header, a header without a name, a character that is not a letter (or ``-``, ``.``, ``*``) in a sequence
@@ -12,6 +12,7 @@ line, a record name used twice, an empty file.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import logging
@@ -42,10 +43,13 @@ class FastaRecord:
     description: str = ""
 
 
-def _open_binary(path: Path):
-    with open(path, "rb") as handle:
-        magic = handle.read(2)
-    return gzip.open(path, "rb") if magic == _GZIP_MAGIC else open(path, "rb")
+def _open_binary(path: Path, stack: contextlib.ExitStack):
+    """The file's bytes, decompressed if gzip, opened once and sniffed without consuming anything, so that pipes
+    (``<(zcat x.fa.gz)``) work too."""
+    raw = stack.enter_context(open(path, "rb", buffering=_SNIFF_BYTES))
+    if raw.peek(2)[:2] == _GZIP_MAGIC:
+        return stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))
+    return raw
 
 
 def _text(binary) -> io.TextIOWrapper:
@@ -83,7 +87,7 @@ def read_fasta(path: str | Path) -> list[FastaRecord]:
 
 def _sniff(path: Path, binary) -> None:
     """Refuse binary data before reading lines (a file of zeros has no line end to stop at)."""
-    head = binary.read(_SNIFF_BYTES)
+    head = binary.peek(_SNIFF_BYTES)[:_SNIFF_BYTES]
     zero = head.find(b"\x00")
     if zero >= 0:  # name the first line holding binary data (the zero byte's, or an earlier one)
         lines = re.split(r"\r\n|\r|\n", head[: zero + 1].decode("utf-8", "surrogateescape"))
@@ -97,9 +101,9 @@ def _parse(path: Path, position: list[int]) -> Iterator[FastaRecord]:
     name = description = None
     header_line = 0
     chunks: list[str] = []
-    with _open_binary(path) as binary:
+    with contextlib.ExitStack() as stack:
+        binary = _open_binary(path, stack)
         _sniff(path, binary)
-        binary.seek(0)
         with _text(binary) as handle:
             for number, line in enumerate(handle, 1):
                 position[0] = number

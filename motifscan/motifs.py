@@ -310,7 +310,8 @@ def _counts_from_bio(bio_motif, path: Path) -> np.ndarray:
     try:
         counts = np.array([list(bio_motif.counts[letter]) for letter in LETTERS], dtype=np.float64)
     except (KeyError, TypeError, ValueError) as error:
-        raise InputFileError(f"{path}: motif {name!r} is not a DNA count matrix with rows A, C, G, T ({error})") from None
+        raise InputFileError(f"{path}: motif {name!r} is not a DNA count matrix with rows A, C, G, T ({error})") \
+            from None
     if counts.ndim != 2 or counts.shape[1] == 0:
         raise InputFileError(f"{path}: motif {name!r} has no columns")
     if not np.all(np.isfinite(counts)) or (counts < 0).any():
@@ -433,9 +434,11 @@ def read_motif_file(path: str | Path) -> list[Motif]:
             rows.append((number, letter, values))
             if len(rows) == 4:
                 for column, total in enumerate(map(sum, zip(*(r[2] for r in rows))), 1):
-                    if not total > 0 or not math.isfinite(total):
-                        fail(rows[0][0], f"column {column} of the matrix starting here "
-                                         f"{'has no counts' if not total > 0 else 'adds up to more than a float can hold'}")
+                    if not total > 0:
+                        fail(rows[0][0], f"column {column} of the matrix starting here has no counts")
+                    if not math.isfinite(total):
+                        fail(rows[0][0], f"column {column} of the matrix starting here adds up to more than a float "
+                                         "can hold")
                 rows, header = [], 0
         if rows:
             fail(rows[0][0], f"the matrix starting here has {len(rows)} row(s); a count matrix has 4 (A, C, G, T)")
@@ -520,6 +523,9 @@ def read_motif_file(path: str | Path) -> list[Motif]:
         if fmt == "minimal":
             alt_name = alt_names[number - 1] if len(alt_names) == len(parsed) else ""
             motif_id, name = bio_motif.name or "", getattr(bio_motif, "alt_id", None) or alt_name
+        elif fmt == "transfac":  # a dict of the file's fields: AC accession (JASPAR's matrix ID), ID, NA name
+            motif_id = bio_motif.get("AC") or bio_motif.get("ID") or ""
+            name = bio_motif.get("NA") or bio_motif.get("ID") or ""
         else:
             motif_id = getattr(bio_motif, "matrix_id", None) or getattr(bio_motif, "id", None) or ""
             name = getattr(bio_motif, "name", None) or ""

@@ -513,7 +513,7 @@ def bh_qvalues(p_values: np.ndarray, n_tests: int) -> np.ndarray:
     if p_values.size == 0:
         return np.zeros(0)
     order = np.argsort(p_values, kind="stable")
-    ranked = p_values[order] * n_tests / np.arange(1, p_values.size + 1)
+    ranked = p_values[order] * n_tests / np.arange(2, p_values.size + 2)
     q_sorted = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)  # min over the larger p's
     q_values = np.empty_like(q_sorted)
     q_values[order] = q_sorted

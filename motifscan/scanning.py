@@ -1,36 +1,39 @@
 """The vectorized scanner: encoded sequences x many log-odds matrices -> windows scoring at or above a threshold.
 
-Every matrix is scanned on both strands: the minus strand with its reverse complement, each a *strand matrix* of its
-own. Each strand matrix goes down one of two vectorized paths, chosen when the scanner is built by how selective a
-k-mer filter is for it; both end in the same exact float64 rescoring, so which path a matrix takes changes the speed,
-never the result.
+Every matrix is scanned on both strands, the minus strand with its reverse complement: each is a *strand matrix* of
+its own. A strand matrix goes down one of two vectorized paths, chosen when the scanner is built from a cost model;
+both end in an exact float64 rescoring, so the path changes the speed, never the result.
 
-K-mer index (most matrices). For a strand matrix of width ``w`` take one block of ``k = min(8, w)`` consecutive
-columns, at the offset that filters best. A window can reach the threshold only if the score of its k-mer in the block
-plus the best possible score of the other columns does. The k-mers passing that test are enumerated once (a
-branch-and-bound over the block's columns, vectorized over all matrices) into an inverted index: k-mer -> the (strand
-matrix, block offset, exact block score) entries it passes. Scanning a chunk of sequence then costs one k-mer code per
-position (computed by doubling: 2-mers, 4-mers, 8-mers) and one table lookup; each position expands into its entries
-(``np.repeat``), which are the candidate windows, already holding the exact block score. At p <= 1e-4 a vertebrate
-JASPAR matrix passes a median 0.03% of 8-mers, so over a thousand matrices the candidates number a few per position,
-against 2 x 1019 scores per position for a dense product.
+K-mer index (most matrices at p <= 1e-4). A strand matrix of width ``w`` gets a block of ``k`` consecutive columns
+(8, or 4 when w < 8, or w when w < 4), at the offset that filters best. A window can reach the threshold only if the score of its k-mer
+in the block plus the best possible score of the other columns does. The k-mers that pass are enumerated once (meet in
+the middle: the block's two halves, each with its 4**(k/2) words, joined through a sorted search, vectorized over all
+matrices) into an inverted index: k-mer -> (strand matrix, exact block score) entries. Scanning a chunk of sequence
+then costs one k-mer code per position (by doubling: 2-mers from letters, 4-mers from 2-mers, 8-mers from 4-mers) and
+one table lookup; each position expands (``np.repeat``) into its entries, the candidate windows, holding the exact
+score of their block. At p <= 1e-4 a JASPAR vertebrate matrix passes a median 0.03% of 8-mers: over 1019 matrices
+about 10 candidates per position, against 2 x 1019 scores per position for a dense product. A candidate then adds the
+exact scores of the 4-column blocks outside its k-mer block, read from per-block tables of 256 4-mers, most
+informative block first, and is dropped as soon as its score plus the best the remaining blocks can give falls below
+the threshold (94% fall at the first block).
 
-Dense BLAS product (matrices whose filter passes too many k-mers, typically wide low-information ones, or every
-matrix at a lax threshold). The windows of a chunk are laid out once as position-major one-hot rows at the largest
-width (column 0 the constant 1, column ``1 + 4j + letter``), and each width group multiplies the leading ``1 + 4w``
-columns (a strided view, no copy) by its stacked float32 matrices, whose row 0 holds minus the threshold, so that a
-window is a candidate when its score is >= 0. The comparison is cut by a block maximum: the maxima of blocks of
-``_BLOCK`` consecutive windows are compared first, and only blocks that reach 0 are examined window by window.
+Dense product (matrices whose filter passes too many k-mers: wide low-information ones, or all at lax thresholds).
+The windows of a chunk are laid out once as one-hot rows at the largest width, position-major with 3 features per
+column (C, G, T; A is the baseline): column 0 the constant 1, column ``1 + 3j + letter - 1``. Each group of similar
+widths multiplies the leading columns (a strided view, no copy) by its stacked float32 matrices, whose row 0 holds the
+all-A score minus the threshold (less ``FLOAT32_TOLERANCE``): a window is a candidate when its product is >= 0, found
+with one comparison and ``np.flatnonzero``. Candidates are rescored exactly in float64 from their letters.
 
-Exact rescoring. Candidates add the exact float64 terms of their remaining columns, most informative first; after
-each column, candidates whose partial score plus the best possible rest falls below the threshold are dropped. A
-window is reported when its exact score is >= threshold - ``SCORE_EPSILON``. A letter other than A, C, G, T scores
--inf, so windows holding one (or crossing the separator between two concatenated sequences) are never reported.
+A window is reported when its exact score is >= threshold - ``SCORE_EPSILON``. A letter other than A, C, G, T scores
+-inf in every exact table, so windows holding one (or crossing the separator between two joined sequences) are never
+reported.
 
-Bounded memory and threads: sequences are processed in chunks of ``chunk_size`` window positions (never a per-base
-one-hot of a whole sequence), a chunk whose candidates would exceed ``_MAX_CANDIDATES`` is split further, and chunks
-run in a thread pool of ``jobs`` workers (numpy and BLAS release the GIL). Many short sequences are scanned in one pass
-(:meth:`Scanner.scan_many`): their codes are joined with one invalid letter between them.
+Bounded memory and threads: sequences are processed in chunks of window positions (never a per-base one-hot or k-mer
+array of a whole sequence), sized so that a chunk's arrays stay in cache; a chunk whose candidates would exceed
+``_MAX_CANDIDATES`` expands them in parts. Chunks run in a thread pool of ``jobs`` workers: numpy releases the GIL in
+its loops, and BLAS runs single-threaded inside them (OpenBLAS's own threads cost 10-15 ms of wake-up per small
+product on a 2-core VM). Many short sequences are scanned in one pass (:meth:`Scanner.scan_many`): their codes are
+joined with one invalid letter between two.
 """
 
 from __future__ import annotations
@@ -59,25 +62,30 @@ PRUNE_MARGIN = 1e-6
 rounding, so a bound never discards a window whose exact score reaches the threshold."""
 
 INDEX_K = 8
-"""Length of the k-mers of the index (4**8 = 65536 codes)."""
+"""Length of the k-mers of the index (4**8 = 65536 codes) for matrices at least that wide; narrower ones are indexed
+by 4-mers (or all their columns when narrower than 4)."""
 
-DEFAULT_INDEX_FRACTION = 0.1
-"""A strand matrix whose k-mer filter passes more than this fraction of k-mers is scored by the dense product."""
+# Cost model (ns per window position, one core, measured on the development machine) that picks a strand matrix's
+# path: the index costs about _INDEX_COST per candidate, the dense product _DENSE_COST_PER_FEATURE per weight (1 + 3w
+# of them) plus _DENSE_COST_BASE (comparison, one-hot rows).
+_INDEX_COST = 45.0
+_DENSE_COST_PER_FEATURE = 0.05
+_DENSE_COST_BASE = 0.3
 
-_MAX_CANDIDATES = 1 << 20
-"""Candidates expanded at once (about 40 bytes each while rescored)."""
+_MAX_CANDIDATES = 1 << 18
+"""Candidates of the index expanded at once (about 40 bytes each while they are rescored)."""
 
 _CHUNK_CANDIDATES = 1 << 16
-"""Expected candidates per chunk of the k-mer index path: the chunk's arrays then stay in cache."""
+"""Expected index candidates per chunk: the chunk's arrays then stay in cache."""
 
 _MIN_CHUNK = 1 << 10
-"""Fewest window positions per chunk (the Python overhead of a chunk is tens of microseconds)."""
-
-_BLOCK = 16
-"""Windows per block of the block-maximum filter of the dense product."""
+"""Fewest window positions per chunk (a chunk costs tens of microseconds of Python)."""
 
 _DENSE_SCORES = 1 << 18
-"""Float32 scores per dense product (1 MB: it stays in cache while its block maxima are taken)."""
+"""Float32 scores per dense product (1 MB)."""
+
+_RESCORE_BATCH = 1 << 14
+"""Dense candidates rescored at once (their letters take 8 bytes per column)."""
 
 
 @dataclass(frozen=True)
@@ -107,52 +115,44 @@ class Candidates:
             target = np.concatenate([p.target for p in parts])
         return Candidates(*fields, target=target)
 
-    def take(self, rows: np.ndarray | slice) -> "Candidates":
-        """The candidates at ``rows`` (an index array, boolean mask or slice)."""
-        return Candidates(self.motif_index[rows], self.start[rows], self.minus_strand[rows], self.score[rows],
-                          None if self.target is None else self.target[rows])
-
     def by_target(self, n_targets: int) -> list["Candidates"]:
-        """One :class:`Candidates` per target 0 .. n_targets - 1 (requires ``target``), without the ``target``
-        array, in the order of this one within each target."""
+        """One :class:`Candidates` per target 0 .. n_targets - 1 (requires ``target``), without ``target``, in this
+        one's order within each target."""
         order = np.argsort(self.target, kind="stable")
-        bounds = np.searchsorted(self.target[order], np.arange(n_targets + 1))
-        out = []
-        for i in range(n_targets):
-            rows = order[bounds[i] : bounds[i + 1]]
-            out.append(Candidates(self.motif_index[rows], self.start[rows], self.minus_strand[rows],
-                                  self.score[rows]))
-        return out
+        fields = [np.take(getattr(self, f), order) for f in ("motif_index", "start", "minus_strand", "score")]
+        bounds = np.searchsorted(np.take(self.target, order), np.arange(n_targets + 1))
+        return [Candidates(*(f[bounds[i] : bounds[i + 1]] for f in fields)) for i in range(n_targets)]
 
 
 @dataclass(frozen=True)
 class _KmerIndex:
-    """Inverted k-mer index of the strand matrices filtered by k-mers of length ``k``.
+    """Inverted index of the strand matrices filtered by k-mers of length ``k``.
 
-    A k-mer's code is the base-4 number of its letters (first letter most significant), or ``4**k`` when one of its
-    letters is not A, C, G, T. ``count[code]`` entries, from ``start[code]``, pass the filter: ``slot`` (int64, the
-    strand matrix's first rescoring step, see :class:`Scanner`), ``offset`` (int64: the window starts ``offset``
-    letters before the k-mer) and ``score`` (float64: the exact score of the k-mer in the block).
+    A word of j <= 4 letters has the code of its letters in base 4 (first letter most significant), or ``4**j`` when
+    one of them is not A, C, G, T. The index's key of a k-mer is its code for k <= 4, and for k > 4 the code of its
+    first 4 letters times ``4**(k - 4) + 1`` plus the code of the rest. ``nonempty[key]``: the key has entries;
+    ``count[key]`` entries from ``start[key]`` pass the filter: ``slot`` (int64, the strand matrix's first rescoring
+    slot) and ``score`` (float64, the exact score of the k-mer in the block).
     """
 
     k: int
+    nonempty: np.ndarray
     count: np.ndarray
     start: np.ndarray
     slot: np.ndarray
-    offset: np.ndarray
     score: np.ndarray
 
     @property
     def density(self) -> float:
-        """Entries per position of a uniformly random sequence."""
+        """Expected entries per position of a uniformly random sequence."""
         return len(self.slot) / 4.0 ** self.k
 
 
 @dataclass(frozen=True)
 class _DenseGroup:
-    """Strand matrices of widths up to ``width`` scored by one dense product: ``weights`` (1 + 4 width, m) float32,
-    row 0 minus the threshold (less the float32 tolerance), row ``1 + 4j + letter`` (0 past a matrix's width);
-    ``strand`` (m,) their strand indices."""
+    """Strand matrices of widths up to ``width`` scored by one dense product: ``weights`` (1 + 3 width, m) float32
+    (row 0: all-A score less threshold less tolerance; row ``1 + 3j + letter - 1``: that letter's score less A's, 0
+    past a matrix's width); ``strand`` (m,) their strand indices."""
 
     width: int
     strand: np.ndarray
@@ -169,23 +169,18 @@ class Scanner:
     score_thresholds : ndarray, shape (n_matrices,)
         A window is reported when its exact score is >= its matrix's threshold (``inf``: never).
     chunk_size : int
-        At most this many window positions per chunk of work (the scanner picks smaller chunks where candidates are
-        dense); memory per worker is a few tens of bytes per position of a chunk, plus at most ``_MAX_CANDIDATES``
-        candidates.
+        At most this many window positions per chunk of work (the scanner takes smaller chunks where candidates are
+        dense). Memory per worker: about 100 bytes per position of a chunk plus ``_MAX_CANDIDATES`` candidates.
     jobs : int or None
         Worker threads (None: all cores).
-    index_fraction : float
-        Strand matrices whose k-mer filter passes at most this fraction of k-mers go through the k-mer index, the
-        others through the dense product (0: all dense; 1: all indexed). Changes speed, not results.
-
-    Rescoring steps. Each strand matrix has a run of *slots*, one per rescoring step, in flat arrays: for an indexed
-    one, one slot per 4-column block left outside its k-mer block (``_slot_*``: where the block starts in the window,
-    its 4-mer score table in ``_block_terms``, the bound to pass, whether it is the last), or one slot with an all-zero
-    table when the k-mer block covers the whole matrix; for a dense one, one slot per column (``_column_*``).
+    index_fraction : float or None
+        None: each strand matrix takes the path the cost model says is cheaper. A number: the k-mer index for strand
+        matrices whose filter passes at most this fraction of k-mers, the dense product for the others (0: all dense,
+        1: all indexed). Changes the speed, never the result.
     """
 
     def __init__(self, log_odds: list[np.ndarray], score_thresholds: np.ndarray, chunk_size: int = 1 << 18,
-                 jobs: int | None = None, index_fraction: float = DEFAULT_INDEX_FRACTION) -> None:
+                 jobs: int | None = None, index_fraction: float | None = None) -> None:
         self.widths = np.array([m.shape[1] for m in log_odds], dtype=np.int64)
         self.chunk_size = max(int(chunk_size), 1)
         self.jobs = _cpu_count() if jobs is None else max(int(jobs), 1)
@@ -197,116 +192,123 @@ class Scanner:
         live = np.flatnonzero(thresholds < np.inf)  # an infinite threshold is never reached
         self._strand_motif = (live % max(n, 1)).astype(np.int64)
         self._strand_minus = live >= n
-        self._matrices = [strands[i] for i in live]
         self._thresholds = thresholds[live]
-        self._strand_width = np.array([m.shape[1] for m in self._matrices], dtype=np.int64)
+        self._strand_width = self.widths[live % max(n, 1)] if n else np.zeros(0, np.int64)
         self._max_width = int(self._strand_width.max()) if len(live) else 1
-        self._build(index_fraction)
+        # every strand matrix, padded with zero columns: (n_strands, 4, max width + 4)
+        padded = np.zeros((len(live), 4, self._max_width + 4))
+        for row, s in enumerate(live):
+            padded[row, :, : strands[s].shape[1]] = strands[s]
+        # a threshold below the lowest score (-inf included) passes every window: make it finite, so that the -inf of
+        # a letter not A, C, G, T still fails it
+        self._thresholds = np.maximum(self._thresholds, padded.min(axis=1).sum(axis=1) - 1.0)
+        self._build(padded, index_fraction)
 
     # ----------------------------------------------------------------------------------------------------- building
 
-    def _build(self, index_fraction: float) -> None:
-        n_strands = len(self._matrices)
+    def _build(self, padded: np.ndarray, index_fraction: float | None) -> None:
+        n_strands = len(padded)
         widths = self._strand_width
-        kmer_len = np.minimum(widths, INDEX_K)
-        block = np.zeros(n_strands, dtype=np.int64)  # offset of the k-mer block
+        best = padded.max(axis=1)  # (n, W + 4), 0 past the width
+        spread = best - padded.mean(axis=1)  # how far an average letter falls below the best: information
+        allowed = best.sum(axis=1) - self._thresholds + PRUNE_MARGIN  # the total deficit a hit can have
+        # k-mers of 8 letters, 4 for matrices narrower than 8 (4-mers are computed anyway, for the rescoring)
+        kmer_len = np.where(widths >= INDEX_K, INDEX_K, np.minimum(widths, 4))
+        offset = np.zeros(n_strands, dtype=np.int64)  # of the k-mer block
         indexed = np.zeros(n_strands, dtype=bool)
-        found = []  # (k, strands, entries)
-        if index_fraction > 0:
+        found = []
+        if index_fraction is None or index_fraction > 0:
             for k in np.unique(kmer_len):
                 members = np.flatnonzero(kmer_len == k)
-                offsets, estimate = _best_blocks([self._matrices[s] for s in members], self._thresholds[members],
-                                                 int(k))
-                block[members] = offsets
-                # enumerate only where the filter promises to be worth it; keep those where it is
-                hopeful = members[estimate <= 2 * index_fraction]
-                entries = _enumerate_passing(self._matrices, self._thresholds, hopeful, block[hopeful], int(k))
-                counts = np.bincount(entries[0], minlength=n_strands)[hopeful]
-                chosen = hopeful[counts <= index_fraction * 4.0 ** k]
-                indexed[chosen] = True
-                found.append((int(k), chosen, entries))
-        self._build_block_slots(np.flatnonzero(indexed), block, kmer_len)
-        self._indexes = [_make_index(k, chosen, block, entries, self._first_slot) for k, chosen, entries in found]
+                offset[members] = _best_blocks(padded[members], widths[members], allowed[members], int(k))
+                halves = _block_halves(padded, members, offset[members], int(k))
+                counts = _passing_counts(halves, allowed[members])  # (m, 4**(k // 2))
+                fraction = counts.sum(axis=1) / 4.0 ** k
+                if index_fraction is None:
+                    dense_cost = _DENSE_COST_PER_FEATURE * (1 + 3 * widths[members]) + _DENSE_COST_BASE
+                    keep = fraction * _INDEX_COST <= dense_cost
+                else:
+                    keep = fraction <= index_fraction
+                indexed[members[keep]] = True
+                found.append((int(k), _passing_kmers(halves, counts, keep, members)))
+        self._strand_offset = offset
+        self._build_block_slots(padded, best, spread, np.flatnonzero(indexed), offset, kmer_len)
+        self._indexes = [_make_index(k, entries, self._first_slot) for k, entries in found]
         self._indexes = [index for index in self._indexes if len(index.slot)]
-        self._max_offset = max((int(index.offset.max()) for index in self._indexes), default=0)
-        dense = np.flatnonzero(~indexed)
-        self._build_column_slots(dense)
-        self._dense_groups = []
-        for members in _width_groups(dense, widths[dense]):
-            width = int(widths[members].max())
-            weights = np.zeros((1 + 4 * width, len(members)), dtype=np.float64)
-            weights[0] = -(self._thresholds[members] - FLOAT32_TOLERANCE)
-            for i, s in enumerate(members):
-                weights[1 : 1 + 4 * widths[s], i] = self._matrices[s].T.ravel()  # row 1 + 4j + letter
-            self._dense_groups.append(_DenseGroup(width, members, weights.astype(np.float32)))
-        self._dense_width = max((g.width for g in self._dense_groups), default=0)
+        self._max_offset = int(offset[indexed].max()) if indexed.any() else 0
+        self._build_dense(padded, np.flatnonzero(~indexed))
         self.indexed_strands = int(indexed.sum())
-        self.dense_strands = len(dense)
+        self.dense_strands = int((~indexed).sum())
 
-    def _build_block_slots(self, strands: np.ndarray, block: np.ndarray, kmer_len: np.ndarray) -> None:
-        """Rescoring slots of the indexed strand matrices: the 4-column blocks outside the k-mer block, most
-        informative first, each with the score of its 256 4-mers (index 256: a letter not A, C, G, T: -inf)."""
-        self._first_slot = np.full(len(self._matrices), -1, dtype=np.int64)
-        rel, table, bound, last, owner = [], [], [], [], []
-        tables = [np.zeros(257)]  # table 0: the all-zero table of a matrix covered by its k-mer block
-        letters = np.indices((4, 4, 4, 4)).reshape(4, 256)  # letters of each 4-mer
-        for s in strands:
-            matrix, threshold, width = self._matrices[s], self._thresholds[s], self._strand_width[s]
-            self._first_slot[s] = len(rel)
-            uncovered = np.ones(width, dtype=bool)
-            uncovered[block[s] : block[s] + kmer_len[s]] = False
-            if not uncovered.any():
-                rel.append(0), table.append(0), bound.append(threshold - SCORE_EPSILON), last.append(True)
-                owner.append(s)
-                continue
-            best, spread = matrix.max(axis=0), matrix.max(axis=0) - matrix.mean(axis=0)
-            blocks = []  # (expected deficit, start, table, best score)
-            while uncovered.any():
-                first = min(int(np.argmax(uncovered)), width - 4)
-                active = uncovered[first : first + 4].copy()
-                uncovered[first : first + 4] = False
-                columns = matrix[:, first : first + 4]
-                scores = (columns[letters, np.arange(4)[:, None]] * active[:, None]).sum(axis=0)
-                blocks.append((-spread[first : first + 4][active].sum(), first, np.append(scores, -np.inf),
-                               best[first : first + 4][active].sum()))
-            blocks.sort(key=lambda b: b[:2])
-            rest = np.cumsum([b[3] for b in blocks][::-1])[::-1]  # best possible score of this block and after
-            for i, (_, first, scores, _) in enumerate(blocks):
-                rel.append(first), table.append(257 * len(tables)), owner.append(s)
-                tables.append(scores)
-                is_last = i == len(blocks) - 1
-                bound.append(threshold - SCORE_EPSILON - (0.0 if is_last else PRUNE_MARGIN + rest[i + 1]))
-                last.append(is_last)
-        self._slot_rel = np.array(rel, dtype=np.int64)
-        self._slot_table = np.array(table, dtype=np.int64)
-        self._slot_bound = np.array(bound, dtype=np.float64)
-        self._slot_last = np.array(last, dtype=bool)
-        self._slot_strand = np.array(owner, dtype=np.int64)
-        self._block_terms = np.concatenate(tables)
+    def _build_block_slots(self, padded: np.ndarray, best: np.ndarray, spread: np.ndarray, strands: np.ndarray,
+                           offset: np.ndarray, kmer_len: np.ndarray) -> None:
+        """Rescoring slots of the indexed strand matrices, one per 4-column block outside the k-mer block, most
+        informative block first, in flat arrays: ``_slot_shift`` (where the block starts, from the k-mer's start),
+        ``_block_terms[257 * slot + code]`` (the exact score of each 4-mer code; code 256, a letter not A, C, G, T:
+        -inf), ``_slot_bound`` (the score a window must have after the block: the threshold less what the blocks
+        after it can add at best), ``_slot_last``, ``_slot_strand``. A matrix that its k-mer block covers gets one slot
+        whose table is all 0.
 
-    def _build_column_slots(self, strands: np.ndarray) -> None:
-        """Rescoring slots of the dense strand matrices: their columns, most informative first, with their exact
-        terms (``_column_terms[_column_term[slot] + letter]``, letter 4: -inf)."""
-        self._first_column = np.full(len(self._matrices), -1, dtype=np.int64)
-        column, term, bound, last, owner, terms = [], [], [], [], [], []
-        for s in strands:
-            matrix, threshold, width = self._matrices[s], self._thresholds[s], self._strand_width[s]
-            self._first_column[s] = len(column)
-            best = matrix.max(axis=0)
-            order = np.argsort(best - matrix.mean(axis=0), kind="stable")[::-1]
-            rest = np.cumsum(best[order][::-1])[::-1]
-            for i, j in enumerate(order):
-                column.append(j), owner.append(s), term.append(5 * len(terms))
-                terms.append(np.append(matrix[:, j], -np.inf))
-                is_last = i == width - 1
-                bound.append(threshold - SCORE_EPSILON - (0.0 if is_last else PRUNE_MARGIN + rest[i + 1]))
-                last.append(is_last)
-        self._column_column = np.array(column, dtype=np.int64)
-        self._column_term = np.array(term, dtype=np.int64)
-        self._column_bound = np.array(bound, dtype=np.float64)
-        self._column_last = np.array(last, dtype=bool)
-        self._column_strand = np.array(owner, dtype=np.int64)
-        self._column_terms = np.concatenate(terms) if terms else np.zeros(0)
+        The blocks cover the columns left of the k-mer block from column 0 by fours, and those right of it likewise,
+        the last one shifted left to end at the matrix's last column; a block's columns already covered score 0."""
+        widths = self._strand_width[strands]
+        left = offset[strands]
+        right = left + kmer_len[strands]
+        n_left = -(-left // 4)
+        n_right = -(-(widths - right) // 4)
+        n_blocks = np.maximum(n_left + n_right, 1)
+        owner = np.repeat(np.arange(len(strands)), n_blocks)
+        i = np.arange(len(owner)) - np.repeat(np.cumsum(n_blocks) - n_blocks, n_blocks)  # block number in its matrix
+        is_left = i < n_left[owner]
+        low = np.where(is_left, 4 * i, right[owner] + 4 * (i - n_left[owner]))  # first column the block covers
+        high = np.minimum(low + 4, np.where(is_left, left[owner], widths[owner]))
+        start = np.maximum(np.minimum(low, widths[owner] - 4), 0)
+        null = (n_left + n_right == 0)[owner]
+        columns = start[:, None] + np.arange(4)
+        active = (columns >= low[:, None]) & (columns < high[:, None]) & ~null[:, None]  # (B, 4)
+        s = strands[owner]
+        terms = padded[s[:, None], :, columns] * active[:, :, None]  # (B, 4 columns, 4 letters)
+        letters = np.indices((4, 4, 4, 4)).reshape(4, 256)
+        tables = np.full((len(owner), 257), -np.inf)
+        tables[:, :256] = sum(terms[:, a, letters[a]] for a in range(4))
+        tables[null, 256] = 0.0
+        block_best = (best[s[:, None], columns] * active).sum(axis=1)
+        block_spread = (spread[s[:, None], columns] * active).sum(axis=1)
+        order = np.lexsort((start, -block_spread, owner))  # per matrix, most informative first
+        s, start, tables, block_best = s[order], start[order], tables[order], block_best[order]
+        first = np.cumsum(n_blocks) - n_blocks
+        last = np.zeros(len(owner), dtype=bool)
+        last[first + n_blocks - 1] = True
+        after = np.cumsum(block_best[::-1])[::-1] - block_best  # best score of the blocks after, in its matrix
+        after -= np.repeat(after[first + n_blocks - 1], n_blocks)
+        threshold = self._thresholds[s]
+        self._first_slot = np.full(len(self._thresholds), -1, dtype=np.int64)
+        self._first_slot[strands] = first
+        self._slot_shift = np.where(null, 0, start - offset[s]).astype(np.int64)
+        self._slot_bound = np.where(last, threshold - SCORE_EPSILON, threshold - SCORE_EPSILON - PRUNE_MARGIN - after)
+        self._slot_last = last
+        self._slot_strand = s.astype(np.int64)
+        self._block_terms = tables.ravel()
+
+    def _build_dense(self, padded: np.ndarray, strands: np.ndarray) -> None:
+        """Products of the dense strand matrices, and their exact terms for the rescoring: ``_dense_terms[(row * W +
+        j) * 5 + letter]`` (row ``_dense_row[strand]``, W the widest; letter 4: -inf; 0 past a matrix's width)."""
+        widths = self._strand_width[strands]
+        self._dense_groups = []
+        for members in _width_groups(strands, widths):
+            width = int(self._strand_width[members].max())
+            terms = padded[members, :, :width]  # (m, 4, width)
+            weights = np.empty((1 + 3 * width, len(members)), dtype=np.float32)
+            weights[0] = terms[:, 0, :].sum(axis=1) - (self._thresholds[members] - FLOAT32_TOLERANCE)
+            weights[1:] = (terms[:, 1:, :] - terms[:, :1, :]).transpose(0, 2, 1).reshape(len(members), -1).T
+            self._dense_groups.append(_DenseGroup(width, members, weights))
+        self._dense_width = int(widths.max()) if len(strands) else 0
+        self._dense_row = np.full(len(self._thresholds), -1, dtype=np.int64)
+        self._dense_row[strands] = np.arange(len(strands))
+        terms = np.zeros((len(strands), self._dense_width, 5))
+        terms[:, :, :4] = padded[strands, :, : self._dense_width].transpose(0, 2, 1)
+        terms[:, :, 4] = np.where(np.arange(self._dense_width) < widths[:, None], -np.inf, 0.0)
+        self._dense_terms = terms.ravel()
 
     # ----------------------------------------------------------------------------------------------------- scanning
 
@@ -333,8 +335,7 @@ class Scanner:
             size = int(min(self.chunk_size, max(_MIN_CHUNK, _CHUNK_CANDIDATES / max(density, 1e-9))))
             tasks += [(self._index_chunk, first, min(first + size, length)) for first in range(0, length, size)]
         if self._dense_groups:
-            rows = sum(len(group.strand) for group in self._dense_groups)
-            size = int(min(self.chunk_size, max(_MIN_CHUNK, 8 * _DENSE_SCORES // rows)))
+            size = min(self.chunk_size, 1 << 16)
             tasks += [(self._dense_chunk, first, min(first + size, length)) for first in range(0, length, size)]
         with _blas_threads(1 if self._dense_groups else None):
             if self.jobs > 1 and len(tasks) > 1:
@@ -348,25 +349,25 @@ class Scanner:
         return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
 
     def _index_chunk(self, codes: np.ndarray, first: int, last: int) -> list:
-        """Hits of the indexed strand matrices whose index k-mer starts at a position in [first, last)."""
+        """Hits of the indexed strand matrices whose k-mer block starts at a position in [first, last)."""
         origin = max(first - self._max_offset, 0)  # positions below are relative to it
-        quads = _kmer_codes(codes, origin, last + self._max_width - origin, 4)  # 4-mers of the rescoring blocks
+        quads = _word_codes(codes, origin, last + self._max_width - origin, 4)  # 4-mers of the rescoring blocks
         near_edge = first < self._max_offset or last + self._max_width > len(codes)
         out = []
         for index in self._indexes:
-            if index.k == 4:
-                keys = quads[first - origin : last - origin]
-            elif index.k == 8:
-                high, low = quads[first - origin : last - origin], quads[first - origin + 4 : last - origin + 4]
-                keys = np.where((high == 256) | (low == 256), 1 << 16, high * 256 + low)
-            else:
-                keys = _kmer_codes(codes, first, last - first, index.k)
-            counts = np.take(index.count, keys)
-            positions = np.flatnonzero(counts)
+            keys = quads[first - origin : last - origin]
+            if index.k > 4:
+                rest = (quads[first - origin + 4 : last - origin + 4] if index.k == 8 else
+                        _word_codes(codes, first + 4, last - first, index.k - 4))
+                keys = keys * (4 ** (index.k - 4) + 1) + rest
+            elif index.k < 4:
+                keys = _word_codes(codes, first, last - first, index.k)
+            positions = np.flatnonzero(np.take(index.nonempty, keys))
             if not len(positions):
                 continue
-            counts = np.take(counts, positions)
-            entry_first = np.take(index.start, np.take(keys, positions))
+            keys = np.take(keys, positions)
+            counts = np.take(index.count, keys)
+            entry_first = np.take(index.start, keys)
             positions += first - origin
             total = np.cumsum(counts)
             cut = 0
@@ -375,52 +376,83 @@ class Scanner:
                 base = int(total[cut - 1]) if cut else 0
                 stop = max(int(np.searchsorted(total, base + _MAX_CANDIDATES, side="right")), cut + 1)
                 n = counts[cut:stop]
-                size = int(total[stop - 1]) - base
-                entry = np.arange(size) + np.repeat(entry_first[cut:stop] - (total[cut:stop] - n - base), n)
-                rel = np.repeat(positions[cut:stop], n) - np.take(index.offset, entry)
+                entry = np.arange(int(total[stop - 1]) - base)
+                entry += np.repeat(entry_first[cut:stop] - (total[cut:stop] - n - base), n)
+                position = np.repeat(positions[cut:stop], n)  # of the k-mer, from origin
                 slot = np.take(index.slot, entry)
                 score = np.take(index.score, entry)
                 if near_edge:
-                    width = np.take(self._strand_width, np.take(self._slot_strand, slot))
-                    inside = (rel + origin >= 0) & (rel + origin + width <= len(codes))
-                    rel, slot, score = np.compress(inside, rel), np.compress(inside, slot), np.compress(inside, score)
-                slot, rel, score = _rescore(quads, rel, slot, score, self._slot_rel, self._slot_table,
-                                            self._block_terms, self._slot_bound, self._slot_last)
-                out.append((np.take(self._slot_strand, slot), rel + origin, score))
+                    strand = np.take(self._slot_strand, slot)
+                    window = position + origin - np.take(self._strand_offset, strand)
+                    inside = (window >= 0) & (window + np.take(self._strand_width, strand) <= len(codes))
+                    position, slot, score = (np.compress(inside, a) for a in (position, slot, score))
+                slot, position, score = self._rescore_blocks(quads, position, slot, score)
+                strand = np.take(self._slot_strand, slot)
+                out.append((strand, position + origin - np.take(self._strand_offset, strand), score))
                 cut = stop
         return out
+
+    def _rescore_blocks(self, quads: np.ndarray, position: np.ndarray, slot: np.ndarray,
+                        score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidates of the index (k-mer ``position`` in ``quads``, first rescoring ``slot``, block ``score``) add
+        the exact score of each remaining 4-column block and are dropped as soon as they fall below its bound; (last
+        slot, position, exact score) of those that pass their last slot."""
+        out = []
+        while len(slot):
+            code = np.take(quads, position + np.take(self._slot_shift, slot))
+            score = score + np.take(self._block_terms, slot * 257 + code)
+            alive = np.flatnonzero(score >= np.take(self._slot_bound, slot))
+            slot, position, score = np.take(slot, alive), np.take(position, alive), np.take(score, alive)
+            done = np.take(self._slot_last, slot)
+            if done.any():
+                out.append((np.compress(done, slot), np.compress(done, position), np.compress(done, score)))
+                going = ~done
+                slot, position, score = np.compress(going, slot), np.compress(going, position), np.compress(going, score)
+            slot = slot + 1
+        if not out:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        return tuple(np.concatenate([part[i] for part in out]) for i in range(3))
 
     def _dense_chunk(self, codes: np.ndarray, first: int, last: int) -> list:
         """Hits of the dense strand matrices among the windows starting in [first, last)."""
         width = self._dense_width
-        rows = max(_BLOCK, (_DENSE_SCORES // sum(len(g.strand) for g in self._dense_groups)) // _BLOCK * _BLOCK)
-        out = []
+        rows = max(16, _DENSE_SCORES // self.dense_strands)
+        windows_found, strands_found, out = [], [], []
+        found = 0
         for a in range(first, last, rows):
             n = min(rows, last - a)
-            n_padded = -(-n // _BLOCK) * _BLOCK
-            segment = codes[a : a + n_padded + width - 1]
-            if len(segment) < n_padded + width - 1:
-                segment = np.concatenate([segment, np.full(n_padded + width - 1 - len(segment), INVALID, np.uint8)])
-            one_hot = np.take(_ONE_HOT, segment, axis=0)  # (n_padded + width - 1, 4) float32, contiguous
-            windows = np.empty((n_padded, 1 + 4 * width), dtype=np.float32)
+            segment = codes[a : a + n + width - 1]
+            if len(segment) < n + width - 1:
+                segment = np.concatenate([segment, np.full(n + width - 1 - len(segment), INVALID, np.uint8)])
+            one_hot = np.take(_ONE_HOT, segment, axis=0)  # (n + width - 1, 3) float32, contiguous
+            windows = np.empty((n, 1 + 3 * width), dtype=np.float32)
             windows[:, 0] = 1.0
-            windows[:, 1:] = as_strided(one_hot, shape=(n_padded, 4 * width), strides=(16, 4), writeable=False)
+            windows[:, 1:] = as_strided(one_hot, shape=(n, 3 * width), strides=(12, 4), writeable=False)
             for group in self._dense_groups:
-                scores = windows[:, : 1 + 4 * group.width] @ group.weights  # (n_padded, m) float32; >= 0: candidate
-                blocks = scores.reshape(n_padded // _BLOCK, _BLOCK, len(group.strand))
-                block_rows, columns = np.nonzero(blocks.max(axis=1) >= 0)
-                if not len(block_rows):
-                    continue
-                hit_block, offset = np.nonzero(blocks[block_rows, :, columns] >= 0)
-                window = a + np.take(block_rows, hit_block) * _BLOCK + offset
-                strand = np.take(group.strand, np.take(columns, hit_block))
-                inside = (window < a + n) & (window + np.take(self._strand_width, strand) <= len(codes))
-                window, strand = np.compress(inside, window), np.compress(inside, strand)
-                slot, window, score = _rescore(codes, window, np.take(self._first_column, strand),
-                                               np.zeros(len(window)), self._column_column, self._column_term,
-                                               self._column_terms, self._column_bound, self._column_last)
-                out.append((np.take(self._column_strand, slot), window, score))
+                scores = windows[:, : 1 + 3 * group.width] @ group.weights  # (n, m) float32; >= 0: candidate
+                hits = np.flatnonzero(scores >= 0)
+                if len(hits):
+                    row, column = np.divmod(hits, len(group.strand))
+                    windows_found.append(row + a)
+                    strands_found.append(np.take(group.strand, column))
+                    found += len(hits)
+            if found >= _RESCORE_BATCH or (a + rows >= last and found):
+                out.append(self._rescore_dense(codes, np.concatenate(windows_found), np.concatenate(strands_found)))
+                windows_found, strands_found, found = [], [], 0
         return out
+
+    def _rescore_dense(self, codes: np.ndarray, window: np.ndarray,
+                       strand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(strand, window, exact score) of the candidate windows of the dense path that reach their threshold."""
+        inside = window + np.take(self._strand_width, strand) <= len(codes)
+        window, strand = np.compress(inside, window), np.compress(inside, strand)
+        width = self._dense_width
+        columns = np.arange(width)
+        letters = np.take(codes, np.minimum(window[:, None] + columns, len(codes) - 1))  # (n, W)
+        term = (np.take(self._dense_row, strand)[:, None] * width + columns) * 5 + letters
+        score = np.take(self._dense_terms, term).sum(axis=1)
+        keep = score >= np.take(self._thresholds, strand) - SCORE_EPSILON
+        return np.compress(keep, strand), np.compress(keep, window), np.compress(keep, score)
 
     # ------------------------------------------------------------------------------------------------ window counts
 
@@ -430,7 +462,8 @@ class Scanner:
         return self.scored_windows_many([codes])[0]
 
     def scored_windows_many(self, codes_list: list[np.ndarray]) -> np.ndarray:
-        """:meth:`scored_windows` of each sequence; shape (n_sequences, n_matrices), int64."""
+        """:meth:`scored_windows` of each sequence; shape (n_sequences, n_matrices), int64. From the lengths of the
+        runs of A, C, G, T letters: a run of length r holds r - w + 1 windows of width w."""
         run_target, run_length = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         for i, codes in enumerate(codes_list):
             lengths = _valid_runs(codes)
@@ -447,32 +480,9 @@ class Scanner:
 
 # ---------------------------------------------------------------------------------------------------------- helpers
 
-_ONE_HOT = np.eye(INVALID + 1, 4, dtype=np.float32)  # code 4 (non-ACGT) -> all-zero row
-
-
-def _rescore(codes: np.ndarray, rel: np.ndarray, slot: np.ndarray, score: np.ndarray, slot_rel: np.ndarray,
-             slot_table: np.ndarray, terms: np.ndarray, slot_bound: np.ndarray,
-             slot_last: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidates (window start ``rel`` in ``codes``, current rescoring ``slot``, partial ``score``) add the exact
-    term of each of their remaining slots, ``terms[slot_table[slot] + codes[rel + slot_rel[slot]]]``, and are dropped
-    as soon as their score falls below the slot's bound; (last slot, window start, exact score) of those that pass
-    their last slot's bound, the threshold."""
-    out_slot, out_rel, out_score = [], [], []
-    while len(slot):
-        letters = np.take(codes, rel + np.take(slot_rel, slot))
-        score = score + np.take(terms, np.take(slot_table, slot) + letters)
-        alive = score >= np.take(slot_bound, slot)
-        done = np.take(slot_last, slot)
-        hit = alive & done
-        if hit.any():
-            out_slot.append(np.compress(hit, slot))
-            out_rel.append(np.compress(hit, rel))
-            out_score.append(np.compress(hit, score))
-        going = alive & ~done
-        slot, rel, score = np.compress(going, slot) + 1, np.compress(going, rel), np.compress(going, score)
-    if not out_slot:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    return np.concatenate(out_slot), np.concatenate(out_rel), np.concatenate(out_score)
+_ONE_HOT = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0]], dtype=np.float32)
+"""Dense features of a letter: C, G, T against the baseline A; a letter not A, C, G, T scores as A in the float32
+filter (its window fails the exact rescoring anyway)."""
 
 
 def _cpu_count() -> int:
@@ -484,8 +494,8 @@ def _cpu_count() -> int:
 
 def _blas_threads(limit: int | None):
     """A context in which BLAS uses at most ``limit`` threads (None: unchanged), through threadpoolctl when it is
-    installed. The products here are small (a few MB) and run in the scanner's own threads: OpenBLAS's threads would
-    only add their wake-up latency (measured: 10-15 ms per product on a 2-core VM, against 0.3 ms single-threaded)."""
+    installed. The products here are small and run in the scanner's own threads; OpenBLAS's threads would only add
+    their wake-up latency (measured: 10-15 ms per product on a 2-core VM, against 0.3 ms single-threaded)."""
     if limit is None:
         return contextlib.nullcontext()
     try:
@@ -509,27 +519,40 @@ def _join(codes_list: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return joined, starts
 
 
-def _kmer_codes(codes: np.ndarray, first: int, n: int, k: int) -> np.ndarray:
-    """Codes (see :class:`_KmerIndex`) of the k-mers starting at first .. first + n - 1; a k-mer running past the end
-    of ``codes`` is invalid. Shape (n,), int64. Built by doubling: 2-mers from letters, 4-mers from 2-mers, ..."""
-    segment = codes[first : first + n + k - 1]
-    if len(segment) < n + k - 1:
-        segment = np.concatenate([segment, np.full(n + k - 1 - len(segment), INVALID, np.uint8)])
-    levels = {1: ((segment & 3).astype(np.int64), segment >> 2)}  # length -> (base-4 value, any invalid)
-    length = 1
-    while 2 * length <= k:
-        value, bad = levels[length]
-        levels[2 * length] = (value[:-length] * (4 ** length) + value[length:], bad[:-length] | bad[length:])
-        length *= 2
-    value, bad, done = None, None, 0
-    for part in sorted(levels, reverse=True):
-        if done + part > k:
-            continue
-        v, b = levels[part][0][done : done + n], levels[part][1][done : done + n]
-        value = v if value is None else value * (4 ** part) + v
-        bad = b if bad is None else bad | b
-        done += part
-    return np.where(bad, 4 ** k, value)
+def _base5_table(j: int) -> np.ndarray:
+    """Word code (see :class:`_KmerIndex`) of each base-5 number of j letter codes 0..4; shape (5**j,), int64."""
+    digits = np.indices((5,) * j).reshape(j, -1)
+    code = np.zeros(5 ** j, dtype=np.int64)
+    for d in digits:
+        code = code * 4 + np.minimum(d, 3)
+    return np.where((digits == INVALID).any(axis=0), 4 ** j, code)
+
+
+_BASE5 = {j: _base5_table(j) for j in range(1, 5)}
+
+
+def _word_codes(codes: np.ndarray, first: int, n: int, j: int) -> np.ndarray:
+    """Codes (see :class:`_KmerIndex`) of the words of j <= 4 letters starting at first .. first + n - 1; a word
+    running past the end of ``codes`` is invalid. Shape (n,), int64. From the letters read as base-5 digits, by
+    doubling (uint8 2-letter numbers, then 4-letter ones) and one lookup."""
+    segment = codes[first : first + n + j - 1]
+    if len(segment) < n + j - 1:
+        segment = np.concatenate([segment, np.full(n + j - 1 - len(segment), INVALID, np.uint8)])
+    if j == 1:
+        value = segment.astype(np.intp)
+    else:
+        pairs = segment[:-1] * np.uint8(5) + segment[1:]  # 0..24
+        if j == 2:
+            value = pairs.astype(np.intp)
+        elif j == 3:
+            value = pairs[:n].astype(np.intp)
+            value *= 5
+            value += segment[2:]
+        else:
+            value = pairs[:n].astype(np.intp)
+            value *= 25
+            value += pairs[2:]
+    return np.take(_BASE5[j], value)
 
 
 def _width_groups(strands: np.ndarray, widths: np.ndarray) -> list[np.ndarray]:
@@ -547,75 +570,86 @@ def _width_groups(strands: np.ndarray, widths: np.ndarray) -> list[np.ndarray]:
     return groups
 
 
-def _best_blocks(matrices: list[np.ndarray], thresholds: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per matrix, the offset of the k-column block whose filter should pass the fewest k-mers, and a normal estimate
-    of the fraction it passes (shape (n,) each).
+def _best_blocks(padded: np.ndarray, widths: np.ndarray, allowed: np.ndarray, k: int) -> np.ndarray:
+    """Per matrix (``padded``: (n, 4, >= max width)), the offset of the k-column block whose filter should pass the
+    fewest k-mers.
 
-    A k-mer passes when the deficit of its block (best block score less its score) is at most the matrix's best
-    score less the threshold; over uniform letters the block deficit has the sum of its columns' deficit means and
-    variances."""
-    if not matrices:
-        return np.zeros(0, np.int64), np.zeros(0)
-    widths = np.array([m.shape[1] for m in matrices])
-    padded = np.zeros((len(matrices), 4, widths.max()))
-    for i, m in enumerate(matrices):
-        padded[i, :, : m.shape[1]] = m
-    best = padded.max(axis=1)
-    deficit = best[:, None, :] - padded
-    slack = best.sum(axis=1) - thresholds
-    csum_mean = np.concatenate([np.zeros((len(matrices), 1)), np.cumsum(deficit.mean(axis=1), axis=1)], axis=1)
-    csum_var = np.concatenate([np.zeros((len(matrices), 1)), np.cumsum(deficit.var(axis=1), axis=1)], axis=1)
-    mean = csum_mean[:, k:] - csum_mean[:, :-k]  # (n, w_max - k + 1): block at each offset
-    var = csum_var[:, k:] - csum_var[:, :-k]
-    z = (slack[:, None] - mean) / np.sqrt(var + 1e-12)
-    z[np.arange(z.shape[1])[None, :] > (widths - k)[:, None]] = np.inf  # blocks running past the matrix
-    offset = np.argmin(z, axis=1)
-    estimate = 0.5 * (1 + _erf(z[np.arange(len(matrices)), offset] / np.sqrt(2)))
-    return offset.astype(np.int64), np.where(slack < 0, 0.0, estimate)
+    A k-mer passes when the deficit of its block (best block score less its score) is at most ``allowed`` (the
+    matrix's best score less the threshold); over uniform letters the block deficit has the sum of its columns'
+    deficit means and variances, and the offset with the lowest normal estimate of the passing fraction is taken
+    (measured on JASPAR: within 0.5% of the best offset's candidates)."""
+    deficit = padded.max(axis=1)[:, None, :] - padded
+    zero = np.zeros((len(padded), 1))
+    mean = np.concatenate([zero, np.cumsum(deficit.mean(axis=1), axis=1)], axis=1)
+    var = np.concatenate([zero, np.cumsum(deficit.var(axis=1), axis=1)], axis=1)
+    n_offsets = int(widths.max()) - k + 1 if len(widths) else 1
+    mean = mean[:, k : k + n_offsets] - mean[:, :n_offsets]  # (n, offsets): block at each offset
+    var = var[:, k : k + n_offsets] - var[:, :n_offsets]
+    z = (allowed[:, None] - mean) / np.sqrt(var + 1e-12)
+    z[np.arange(n_offsets)[None, :] > (widths - k)[:, None]] = np.inf  # blocks running past the matrix
+    return np.argmin(z, axis=1).astype(np.int64)
 
 
-def _erf(x: np.ndarray) -> np.ndarray:
-    from math import erf
-    return np.array([erf(v) for v in np.asarray(x, dtype=float)])
+def _block_halves(padded: np.ndarray, strands: np.ndarray, offsets: np.ndarray, k: int) -> tuple:
+    """The k-mer block of each matrix split in two halves of k1 = k // 2 and k2 = k - k1 columns; per half, the score
+    and the deficit of each of its words ((m, 4**k1) and (m, 4**k2)), the second half's words sorted by deficit."""
+    k1 = k // 2
+    out = []
+    for first, size in ((0, k1), (k1, k - k1)):
+        columns = offsets[:, None] + first + np.arange(size)  # (m, size)
+        terms = padded[strands[:, None], :, columns]  # (m, size, 4)
+        letters = np.indices((4,) * size).reshape(size, 4 ** size)
+        score = np.zeros((len(strands), 4 ** size))
+        for a in range(size):
+            score += terms[:, a, letters[a]]
+        deficit = terms.max(axis=2).sum(axis=1)[:, None] - score
+        out += [score, deficit]
+    score1, deficit1, score2, deficit2 = out
+    order2 = np.argsort(deficit2, axis=1, kind="stable")
+    return k1, score1, deficit1, score2, np.take_along_axis(deficit2, order2, axis=1), order2
 
 
-def _enumerate_passing(matrices: list[np.ndarray], thresholds: np.ndarray, strands: np.ndarray, offsets: np.ndarray,
-                       k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(strand, k-mer code, exact block score) of every k-mer that passes the block filter of each strand matrix in
-    ``strands`` (block at ``offsets``): a branch-and-bound over the block's columns, one letter per level, vectorized
-    over all strands and prefixes."""
-    if not len(strands):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    block_terms = np.stack([matrices[s][:, o : o + k] for s, o in zip(strands, offsets)])  # (n, 4, k)
-    best_block = block_terms.max(axis=1)  # (n, k)
-    allowed = np.array([matrices[s].max(axis=0).sum() - thresholds[s] for s in strands]) + PRUNE_MARGIN
-    owner = np.arange(len(strands))
-    code = np.zeros(len(strands), dtype=np.int64)
-    score = np.zeros(len(strands))
-    deficit = np.zeros(len(strands))
-    for j in range(k):
-        owner = np.repeat(owner, 4)
-        letter = np.tile(np.arange(4), len(code))
-        code = np.repeat(code, 4) * 4 + letter
-        term = block_terms[owner, letter, j]
-        score = np.repeat(score, 4) + term
-        deficit = np.repeat(deficit, 4) + (best_block[owner, j] - term)
-        keep = np.flatnonzero(deficit <= allowed[owner])
-        owner, code, score, deficit = owner[keep], code[keep], score[keep], deficit[keep]
-    return strands[owner], code, score
+def _passing_counts(halves: tuple, allowed: np.ndarray) -> np.ndarray:
+    """Per matrix and first-half word, how many second-half words complete it into a k-mer whose block deficit is
+    at most ``allowed``: one vectorized search of all rows (each row's values offset to its own range)."""
+    _, _, deficit1, _, sorted2, _ = halves
+    if not len(sorted2):
+        return np.zeros(deficit1.shape, dtype=np.int64)
+    span = float(sorted2.max()) + 4.0
+    row = (span * np.arange(len(sorted2)))[:, None]
+    query = np.clip(allowed[:, None] - deficit1, -1.0, span - 2.0) + row
+    found = np.searchsorted((sorted2 + row).ravel(), query.ravel(), side="right").reshape(query.shape)
+    return found - (sorted2.shape[1] * np.arange(len(sorted2)))[:, None]
 
 
-def _make_index(k: int, chosen: np.ndarray, block: np.ndarray, entries: tuple, first_slot: np.ndarray) -> _KmerIndex:
+def _passing_kmers(halves: tuple, counts: np.ndarray, keep: np.ndarray,
+                   strands: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(strand, k-mer code, exact block score) of every k-mer that passes the block filter, for the rows ``keep``."""
+    k1, score1, _, score2, _, order2 = halves
+    rows = np.flatnonzero(keep)
+    n = counts[rows].ravel()
+    pair = np.repeat(np.arange(len(n)), n)  # (row, first-half word), flattened
+    rank = np.arange(len(pair)) - np.repeat(np.cumsum(n) - n, n)  # rank of the second-half word by deficit
+    row = rows[pair // counts.shape[1]]
+    word1 = pair % counts.shape[1]
+    word2 = order2[row, rank]
+    code = word1 * order2.shape[1] + word2
+    return strands[row], code, score1[row, word1] + score2[row, word2]
+
+
+def _make_index(k: int, entries: tuple, first_slot: np.ndarray) -> _KmerIndex:
     strand, code, score = entries
-    mine = np.zeros(len(block), dtype=bool)
-    mine[chosen] = True
-    keep = np.flatnonzero(mine[strand])
-    order = keep[np.argsort(code[keep], kind="stable")]
+    if k > 4:  # key: code of the first 4 letters x (4**(k - 4) + 1) + code of the rest (see _KmerIndex)
+        rest = 4 ** (k - 4)
+        code = (code // rest) * (rest + 1) + code % rest
+        size = 257 * (rest + 1)
+    else:
+        size = 4 ** k + 1
+    order = np.argsort(code.astype(np.uint32), kind="stable")
     strand, code, score = strand[order], code[order], score[order]
-    count = np.bincount(code, minlength=4 ** k + 1).astype(np.int64)  # code 4**k (invalid): no entry
-    start = np.zeros(4 ** k + 1, dtype=np.int64)
-    start[1:] = np.cumsum(count)[:-1]
-    return _KmerIndex(k, count, start, first_slot[strand], block[strand].astype(np.int64), score)
+    count = np.bincount(code, minlength=size).astype(np.int64)  # invalid keys: no entry
+    start = np.cumsum(count) - count
+    return _KmerIndex(k, count > 0, count, start, first_slot[strand], score)
 
 
 def _valid_runs(codes: np.ndarray) -> np.ndarray:

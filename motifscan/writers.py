@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from motifscan.errors import MotifscanError, UsageError
 from motifscan.model import Hit, Region
 
 TSV_COLUMNS = (
@@ -123,15 +124,54 @@ def bed_lines(hits: Iterable[Hit], provenance: Provenance = (), track: str | Non
                          hit.strand])
 
 
-def write_lines(path: str | Path, lines: Iterable[str]) -> None:
-    """Write lines to ``path`` atomically; ``"-"`` writes to standard output."""
+def check_output_path(path: str | Path) -> None:
+    """UsageError unless ``path`` ("-" = stdout) can be written: its folder exists and it is not a folder. Checked
+    before a long scan, so that the scan does not fail at its end."""
     if str(path) == "-":
-        for line in lines:
-            sys.stdout.write(line + "\n")
         return
     path = Path(path)
-    handle = tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False, encoding="utf-8", newline="\n")
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a directory")
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write {path}: no such directory {path.parent}")
+
+
+def write_lines(path: str | Path, lines: Iterable[str]) -> None:
+    """Write lines to ``path`` atomically; ``"-"`` writes to standard output."""
+    write_outputs([(path, lines)])
+
+
+def write_outputs(outputs: Sequence[tuple[str | Path, Iterable[str]]]) -> None:
+    """Write several files as one step: every file goes to a temporary file beside its target first, and only when
+    all are complete are they renamed into place; on any failure (Ctrl-C included) no target is touched.
+    ``"-"`` as a path writes to standard output, after the files."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, lines in outputs:
+            if str(path) != "-":
+                staged.append((_stage(Path(path), lines), Path(path)))
+        for temporary, path in staged:
+            try:
+                os.replace(temporary, path)
+            except OSError as error:
+                raise MotifscanError(f"cannot write {path}: {error.strerror}") from None
+    except BaseException:
+        for temporary, _ in staged:
+            Path(temporary).unlink(missing_ok=True)
+        raise
+    for path, lines in outputs:
+        if str(path) == "-":
+            for line in lines:
+                sys.stdout.write(line + "\n")
+
+
+def _stage(path: Path, lines: Iterable[str]) -> str:
+    """Write ``lines`` to a new temporary file beside ``path``; its name."""
+    try:
+        handle = tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
+                                             delete=False, encoding="utf-8", newline="\n")
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
     try:
         with handle:
             for line in lines:
@@ -139,10 +179,12 @@ def write_lines(path: str | Path, lines: Iterable[str]) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(handle.name, 0o666 & ~umask)  # as an ordinary open() would have made it
-        os.replace(handle.name, path)
-    except BaseException:
+    except BaseException as error:
         Path(handle.name).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise MotifscanError(f"cannot write {path}: {error.strerror}") from None
         raise
+    return handle.name
 
 
 def promoter_fasta_lines(promoters, forward_sequences: Sequence[str], width: int = 60) -> Iterable[str]:

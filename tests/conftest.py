@@ -19,7 +19,9 @@ DEMO_SYNONYMS = {"FOXC1": ["FKHL7", "FREAC3"], "FOXQ1": ["HFH1"], "FOXF2": ["FKH
 def _hermetic_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Keep tests away from the user's cache directory and from a server named in their environment."""
     monkeypatch.setenv("MOTIFSCAN_CACHE_DIR", str(tmp_path_factory.mktemp("motifscan-cache")))
-    monkeypatch.delenv("MOTIFSCAN_ENSEMBL_URL", raising=False)
+    for variable in ("MOTIFSCAN_ENSEMBL_URL", "MOTIFSCAN_ENSEMBL_TIMEOUT", "MOTIFSCAN_ENSEMBL_RETRIES",
+                     "MOTIFSCAN_ENSEMBL_BACKOFF"):
+        monkeypatch.delenv(variable, raising=False)
 
 
 @pytest.fixture(scope="session")

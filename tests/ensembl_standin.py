@@ -206,7 +206,7 @@ class EnsemblStandin:
     def start(self) -> "EnsemblStandin":
         """Start serving on 127.0.0.1 at an ephemeral port, in a background thread."""
         self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.standin = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -241,7 +241,8 @@ class EnsemblStandin:
     def reset(self) -> None:
         """Forget recorded requests and faults; restore the constructor's settings and the real clock."""
         with self._lock:
-            self.requests: list[RecordedRequest] = []
+            self._generation = getattr(self, "_generation", 0) + 1  # answers still in flight from before are not
+            self.requests: list[RecordedRequest] = []  # recorded into the new list
             self._faults: list[_Fault] = []
             self._every: tuple[int, int, float | None] | None = None
             self._random: tuple[float, int, random.Random] | None = None
@@ -325,14 +326,14 @@ class EnsemblStandin:
     # -- request handling ----------------------------------------------------------------------------------------
 
     def handle(self, method: str, parts: list[str], query: dict[str, list[str]], body: Any,
-               raw_path: str = "") -> tuple[_Reply, int]:
-        """Answer one request for the percent-decoded path segments ``parts``; returns the reply and the index of
-        its record in :attr:`requests`."""
+               raw_path: str = "") -> tuple[_Reply, tuple[int, int]]:
+        """Answer one request for the percent-decoded path segments ``parts``; returns the reply and where its record
+        is (for :meth:`record_status`)."""
         path = "/".join(parts)
         with self._lock:
             now = self.clock()
             self.requests.append(RecordedRequest(now, method, path, query, body, raw_path=raw_path))
-            index = len(self.requests) - 1
+            index = (self._generation, len(self.requests) - 1)
             limited = self._rate_limited(now)
             fault = None if limited else self._take_fault(path)
         if limited:
@@ -359,10 +360,13 @@ class EnsemblStandin:
         reply.headers.update(self._limit_headers())
         return reply, index
 
-    def record_status(self, index: int, status: int) -> None:
-        """Note the status the request at ``index`` was answered with."""
+    def record_status(self, index: tuple[int, int], status: int) -> None:
+        """Note the status the request ``index`` (as :meth:`handle` gave it) was answered with; a request recorded
+        before the last :meth:`reset` (a slow answer outliving its test) is not touched."""
+        generation, position = index
         with self._lock:
-            self.requests[index] = dataclasses.replace(self.requests[index], status=status)
+            if generation == self._generation:
+                self.requests[position] = dataclasses.replace(self.requests[position], status=status)
 
     def _rate_limited(self, now: float) -> _Reply | None:
         """Ensembl-like per-second limiter over a sliding window of admitted requests."""
@@ -602,6 +606,17 @@ def _status_reply(status: int, retry_after: float | None) -> _Reply:
         text = "You have exceeded the limit of 15 requests per second; please reduce your concurrent connections"
         return _Reply(429, text=text, headers=headers)
     return _Reply(status, {"error": f"injected fault: HTTP {status}"}, headers=headers)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Says nothing when a client hangs up mid-answer (a client that timed out does just that): the traceback
+    socketserver prints would land in whatever stream stderr is at the time, such as a test's captured stderr."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -49,12 +49,15 @@ def random_matrix(rng: np.random.Generator, width: int) -> np.ndarray:
 
 
 def thresholds_between_scores(rng, sequence: str, matrices: list[np.ndarray]) -> list[float]:
-    """Thresholds halfway between two achieved window scores, so that no score ties with a threshold."""
+    """Thresholds halfway between two achieved window scores, so that no score ties with a threshold. Scores within
+    1e-6 bits count as one: the same window summed in another order (a palindrome's two strands) differs by ~1e-15,
+    and a threshold between those would fall within the scanner's SCORE_EPSILON of both."""
     thresholds = []
     codes = encode(sequence)
     for matrix in matrices:
         scores = np.concatenate([score_windows(matrix, codes), score_windows(reverse_complement_matrix(matrix), codes)])
         scores = np.unique(scores[np.isfinite(scores)])
+        scores = scores[np.concatenate([[True], np.diff(scores) > 1e-6])] if len(scores) else scores
         if len(scores) < 2:
             thresholds.append(np.inf)
             continue
@@ -63,23 +66,145 @@ def thresholds_between_scores(rng, sequence: str, matrices: list[np.ndarray]) ->
     return thresholds
 
 
+# The scanner sends each strand matrix down the k-mer index or the dense product (``index_fraction``: None = its cost
+# model, 0 = all dense, 1 = all indexed); every path must give exactly the brute-force hits.
+PATHS = [None, 0.0, 1.0]
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     sequence=st.text(alphabet="ACGTacgtNRY", min_size=0, max_size=300),
     widths=st.lists(st.integers(1, 14), min_size=1, max_size=5),
     seed=st.integers(0, 2**32 - 1),
     chunk_size=st.sampled_from([1, 7, 64, 1 << 15]),
+    index_fraction=st.sampled_from(PATHS),
+    jobs=st.sampled_from([1, 2]),
 )
-def test_scanner_equals_brute_force(sequence, widths, seed, chunk_size):
+def test_scanner_equals_brute_force(sequence, widths, seed, chunk_size, index_fraction, jobs):
     rng = np.random.default_rng(seed)
     matrices = [random_matrix(rng, w) for w in widths]
     thresholds = thresholds_between_scores(rng, sequence, matrices)
-    scanner = Scanner(matrices, np.array(thresholds), chunk_size=chunk_size)
+    scanner = Scanner(matrices, np.array(thresholds), chunk_size=chunk_size, jobs=jobs, index_fraction=index_fraction)
     got = as_dict(scanner.scan(encode(sequence)))
     expected = brute_force(sequence, matrices, thresholds)
     assert got.keys() == expected.keys()
     for key, score in expected.items():
         assert got[key] == pytest.approx(score, abs=1e-9)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sequence=st.text(alphabet="ACGTN", min_size=30, max_size=400),
+    widths=st.lists(st.integers(15, 33), min_size=1, max_size=3),
+    seed=st.integers(0, 2**32 - 1),
+    index_fraction=st.sampled_from(PATHS),
+)
+def test_wide_matrices_equal_brute_force(sequence, widths, seed, index_fraction):
+    """Widths of JASPAR's widest matrices: several rescoring blocks on both sides of the k-mer block."""
+    rng = np.random.default_rng(seed)
+    matrices = [random_matrix(rng, w) for w in widths]
+    thresholds = thresholds_between_scores(rng, sequence, matrices)
+    scanner = Scanner(matrices, np.array(thresholds), chunk_size=int(rng.integers(1, 100)),
+                      index_fraction=index_fraction)
+    got = as_dict(scanner.scan(encode(sequence)))
+    expected = brute_force(sequence, matrices, thresholds)
+    assert got.keys() == expected.keys()
+    for key, score in expected.items():
+        assert got[key] == pytest.approx(score, abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sequences=st.lists(st.text(alphabet="ACGTN", min_size=0, max_size=60), min_size=0, max_size=8),
+    widths=st.lists(st.integers(1, 12), min_size=1, max_size=4),
+    seed=st.integers(0, 2**32 - 1),
+    index_fraction=st.sampled_from(PATHS),
+)
+def test_scan_many_equals_each_sequence_alone(sequences, widths, seed, index_fraction):
+    """Sequences scanned in one pass: hits map back to their sequence, none crosses from one sequence to the next,
+    and the scored windows are counted per sequence."""
+    rng = np.random.default_rng(seed)
+    matrices = [random_matrix(rng, w) for w in widths]
+    joined = "N".join(sequences)  # thresholds from the scores found anywhere
+    thresholds = thresholds_between_scores(rng, joined, matrices) if joined else [0.0] * len(matrices)
+    scanner = Scanner(matrices, np.array(thresholds), chunk_size=int(rng.integers(1, 50)),
+                      index_fraction=index_fraction, jobs=2)
+    codes = [encode(s) for s in sequences]
+    found = scanner.scan_many(codes)
+    assert len(found.target) == len(found.score)
+    per_target = found.by_target(len(sequences))
+    assert len(per_target) == len(sequences)
+    for sequence, part in zip(sequences, per_target):
+        expected = brute_force(sequence, matrices, thresholds)
+        got = as_dict(part)
+        assert got.keys() == expected.keys()
+        for key, score in expected.items():
+            assert got[key] == pytest.approx(score, abs=1e-9)
+    counts = scanner.scored_windows_many(codes)
+    assert counts.shape == (len(sequences), len(matrices))
+    for i, c in enumerate(codes):
+        assert counts[i].tolist() == scanner.scored_windows(c).tolist()
+        for k, matrix in enumerate(matrices):
+            assert counts[i, k] == np.count_nonzero(np.isfinite(score_windows(matrix, c)))
+
+
+@pytest.mark.parametrize("index_fraction", PATHS)
+def test_jaspar_matrices_at_pvalue_thresholds(index_fraction):
+    """Real JASPAR matrices (widths 5 to 30) at their p <= 1e-3 thresholds, on sequence long enough for many chunks,
+    against every window's exact score."""
+    from motifscan.motifs import select_motifs
+    from motifscan.pvalues import score_thresholds
+
+    background = np.full(4, 0.25)
+    motifs = select_motifs(collections=["CORE"], tax_groups=["vertebrates"])
+    rng = np.random.default_rng(3)
+    chosen = [motifs[i] for i in rng.choice(len(motifs), 40, replace=False)]
+    chosen += sorted(motifs, key=lambda m: m.width)[-2:] + sorted(motifs, key=lambda m: m.width)[:2]
+    matrices = [log_odds(m.counts, 0.8, background) for m in chosen]
+    thresholds = np.asarray(score_thresholds(matrices, background, 1e-3), dtype=float)
+    sequence = "".join(rng.choice(list("ACGT"), 20_000))
+    sequence = sequence[:5000] + "N" * 3 + sequence[5000:9000] + "acgtRY" + sequence[9000:]
+    codes = encode(sequence)
+    scanner = Scanner(matrices, thresholds, index_fraction=index_fraction, chunk_size=3000)
+    got = as_dict(scanner.scan(codes))
+    expected = {}
+    for k, (matrix, threshold) in enumerate(zip(matrices, thresholds)):
+        for strand, m in (("+", matrix), ("-", reverse_complement_matrix(matrix))):
+            scores = score_windows(m, codes)
+            for start in np.flatnonzero(scores >= threshold - 1e-9):
+                expected[(k, int(start), strand)] = float(scores[start])
+    assert len(expected) > 500
+    assert got.keys() == expected.keys()
+    for key, score in expected.items():
+        assert got[key] == pytest.approx(score, abs=1e-9)
+
+
+def test_candidate_expansion_in_parts(monkeypatch):
+    """A chunk whose candidates exceed the expansion limit is expanded in parts, with the same result."""
+    import motifscan.scanning as scanning
+
+    rng = np.random.default_rng(5)
+    matrices = [random_matrix(rng, w) for w in (4, 9, 12, 20)]
+    sequence = "".join(rng.choice(list("ACGT"), 3000))
+    thresholds = np.array([np.quantile(score_windows(m, encode(sequence)), 0.5) for m in matrices])  # lax
+    whole = as_dict(Scanner(matrices, thresholds, index_fraction=1.0).scan(encode(sequence)))
+    monkeypatch.setattr(scanning, "_MAX_CANDIDATES", 5)
+    monkeypatch.setattr(scanning, "_RESCORE_BATCH", 3)
+    for index_fraction in (0.0, 1.0):
+        parts = as_dict(Scanner(matrices, thresholds, index_fraction=index_fraction).scan(encode(sequence)))
+        assert parts == pytest.approx(whole, abs=1e-9)
+    assert len(whole) > 4000
+
+
+@pytest.mark.parametrize("index_fraction", PATHS)
+def test_infinite_thresholds(index_fraction):
+    rng = np.random.default_rng(2)
+    matrices = [random_matrix(rng, 6), random_matrix(rng, 10)]
+    codes = encode("ACGTNACGTTGCAAGGCTTACGATCGATTTACG")
+    found = Scanner(matrices, np.array([np.inf, -np.inf]), index_fraction=index_fraction).scan(codes)
+    assert set(found.motif_index.tolist()) == {1}
+    valid = np.count_nonzero(np.isfinite(score_windows(matrices[1], codes)))
+    assert len(found.score) == 2 * valid
 
 
 def test_window_exactly_at_threshold_is_reported():

@@ -4,9 +4,9 @@ Why SQLite: it is in the standard library, survives a crash mid-write (each batc
 and lets a rerun after an interruption pick up every batch stored before it. Values are JSON.
 
 Every entry lives in a *scope* (the server URL, species and assembly, joined by ``|``) and has a *kind* (``"gene"``,
-``"symbol"``, ``"transcript"``, ``"xref"``, ``"region"``, ``"chrom"``, ``"meta"``) and a key, so one file serves many servers and
-assemblies without mixing them. The file is created readable and writable by its owner only (mode 0600), in a
-folder created with mode 0700. An entry that cannot be decoded counts as missing (it is fetched again); a database
+``"symbol"``, ``"transcript"``, ``"xref"``, ``"region"``, ``"chrom"``, ``"meta"``) and a key, so one file serves many
+servers and assemblies without mixing them. The file is created readable and writable by its owner only (mode 0600),
+in a folder created with mode 0700. An entry that cannot be decoded counts as missing (it is fetched again); a database
 that cannot be read is a :class:`CacheError` that names the file and says how to go on (delete it, or
 ``--no-cache``).
 """
@@ -182,7 +182,8 @@ class Cache:
             with self._transaction():
                 self._db.execute("DELETE FROM entries WHERE scope = ?", (scope,))
         except sqlite3.Error as exc:
-            raise CacheError(f"cannot update the cache {self.path} ({exc}); delete it, or run with --no-cache") from None
+            raise CacheError(f"cannot update the cache {self.path} ({exc}); delete it, or run with --no-cache") \
+                from None
 
     def close(self) -> None:
         """Close the database connection."""

@@ -499,7 +499,7 @@ class EnsemblSource:
         problem, retry_after = "", None
         for attempt in range(self.max_retries + 1):
             if attempt:
-                self._pause(attempt, problem, retry_after)
+                self._pause(attempt, problem, retry_after, what)
             try:
                 status, headers, raw = self._send(method, url, params, body, max_bytes)
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
@@ -559,12 +559,12 @@ class EnsemblSource:
             return None, str(exc)
         return answer, ""
 
-    def _pause(self, attempt: int, problem: str, retry_after: float | None) -> None:
+    def _pause(self, attempt: int, problem: str, retry_after: float | None, what: str) -> None:
         """Wait before attempt number ``attempt + 1``: the server's Retry-After, else exponential backoff."""
         delay = retry_after if retry_after is not None else min(self.backoff * 2 ** (attempt - 1), 60.0)
         if delay > self.max_wait:
-            raise EnsemblError(f"Ensembl ({self.base_url}) asks to wait {delay:.0f} s before the next request "
-                               f"({problem}); try again later")
+            raise EnsemblError(f"Ensembl ({self.base_url}) asks to wait {delay:.0f} s before the next request, for "
+                               f"{what} ({problem}); try again later")
         logger.info("Ensembl: %s; retrying in %.2f s (attempt %d of %d)", problem, delay, attempt + 1,
                     self.max_retries + 1)
         self._sleep(delay)
