@@ -58,7 +58,8 @@ class ScanSettings:
             raise UsageError(f"minimum relative score must be in [0, 1], not {self.min_rel_score}")
         if not (self.pseudocount > 0 and np.isfinite(self.pseudocount)):
             raise UsageError(f"pseudocount must be a positive number, not {self.pseudocount}")
-        if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(self.jobs, Integral) or self.jobs < 1):
+        if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(self.jobs, Integral)
+                                      or self.jobs < 1):
             raise UsageError(f"jobs must be a positive whole number, not {self.jobs}")
         parse_background(self.background)  # fail early on a bad background
 

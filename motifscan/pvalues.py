@@ -21,11 +21,13 @@ Method
    The best letter of each column has deficit 0 and sits on the grid exactly, so the words near the consensus that
    make up small tails carry little rounding error.
 3. Refinement. A bracket is accepted when upper <= (1 + REL_TOL) * lower; the p-value reported is the geometric mean
-   of the two bounds (so within 0.5% of exact). Unresolved scores get a finer grid (delta / 4 or finer). Where refining stops narrowing the bracket (ties, or tails made of few words, whose mass no
-   grid can split) a branch and bound takes over: the exact deficits of word prefixes (merged when equal) are
-   combined with the grid bounds of the remaining suffix, and prefixes whose bracket is too wide are extended by one
-   column, down to whole words, which are exact. A prefix's bracket is accepted while the sum over accepted
-   prefixes of (upper - (1 + REL_TOL) * lower) stays <= 0, which keeps the total bracket within tolerance.
+   of the two bounds (so within 0.5% of exact). Unresolved scores get a finer grid (delta / 4 or finer; the first
+   grid has ~2**8 bins over the whole range, the next ~2**11 over the deficits still asked for). Where a 4x finer
+   grid does not halve the bracket (ties, or tails made of few words, whose mass no grid can split) a branch and
+   bound takes over: the exact deficits of word prefixes (merged when equal) are combined with the grid bounds of
+   the remaining suffix, and prefixes whose bracket is too wide are extended by one column, down to whole words,
+   which are exact. A prefix's bracket is accepted while the sum over accepted prefixes of
+   (upper - (1 + REL_TOL) * lower) stays <= 0, which keeps the total bracket within tolerance.
 4. Thresholds. :func:`score_threshold` searches, on the lattice, for a cut c with Phi(c) <= (1 + REL_TOL) * p and
    Phi(c + quantum) >= p / (1 + REL_TOL): first from grid bounds, then by enumerating the exact deficits of all words
    below the cut when they are few (tails of short matrices: the result is then exact), else by a multi-point search
@@ -50,7 +52,7 @@ TIE_EPS_BITS = 1e-9
 """Scores within this many bits below s count as >= s (the scanner's SCORE_EPSILON): same word, another sum order."""
 
 QUANTUM_BITS = 2.0**-40
-"""Lattice step for log-odds entries: sums of up to 35 rounded entries move by < 2e-11 bits, far below the tie tolerance."""
+"""Lattice step for log-odds entries: a sum of 35 rounded entries moves by < 2e-11 bits, far below TIE_EPS_BITS."""
 
 _MAX_LATTICE_BITS = 2.0**12  # score ranges below this keep every lattice partial sum exact in float64 (53-bit mantissa)
 _COARSE_BINS = 1 << 8  # bins of the first, whole-range grid
@@ -169,7 +171,7 @@ class ScoreDistribution:
         return np.sqrt(lower * upper)[where]
 
     def _target_deficits(self, scores: np.ndarray) -> np.ndarray:
-        """Lattice deficit x with Phi(x) = P(S >= s - TIE_EPS_BITS), clipped to [-quantum, max_deficit]; (n,) -> (n,)."""
+        """Lattice deficits x, Phi(x) = P(S >= s - TIE_EPS_BITS), clipped to [-quantum, max_deficit]; (n,) -> (n,)."""
         with np.errstate(invalid="ignore"):  # +-inf scores
             deficits = np.floor((self.max_score - scores + TIE_EPS_BITS) / QUANTUM_BITS) * QUANTUM_BITS
         return np.clip(deficits, -QUANTUM_BITS, self.max_deficit)
@@ -363,13 +365,14 @@ class ScoreDistribution:
         return self.max_score - cut + 2.0 * TIE_EPS_BITS - QUANTUM_BITS / 2
 
     def _enumerate_tail(self, largest: float, state_cap: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """Exact distinct deficits <= ``largest`` and their probabilities, sorted; None past ``state_cap`` prefixes."""
+        """Exact distinct deficits <= ``largest``, sorted, and their probabilities; shapes (a,). None when some
+        level has more than ``state_cap`` distinct prefixes."""
         targets = np.array([largest])
         owner, prefix, mass = np.zeros(1, dtype=np.int64), np.zeros(1), np.ones(1)
         for level in range(self.width):
-            owner, prefix, mass = self._extend(owner, prefix, mass, level, targets)
             if prefix.size > state_cap:
                 return None
+            owner, prefix, mass = self._extend(owner, prefix, mass, level, targets)
         return prefix, mass
 
     def _search_cut(self, passing: float, failing: float, low_ok: float, high_ok: float) -> float:
@@ -458,8 +461,10 @@ def score_threshold(log_odds: np.ndarray, background: np.ndarray, p_threshold: f
 
     A window passes when its score >= threshold - TIE_EPS_BITS (the scanner's rule). Passing windows have
     p <= (1 + REL_TOL) * p_threshold, failing ones p >= p_threshold / (1 + REL_TOL): only windows whose exact p-value
-    lies within 1% of ``p_threshold`` may fall either way. The cut is found on a 2**-40-bit lattice, so the returned
-    value is the smallest achievable score with p <= p_threshold up to that tolerance, not necessarily a score itself.
+    lies within 1% of ``p_threshold`` may fall either way. The value returned is at most s*, the smallest achievable
+    score with p <= p_threshold (up to that tolerance), and above every failing score + TIE_EPS_BITS; it is found on
+    the 2**-40-bit lattice and need not be a score itself. Where p-values within 1% of ``p_threshold`` leave room,
+    the cut is the most permissive one (a caller re-filtering hits by p-value then loses nothing).
 
     Parameters
     ----------
@@ -513,7 +518,7 @@ def bh_qvalues(p_values: np.ndarray, n_tests: int) -> np.ndarray:
     if p_values.size == 0:
         return np.zeros(0)
     order = np.argsort(p_values, kind="stable")
-    ranked = p_values[order] * n_tests / np.arange(2, p_values.size + 2)
+    ranked = p_values[order] * n_tests / np.arange(1, p_values.size + 1)
     q_sorted = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)  # min over the larger p's
     q_values = np.empty_like(q_sorted)
     q_values[order] = q_sorted

@@ -1,28 +1,30 @@
 """The vectorized scanner: encoded sequences x many log-odds matrices -> windows scoring at or above a threshold.
 
 Every matrix is scanned on both strands, the minus strand with its reverse complement: each is a *strand matrix* of
-its own. A strand matrix goes down one of two vectorized paths, chosen when the scanner is built from a cost model;
+its own. A strand matrix goes down one of two vectorized paths, chosen when the scanner is built by a cost model;
 both end in an exact float64 rescoring, so the path changes the speed, never the result.
 
-K-mer index (most matrices at p <= 1e-4). A strand matrix of width ``w`` gets a block of ``k`` consecutive columns
-(8, or 4 when w < 8, or w when w < 4), at the offset that filters best. A window can reach the threshold only if the score of its k-mer
-in the block plus the best possible score of the other columns does. The k-mers that pass are enumerated once (meet in
-the middle: the block's two halves, each with its 4**(k/2) words, joined through a sorted search, vectorized over all
-matrices) into an inverted index: k-mer -> (strand matrix, exact block score) entries. Scanning a chunk of sequence
-then costs one k-mer code per position (by doubling: 2-mers from letters, 4-mers from 2-mers, 8-mers from 4-mers) and
-one table lookup; each position expands (``np.repeat``) into its entries, the candidate windows, holding the exact
-score of their block. At p <= 1e-4 a JASPAR vertebrate matrix passes a median 0.03% of 8-mers: over 1019 matrices
-about 10 candidates per position, against 2 x 1019 scores per position for a dense product. A candidate then adds the
-exact scores of the 4-column blocks outside its k-mer block, read from per-block tables of 256 4-mers, most
+K-mer index (most matrices at p <= 1e-4). A strand matrix gets a block of k consecutive columns (k = 8; 4 for
+widths 4 to 7; the whole matrix below 4), at the offset that should filter best. A window can reach the threshold
+only if the score of its k-mer in the block plus the best possible score of the other columns does. The k-mers that
+pass are enumerated once (meet in the middle: the block's two halves of 4**(k/2) words each, joined by a sorted
+search, vectorized over all matrices) into an inverted index: k-mer -> (strand matrix, exact block score) entries.
+Scanning a chunk then costs a k-mer code per position (letters read as base-5 digits: uint8 2-letter numbers, then
+4-letter ones, one lookup to 4-mer codes, and 8-mers as two 4-mers) and one lookup in the index; each position
+expands (``np.repeat``) into its entries, the candidate windows, which hold the exact score of their block. At
+p <= 1e-4 a JASPAR vertebrate matrix passes a median 0.03% of the 8-mers: over its 1019 matrices the index yields
+about 8 candidates per position, against 2 x 1019 scores per position for a dense product. A candidate then adds the
+exact scores of the 4-column blocks outside its k-mer block, read from a table of the 256 4-mers per block, most
 informative block first, and is dropped as soon as its score plus the best the remaining blocks can give falls below
 the threshold (94% fall at the first block).
 
-Dense product (matrices whose filter passes too many k-mers: wide low-information ones, or all at lax thresholds).
-The windows of a chunk are laid out once as one-hot rows at the largest width, position-major with 3 features per
-column (C, G, T; A is the baseline): column 0 the constant 1, column ``1 + 3j + letter - 1``. Each group of similar
-widths multiplies the leading columns (a strided view, no copy) by its stacked float32 matrices, whose row 0 holds the
-all-A score minus the threshold (less ``FLOAT32_TOLERANCE``): a window is a candidate when its product is >= 0, found
-with one comparison and ``np.flatnonzero``. Candidates are rescored exactly in float64 from their letters.
+Dense product (matrices whose filter passes too many k-mers: wide low-information ones, or all of them at a lax
+threshold). The windows of a chunk are laid out once as one-hot rows at the largest width, position-major with 3
+features per column (C, G, T against A): column 0 the constant 1, column ``1 + 3j + letter - 1``. Each group of
+similar widths multiplies the leading columns (a strided view, no copy) by its stacked float32 matrices, whose row 0
+holds the all-A score less the threshold (less ``FLOAT32_TOLERANCE``), so that a window is a candidate when its
+product is >= 0: one comparison and ``np.flatnonzero``, no per-matrix threshold to broadcast. Candidates are rescored
+exactly in float64 from their letters.
 
 A window is reported when its exact score is >= threshold - ``SCORE_EPSILON``. A letter other than A, C, G, T scores
 -inf in every exact table, so windows holding one (or crossing the separator between two joined sequences) are never
@@ -30,16 +32,17 @@ reported.
 
 Bounded memory and threads: sequences are processed in chunks of window positions (never a per-base one-hot or k-mer
 array of a whole sequence), sized so that a chunk's arrays stay in cache; a chunk whose candidates would exceed
-``_MAX_CANDIDATES`` expands them in parts. Chunks run in a thread pool of ``jobs`` workers: numpy releases the GIL in
-its loops, and BLAS runs single-threaded inside them (OpenBLAS's own threads cost 10-15 ms of wake-up per small
-product on a 2-core VM). Many short sequences are scanned in one pass (:meth:`Scanner.scan_many`): their codes are
-joined with one invalid letter between two.
+``_MAX_CANDIDATES`` expands them in parts. Chunks run in a thread pool of ``jobs`` workers (numpy releases the GIL in
+its loops), BLAS single-threaded inside them (OpenBLAS's own threads cost 10-15 ms of wake-up per small product on a
+2-core VM). Many short sequences are scanned in one pass (:meth:`Scanner.scan_many`): their codes are joined with one
+invalid letter between two.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -81,10 +84,12 @@ _CHUNK_CANDIDATES = 1 << 16
 _MIN_CHUNK = 1 << 10
 """Fewest window positions per chunk (a chunk costs tens of microseconds of Python)."""
 
-_MAX_CHUNK = 1 << 14
-"""Most window positions per chunk of the index: its per-position arrays (8 bytes a position) then stay under
-glibc's 128 kB mmap threshold; larger ones are fresh pages each time, and their page faults cost more (measured: 6x)
-than the work."""
+_MAX_CHUNK = 1 << 18
+"""Most window positions per chunk of the index."""
+
+_SUB_CHUNK = 1 << 16
+"""Window positions per step of the per-position work (k-mer codes, index lookups) within a chunk, in arrays that each
+worker reuses (see :class:`_Workspace`)."""
 
 _DENSE_SCORES = 1 << 18
 """Float32 scores per dense product (1 MB)."""
@@ -175,7 +180,7 @@ class Scanner:
         A window is reported when its exact score is >= its matrix's threshold (``inf``: never).
     chunk_size : int
         At most this many window positions per chunk of work (the scanner takes smaller chunks where candidates are
-        dense). Memory per worker: about 100 bytes per position of a chunk plus ``_MAX_CANDIDATES`` candidates.
+        dense). Memory: a few MB per worker, whatever the length of the sequences.
     jobs : int or None
         Worker threads (None: all cores).
     index_fraction : float or None
@@ -208,6 +213,7 @@ class Scanner:
         # a letter not A, C, G, T still fails it
         self._thresholds = np.maximum(self._thresholds, padded.min(axis=1).sum(axis=1) - 1.0)
         self._build(padded, index_fraction)
+        self._workspace = _Workspace()
 
     # ----------------------------------------------------------------------------------------------------- building
 
@@ -355,25 +361,36 @@ class Scanner:
 
     def _index_chunk(self, codes: np.ndarray, first: int, last: int) -> list:
         """Hits of the indexed strand matrices whose k-mer block starts at a position in [first, last)."""
+        work = self._workspace
         origin = max(first - self._max_offset, 0)  # positions below are relative to it
-        quads = _word_codes(codes, origin, last + self._max_width - origin, 4)  # 4-mers of the rescoring blocks
-        near_edge = first < self._max_offset or last + self._max_width > len(codes)
+        end = last + self._max_width
+        quads = work.get("quads", end - origin, np.int16)  # 4-mer codes: the index keys, and the rescoring blocks
+        for a in range(origin, end, _SUB_CHUNK):
+            b = min(a + _SUB_CHUNK, end)
+            _quad_codes(codes, a, b - a, quads[a - origin : b - origin], work)
+        near_edge = first < self._max_offset or end > len(codes)
+        pending: list[tuple] = []  # candidates (k-mer position from origin, slot, block score) awaiting rescoring
         out = []
         for index in self._indexes:
-            keys = quads[first - origin : last - origin]
-            if index.k > 4:
-                rest = (quads[first - origin + 4 : last - origin + 4] if index.k == 8 else
-                        _word_codes(codes, first + 4, last - first, index.k - 4))
-                keys = keys * (4 ** (index.k - 4) + 1) + rest
-            elif index.k < 4:
-                keys = _word_codes(codes, first, last - first, index.k)
-            positions = np.flatnonzero(np.take(index.nonempty, keys))
+            found_positions, found_keys = [], []
+            for a in range(first, last, _SUB_CHUNK):
+                b = min(a + _SUB_CHUNK, last)
+                keys = work.get("keys", b - a, np.intp)
+                if index.k == 8:  # key: first 4-mer x 257 + second 4-mer (see _KmerIndex)
+                    np.multiply(quads[a - origin : b - origin], 257, out=keys, dtype=np.intp)
+                    np.add(keys, quads[a - origin + 4 : b - origin + 4], out=keys)
+                elif index.k == 4:
+                    keys[:] = quads[a - origin : b - origin]
+                else:
+                    keys = _word_codes(codes, a, b - a, index.k)
+                hit = np.flatnonzero(np.take(index.nonempty, keys, out=work.get("flags", b - a, bool), mode="clip"))
+                found_keys.append(np.take(keys, hit))
+                found_positions.append(hit + (a - origin))
+            keys, positions = np.concatenate(found_keys), np.concatenate(found_positions)
             if not len(positions):
                 continue
-            keys = np.take(keys, positions)
             counts = np.take(index.count, keys)
             entry_first = np.take(index.start, keys)
-            positions += first - origin
             total = np.cumsum(counts)
             cut = 0
             while cut < len(positions):
@@ -391,11 +408,25 @@ class Scanner:
                     window = position + origin - np.take(self._strand_offset, strand)
                     inside = (window >= 0) & (window + np.take(self._strand_width, strand) <= len(codes))
                     position, slot, score = (np.compress(inside, a) for a in (position, slot, score))
-                slot, position, score = self._rescore_blocks(quads, position, slot, score)
-                strand = np.take(self._slot_strand, slot)
-                out.append((strand, position + origin - np.take(self._strand_offset, strand), score))
+                if len(position) >= _MAX_CANDIDATES // 8:  # large enough to rescore alone
+                    out.append(self._rescore_pending(quads, origin, [(position, slot, score)]))
+                else:  # small parts of several indexes or steps are rescored together
+                    pending.append((position, slot, score))
+                    if sum(len(p[0]) for p in pending) >= _MAX_CANDIDATES // 8:
+                        out.append(self._rescore_pending(quads, origin, pending))
+                        pending = []
                 cut = stop
+        if pending:
+            out.append(self._rescore_pending(quads, origin, pending))
         return out
+
+    def _rescore_pending(self, quads: np.ndarray, origin: int, pending: list[tuple]) -> tuple:
+        """(strand, window start, exact score) of the pending index candidates that reach their threshold."""
+        position, slot, score = pending[0] if len(pending) == 1 else (np.concatenate([p[i] for p in pending])
+                                                                      for i in range(3))
+        slot, position, score = self._rescore_blocks(quads, position, slot, score)
+        strand = np.take(self._slot_strand, slot)
+        return strand, position + origin - np.take(self._strand_offset, strand), score
 
     def _rescore_blocks(self, quads: np.ndarray, position: np.ndarray, slot: np.ndarray,
                         score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -412,7 +443,7 @@ class Scanner:
             if done.any():
                 out.append((np.compress(done, slot), np.compress(done, position), np.compress(done, score)))
                 going = ~done
-                slot, position, score = np.compress(going, slot), np.compress(going, position), np.compress(going, score)
+                slot, position, score = (np.compress(going, a) for a in (slot, position, score))
             slot = slot + 1
         if not out:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
@@ -467,15 +498,15 @@ class Scanner:
         return self.scored_windows_many([codes])[0]
 
     def scored_windows_many(self, codes_list: list[np.ndarray]) -> np.ndarray:
-        """:meth:`scored_windows` of each sequence; shape (n_sequences, n_matrices), int64. From the lengths of the
-        runs of A, C, G, T letters: a run of length r holds r - w + 1 windows of width w."""
-        run_target, run_length = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-        for i, codes in enumerate(codes_list):
-            lengths = _valid_runs(codes)
-            run_target.append(np.full(len(lengths), i, dtype=np.int64))
-            run_length.append(lengths)
-        run_target, run_length = np.concatenate(run_target), np.concatenate(run_length)
+        """:meth:`scored_windows` of each sequence; shape (n_sequences, n_matrices), int64. From the runs of A, C, G, T
+        letters of the joined sequences (the separators cut them): a run of length r holds r - w + 1 windows of width
+        w."""
         counts = np.zeros((len(codes_list), len(self.widths)), dtype=np.int64)
+        if not codes_list:
+            return counts
+        codes, starts = _join(codes_list)
+        run_start, run_length = _valid_runs(codes)
+        run_target = np.searchsorted(starts, run_start, side="right") - 1
         for width in np.unique(self.widths):
             per_run = np.maximum(run_length - width + 1, 0)
             column = np.bincount(run_target, weights=per_run, minlength=len(codes_list))
@@ -558,6 +589,38 @@ def _word_codes(codes: np.ndarray, first: int, n: int, j: int) -> np.ndarray:
             value *= 25
             value += pairs[2:]
     return np.take(_BASE5[j], value)
+
+
+_QUAD_CODES = _BASE5[4].astype(np.int16)
+
+
+def _quad_codes(codes: np.ndarray, first: int, n: int, out: np.ndarray, work: "_Workspace") -> None:
+    """:func:`_word_codes` of 4-letter words into ``out`` (int16, shape (n,)), in the worker's reused arrays."""
+    segment = codes[first : first + n + 3]
+    if len(segment) < n + 3:
+        segment = np.concatenate([segment, np.full(n + 3 - len(segment), INVALID, np.uint8)])
+    pairs = work.get("pairs", n + 2, np.uint8)
+    np.multiply(segment[:-1], np.uint8(5), out=pairs)
+    np.add(pairs, segment[1:], out=pairs)  # 0..24
+    value = work.get("value", n, np.intp)
+    np.multiply(pairs[:n], 25, out=value, dtype=np.intp)
+    np.add(value, pairs[2:], out=value)
+    np.take(_QUAD_CODES, value, out=out, mode="clip")  # "clip": no copy of out ("raise" makes one); all in range
+
+
+class _Workspace(threading.local):
+    """Arrays that a worker thread reuses from chunk to chunk: fresh arrays above glibc's mmap threshold (128 kB)
+    come as fresh pages, whose faults cost more than the work (measured: 6x for the k-mer codes), and smaller arrays
+    would mean more numpy calls, each a handoff of the GIL between the workers."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, n: int, dtype) -> np.ndarray:
+        array = self.arrays.get(name)
+        if array is None or len(array) < n:
+            array = self.arrays[name] = np.empty(max(n, 1024), dtype=dtype)
+        return array[:n]
 
 
 def _width_groups(strands: np.ndarray, widths: np.ndarray) -> list[np.ndarray]:
@@ -657,12 +720,12 @@ def _make_index(k: int, entries: tuple, first_slot: np.ndarray) -> _KmerIndex:
     return _KmerIndex(k, count > 0, count, start, first_slot[strand], score)
 
 
-def _valid_runs(codes: np.ndarray) -> np.ndarray:
-    """Lengths of the maximal runs of A, C, G, T letters of ``codes`` (empty runs included); int64."""
+def _valid_runs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and lengths of the maximal runs of A, C, G, T letters of ``codes`` (empty runs included); int64."""
     step = 1 << 22
     invalid = [np.flatnonzero(codes[i : i + step] == INVALID) + i for i in range(0, len(codes), step)]
     edges = np.concatenate([[-1], *invalid, [len(codes)]]).astype(np.int64)
-    return edges[1:] - edges[:-1] - 1
+    return edges[:-1] + 1, edges[1:] - edges[:-1] - 1
 
 
 def score_windows(log_odds: np.ndarray, codes: np.ndarray) -> np.ndarray:

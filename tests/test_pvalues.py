@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -163,26 +164,35 @@ except ImportError:  # pragma: no cover - pyjaspar is a dependency of motifscan
 needs_jaspar = pytest.mark.skipif(JASPAR_DB is None or not JASPAR_DB.exists(), reason="pyjaspar's JASPAR2026 missing")
 
 
-def jaspar_counts(matrix_id: str) -> np.ndarray:
-    """Counts (4, w) of one JASPAR2026 matrix, e.g. 'MA0605.3'."""
-    base_id, version = matrix_id.rsplit(".", 1)
-    with sqlite3.connect(JASPAR_DB) as db:
-        (internal,) = db.execute("SELECT ID FROM MATRIX WHERE BASE_ID = ? AND VERSION = ?", (base_id, int(version))).fetchone()
-        rows = db.execute("SELECT row, col, val FROM MATRIX_DATA WHERE ID = ?", (internal,)).fetchall()
+def _read_counts(db: sqlite3.Connection, internal_id: int) -> np.ndarray:
+    rows = db.execute("SELECT row, col, val FROM MATRIX_DATA WHERE ID = ?", (internal_id,)).fetchall()
     counts = np.zeros((4, max(col for _, col, _ in rows)))
     for row, col, value in rows:
         counts["ACGT".index(row), col - 1] = value
     return counts
 
 
+def jaspar_counts(matrix_id: str) -> np.ndarray:
+    """Counts (4, w) of one JASPAR2026 matrix, e.g. 'MA0605.3'."""
+    base_id, version = matrix_id.rsplit(".", 1)
+    with closing(sqlite3.connect(JASPAR_DB)) as db:
+        query = "SELECT ID FROM MATRIX WHERE BASE_ID = ? AND VERSION = ?"
+        (internal_id,) = db.execute(query, (base_id, int(version))).fetchone()
+        return _read_counts(db, internal_id)
+
+
 def core_vertebrate_counts() -> dict[str, np.ndarray]:
     """The latest version of every CORE vertebrate matrix of JASPAR2026, by 'BASE_ID.VERSION'."""
-    with sqlite3.connect(JASPAR_DB) as db:
-        latest = db.execute(
-            "SELECT m.BASE_ID, MAX(m.VERSION) FROM MATRIX m JOIN MATRIX_ANNOTATION a ON a.ID = m.ID "
-            "WHERE m.COLLECTION = 'CORE' AND a.TAG = 'tax_group' AND a.VAL = 'vertebrates' GROUP BY m.BASE_ID"
+    with closing(sqlite3.connect(JASPAR_DB)) as db:
+        rows = db.execute(
+            "SELECT m.ID, m.BASE_ID, m.VERSION FROM MATRIX m JOIN MATRIX_ANNOTATION a ON a.ID = m.ID "
+            "WHERE m.COLLECTION = 'CORE' AND a.TAG = 'tax_group' AND a.VAL = 'vertebrates'"
         ).fetchall()
-    return {f"{base}.{version}": jaspar_counts(f"{base}.{version}") for base, version in latest}
+        latest = {}
+        for internal_id, base_id, version in rows:
+            if base_id not in latest or version > latest[base_id][1]:
+                latest[base_id] = (internal_id, version)
+        return {f"{base}.{version}": _read_counts(db, internal_id) for base, (internal_id, version) in latest.items()}
 
 
 @pytest.fixture(scope="module")
@@ -338,16 +348,18 @@ def test_threshold_matches_enumeration(motif, p_threshold):
 
 
 @needs_jaspar
-@pytest.mark.parametrize("p_threshold", [1e-3, 1e-4, 1e-5])
-def test_jaspar_thresholds_match_enumeration(core_vertebrates, p_threshold):
-    """Matrices of widths 6..11, including MA0605.3 (ATF3) and MA0018.5."""
+def test_jaspar_thresholds_match_enumeration(core_vertebrates):
+    """Matrices of widths 6..11, including MA0605.3 (ATF3) and MA0018.5, at p* = 1e-3, 1e-4, 1e-5."""
     chosen = ["MA0605.3", "MA0018.5"]
     for width in range(6, 12):
-        chosen += [m for m in sorted(core_vertebrates) if core_vertebrates[m].shape[1] == width][:2]
+        of_width = [m for m in sorted(core_vertebrates) if core_vertebrates[m].shape[1] == width]
+        chosen += of_width[: 2 if width < 11 else 1]
     for k, matrix_id in enumerate(chosen):
         background = UNIFORM if k % 2 == 0 else SKEWED
-        check_threshold_by_enumeration(log_odds_from_counts(core_vertebrates[matrix_id], background), background,
-                                       p_threshold)
+        log_odds = log_odds_from_counts(core_vertebrates[matrix_id], background)
+        exact = ExactTail(log_odds, background)
+        for p_threshold in (1e-3, 1e-4, 1e-5):
+            check_threshold_by_enumeration(log_odds, background, p_threshold, exact)
 
 
 @needs_jaspar
@@ -384,6 +396,21 @@ def test_score_thresholds_of_many_matrices(core_vertebrates):
             continue
         lower, upper = fine_grid_bracket(log_odds, UNIFORM, threshold - TIE_EPS + np.array([5e-11, -5e-11]))
         assert lower[0] <= 1e-4 * (1 + RTOL) and upper[1] >= 1e-4 / (1 + RTOL)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(motifs(max_width=6), st.sampled_from([1e-2, 1e-4]), st.integers(0, 2**31))
+def test_fallbacks_match_enumeration(monkeypatch, motif, p_threshold, seed):
+    """With enumeration off and tiny grid and state caps, the threshold comes from the multi-point branch-and-bound
+    search and p-values from branch and bound down to whole words: still within tolerance."""
+    monkeypatch.setattr(pvalues, "_MAX_ENUMERATED_STATES", 0)
+    monkeypatch.setattr(pvalues, "_MAX_BINS", 1 << 8)
+    monkeypatch.setattr(pvalues, "_MAX_STATES", 16)
+    log_odds, background = motif
+    exact = ExactTail(log_odds, background)
+    check_threshold_by_enumeration(log_odds, background, p_threshold, exact)
+    queries = np.random.default_rng(seed).permutation(query_scores(exact.achievable))[:60]
+    assert relative_error(pvalues.pvalues(log_odds, background, queries), exact(queries)).max() <= RTOL
 
 
 def test_threshold_edges():
