@@ -6,9 +6,9 @@ Run ``python benchmarks/run.py`` (all workloads, full scale) or e.g. ``python be
 
 Every tool runs in a subprocess of its own (this same script with ``--child``), so that whole-process wall time counts
 interpreter start, imports, reading the input, building the model, thresholds and the scan. The parent measures that
-wall time and the child's peak RSS (``os.wait4``; also the sampled RSS of the whole process tree when psutil is
-installed); the child measures its phases (import, read, motifs, thresholds, scan call) and writes its hits as arrays,
-which the parent compares as sets of (motif, sequence, 0-based start, strand).
+wall time and the CPU time (``os.wait4``; also the sampled RSS of the whole process tree when psutil is installed);
+the child measures its phases (import, read, motifs, thresholds, scan call) and its peak RSS (VmHWM), and writes its
+hits as arrays, which the parent compares as sets of (motif, sequence, 0-based start, strand).
 
 The scoring model handed to every tool is motifscan's: counts + a total pseudocount of 0.8 per column spread by a
 uniform background, log2 odds, p <= 1e-4 per strand, both strands. Where a tool cannot follow it, the report says so.
@@ -52,7 +52,7 @@ WORKLOADS = {
               what="20,000 promoters x 2.5 kb (50 Mb) x ATF/CREB set"),
     "c": dict(n=100, length=1000, motifs="vertebrates", tools=["motifscan", "moods", "memelite", "fimo"],
               what="100 kb (100 x 1 kb) x JASPAR2026 CORE vertebrates"),
-    "mem": dict(n=1, length=50_000_000, motifs="atf_creb", tools=["motifscan", "moods"],
+    "mem": dict(n=1, length=50_000_000, motifs="atf_creb", tools=["motifscan", "motifscan-cli", "moods"],
                 what="one 50 Mb sequence x ATF/CREB set (memory)"),
 }
 ALL_TOOLS = ["motifscan", "motifscan-cli", "moods", "memelite", "fimo"]
@@ -66,14 +66,20 @@ PROFILED = "motifscan@cprofile"
 
 
 def read_fasta(path: str | Path) -> list[tuple[str, str]]:
-    """(name, sequence) pairs of a FASTA file, read lean: bytes in, one join per record."""
-    data = Path(path).read_bytes()
-    records = []
-    for chunk in data.split(b">")[1:]:
-        header, _, body = chunk.partition(b"\n")
-        records.append((header.split()[0].decode(), body.replace(b"\n", b"").replace(b"\r", b"").decode("ascii")))
-        del body
-    del data
+    """(name, sequence) pairs of a FASTA file, read lean (one bytearray per record, then one str), so that reading
+    a 50 Mb record costs about 100 MB at its peak and 50 MB after."""
+    records: list[tuple[str, str]] = []
+    name, body = None, bytearray()
+    with open(path, "rb") as handle:
+        for line in handle:
+            if line.startswith(b">"):
+                if name is not None:
+                    records.append((name, body.decode("ascii")))
+                name, body = line[1:].split()[0].decode(), bytearray()
+            else:
+                body += line.rstrip(b"\r\n")
+    if name is not None:
+        records.append((name, body.decode("ascii")))
     return records
 
 
@@ -121,6 +127,11 @@ class Clock:
         self.t0 = time.perf_counter()
         self.phases: dict[str, float] = {}
         self._last = self.t0
+        self.memory: dict[str, float] = {}
+
+    def before_scan(self) -> None:
+        """Note the memory in use and the peak so far, just before the scan call."""
+        self.memory = dict(rss_before_scan_mb=current_rss_mb(), peak_before_scan_mb=peak_rss_mb())
 
     def lap(self, name: str) -> None:
         now = time.perf_counter()
@@ -177,7 +188,7 @@ def child_motifscan(spec: dict, clock: Clock) -> dict:
     timing: dict[str, float] = {}
     original = motifscan.pvalues.score_thresholds
     motifscan.pvalues.score_thresholds = _timed(original, timing, "thresholds")
-    rss_before = current_rss_mb()
+    clock.before_scan()
     result = _profiled(spec, lambda: motifscan.api.scan_fasta(records, motifs, p_threshold=spec["p"]))
     clock.lap("scan")
     motifscan.pvalues.score_thresholds = original
@@ -188,7 +199,7 @@ def child_motifscan(spec: dict, clock: Clock) -> dict:
               start=np.fromiter((h.start for h in hits), np.int64, len(hits)),
               minus=np.fromiter((h.strand == "-" for h in hits), bool, len(hits)))
     clock.lap("export")
-    return dict(thresholds=timing.get("thresholds"), threshold_in_scan=True, rss_before_scan_mb=rss_before,
+    return dict(thresholds=timing.get("thresholds"), threshold_in_scan=True,
                 version=motifscan.__version__, motif_ids_match=ids == spec["motif_ids"],
                 scan_fasta_signature=str(inspect.signature(motifscan.api.scan_fasta)))
 
@@ -200,6 +211,7 @@ def child_motifscan_cli(spec: dict, clock: Clock) -> dict:
     sys.argv = ["motifscan", "-q", "fasta", spec["fasta"], *group, "--pvalue", str(spec["p"]),
                 "-o", spec["out"] + ".tsv"]
     from motifscan.cli import main as cli_main
+    clock.before_scan()
     try:
         cli_main()
     except SystemExit as stop:
@@ -252,6 +264,7 @@ def child_moods(spec: dict, clock: Clock) -> dict:
     else:  # the distribution of a matrix and of its reverse complement are the same: compute once
         thresholds = [MOODS.tools.threshold_from_p(m, bg, spec["p"]) for m in forward]
     clock.lap("thresholds")
+    clock.before_scan()
     scanner = MOODS.scan.Scanner(7)
     scanner.set_motifs(forward + reverse, bg, thresholds + thresholds)
     n = len(forward)
@@ -298,6 +311,7 @@ def child_memelite(spec: dict, clock: Clock) -> dict:
     timing: dict[str, float] = {}
     original = fimo_module._pvalue_tables
     fimo_module._pvalue_tables = _timed(original, timing, "thresholds")
+    clock.before_scan()
     # eps=0: the probabilities already hold motifscan's pseudocount, so log2(p) - log2(0.25) is motifscan's matrix
     frames = _profiled(spec, lambda: memelite.fimo(motifs, spec["fasta"], threshold=spec["p"], eps=0.0))
     clock.lap("scan")
@@ -330,6 +344,7 @@ def child_fimo(spec: dict, clock: Clock) -> dict:
         background = Background.from_uniform(motif_file.alphabet)
     clock.lap("motifs")
     fimo = FIMO(both_strands=True, threshold=spec["p"])
+    clock.before_scan()
     patterns = _profiled(spec, lambda: [fimo.score_motif(m, sequences, background) for m in motifs])
     clock.lap("scan")
     index = {m: k for k, m in enumerate(spec["motif_ids"])}
@@ -363,6 +378,7 @@ def child_main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text())
     info = CHILDREN[spec["tool"]](spec, clock)
     info["phases"] = clock.phases
+    info.update(clock.memory)
     info["peak_rss_mb"] = peak_rss_mb()
     info["maxrss_self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     info["maxrss_children_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -682,14 +698,12 @@ def classify(tool_keys: np.ndarray, ms_keys: np.ndarray, codes: np.ndarray, matr
     return out
 
 
-def exact_threshold_check(matrices: list[np.ndarray], ids: list[str], thresholds: np.ndarray, max_width: int,
-                          rel_tol: float = 0.01) -> dict:
-    """For every matrix of width <= max_width, enumerate all 4^w words (uniform background), compute each word's
-    exact p-value P(S >= s) and check motifscan's threshold against it: a word passing (score >= threshold) with
-    p > (1 + rel_tol) * p_threshold, or failing with p <= p_threshold / (1 + rel_tol), breaks motifscan's contract
-    (p-values exact within 1%); words whose p lies within that band may fall either way and are counted apart."""
-    checked, broken, in_band, extra_words, missing_words = 0, [], 0, 0, 0
-    for motif_id, matrix, threshold in zip(ids, matrices, thresholds):
+def exact_tails(matrices: list[np.ndarray], max_width: int) -> dict[int, tuple[np.ndarray, np.ndarray, int]]:
+    """For every matrix of width <= max_width, enumerate all 4^w words (uniform background) and keep the top of the
+    score distribution: matrix index -> (scores ascending, their exact P(S >= s - eps), 4^w). The kept words are the
+    2 p N + 3 best and all tied with them, so every score with p <= 2 p is there."""
+    tails = {}
+    for k, matrix in enumerate(matrices):
         width = matrix.shape[1]
         if width > max_width:
             continue
@@ -697,28 +711,73 @@ def exact_threshold_check(matrices: list[np.ndarray], ids: list[str], thresholds
         for j in range(1, width):
             scores = (scores[:, None] + matrix[:, j][None, :]).ravel()
         total = len(scores)
-        # only words near the top matter: the 2 * p * N + 2 best and everything tied with them
         keep = min(total - 1, int(2 * P_THRESHOLD * total) + 2)
         cut = np.partition(scores, total - 1 - keep)[total - 1 - keep]
         top = np.sort(scores[scores >= cut - 1e-6])  # ascending, ties at the cut included
         p_of = (len(top) - np.searchsorted(top, top - SCORE_EPSILON, side="left")) / total  # P(S >= s - eps)
+        tails[k] = (top, p_of, total)
+    return tails
+
+
+def exact_pvalues(tail: tuple[np.ndarray, np.ndarray, int], scores: np.ndarray) -> np.ndarray:
+    """Exact p-values of scores from a tail of :func:`exact_tails`; scores below the tail get +inf (p > 2 p)."""
+    top, _, total = tail
+    p = (len(top) - np.searchsorted(top, scores - SCORE_EPSILON, side="left")) / total
+    return np.where(scores >= top[0] - SCORE_EPSILON, p, np.inf)
+
+
+def exact_threshold_check(tails: dict, ids: list[str], thresholds: np.ndarray, rel_tol: float = 0.01) -> dict:
+    """Check motifscan's threshold of every enumerated matrix against the exact p-values of all words: a word passing
+    (score >= threshold) with p > (1 + rel_tol) * p_threshold, or failing with p <= p_threshold / (1 + rel_tol),
+    breaks motifscan's contract (p-values exact within 1%); words whose p lies within that band may fall either way
+    and are counted apart."""
+    broken, in_band, extra_words, missing_words = [], 0, 0, 0
+    for k, (top, p_of, total) in tails.items():
+        threshold = thresholds[k]
         passes = top >= threshold - SCORE_EPSILON
         too_high = passes & (p_of > (1 + rel_tol) * P_THRESHOLD)
         too_low = ~passes & (p_of <= P_THRESHOLD / (1 + rel_tol))
         strict = passes != (p_of <= P_THRESHOLD)
-        checked += 1
         if too_high.any() or too_low.any():
-            broken.append(dict(id=motif_id, width=width, threshold=float(threshold),
+            broken.append(dict(id=ids[k], words=total, threshold=float(threshold),
                                passing_with_p_above=float(p_of[too_high].max()) if too_high.any() else None,
                                failing_with_p_below=float(p_of[too_low].min()) if too_low.any() else None))
         elif strict.any():
             in_band += 1
             extra_words += int((strict & passes).sum())
             missing_words += int((strict & ~passes).sum())
-    return dict(matrices_checked=checked, max_width=max_width, contract_broken=len(broken),
+    return dict(matrices_checked=len(tails), contract_broken=len(broken),
                 differ_from_strict_only_within_1pct=in_band,
                 words_passing_with_p_just_above_p=extra_words,
                 words_failing_with_p_just_below_p=missing_words, examples=broken[:10])
+
+
+def truth_check(keys: dict[str, np.ndarray], codes: np.ndarray, matrices: list[np.ndarray], tails: dict,
+                rel_tol: float = 0.01) -> dict:
+    """Each tool's hits against exact p-values, on the matrices narrow enough to enumerate, among the windows that
+    any tool reported: hits with exact p > p (and > (1 + tol) p), and windows with exact p <= p (and <= p / (1 + tol))
+    that the tool lacks."""
+    n_seqs, length = codes.shape
+    union = np.unique(np.concatenate(list(keys.values()))) if keys else np.zeros(0, np.int64)
+    motif = decode_keys(union, n_seqs, length)[0]
+    union = union[np.isin(motif, list(tails))]
+    motif = decode_keys(union, n_seqs, length)[0]
+    scores = exact_scores(union, codes, matrices)
+    p = np.full(len(union), np.inf)
+    for k in np.unique(motif):
+        rows = np.flatnonzero(motif == k)
+        p[rows] = exact_pvalues(tails[k], scores[rows])
+    truth = union[p <= P_THRESHOLD]
+    clear = union[p <= P_THRESHOLD / (1 + rel_tol)]
+    false = union[p > P_THRESHOLD]
+    clearly_false = union[p > (1 + rel_tol) * P_THRESHOLD]
+    out = dict(matrices=len(tails), true_windows=int(len(truth)))
+    for tool, k in keys.items():
+        mine = k[np.isin(decode_keys(k, n_seqs, length)[0], list(tails))]
+        out[tool] = dict(hits=int(len(mine)), jaccard_vs_exact=jaccard(mine, truth),
+                         p_above=int(np.isin(mine, false).sum()), p_above_1pct=int(np.isin(mine, clearly_false).sum()),
+                         missed=int((~np.isin(truth, mine)).sum()), missed_1pct=int((~np.isin(clear, mine)).sum()))
+    return out
 
 
 # =====================================================================================================================
@@ -841,6 +900,10 @@ def report(results: dict, machine: dict, args, started: str) -> str:
         if loads:
             lines.append(f"- 1-min load average at the tools' starts: {min(loads):.2f} to {max(loads):.2f} "
                          f"(this machine has {machine.get('cores')} cores; other work running inflates times)")
+        before = [f"{tool} {r['rss_before_scan_mb']:.0f} MB (peak so far {r['peak_before_scan_mb']:.0f})"
+                  for tool, r in entry["tools"].items() if r.get("rss_before_scan_mb") is not None]
+        if before:
+            lines.append("- memory in use just before the scan call (input read, matrices built): " + "; ".join(before))
         notes = entry.get("notes", [])
         for note in notes:
             lines.append(f"- {note}")
@@ -853,6 +916,20 @@ def report(results: dict, machine: dict, args, started: str) -> str:
             lines.append("|---" * (len(tools) + 1) + "|")
             for a in tools:
                 lines.append(f"| {a} | " + " | ".join(fmt(entry["pairwise"][a].get(b), 4) for b in tools) + " |")
+        if entry.get("truth"):
+            t = entry["truth"]
+            lines.append("")
+            lines.append(f"Against exact p-values (all 4^w words enumerated) on the {t['matrices']} matrices of width "
+                         f"<= 11, among the windows any tool reported ({t['true_windows']} have exact p <= "
+                         f"{P_THRESHOLD:g}):")
+            lines.append("")
+            lines.append("| tool | hits | Jaccard vs exact | hits with p > 1e-4 | of them p > 1.01e-4 | windows with "
+                         "p <= 1e-4 missed | of them p <= 1e-4/1.01 |")
+            lines.append("|---|---:|---:|---:|---:|---:|---:|")
+            for tool, v in t.items():
+                if isinstance(v, dict):
+                    lines.append(f"| {tool} | {v['hits']} | {v['jaccard_vs_exact']:.4f} | {v['p_above']} | "
+                                 f"{v['p_above_1pct']} | {v['missed']} | {v['missed_1pct']} |")
         if entry.get("disagreements"):
             lines.append("")
             lines.append("Disagreements with motifscan, by each window's exact float64 score against motifscan's own "
@@ -909,7 +986,7 @@ def parse_args(argv=None):
     parser.add_argument("--no-warmup", action="store_true",
                         help="skip the untimed warm-up run of each tool (numba caches, .pyc, page cache)")
     parser.add_argument("--no-diagnostics", action="store_true",
-                        help=f"skip the diagnostic run of MOODS with motifscan's thresholds and the exact checks")
+                        help="skip the diagnostic run of MOODS with motifscan's thresholds and the exact checks")
     parser.add_argument("--profile", action="store_true",
                         help="also run motifscan once more with its scan call under cProfile (untimed row); the "
                              "top functions go to the results")
@@ -953,6 +1030,7 @@ def main(argv=None) -> int:
 
     results: dict = dict(machine=machine, started=started, args=vars(args), workloads={}, checks={})
     thresholds_of: dict[str, np.ndarray] = {}
+    tails_of: dict[str, dict] = {}
 
     if not args.no_warmup:
         codes = make_sequences("warm", 4, 1000)
@@ -1010,14 +1088,16 @@ def main(argv=None) -> int:
             r = run_tool(PROFILED, workload, inputs, workdir, args, 0)
             entry["tools"][PROFILED] = summarise([r])
             log(f"({workload}) {PROFILED}: {r.get('error', 'ok')}")
-        analyse(entry, codes, motifs, thresholds_of.get(spec["motifs"]), args)
+        if not args.no_diagnostics and spec["motifs"] not in tails_of:
+            tails_of[spec["motifs"]] = exact_tails(motifs["log_odds"], max_width=11)
+        analyse(entry, codes, motifs, thresholds_of.get(spec["motifs"]), tails_of.get(spec["motifs"]), args)
         write_outputs(results, machine, args, started)
 
     if not args.no_diagnostics:
         for name, thresholds in thresholds_of.items():
             motifs = motif_sets[name]
-            results["checks"][f"motifscan thresholds vs exact enumeration ({name})"] = exact_threshold_check(
-                motifs["log_odds"], motifs["ids"], thresholds, max_width=11)
+            results["checks"][f"motifscan thresholds vs exact enumeration of every word, matrices of width <= 11 "
+                               f"({name})"] = exact_threshold_check(tails_of[name], motifs["ids"], thresholds)
             moods = [e["tools"]["moods"] for e in results["workloads"].values()
                      if e["motif_set"] == name and e["tools"].get("moods", {}).get("hits_file")]
             if moods:
@@ -1036,7 +1116,8 @@ def main(argv=None) -> int:
     return 0
 
 
-def analyse(entry: dict, codes: np.ndarray, motifs: dict, thresholds: np.ndarray | None, args) -> None:
+def analyse(entry: dict, codes: np.ndarray, motifs: dict, thresholds: np.ndarray | None, tails: dict | None,
+            args) -> None:
     n_seqs, length = codes.shape
     for tool, r in entry["tools"].items():  # scan time without the thresholds computed inside the scan call
         scan = r.get("phases", {}).get("scan")
@@ -1059,6 +1140,8 @@ def analyse(entry: dict, codes: np.ndarray, motifs: dict, thresholds: np.ndarray
     if ms is not None and thresholds is not None and not args.no_diagnostics:
         entry["disagreements"] = {tool: classify(k, ms, codes, motifs["log_odds"], thresholds)
                                   for tool, k in keys.items() if tool != "motifscan"}
+    if tails:
+        entry["truth"] = truth_check(keys, codes, motifs["log_odds"], tails)
     r = entry["tools"].get("motifscan", {})
     if r.get("motif_ids_match") is False:
         entry["notes"].append("motifscan's select_motifs returned another motif list than the harness's SQLite query")

@@ -78,8 +78,9 @@ _DENSE_COST_BASE = 0.3
 _MAX_CANDIDATES = 1 << 18
 """Candidates of the index expanded at once (about 40 bytes each while they are rescored)."""
 
-_CHUNK_CANDIDATES = 1 << 16
-"""Expected index candidates per chunk: the chunk's arrays then stay in cache."""
+_CHUNK_CANDIDATES = 1 << 17
+"""Expected index candidates per chunk (single-threaded cost flat from 2**15 to 2**18; larger chunks mean fewer numpy
+calls, so fewer handoffs of the GIL between workers)."""
 
 _MIN_CHUNK = 1 << 10
 """Fewest window positions per chunk (a chunk costs tens of microseconds of Python)."""
@@ -91,8 +92,8 @@ _SUB_CHUNK = 1 << 16
 """Window positions per step of the per-position work (k-mer codes, index lookups) within a chunk, in arrays that each
 worker reuses (see :class:`_Workspace`)."""
 
-_DENSE_SCORES = 1 << 18
-"""Float32 scores per dense product (1 MB)."""
+_DENSE_SCORES = 1 << 19
+"""Float32 scores per dense product (2 MB)."""
 
 _RESCORE_BATCH = 1 << 14
 """Dense candidates rescored at once (their letters take 8 bytes per column)."""
@@ -398,9 +399,10 @@ class Scanner:
                 base = int(total[cut - 1]) if cut else 0
                 stop = max(int(np.searchsorted(total, base + _MAX_CANDIDATES, side="right")), cut + 1)
                 n = counts[cut:stop]
-                entry = np.arange(int(total[stop - 1]) - base)
-                entry += np.repeat(entry_first[cut:stop] - (total[cut:stop] - n - base), n)
-                position = np.repeat(positions[cut:stop], n)  # of the k-mer, from origin
+                owner = _owners(n, int(total[stop - 1]) - base)  # the position each candidate comes from
+                entry = np.arange(len(owner))
+                entry += np.take(entry_first[cut:stop] - (total[cut:stop] - n - base), owner)
+                position = np.take(positions[cut:stop], owner)  # of the k-mer, from origin
                 slot = np.take(index.slot, entry)
                 score = np.take(index.score, entry)
                 if near_edge:
@@ -592,6 +594,14 @@ def _word_codes(codes: np.ndarray, first: int, n: int, j: int) -> np.ndarray:
 
 
 _QUAD_CODES = _BASE5[4].astype(np.int16)
+
+
+def _owners(counts: np.ndarray, total: int) -> np.ndarray:
+    """``np.repeat(np.arange(len(counts)), counts)`` for positive counts summing to ``total``, through a cumulative
+    sum: ``np.repeat`` holds the GIL (numpy 2.x), which would serialize the scanner's threads."""
+    marks = np.zeros(total, dtype=np.intp)
+    marks[np.cumsum(counts[:-1])] = 1
+    return np.cumsum(marks, out=marks)
 
 
 def _quad_codes(codes: np.ndarray, first: int, n: int, out: np.ndarray, work: "_Workspace") -> None:
