@@ -23,6 +23,7 @@ from motifscan.encoding import encode, reverse_complement
 from motifscan.errors import UsageError
 from motifscan.model import Hit, Motif
 from motifscan.motifs import DEFAULT_PSEUDOCOUNT, log_odds
+from motifscan.progress import task
 from motifscan.scanning import Candidates, Scanner
 
 log = logging.getLogger(__name__)
@@ -101,54 +102,74 @@ def scan_targets(targets: Sequence[ScanTarget], motifs: Sequence[Motif], setting
     if background is None:
         background = background_from_codes(codes)
     matrices = [log_odds(m.counts, settings.pseudocount, background) for m in motifs]
-    ranges = np.array([pvalues.score_range(m) for m in matrices])  # (n, 2): min, max
-    thresholds = np.asarray(pvalues.score_thresholds(matrices, background, settings.p_threshold), dtype=np.float64)
+    # one score distribution per matrix serves its threshold and then its hits' p-values (shared grids)
+    distributions = [pvalues.ScoreDistribution(m, background) for m in matrices]
+    ranges = np.array([(d.min_score, d.max_score) for d in distributions]).reshape(-1, 2)
+    thresholds = np.array([d.score_threshold(settings.p_threshold) for d in distributions], dtype=np.float64)
     if settings.min_rel_score is not None:
         thresholds = np.maximum(thresholds, ranges[:, 0] + settings.min_rel_score * (ranges[:, 1] - ranges[:, 0]))
     scanner = Scanner(matrices, thresholds, jobs=settings.jobs)
-    per_target = scanner.scan_many(codes).by_target(len(codes))  # all targets in one pass
+    with task("scanning", 1) as progress:
+        found = scanner.scan_many(codes, on_chunk=progress.update)  # all targets in one pass
     scored = scanner.scored_windows_many(codes).sum(axis=0) * 2
     possible = sum(2 * np.maximum(len(c) - scanner.widths + 1, 0) for c in codes) if codes else np.zeros(1)
     skipped = int(np.sum(possible - scored))
     if skipped:
         log.warning("%d windows (motif x strand x position) hold letters other than A, C, G, T and were not scored",
                     skipped)
-    hits = _hits(targets, per_target, motifs, matrices, ranges, background, scored, settings)
+    hits = _hits(targets, found, motifs, distributions, ranges, scored, settings)
     if settings.max_strand:
         hits = best_strand(hits)
     return EngineOutput(hits, background, {m.id: int(n) for m, n in zip(motifs, scored)}, skipped)
 
 
-def _hits(targets, per_target: list[Candidates], motifs, matrices, ranges, background, scored,
-          settings: ScanSettings) -> list[Hit]:
-    target_index = np.concatenate([np.full(len(c.score), i) for i, c in enumerate(per_target)] or [np.zeros(0)])
-    found = Candidates.concatenate(per_target)
-    hits: list[Hit] = []
-    for k, motif in enumerate(motifs):
-        rows = np.flatnonzero(found.motif_index == k)
-        if not len(rows):
-            continue
-        scores = found.score[rows]
-        p_values = pvalues.pvalues(matrices[k], background, scores)
-        passing = p_values <= settings.p_threshold
-        rows, scores, p_values = rows[passing], scores[passing], p_values[passing]
-        q_values = pvalues.bh_qvalues(p_values, int(scored[k]))
-        if settings.q_threshold is not None:
-            passing = q_values <= settings.q_threshold
-            rows, scores, p_values, q_values = rows[passing], scores[passing], p_values[passing], q_values[passing]
-        low, high = ranges[k]
-        for row, score, p_value, q_value in zip(rows, scores, p_values, q_values):
-            target = targets[int(target_index[row])]
-            start = int(found.start[row])
-            site = target.sequence[start : start + motif.width]
-            minus = bool(found.minus_strand[row])
-            hits.append(Hit(
-                motif_id=motif.id, motif_name=motif.name, seq_name=target.name, chrom=target.chrom,
-                start=target.offset + start, end=target.offset + start + motif.width, strand="-" if minus else "+",
-                score=float(score), rel_score=float((score - low) / (high - low)) if high > low else 1.0,
-                p_value=float(p_value), q_value=float(q_value),
-                matched_sequence=reverse_complement(site) if minus else site,
-            ))
+def _passing(distribution: pvalues.ScoreDistribution, scores: np.ndarray, n_tests: int,
+             settings: ScanSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For one motif's candidate scores (k,): (kept (k,) bool, p-values, q-values of the kept)."""
+    p_values = distribution.pvalues(scores)
+    kept = p_values <= settings.p_threshold
+    q_values = pvalues.bh_qvalues(p_values[kept], n_tests)
+    if settings.q_threshold is not None:
+        passing = q_values <= settings.q_threshold
+        kept[np.flatnonzero(kept)[~passing]] = False
+        q_values = q_values[passing]
+    return kept, p_values[kept], q_values
+
+
+def _hits(targets: Sequence[ScanTarget], found: Candidates, motifs: Sequence[Motif], distributions, ranges,
+          scored: np.ndarray, settings: ScanSettings) -> list[Hit]:
+    """Hit records of the candidates that pass the p-value (and q-value) thresholds; the loop is over motifs, then
+    over hits, never over sequence positions."""
+    order = np.argsort(found.motif_index, kind="stable")
+    bounds = np.searchsorted(found.motif_index[order], np.arange(len(motifs) + 1))
+    rows, p_parts, q_parts = [], [], []
+    for k in np.flatnonzero(np.diff(bounds)):
+        candidates = order[bounds[k] : bounds[k + 1]]
+        kept, p_values, q_values = _passing(distributions[k], found.score[candidates], int(scored[k]), settings)
+        rows.append(candidates[kept])
+        p_parts.append(p_values)
+        q_parts.append(q_values)
+    if not rows:
+        return []
+    rows = np.concatenate(rows)
+    motif_index, score = found.motif_index[rows], found.score[rows]
+    low, high = ranges[motif_index, 0], ranges[motif_index, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel_score = np.where(high > low, (score - low) / (high - low), 1.0)
+    width = np.array([m.width for m in motifs])[motif_index]
+    columns = zip(motif_index.tolist(), found.target[rows].tolist(), found.start[rows].tolist(),
+                  (found.start[rows] + width).tolist(), found.minus_strand[rows].tolist(), score.tolist(),
+                  rel_score.tolist(), np.concatenate(p_parts).tolist(), np.concatenate(q_parts).tolist())
+    hits = []
+    for k, t, start, end, minus, score_, rel, p_value, q_value in columns:
+        motif, target = motifs[k], targets[t]
+        site = target.sequence[start:end]
+        hits.append(Hit(
+            motif_id=motif.id, motif_name=motif.name, seq_name=target.name, chrom=target.chrom,
+            start=target.offset + start, end=target.offset + end, strand="-" if minus else "+", score=score_,
+            rel_score=rel, p_value=p_value, q_value=q_value,
+            matched_sequence=reverse_complement(site) if minus else site,
+        ))
     return hits
 
 

@@ -36,7 +36,11 @@ class Task:
         self.drawn = False
 
     def advance(self, units: int = 1) -> None:
-        self.done += units
+        self.update(self.done + units, self.total)
+
+    def update(self, done: int, total: int) -> None:
+        """``done`` of ``total`` units finished (the total may become known only as work starts)."""
+        self.done, self.total = done, max(total, 1)
         if self.stream is None or time.monotonic() - self.started < self.delay:
             return
         fraction = min(self.done / self.total, 1.0)

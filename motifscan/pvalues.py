@@ -62,6 +62,8 @@ _MAX_LEVEL_BINS = 1 << 16  # finest grid keeping every suffix level: (w + 1) x 2
 _CACHED_GRIDS = 3  # grids kept per matrix
 _MAX_STATES = 1 << 18  # branch-and-bound prefixes per level before giving the grid another refinement
 _MAX_ENUMERATED_STATES = 1 << 14  # prefixes per level for exact tail enumeration in score_threshold
+_TAIL_BINS = 1 << 13  # the finer grid tried for hits' p-values before enumerating the tail
+_MAX_ENUMERATED_TAIL = 1 << 16  # prefixes per level for exact p-values of far-tail scores (hits)
 
 DoneTest = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -167,8 +169,43 @@ class ScoreDistribution:
         if np.isnan(scores).any():
             raise ValueError("scores must not be NaN")
         targets, where = np.unique(self._target_deficits(scores), return_inverse=True)  # hits repeat words
-        lower, upper = self._bracket(targets, _ratio_done)
+        lower, upper = self._tail_bracket(targets)
+        todo = ~_ratio_done(lower, upper)
+        if todo.any():
+            lower[todo], upper[todo] = self._bracket(targets[todo], _ratio_done)
         return np.sqrt(lower * upper)[where]
+
+    def _tail_bracket(self, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bounds from one fine grid, made exact where the grid cannot split the mass: the far tail (the words near
+        the consensus, where hits' scores lie) is made of few words, so its exact deficits are enumerated instead
+        (when no level holds more than _MAX_ENUMERATED_TAIL prefixes). targets: (n,) sorted -> two (n,) arrays."""
+        lower = np.where(targets >= self.max_deficit, 1.0, 0.0)
+        upper = np.where(targets < 0, 0.0, 1.0)
+        inside = (targets >= 0) & (targets < self.max_deficit)
+        if not inside.any():
+            return lower, upper
+        unresolved = inside
+        largest = float(targets[inside].max())
+        cached = [g for g in self._grids.values() if g.n_bins * g.delta > largest]  # e.g. the threshold's grids
+        steps = [g.delta for g in sorted(cached, key=lambda g: -g.delta)]
+        steps += [2.0 ** math.floor(math.log2(max(largest, QUANTUM_BITS) / _TAIL_BINS))]
+        for step in steps:  # grids before enumeration: cheaper wherever they suffice
+            largest = float(targets[unresolved].max())
+            grid = self._grid(max(step, QUANTUM_BITS), largest)
+            grid_lower, grid_upper = grid.bounds(targets[unresolved])
+            lower[unresolved] = np.maximum(lower[unresolved], grid_lower)  # nested grids: bounds only tighten
+            upper[unresolved] = np.minimum(upper[unresolved], grid_upper)
+            unresolved = unresolved & ~_ratio_done(lower, upper)
+            if not unresolved.any():
+                return lower, upper
+        if unresolved.any():
+            atoms = self._enumerate_tail(float(targets[unresolved].max()), _MAX_ENUMERATED_TAIL)
+            if atoms is not None:
+                deficits, masses = atoms
+                cumulative = np.r_[0.0, np.cumsum(masses)]
+                exact = cumulative[np.searchsorted(deficits, targets[unresolved], side="right")]
+                lower[unresolved] = upper[unresolved] = exact
+        return lower, upper
 
     def _target_deficits(self, scores: np.ndarray) -> np.ndarray:
         """Lattice deficits x, Phi(x) = P(S >= s - TIE_EPS_BITS), clipped to [-quantum, max_deficit]; (n,) -> (n,)."""
@@ -367,12 +404,15 @@ class ScoreDistribution:
     def _enumerate_tail(self, largest: float, state_cap: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Exact distinct deficits <= ``largest``, sorted, and their probabilities; shapes (a,). None when some
         level has more than ``state_cap`` distinct prefixes."""
-        targets = np.array([largest])
-        owner, prefix, mass = np.zeros(1, dtype=np.int64), np.zeros(1), np.ones(1)
+        prefix, mass = np.zeros(1), np.ones(1)
         for level in range(self.width):
             if prefix.size > state_cap:
                 return None
-            owner, prefix, mass = self._extend(owner, prefix, mass, level, targets)
+            child_prefix = (prefix[:, None] + self.deficits[:, level]).ravel()  # exact on the lattice
+            child_mass = (mass[:, None] * self.background).ravel()
+            inside = child_prefix <= largest  # suffix deficits are >= 0: past the target stays past
+            prefix, merged = np.unique(child_prefix[inside], return_inverse=True)
+            mass = np.bincount(merged, child_mass[inside], prefix.size)
         return prefix, mass
 
     def _search_cut(self, passing: float, failing: float, low_ok: float, high_ok: float) -> float:

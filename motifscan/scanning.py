@@ -41,10 +41,12 @@ invalid letter between two.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
@@ -330,15 +332,17 @@ class Scanner:
         found = self.scan_many([codes])
         return Candidates(found.motif_index, found.start, found.minus_strand, found.score)
 
-    def scan_many(self, codes_list: list[np.ndarray]) -> Candidates:
-        """:meth:`scan` of several sequences in one pass; ``target`` says which sequence each candidate is in."""
+    def scan_many(self, codes_list: list[np.ndarray], on_chunk: Callable[[int, int], None] | None = None) -> Candidates:
+        """:meth:`scan` of several sequences in one pass; ``target`` says which sequence each candidate is in.
+        ``on_chunk(done, total)`` is called as chunks of work finish (for progress bars)."""
         codes, starts = _join(codes_list)
-        strand, window, score = self._scan_joined(codes)
+        strand, window, score = self._scan_joined(codes, on_chunk)
         target = np.searchsorted(starts, window, side="right") - 1
         return Candidates(np.take(self._strand_motif, strand), window - np.take(starts, target),
                           np.take(self._strand_minus, strand), score, target.astype(np.int64))
 
-    def _scan_joined(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _scan_joined(self, codes: np.ndarray, on_chunk: Callable[[int, int], None] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(strand, window start, exact score) of every hit in one code array."""
         length = len(codes)
         tasks = []
@@ -349,12 +353,20 @@ class Scanner:
         if self._dense_groups:
             size = min(self.chunk_size, 1 << 16)
             tasks += [(self._dense_chunk, first, min(first + size, length)) for first in range(0, length, size)]
+        finished = itertools.count(1)
+
+        def run(task):
+            part = task[0](codes, task[1], task[2])
+            if on_chunk is not None:
+                on_chunk(next(finished), len(tasks))
+            return part
+
         with _blas_threads(1 if self._dense_groups else None):
             if self.jobs > 1 and len(tasks) > 1:
                 with ThreadPoolExecutor(self.jobs) as pool:
-                    parts = list(pool.map(lambda task: task[0](codes, task[1], task[2]), tasks))
+                    parts = list(pool.map(run, tasks))
             else:
-                parts = [task[0](codes, task[1], task[2]) for task in tasks]
+                parts = [run(task) for task in tasks]
         parts = [p for part in parts for p in part]
         if not parts:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
