@@ -191,6 +191,7 @@ def scan_fasta(
     background: str = "uniform",
     mask_lowercase: bool = False,
     max_strand: bool = False,
+    jobs: int | None = None,
     jaspar_release: str | None = None,
     command: str | None = None,
 ) -> ScanResult:
@@ -200,7 +201,7 @@ def scan_fasta(
     """
     settings = ScanSettings(p_threshold=p_threshold, q_threshold=q_threshold, min_rel_score=min_rel_score,
                             pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase,
-                            max_strand=max_strand)
+                            max_strand=max_strand, jobs=jobs)
     release = jaspar_database(jaspar_release).release
     chosen = resolve_motifs(motifs, release)
     records = _records(path_or_records)

@@ -129,6 +129,8 @@ def _scoring_options(command):
                      help="0-order background; 'auto' estimates it from the scanned sequences."),
         click.option("--mask-lowercase", is_flag=True, help="Do not score windows with soft-masked (lowercase) letters."),
         click.option("-o", "--output", default="-", metavar="FILE", help="TSV output [default: stdout]."),
+        click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+                     help="Worker threads for scanning [default: all cores]."),
         click.option("--max-strand", is_flag=True,
                      help="Of a site found on both strands, keep only the better one (ties: +)."),
         click.option("--bed", "bed_path", default=None, metavar="FILE", help="Also write BED6 (0-based half-open)."),
@@ -180,7 +182,8 @@ def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, g
 @_motif_options
 @_scoring_options
 def fasta(fasta_path, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, p_threshold,
-          q_threshold, min_rel_score, pseudocount, background, mask_lowercase, max_strand, output, bed_path, bed_track, gff3_path, fimo_path):
+          q_threshold, min_rel_score, pseudocount, background, mask_lowercase, jobs, max_strand, output, bed_path,
+          bed_track, gff3_path, fimo_path):
     """Scan the records of a FASTA file (plain or gzip) on both strands.
 
     Coordinates are positions in each record, 0-based half-open; seq_name = chrom = the record ID.
@@ -193,7 +196,7 @@ def fasta(fasta_path, motif_ids, tf_names, motif_files, collections, tax_groups,
     motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, release)
     result = scan_fasta(fasta_path, motifs, p_threshold=p_threshold, q_threshold=q_threshold,
                         min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
-                        mask_lowercase=mask_lowercase, max_strand=max_strand, jaspar_release=release,
+                        mask_lowercase=mask_lowercase, max_strand=max_strand, jobs=jobs, jaspar_release=release,
                         command=_command_line())
     _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path)
 
@@ -269,7 +272,7 @@ def _genome_spec(genome, annotation, species, assembly, ensembl_url, cache_dir, 
 def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline,
          upstream, downstream, transcripts, biotypes, strict, chrom_style, motif_ids, tf_names, motif_files,
          collections, tax_groups, jaspar_release, p_threshold, q_threshold, min_rel_score, pseudocount, background,
-         mask_lowercase, max_strand, output, bed_path, bed_track, gff3_path, fimo_path):
+         mask_lowercase, jobs, max_strand, output, bed_path, bed_track, gff3_path, fimo_path):
     """Scan the promoters of GENES (symbols, Ensembl gene or transcript IDs).
 
     Coordinates are genomic, 0-based half-open; tss_rel_start/tss_rel_end count from the TSS (+1 = TSS base).
@@ -286,7 +289,7 @@ def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, 
                         upstream=upstream, downstream=downstream, transcripts=transcripts, biotypes=biotypes,
                         chrom_style=chrom_style, strict=strict, p_threshold=p_threshold, q_threshold=q_threshold,
                         min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
-                        mask_lowercase=mask_lowercase, max_strand=max_strand, jaspar_release=release,
+                        mask_lowercase=mask_lowercase, max_strand=max_strand, jobs=jobs, jaspar_release=release,
                         command=_command_line())
     _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path)
 

@@ -194,6 +194,7 @@ def scan_genes(
     background: str = "uniform",
     mask_lowercase: bool = False,
     max_strand: bool = False,
+    jobs: int | None = None,
     jaspar_release: str | None = None,
     command: str | None = None,
 ) -> ScanResult:
@@ -208,7 +209,7 @@ def scan_genes(
         raise UsageError(f"chrom style must be one of {', '.join(CHROM_STYLES)}, not {chrom_style!r}")
     settings = ScanSettings(p_threshold=p_threshold, q_threshold=q_threshold, min_rel_score=min_rel_score,
                             pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase,
-                            max_strand=max_strand)
+                            max_strand=max_strand, jobs=jobs)
     release = jaspar_database(jaspar_release).release
     chosen = resolve_motifs(motifs, release)
     spec = GenomeSpec(genome, annotation, species, assembly, ensembl_url, cache_dir, use_cache, offline)
