@@ -2,7 +2,8 @@
 
 Data flow (each step has one home):
 
-    gene names -> sources (Ensembl REST | local FASTA + GTF | demo genome) -> Gene, Transcript   [1-based -> 0-based, once]
+    gene names -> sources (Ensembl REST | local FASTA + GTF | demo genome) -> Gene, Transcript
+               [1-based -> 0-based, once, in the source]
                -> promoters: TSS + strand + window -> Promoter regions (0-based half-open)
                -> sources: region -> forward-strand sequence
     FASTA file -> fasta.read_fasta -> records

@@ -101,7 +101,9 @@ class ScanResult:
         return promoter_map(self, path, **options)
 
     def to_pandas(self):
-        """A pandas DataFrame with the TSV columns (start/end 0-based half-open). Needs pandas (``motifscan[pandas]``)."""
+        """A pandas DataFrame with the TSV columns (start/end 0-based half-open).
+
+        Needs pandas (``pip install "motifscan[pandas]"``)."""
         try:
             import pandas as pd
         except ImportError:
@@ -159,7 +161,8 @@ def base_provenance(settings: ScanSettings, motifs: Sequence[Motif], output: Eng
         ("min_rel_score", "none" if settings.min_rel_score is None else f"{settings.min_rel_score:g}"),
         ("mask_lowercase", str(settings.mask_lowercase).lower()),
         ("max_strand", str(settings.max_strand).lower()),
-        ("q_value", "Benjamini-Hochberg per motif over all windows scored on both strands; no correction across motifs"),
+        ("q_value", "Benjamini-Hochberg per motif over all windows scored on both strands; "
+                    "no correction across motifs"),
         ("coordinates", "start/end 0-based half-open; strand relative to chrom"),
         ("command", command if command is not None else " ".join(sys.argv) or "python"),
     ]

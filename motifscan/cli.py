@@ -127,7 +127,8 @@ def _scoring_options(command):
                      help="Total pseudocount per matrix column, spread by the background."),
         click.option("--background", default="uniform", show_default=True, metavar="uniform|auto|A,C,G,T",
                      help="0-order background; 'auto' estimates it from the scanned sequences."),
-        click.option("--mask-lowercase", is_flag=True, help="Do not score windows with soft-masked (lowercase) letters."),
+        click.option("--mask-lowercase", is_flag=True,
+                     help="Do not score windows with soft-masked (lowercase) letters."),
         click.option("-o", "--output", default="-", metavar="FILE", help="TSV output [default: stdout]."),
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
                      help="Worker threads for scanning [default: all cores]."),
@@ -319,10 +320,9 @@ def promoters(genes, genes_file, genome, annotation, species, assembly, ensembl_
 @click.option("--title", default=None, help="Figure title.")
 def plot(hits_path, output, title):
     """Draw a promoter map of a motifscan TSV: one row per promoter, sites by position relative to the TSS."""
+    from motifscan.api import ScanResult
     from motifscan.plots import promoter_map
     from motifscan.writers import read_tsv
-
-    from motifscan.api import ScanResult
 
     _check_outputs(output)
     provenance, hits = read_tsv(hits_path)

@@ -127,6 +127,7 @@ def _passing(distribution: pvalues.ScoreDistribution, scores: np.ndarray, n_test
              settings: ScanSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For one motif's candidate scores (k,): (kept (k,) bool, p-values, q-values of the kept)."""
     p_values = distribution.pvalues(scores)
+    distribution.release()
     kept = p_values <= settings.p_threshold
     q_values = pvalues.bh_qvalues(p_values[kept], n_tests)
     if settings.q_threshold is not None:

@@ -94,7 +94,7 @@ class Region:
         return self.end - self.start
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a scan can hold hundreds of thousands of hits
 class Hit:
     """One motif site that passed the thresholds.
 

@@ -83,7 +83,7 @@ def _jaspar_data_dir() -> Path:
 
 
 def bundled_releases() -> list[str]:
-    """JASPAR releases bundled with the installed pyjaspar, oldest first (e.g. ``["JASPAR2014", ..., "JASPAR2026"]``)."""
+    """JASPAR releases bundled with the installed pyjaspar, oldest first (``["JASPAR2014", ..., "JASPAR2026"]``)."""
     return sorted(p.stem for p in _jaspar_data_dir().glob("JASPAR*.sqlite"))
 
 
@@ -577,7 +577,8 @@ def select_motifs(
             log.warning("%s lacks %d motif(s) of the default set, dropped: %s",
                         database.release, len(missing), " ".join(missing))
         if not present:
-            raise UnknownMotifError(f"{database.release} holds none of the default motifs; choose motifs with --motif or --tf")
+            raise UnknownMotifError(f"{database.release} holds none of the default motifs; "
+                                    "choose motifs with --motif or --tf")
         chosen = database.by_ids(present)
     chosen += database.by_ids(motif_ids)
     if tf_names:

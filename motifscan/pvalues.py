@@ -159,6 +159,10 @@ class ScoreDistribution:
         # coarse grid: about _COARSE_BINS bins over the whole range (delta a power of two, at most 1 bit)
         self._coarse_delta = 2.0 ** min(0, math.ceil(math.log2(max(self.max_deficit, 2.0**-20) / _COARSE_BINS)))
 
+    def release(self) -> None:
+        """Drop the cached grids (memory: a scan keeps one distribution per matrix until its hits have p-values)."""
+        self._grids.clear()
+
     # ----------------------------------------------------------------------------------------------- p-values
 
     def pvalues(self, scores: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ import pickle
 import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -122,7 +122,7 @@ def test_gene_strand_unknown_for_a_lone_site_and_declared_strand_wins(result):
     class StrandedHit(Hit):
         gene_strand: str = ""
 
-    stranded = StrandedHit(**{**lone.__dict__, "gene_strand": "-"})
+    stranded = StrandedHit(**{**asdict(lone), "gene_strand": "-"})
     assert infer_gene_strands({lone.seq_name: [stranded]}) == {lone.seq_name: "-"}
 
 

@@ -16,7 +16,9 @@ class GeneSource(Protocol):
     """The interface the gene-scan pipeline needs from a source of genes and sequence."""
 
     def lookup(self, queries: Sequence[str]) -> list[GeneLookup]:
-        """Resolve symbols (any case), gene IDs or transcript IDs (versioned or not); one GeneLookup per query, in order."""
+        """Resolve symbols (any case), gene IDs or transcript IDs (versioned or not).
+
+        One GeneLookup per query, in order."""
 
     def chrom_length(self, chrom: str) -> int:
         """Length in bp of chromosome ``chrom`` (named as the source names it)."""
