@@ -13,17 +13,18 @@ import sys
 import time
 from typing import Iterator, TextIO
 
-_stream: contextvars.ContextVar[TextIO | None] = contextvars.ContextVar("motifscan_progress", default=None)
+_target: contextvars.ContextVar[tuple[TextIO | None, float]] = contextvars.ContextVar(
+    "motifscan_progress", default=(None, 1.0))
 
 
 @contextlib.contextmanager
-def report_to(stream: TextIO | None) -> Iterator[None]:
-    """Draw progress on ``stream`` (None: nowhere) within the block."""
-    token = _stream.set(stream)
+def report_to(stream: TextIO | None, delay: float = 1.0) -> Iterator[None]:
+    """Draw progress on ``stream`` (None: nowhere) within the block, for steps lasting over ``delay`` seconds."""
+    token = _target.set((stream, delay))
     try:
         yield
     finally:
-        _stream.set(token.old_value if token.old_value is not contextvars.Token.MISSING else None)
+        _target.reset(token)
 
 
 class Task:
@@ -58,7 +59,8 @@ class Task:
 @contextlib.contextmanager
 def task(label: str, total: int) -> Iterator[Task]:
     """A progress task for ``total`` units of work, drawn only where reporting is on."""
-    current = Task(label, total, _stream.get())
+    stream, delay = _target.get()
+    current = Task(label, total, stream, delay)
     try:
         yield current
     finally:

@@ -28,6 +28,7 @@ import requests
 from motifscan import __version__
 from motifscan.errors import EnsemblError, OfflineCacheMiss, UsageError
 from motifscan.model import Gene, GeneLookup, Region, Transcript
+from motifscan.progress import task
 from motifscan.sources.cache import Cache, NullCache
 
 logger = logging.getLogger(__name__)
@@ -271,8 +272,11 @@ class EnsemblSource:
         if missing:
             owners = _owners(pieces, set(missing))
             self._ensure_release(f"for the sequence of {_names(_unique(n for k in missing for n in owners[k]))}")
-            for batch in _sequence_batches([_parse_piece_key(k) for k in missing]):
-                have.update(self._fetch_batch(batch, owners))
+            batches = _sequence_batches([_parse_piece_key(k) for k in missing])
+            with task("fetching", len(batches)) as progress:
+                for batch in batches:
+                    have.update(self._fetch_batch(batch, owners))
+                    progress.advance()
         return ["".join(have[_piece_key(p)] for p in pieces[r]) for r in regions]
 
     def provenance(self) -> dict[str, str]:
