@@ -139,6 +139,9 @@ def collect_promoters(queries: Sequence[str], spec: GenomeSpec, *, upstream: int
             for gene, transcript_id in resolved:
                 promoters += _gene_promoters(source, gene, transcript_id, upstream, downstream, transcripts, biotypes)
                 progress.advance()
+        if not promoters:
+            raise NoGenesError("no promoter window could be cut for " + ", ".join(g.label for g, _ in resolved)
+                               + " (TSS off the chromosome's sequence, or no transcript of the asked biotypes)")
         sequences = source.fetch_sequences([p.region for p in promoters])
         provenance = tuple((f"source_{k}" if not k.startswith("source") else k, str(v))
                            for k, v in source.provenance().items())

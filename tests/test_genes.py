@@ -153,6 +153,14 @@ def test_missing_genes_exit_codes(tmp_path, genes, extra, code):
     assert out.exists() == (code == 0)
 
 
+def test_no_promoter_window_is_a_failure(tmp_path):
+    # GMDS's canonical TSS (6:2,245,926) lies past the end of the demo's record 6 (2,051,541 bp)
+    result = run("scan", "--genome", "demo", "GMDS", "-o", tmp_path / "out.tsv")
+    assert result.exit_code == 1 and "GMDS" in result.output
+    assert not (tmp_path / "out.tsv").exists()
+    assert run("scan", "--genome", "demo", "GMDS", "FOXC1", "-o", tmp_path / "out.tsv").exit_code == 0
+
+
 def test_gene_ids_transcript_ids_and_gene_file(tmp_path):
     by_symbol = scan_genes(["foxc1"], genome="demo")
     by_id = scan_genes(["ENSG00000054598.5"], genome="demo")
