@@ -5,9 +5,28 @@ Nothing here imports motifscan's scanning or p-value code.
 
 from __future__ import annotations
 
+import gzip
+from pathlib import Path
+
 import numpy as np
 
 COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
+
+
+def read_fasta_plainly(path: Path) -> dict[str, str]:
+    """Every record of a FASTA (plain, gzip or bgzip), read with the standard library only: name -> sequence."""
+    path = Path(path)
+    with open(path, "rb") as probe:
+        opener = gzip.open if probe.read(2) == b"\x1f\x8b" else open
+    records: dict[str, list[str]] = {}
+    with opener(path, "rt") as handle:
+        for line in handle:
+            line = line.strip()
+            if line.startswith(">"):
+                chunks = records.setdefault(line[1:].split()[0], [])
+            elif line:
+                chunks.append(line)
+    return {name: "".join(chunks) for name, chunks in records.items()}
 
 
 def enumerate_scores(log_odds: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -5,7 +5,6 @@ Coordinates: motifscan's are 0-based half-open with strand "+"/"-"; the stand-in
 
 from __future__ import annotations
 
-import gzip
 import os
 import stat
 import threading
@@ -20,6 +19,8 @@ from motifscan.model import Region
 from motifscan.sources import ensembl
 from motifscan.sources.cache import CACHE_FILE_NAME
 from motifscan.sources.ensembl import EnsemblSource, region_query
+
+from oracles import read_fasta_plainly
 
 DEMO_FASTA = Path(__file__).resolve().parent.parent / "genomes" / "grch37_demo" / "genome.fa.gz"
 
@@ -45,15 +46,7 @@ class FakeClock:
 @pytest.fixture(scope="module")
 def demo_fasta() -> dict[str, str]:
     """The demo genome read here, independently of motifscan and of the stand-in."""
-    records: dict[str, list[str]] = {}
-    with gzip.open(DEMO_FASTA, "rt") as handle:
-        for line in handle:
-            if line.startswith(">"):
-                name = line[1:].split()[0]
-                records[name] = []
-            else:
-                records[name].append(line.strip())
-    return {name: "".join(lines) for name, lines in records.items()}
+    return read_fasta_plainly(DEMO_FASTA)
 
 
 def make_source(standin, tmp_path, **kwargs) -> EnsemblSource:

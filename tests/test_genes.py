@@ -4,7 +4,6 @@ brute-force scan of promoter windows cut by hand from the FASTA (TSS facts from 
 from __future__ import annotations
 
 import csv
-import gzip
 import os
 import shutil
 import subprocess
@@ -18,7 +17,7 @@ from motifscan.cli import cli
 from motifscan.genes import scan_genes
 from motifscan.motifs import log_odds, select_motifs
 
-from oracles import exact_pvalues, reverse_complement, window_score
+from oracles import exact_pvalues, read_fasta_plainly, reverse_complement, window_score
 
 DEMO = Path(__file__).parent.parent / "genomes" / "grch37_demo"
 GENES = ["FOXC1", "FOXQ1", "GTPBP6"]
@@ -27,24 +26,9 @@ TSS_1BASED = {"FOXC1": ("6", 1_610_681, "+"), "FOXQ1": ("6", 1_312_675, "+"), "G
 UNIFORM = np.full(4, 0.25)
 
 
-def read_demo_fasta() -> dict[str, str]:
-    """The demo genome read with gzip and plain string handling (no pyfaidx, no motifscan)."""
-    records, name, chunks = {}, None, []
-    with gzip.open(DEMO / "genome.fa.gz", "rt") as handle:
-        for line in handle:
-            if line.startswith(">"):
-                if name:
-                    records[name] = "".join(chunks)
-                name, chunks = line[1:].split()[0], []
-            else:
-                chunks.append(line.strip())
-    records[name] = "".join(chunks)
-    return records
-
-
 @pytest.fixture(scope="module")
 def genome() -> dict[str, str]:
-    return read_demo_fasta()
+    return read_fasta_plainly(DEMO / "genome.fa.gz")
 
 
 def run(*args):

@@ -24,26 +24,14 @@ from motifscan.resources import demo_genome
 from motifscan.sources import local
 from motifscan.sources.local import LocalGenomeSource, read_gtf, reconcile_chromosomes, split_version
 
+from oracles import read_fasta_plainly
+
 DATA = Path(__file__).parent / "data"
 GENCODE_GTF = DATA / "local_gencode_style.gtf"
 ALT_GTF = DATA / "local_chr7_alt_subset.gtf"
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
-
-
-def read_fasta_plainly(path: Path) -> dict[str, str]:
-    """Every record of a FASTA (plain, gzip or bgzip), read with the standard library only."""
-    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
-    records: dict[str, list[str]] = {}
-    with opener(path, "rt") as handle:
-        for line in handle:
-            line = line.rstrip("\n")
-            if line.startswith(">"):
-                chunks = records.setdefault(line[1:].split()[0], [])
-            else:
-                chunks.append(line)
-    return {name: "".join(chunks) for name, chunks in records.items()}
 
 
 def gtf_transcript_lines(path: Path) -> list[dict[str, str]]:

@@ -6,11 +6,9 @@ out by hand, and against ``bedtools getfasta -s``.
 
 from __future__ import annotations
 
-import gzip
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from hypothesis import assume, given
@@ -34,24 +32,13 @@ from motifscan.promoters import (
 from motifscan.resources import demo_genome
 from motifscan.sources.local import LocalGenomeSource
 
+from oracles import read_fasta_plainly
+
 COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N", "a": "t", "c": "g", "g": "c", "t": "a", "n": "n"}
 
 
 def revcomp_by_hand(sequence: str) -> str:
     return "".join(COMPLEMENT[base] for base in reversed(sequence))
-
-
-def read_fasta_plainly(path: Path) -> dict[str, str]:
-    """Every record of a (b)gzipped FASTA, read with the standard library only."""
-    records: dict[str, list[str]] = {}
-    with gzip.open(path, "rt") as handle:
-        for line in handle:
-            line = line.rstrip("\n")
-            if line.startswith(">"):
-                chunks = records.setdefault(line[1:].split()[0], [])
-            else:
-                chunks.append(line)
-    return {name: "".join(chunks) for name, chunks in records.items()}
 
 
 def slice_1based(sequence: str, first: int, last: int) -> str:
