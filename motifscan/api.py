@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from motifscan import __version__
-from motifscan.engine import EngineOutput, ScanSettings, ScanTarget, scan_targets, sort_hits
+from motifscan.engine import EngineOutput, ScanSettings, ScanTarget, scan_targets
 from motifscan.fasta import FastaRecord, read_fasta
 from motifscan.model import Hit, Motif, Region
 from motifscan.motifs import jaspar_database, select_motifs
@@ -213,4 +213,4 @@ def scan_fasta(
     if isinstance(path_or_records, (str, Path)):
         provenance.insert(2, ("input", str(path_or_records)))
     records = {r.name: Region(r.name, 0, len(r.sequence), "+", r.name) for r in records}
-    return ScanResult(tuple(sort_hits(output.hits)), tuple(chosen), tuple(provenance), output.scored_windows, records)
+    return ScanResult(tuple(output.hits), tuple(chosen), tuple(provenance), output.scored_windows, records)

@@ -81,7 +81,7 @@ class ScanTarget:
 
 @dataclass(frozen=True)
 class EngineOutput:
-    """Hits (unsorted) plus what the provenance and q-values need.
+    """Hits (in output order: seq_name, start, motif_id, strand) plus what the provenance and q-values need.
 
     ``background``: shape (4,). ``scored_windows``: motif ID -> windows scored, both strands counted (the m of BH).
     ``skipped_windows``: windows (motif x strand x position) not scored for holding non-ACGT letters.
@@ -139,8 +139,8 @@ def _passing(distribution: pvalues.ScoreDistribution, scores: np.ndarray, n_test
 
 def _hits(targets: Sequence[ScanTarget], found: Candidates, motifs: Sequence[Motif], distributions, ranges,
           scored: np.ndarray, settings: ScanSettings) -> list[Hit]:
-    """Hit records of the candidates that pass the p-value (and q-value) thresholds; the loop is over motifs, then
-    over hits, never over sequence positions."""
+    """Hit records of the candidates that pass the p-value (and q-value) thresholds, in output order
+    (seq_name, start, motif_id, strand); the loop is over motifs, then over hits, never over sequence positions."""
     order = np.argsort(found.motif_index, kind="stable")
     bounds = np.searchsorted(found.motif_index[order], np.arange(len(motifs) + 1))
     rows, p_parts, q_parts = [], [], []
@@ -152,7 +152,13 @@ def _hits(targets: Sequence[ScanTarget], found: Candidates, motifs: Sequence[Mot
         q_parts.append(q_values)
     if not rows:
         return []
-    rows = np.concatenate(rows)
+    rows, p_values, q_values = np.concatenate(rows), np.concatenate(p_parts), np.concatenate(q_parts)
+    # output order (seq_name, start, motif_id, strand), sorted here on arrays rather than on Hit objects
+    name_rank = np.unique([t.name for t in targets], return_inverse=True)[1].ravel()
+    motif_rank = np.unique([m.id for m in motifs], return_inverse=True)[1].ravel()
+    in_order = np.lexsort((found.minus_strand[rows], motif_rank[found.motif_index[rows]], found.start[rows],
+                           name_rank[found.target[rows]]))
+    rows, p_values, q_values = rows[in_order], p_values[in_order], q_values[in_order]
     motif_index, score = found.motif_index[rows], found.score[rows]
     low, high = ranges[motif_index, 0], ranges[motif_index, 1]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -160,7 +166,7 @@ def _hits(targets: Sequence[ScanTarget], found: Candidates, motifs: Sequence[Mot
     width = np.array([m.width for m in motifs])[motif_index]
     columns = zip(motif_index.tolist(), found.target[rows].tolist(), found.start[rows].tolist(),
                   (found.start[rows] + width).tolist(), found.minus_strand[rows].tolist(), score.tolist(),
-                  rel_score.tolist(), np.concatenate(p_parts).tolist(), np.concatenate(q_parts).tolist())
+                  rel_score.tolist(), p_values.tolist(), q_values.tolist())
     hits = []
     for k, t, start, end, minus, score_, rel, p_value, q_value in columns:
         motif, target = motifs[k], targets[t]
@@ -184,8 +190,3 @@ def best_strand(hits: Sequence[Hit]) -> list[Hit]:
         if kept is None or (hit.score, hit.strand == "+") > (kept.score, kept.strand == "+"):
             best[key] = hit
     return list(best.values())
-
-
-def sort_hits(hits: Sequence[Hit]) -> list[Hit]:
-    """Rows in output order: seq_name, start, motif_id, strand."""
-    return sorted(hits, key=lambda h: (h.seq_name, h.start, h.motif_id, h.strand))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from motifscan.api import MotifSpec, ScanResult, base_provenance, resolve_motifs
-from motifscan.engine import ScanSettings, ScanTarget, scan_targets, sort_hits
+from motifscan.engine import ScanSettings, ScanTarget, scan_targets
 from motifscan.errors import NoGenesError, UsageError
 from motifscan.model import Gene, GeneLookup, Hit
 from motifscan.motifs import jaspar_database
@@ -223,7 +223,7 @@ def scan_genes(
     output = scan_targets(targets, chosen, settings)
     by_name = {p.name: p for p in promoter_set.promoters}
     annotated = [_annotate(h, by_name[h.seq_name], chrom_style) for h in output.hits]
-    hits = sort_hits([h for h in annotated if h is not None])
+    hits = [h for h in annotated if h is not None]  # in the engine's output order
     provenance = base_provenance(settings, chosen, output, release, command)
     provenance[2:2] = [
         *promoter_set.provenance,
