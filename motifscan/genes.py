@@ -20,7 +20,7 @@ from motifscan.errors import NoGenesError, UsageError
 from motifscan.model import Gene, GeneLookup, Hit
 from motifscan.motifs import jaspar_database
 from motifscan.progress import task
-from motifscan.promoters import Promoter, promoters_for_gene, site_transcripts, tss_relative
+from motifscan.promoters import Promoter, promoters_for_gene, selected_transcripts, site_transcripts, tss_relative
 
 log = logging.getLogger(__name__)
 
@@ -86,35 +86,49 @@ def read_gene_file(path: str | os.PathLike) -> list[str]:
     return [word for line in text.splitlines() for word in line.split("#", 1)[0].split()]
 
 
-def _report(lookups: Sequence[GeneLookup], strict: bool) -> list[tuple[Gene, str | None]]:
-    """Log how queries resolved; the (gene, transcript_id) pairs to scan, each gene once."""
+def _report(lookups: Sequence[GeneLookup], strict: bool) -> Sequence[GeneLookup]:
+    """Log how queries resolved; NoGenesError when none did (or, with ``strict``, when any did not)."""
     missing = [lk for lk in lookups if not lk.genes]
     for lookup in lookups:
-        if lookup.note:
-            log.info("%s", lookup.note)
+        if lookup.note and lookup.genes:
+            log.info("%s", lookup.note if lookup.query in lookup.note else f"{lookup.query}: {lookup.note}")
         if len(lookup.genes) > 1:
             log.warning("%s names %d genes, scanning each: %s", lookup.query, len(lookup.genes),
                         ", ".join(f"{g.id} ({g.chrom}:{g.start + 1}-{g.end})" for g in lookup.genes))
     if missing:
         described = [lk.query + (f" (did you mean {', '.join(lk.suggestions)}?)" if lk.suggestions else "")
-                     for lk in missing]
+                     + (f" ({lk.note})" if lk.note else "") for lk in missing]
         log.warning("%d gene(s) not found: %s", len(missing), "; ".join(described))
-    found = [(gene, lk.transcript_id) for lk in lookups for gene in lk.genes]
-    if not found:
+    if not any(lk.genes for lk in lookups):
         raise NoGenesError("none of the genes could be resolved: " + ", ".join(lk.query for lk in lookups))
     if strict and missing:
         raise NoGenesError(f"--strict: {len(missing)} gene(s) not found: " + ", ".join(lk.query for lk in missing))
-    unique: dict[tuple[str, str | None], tuple[Gene, str | None]] = {}
-    for gene, transcript_id in found:
-        unique.setdefault((gene.id, transcript_id), (gene, transcript_id))
-    return list(unique.values())
+    return lookups
 
 
-def _gene_promoters(source, gene: Gene, transcript_id: str | None, upstream: int, downstream: int,
-                    transcripts: str, biotypes: Sequence[str]) -> list[Promoter]:
-    """The promoters of one gene, with warnings for windows clipped or lost at chromosome ends."""
-    found = promoters_for_gene(gene, upstream, downstream, source.chrom_length(gene.chrom), transcripts, biotypes,
-                               transcript_id)
+def _transcripts_to_scan(lookups: Sequence[GeneLookup], transcripts: str,
+                         biotypes: Sequence[str]) -> list[tuple[Gene, tuple[str, ...]]]:
+    """Each gene once, with the IDs of the transcripts whose TSSs to use: the mode's (canonical, or all of the asked
+    biotypes) where the gene itself was asked for, plus every transcript asked for by ID; in query order."""
+    chosen: dict[str, tuple[Gene, list[str]]] = {}
+    for lookup in lookups:
+        for gene in lookup.genes:
+            _, ids = chosen.setdefault(gene.id, (gene, []))
+            if lookup.transcript_id is None:
+                ids += [t.id for t in selected_transcripts(gene, transcripts, biotypes)]
+            else:
+                ids.append(lookup.transcript_id.split(".")[0])
+    return [(gene, tuple(dict.fromkeys(ids))) for gene, ids in chosen.values()]
+
+
+def _gene_promoters(source, gene: Gene, transcript_ids: tuple[str, ...], upstream: int,
+                    downstream: int) -> list[Promoter]:
+    """The promoters of one gene's transcripts (windows merged where they overlap or abut), with warnings for
+    windows clipped or lost at chromosome ends."""
+    found = []
+    if transcript_ids:
+        found = promoters_for_gene(gene, upstream, downstream, source.chrom_length(gene.chrom),
+                                   transcript_ids=transcript_ids)
     if not found:
         log.warning("%s: no promoter window on the chromosome (or no transcript of the asked biotypes)", gene.label)
     for promoter in found:
@@ -134,10 +148,10 @@ def collect_promoters(queries: Sequence[str], spec: GenomeSpec, *, upstream: int
     try:
         lookups = source.lookup(list(queries))
         promoters: list[Promoter] = []
-        resolved = _report(lookups, strict)
+        resolved = _transcripts_to_scan(_report(lookups, strict), transcripts, biotypes)
         with task("promoters", len(resolved)) as progress:
-            for gene, transcript_id in resolved:
-                promoters += _gene_promoters(source, gene, transcript_id, upstream, downstream, transcripts, biotypes)
+            for gene, transcript_ids in resolved:
+                promoters += _gene_promoters(source, gene, transcript_ids, upstream, downstream)
                 progress.advance()
         if not promoters:
             raise NoGenesError("no promoter window could be cut for " + ", ".join(g.label for g, _ in resolved)

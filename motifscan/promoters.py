@@ -138,17 +138,22 @@ def _ordered(transcripts: Iterable[Transcript], canonical_id: str | None) -> tup
     return tuple(sorted(transcripts, key=lambda t: (t.id != canonical_id, t.id)))
 
 
-def _selected_transcripts(
-    gene: Gene, transcripts: str, biotypes: Sequence[str], transcript_id: str | None
-) -> list[Transcript]:
+def selected_transcripts(gene: Gene, transcripts: str = "canonical", biotypes: Sequence[str] = (),
+                         transcript_ids: Sequence[str] = ()) -> list[Transcript]:
+    """The transcripts whose TSSs a scan of ``gene`` uses, in the gene's order.
+
+    ``transcript_ids`` (versioned or not) given: exactly those. Otherwise by mode: ``"canonical"`` the canonical
+    transcript (:func:`canonical_transcript`), ``"all"`` every transcript whose biotype is in ``biotypes`` (all when
+    empty). An ID that is not a transcript of the gene is a UsageError.
+    """
     if transcripts not in TRANSCRIPT_MODES:
         raise UsageError(f"transcripts must be one of {', '.join(TRANSCRIPT_MODES)}, not {transcripts!r}")
-    if transcript_id is not None:
-        wanted = transcript_id.split(".")[0].upper()
-        chosen = [t for t in gene.transcripts if t.id.upper() == wanted]
-        if not chosen:
-            raise UsageError(f"{transcript_id} is not a transcript of {gene.label} ({gene.id})")
-        return chosen
+    if transcript_ids:
+        wanted = {i.split(".")[0].upper() for i in transcript_ids}
+        unknown = wanted - {t.id.upper() for t in gene.transcripts}
+        if unknown:
+            raise UsageError(f"{', '.join(sorted(unknown))} is not a transcript of {gene.label} ({gene.id})")
+        return [t for t in gene.transcripts if t.id.upper() in wanted]
     if transcripts == "canonical":
         canonical = canonical_transcript(gene)
         return [canonical] if canonical is not None else []
@@ -195,6 +200,7 @@ def promoters_for_gene(
     transcripts: str = "canonical",
     biotypes: Sequence[str] = (),
     transcript_id: str | None = None,
+    transcript_ids: Sequence[str] = (),
 ) -> list[Promoter]:
     """The promoter regions of one gene.
 
@@ -214,6 +220,9 @@ def promoters_for_gene(
         Transcript biotypes kept with ``"all"``.
     transcript_id : str, optional
         Only this transcript (versioned or not), whatever ``transcripts`` and ``biotypes`` say.
+    transcript_ids : sequence of str, optional
+        Only these transcripts (their windows merged where they overlap or abut), whatever ``transcripts`` and
+        ``biotypes`` say.
 
     Returns
     -------
@@ -227,7 +236,8 @@ def promoters_for_gene(
         Bad flanks or mode, or ``transcript_id`` not a transcript of ``gene``.
     """
     _check_flanks(upstream, downstream)
-    chosen = _selected_transcripts(gene, transcripts, biotypes, transcript_id)
+    ids = list(transcript_ids) + ([transcript_id] if transcript_id is not None else [])
+    chosen = selected_transcripts(gene, transcripts, biotypes, ids)
     canonical = canonical_transcript(gene)
     canonical_id = canonical.id if canonical is not None else None
     windows = []

@@ -115,9 +115,9 @@ def bed_name(hit: Hit) -> str:
 
 def bed_lines(hits: Iterable[Hit], provenance: Provenance = (), track: str | None = None) -> Iterable[str]:
     """BED6 lines sorted by chrom, start, end (then name and strand, for a stable order); 0-based half-open."""
-    yield from comment_lines(provenance)
-    if track:
+    if track:  # UCSC and IGV expect the track line first
         yield track
+    yield from comment_lines(provenance)
     ordered = sorted(hits, key=lambda h: (h.chrom, h.start, h.end, bed_name(h), h.strand))
     for hit in ordered:
         yield "\t".join([hit.chrom, str(hit.start), str(hit.end), bed_name(hit), str(bed_score(hit.p_value)),
@@ -127,7 +127,7 @@ def bed_lines(hits: Iterable[Hit], provenance: Provenance = (), track: str | Non
 def check_output_path(path: str | Path) -> None:
     """UsageError unless ``path`` ("-" = stdout) can be written: its folder exists and it is not a folder. Checked
     before a long scan, so that the scan does not fail at its end."""
-    if str(path) == "-":
+    if _is_special(path) and not os.path.isdir(path):
         return
     path = Path(path)
     if path.is_dir():
@@ -141,14 +141,20 @@ def write_lines(path: str | Path, lines: Iterable[str]) -> None:
     write_outputs([(path, lines)])
 
 
+def _is_special(path: str | Path) -> bool:
+    """Standard output ("-"), or an existing target that is not a regular file (/dev/null, /dev/stdout, a FIFO):
+    written to directly, since renaming a file over it would replace the device or pipe."""
+    return str(path) == "-" or (os.path.exists(path) and not os.path.isfile(path))
+
+
 def write_outputs(outputs: Sequence[tuple[str | Path, Iterable[str]]]) -> None:
-    """Write several files as one step: every file goes to a temporary file beside its target first, and only when
-    all are complete are they renamed into place; on any failure (Ctrl-C included) no target is touched.
-    ``"-"`` as a path writes to standard output, after the files."""
+    """Write several files as one step: every regular file goes to a temporary file beside its target first, and only
+    when all are complete are they renamed into place; on any failure (Ctrl-C included) no target is touched.
+    Standard output (``"-"``) and special files (devices, pipes) are written directly, after the files."""
     staged: list[tuple[str, Path]] = []
     try:
         for path, lines in outputs:
-            if str(path) != "-":
+            if not _is_special(path):
                 staged.append((_stage(Path(path), lines), Path(path)))
         for temporary, path in staged:
             try:
@@ -163,6 +169,10 @@ def write_outputs(outputs: Sequence[tuple[str | Path, Iterable[str]]]) -> None:
         if str(path) == "-":
             for line in lines:
                 sys.stdout.write(line + "\n")
+        elif _is_special(path):
+            with open(path, "w", encoding="utf-8") as handle:
+                for line in lines:
+                    handle.write(line + "\n")
 
 
 def _stage(path: Path, lines: Iterable[str]) -> str:

@@ -137,6 +137,23 @@ def test_missing_genes_exit_codes(tmp_path, genes, extra, code):
     assert out.exists() == (code == 0)
 
 
+def test_a_gene_asked_for_twice_is_scanned_once():
+    once = scan_genes(["FOXC1"], genome="demo", p_threshold=1e-3)
+    twice = scan_genes(["FOXC1", "ENST00000380874", "foxc1"], genome="demo", p_threshold=1e-3)
+    assert [(h.start, h.strand, h.motif_id, h.q_value) for h in twice] == \
+           [(h.start, h.strand, h.motif_id, h.q_value) for h in once]
+    assert twice.scored_windows == once.scored_windows
+
+
+def test_a_gene_and_another_of_its_transcripts_are_merged():
+    gene = scan_genes(["GTPBP6"], genome="demo", p_threshold=1e-3)  # canonical ENST00000326153
+    both = scan_genes(["GTPBP6", "ENST00000400701"], genome="demo", transcripts="canonical", p_threshold=1e-3)
+    assert len(both.records) == 1
+    record = next(iter(both.records.values()))
+    assert record.name == "GTPBP6|ENST00000326153,ENST00000400701"  # overlapping windows: one record
+    assert {(h.start, h.strand, h.motif_id) for h in gene} <= {(h.start, h.strand, h.motif_id) for h in both}
+
+
 def test_no_promoter_window_is_a_failure(tmp_path):
     # GMDS's canonical TSS (6:2,245,926) lies past the end of the demo's record 6 (2,051,541 bp)
     result = run("scan", "--genome", "demo", "GMDS", "-o", tmp_path / "out.tsv")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import stat
+import threading
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -120,3 +123,19 @@ def test_write_lines_is_atomic(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.tsv"]
     write_lines(target, ["a", "b"])
     assert target.read_text() == "a\nb\n"
+
+
+def test_special_files_are_written_in_place_not_replaced(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    write_lines(fifo, ["a", "b"])
+    reader.join(timeout=10)
+    assert received == ["a\nb\n"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still a pipe, not a regular file renamed over it
+
+
+def test_bed_track_line_comes_first(gene_result):
+    assert gene_result.to_bed(track=True).splitlines()[0].startswith("track ")
