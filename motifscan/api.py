@@ -11,16 +11,26 @@ from __future__ import annotations
 
 import html
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from motifscan import __version__
 from motifscan.engine import EngineOutput, ScanSettings, ScanTarget, scan_targets
+from motifscan.errors import UsageError
 from motifscan.fasta import FastaRecord, read_fasta
 from motifscan.model import Hit, Motif, Region
 from motifscan.motifs import jaspar_database, select_motifs
-from motifscan.writers import TSV_COLUMNS, bed_lines, fimo_lines, gff3_lines, tsv_lines, tsv_row, write_lines
+from motifscan.writers import (
+    TSV_COLUMNS,
+    bed_lines,
+    fimo_lines,
+    gff3_lines,
+    tsv_lines,
+    tsv_row,
+    write_lines,
+)
 
 MotifSpec = str | Motif | Sequence[str | Motif] | None
 """Motifs as the API takes them: None (the default ATF/CREB set), a JASPAR ID or TF name, a Motif, or a list."""
@@ -169,6 +179,7 @@ def base_provenance(settings: ScanSettings, motifs: Sequence[Motif], output: Eng
 
 
 def _records(path_or_records: str | Path | Iterable) -> list[FastaRecord]:
+    """FASTA records from a path or from records/pairs; names must be unique (hits are reported by name)."""
     if isinstance(path_or_records, (str, Path)):
         return read_fasta(path_or_records)
     records = []
@@ -180,6 +191,9 @@ def _records(path_or_records: str | Path | Iterable) -> list[FastaRecord]:
         else:
             name, sequence = item
             records.append(FastaRecord(str(name), str(sequence)))
+    repeated = sorted(name for name, n in Counter(r.name for r in records).items() if n > 1)
+    if repeated:
+        raise UsageError("record names must be unique: " + ", ".join(repeated))
     return records
 
 

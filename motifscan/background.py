@@ -10,15 +10,20 @@ from motifscan.errors import UsageError
 UNIFORM = np.full(4, 0.25)
 
 
-def parse_background(spec: str | tuple | list | np.ndarray) -> np.ndarray | None:
-    """A background from its user-facing form: ``"uniform"``, ``"auto"`` (returns None: to be estimated from the
-    scanned sequences), or four numbers ``"A,C,G,T"`` (normalized to sum 1); shape (4,)."""
+def is_auto(spec) -> bool:
+    """Whether ``spec`` asks for the background to be estimated from the scanned sequences."""
+    return isinstance(spec, str) and spec.strip().lower() == "auto"
+
+
+def parse_background(spec: str | tuple | list | np.ndarray) -> np.ndarray:
+    """A fixed background from its user-facing form: ``"uniform"`` or four numbers ``"A,C,G,T"`` (normalized to sum
+    1); shape (4,). ``"auto"`` is not fixed: see :func:`is_auto` and :func:`background_from_codes`."""
     if isinstance(spec, str):
         word = spec.strip().lower()
         if word == "uniform":
             return UNIFORM.copy()
         if word == "auto":
-            return None
+            raise UsageError("the 'auto' background depends on the scanned sequences; it cannot be used here")
         try:
             values = [float(v) for v in spec.split(",")]
         except ValueError:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import shlex
 import sys
 import traceback
+from collections import Counter
 
 import click
 
@@ -59,6 +61,9 @@ class _Group(click.Group):
         except click.exceptions.Abort:
             click.echo("motifscan: error: aborted", err=True)
             sys.exit(130)
+        except BrokenPipeError:  # `motifscan ... | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+            sys.exit(0)
         sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context):
@@ -68,7 +73,7 @@ class _Group(click.Group):
             self._fail(ctx, str(error), error.exit_code)
         except KeyboardInterrupt:
             self._fail(ctx, "interrupted; no output written", 130)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
             raise
         except Exception as error:  # a bug: say so, in one line unless -v
             self._fail(ctx, f"internal error: {type(error).__name__}: {error} (run with -v for details)",
@@ -155,11 +160,17 @@ def _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, 
 
 
 def _check_outputs(*paths: str | None) -> None:
+    """Every output path writable, and no two the same (one would silently overwrite the other)."""
+    from motifscan.errors import UsageError
     from motifscan.writers import check_output_path
 
-    for path in paths:
-        if path:
-            check_output_path(path)
+    given = [p for p in paths if p]
+    for path in given:
+        check_output_path(path)
+    counts = Counter(os.path.realpath(p) for p in given if p != "-")
+    repeated = sorted(path for path, n in counts.items() if n > 1)
+    if repeated:
+        raise UsageError("two outputs name the same file: " + ", ".join(repeated))
 
 
 def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, gff3_path: str | None,
@@ -229,8 +240,9 @@ def _gene_options(command):
                      help="Local genome FASTA (plain or bgzip) with --annotation, or 'demo'. Default: Ensembl REST."),
         click.option("--annotation", default=None, metavar="GTF", help="GTF (plain or .gz) for --genome FASTA."),
         click.option("--species", default="human", show_default=True, help="Ensembl species."),
-        click.option("--assembly", default="GRCh38", show_default=True, type=click.Choice(["GRCh38", "GRCh37"]),
-                     help="Ensembl assembly (GRCh37 uses the GRCh37 server)."),
+        click.option("--assembly", default=None, metavar="NAME",
+                     help="Ensembl assembly: GRCh38 (default for human) or GRCh37 (the GRCh37 server); for other "
+                          "species their assembly, e.g. GRCm39."),
         click.option("--ensembl-url", envvar="MOTIFSCAN_ENSEMBL_URL", default=None, metavar="URL",
                      help="Ensembl REST server (mirror, tests); env MOTIFSCAN_ENSEMBL_URL."),
         click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
@@ -310,7 +322,7 @@ def promoters(genes, genes_file, genome, annotation, species, assembly, ensembl_
     found = collect_promoters(_gene_list(genes, genes_file), spec, upstream=upstream, downstream=downstream,
                               transcripts=transcripts, biotypes=biotypes, strict=strict)
     lines = (promoter_fasta_lines(found.promoters, found.sequences) if output_format == "fasta"
-             else promoter_bed_lines(found.promoters))
+             else promoter_bed_lines(found.promoters, found.provenance))
     write_lines(output, lines)
 
 
@@ -337,17 +349,13 @@ def plot(hits_path, output, title):
 @click.option("--jaspar-release", default=None, metavar="RELEASE", help="[default: the newest bundled]")
 @click.option("--pseudocount", type=float, default=0.8, show_default=True)
 def logo(motif_id, output, jaspar_release, pseudocount):
-    """Draw the sequence logo (information content, bits) of a JASPAR motif ID or a motif file's first motif."""
-    from pathlib import Path
-
-    from motifscan.motifs import jaspar_database, read_motif_file
+    """Draw the sequence logo (information content, bits) of a motif: a JASPAR ID, a TF name, or a motif file (its
+    first motif)."""
+    from motifscan.api import resolve_motifs
     from motifscan.plots import motif_logo
 
     _check_outputs(output)
-    if Path(motif_id).is_file():
-        motif = read_motif_file(motif_id)[0]
-    else:
-        motif = jaspar_database(jaspar_release).by_ids([motif_id])[0]
+    motif = resolve_motifs(motif_id, jaspar_release)[0]
     motif_logo(motif, output, pseudocount=pseudocount)
     log.info("logo of %s %s written to %s", motif.id, motif.name, output)
 

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from motifscan import pvalues
-from motifscan.background import background_from_codes, parse_background
+from motifscan.background import background_from_codes, is_auto, parse_background
 from motifscan.encoding import encode, reverse_complement
 from motifscan.errors import UsageError
 from motifscan.model import Hit, Motif
@@ -62,7 +62,8 @@ class ScanSettings:
         if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(self.jobs, Integral)
                                       or self.jobs < 1):
             raise UsageError(f"jobs must be a positive whole number, not {self.jobs}")
-        parse_background(self.background)  # fail early on a bad background
+        if not is_auto(self.background):
+            parse_background(self.background)  # fail early on a bad background
 
 
 @dataclass(frozen=True)
@@ -84,13 +85,11 @@ class EngineOutput:
     """Hits (in output order: seq_name, start, motif_id, strand) plus what the provenance and q-values need.
 
     ``background``: shape (4,). ``scored_windows``: motif ID -> windows scored, both strands counted (the m of BH).
-    ``skipped_windows``: windows (motif x strand x position) not scored for holding non-ACGT letters.
     """
 
     hits: list[Hit]
     background: np.ndarray
     scored_windows: dict[str, int] = field(default_factory=dict)
-    skipped_windows: int = 0
 
 
 def scan_targets(targets: Sequence[ScanTarget], motifs: Sequence[Motif], settings: ScanSettings) -> EngineOutput:
@@ -98,12 +97,18 @@ def scan_targets(targets: Sequence[ScanTarget], motifs: Sequence[Motif], setting
     if not motifs:
         raise UsageError("no motif selected")
     codes = [encode(t.sequence, settings.mask_lowercase) for t in targets]
-    background = parse_background(settings.background)
-    if background is None:
+    if is_auto(settings.background):
         background = background_from_codes(codes)
+    else:
+        background = parse_background(settings.background)
+    if settings.q_threshold is not None and settings.q_threshold > settings.p_threshold:
+        log.warning("--qvalue %g is above --pvalue %g: q-values above the p-value threshold are upper bounds "
+                    "(computed from the reported hits), so the q filter may drop hits whose exact q is below it; "
+                    "raise --pvalue to at least the q threshold for exact filtering",
+                    settings.q_threshold, settings.p_threshold)
     matrices = [log_odds(m.counts, settings.pseudocount, background) for m in motifs]
     # one score distribution per matrix serves its threshold and then its hits' p-values (shared grids)
-    distributions = [pvalues.ScoreDistribution(m, background) for m in matrices]
+    distributions = [_distribution(motif, matrix, background) for motif, matrix in zip(motifs, matrices)]
     ranges = np.array([(d.min_score, d.max_score) for d in distributions]).reshape(-1, 2)
     thresholds = np.array([d.score_threshold(settings.p_threshold) for d in distributions], dtype=np.float64)
     if settings.min_rel_score is not None:
@@ -120,7 +125,15 @@ def scan_targets(targets: Sequence[ScanTarget], motifs: Sequence[Motif], setting
     hits = _hits(targets, found, motifs, distributions, ranges, scored, settings)
     if settings.max_strand:
         hits = best_strand(hits)
-    return EngineOutput(hits, background, {m.id: int(n) for m, n in zip(motifs, scored)}, skipped)
+    return EngineOutput(hits, background, {m.id: int(n) for m, n in zip(motifs, scored)})
+
+
+def _distribution(motif: Motif, matrix: np.ndarray, background: np.ndarray) -> pvalues.ScoreDistribution:
+    try:
+        return pvalues.ScoreDistribution(matrix, background)
+    except ValueError as error:  # e.g. a pseudocount so small that log-odds span thousands of bits
+        raise UsageError(f"motif {motif.id}: {error}; use a larger --pseudocount or a less extreme background") \
+            from None
 
 
 def _passing(distribution: pvalues.ScoreDistribution, scores: np.ndarray, n_tests: int,

@@ -16,11 +16,17 @@ from typing import Sequence
 
 from motifscan.api import MotifSpec, ScanResult, base_provenance, resolve_motifs
 from motifscan.engine import ScanSettings, ScanTarget, scan_targets
-from motifscan.errors import NoGenesError, UsageError
+from motifscan.errors import InputFileError, NoGenesError, UsageError
 from motifscan.model import Gene, GeneLookup, Hit
 from motifscan.motifs import jaspar_database
 from motifscan.progress import task
-from motifscan.promoters import Promoter, promoters_for_gene, selected_transcripts, site_transcripts, tss_relative
+from motifscan.promoters import (
+    Promoter,
+    promoters_for_gene,
+    selected_transcripts,
+    site_transcripts,
+    tss_relative,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +44,7 @@ class GenomeSpec:
     genome: str | os.PathLike | None = None
     annotation: str | os.PathLike | None = None
     species: str = "human"
-    assembly: str = "GRCh38"
+    assembly: str | None = None  # None: GRCh38 for human
     ensembl_url: str | None = None
     cache_dir: str | os.PathLike | None = None
     use_cache: bool = True
@@ -51,8 +57,10 @@ class GenomeSpec:
                 raise UsageError("--annotation needs --genome FASTA")
             from motifscan.sources.ensembl import EnsemblSource
 
-            return EnsemblSource(self.species, self.assembly, base_url=self.ensembl_url, cache_dir=self.cache_dir,
-                                 use_cache=self.use_cache, offline=self.offline)
+            if self.assembly is None and self.species.lower() not in ("human", "homo_sapiens"):
+                raise UsageError(f"give --assembly for {self.species} (e.g. GRCm39 for mouse)")
+            return EnsemblSource(self.species, self.assembly or "GRCh38", base_url=self.ensembl_url,
+                                 cache_dir=self.cache_dir, use_cache=self.use_cache, offline=self.offline)
         from motifscan.sources.local import LocalGenomeSource
 
         if str(self.genome) == "demo":
@@ -80,10 +88,15 @@ class PromoterSet:
 def read_gene_file(path: str | os.PathLike) -> list[str]:
     """Gene names from a file: one per line (or several separated by white space), ``#`` starts a comment."""
     try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read gene file {path}: {error}") from None
-    return [word for line in text.splitlines() for word in line.split("#", 1)[0].split()]
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputFileError(f"{path}: not a text file of gene names (not UTF-8)") from None
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot read gene file ({error.strerror or error})") from None
+    names = [word for line in text.splitlines() for word in line.split("#", 1)[0].split()]
+    if not names:
+        raise InputFileError(f"{path}: no gene name in the file (only blank or '#' comment lines)")
+    return names
 
 
 def _report(lookups: Sequence[GeneLookup], strict: bool) -> Sequence[GeneLookup]:
@@ -193,7 +206,7 @@ def scan_genes(
     genome: str | os.PathLike | None = None,
     annotation: str | os.PathLike | None = None,
     species: str = "human",
-    assembly: str = "GRCh38",
+    assembly: str | None = None,
     ensembl_url: str | None = None,
     cache_dir: str | os.PathLike | None = None,
     use_cache: bool = True,
@@ -222,6 +235,8 @@ def scan_genes(
     base on. Hits have genomic ``start``/``end`` (0-based half-open), ``strand`` relative to the genome and
     ``tss_rel_start``/``tss_rel_end`` relative to the first listed transcript's TSS (+1 = TSS base, no 0).
     """
+    if isinstance(genes, str):  # one gene, not its letters
+        genes = [genes]
     if chrom_style not in CHROM_STYLES:
         raise UsageError(f"chrom style must be one of {', '.join(CHROM_STYLES)}, not {chrom_style!r}")
     settings = ScanSettings(p_threshold=p_threshold, q_threshold=q_threshold, min_rel_score=min_rel_score,

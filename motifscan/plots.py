@@ -453,14 +453,13 @@ def _key_handles(line_class, tss_mode: bool, p_low: float, p_high: float, unknow
 
 
 def _background_array(background) -> np.ndarray:
-    from motifscan.background import UNIFORM, parse_background
+    from motifscan.background import UNIFORM, is_auto, parse_background
 
     if background is None:
         return UNIFORM.copy()
-    array = parse_background(background)
-    if array is None:
+    if is_auto(background):
         raise UsageError("a logo needs a fixed background: 'uniform' or four numbers A,C,G,T, not 'auto'")
-    return array
+    return parse_background(background)
 
 
 def information_matrix(motif: Motif, pseudocount: float = 0.8, background=None) -> np.ndarray:

@@ -117,17 +117,6 @@ class Candidates:
     score: np.ndarray
     target: np.ndarray | None = None
 
-    @staticmethod
-    def concatenate(parts: list["Candidates"]) -> "Candidates":
-        if not parts:
-            return Candidates(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0))
-        fields = [np.concatenate([getattr(p, f) for p in parts]) for f in
-                  ("motif_index", "start", "minus_strand", "score")]
-        target = None
-        if all(p.target is not None for p in parts):
-            target = np.concatenate([p.target for p in parts])
-        return Candidates(*fields, target=target)
-
     def by_target(self, n_targets: int) -> list["Candidates"]:
         """One :class:`Candidates` per target 0 .. n_targets - 1 (requires ``target``), without ``target``, in this
         one's order within each target."""

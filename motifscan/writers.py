@@ -209,8 +209,9 @@ def promoter_fasta_lines(promoters, forward_sequences: Sequence[str], width: int
             yield sequence[offset : offset + width]
 
 
-def promoter_bed_lines(promoters) -> Iterable[str]:
-    """BED6 of promoter windows (0-based half-open), name = the record name, score 0."""
+def promoter_bed_lines(promoters, provenance: Provenance = ()) -> Iterable[str]:
+    """BED6 of promoter windows (0-based half-open), name = the record name, score 0; provenance as ``#`` lines."""
+    yield from comment_lines(provenance)
     for promoter in promoters:
         region = promoter.region
         yield "\t".join([region.chrom, str(region.start), str(region.end), region.name, "0", region.strand])

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from motifscan import __version__
+from motifscan.api import scan_fasta
 from motifscan.cli import cli
 from motifscan.writers import TSV_COLUMNS
 
@@ -153,3 +154,50 @@ def test_bed_through_bedtools_getfasta_gives_matched_sequence(tmp_path):
                           capture_output=True, text=True, check=True)
     got = sorted(line.split("\t")[1].upper() for line in done.stdout.splitlines())
     assert got == sorted(r["matched_sequence"].upper() for r in rows)
+
+
+def test_broken_pipe_is_quiet():
+    done = subprocess.run(f"'{sys.executable}' -m motifscan motifs | head -n 1", shell=True, capture_output=True,
+                          text=True)
+    assert done.stdout.startswith("id\tname") and "error" not in done.stderr
+
+
+@pytest.mark.parametrize("args, code, message", [
+    (["fasta", EXAMPLE, "--pseudocount", "1e-300"], 2, "pseudocount"),
+    (["fasta", EXAMPLE, "-o", "same.tsv", "--bed", "same.tsv"], 2, "same file"),
+    (["scan", "FOXC1", "--species", "mouse"], 2, "--assembly"),  # refused before any request
+])
+def test_more_usage_errors(tmp_path, monkeypatch, args, code, message):
+    monkeypatch.chdir(tmp_path)
+    result = run(*args)
+    assert result.exit_code == code and message in result.output
+    assert not (tmp_path / "same.tsv").exists()
+
+
+@pytest.mark.parametrize("content, message", [(b"\xff\xfe\x00F\x00O", "not UTF-8"), (b"# only a comment\n", "no gene")])
+def test_bad_gene_files_fail(tmp_path, content, message):
+    genes = tmp_path / "genes.txt"
+    genes.write_bytes(content)
+    result = run("scan", "--genome", "demo", "--genes-file", genes)
+    assert result.exit_code == 1 and message in result.output and str(genes) in result.output
+
+
+def test_qvalue_above_pvalue_warns():
+    result = run("fasta", EXAMPLE, "--qvalue", "0.05")
+    assert result.exit_code == 0 and "upper bounds" in result.output
+
+
+def test_promoter_bed_carries_provenance():
+    result = run("promoters", "--genome", "demo", "FOXC1", "--format", "bed")
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("# source") for line in lines)
+    assert [line.split("\t")[:3] for line in lines if not line.startswith("#")] == [["6", "1608680", "1611180"]]
+
+
+def test_api_takes_one_gene_as_a_string_and_refuses_duplicate_record_names():
+    from motifscan.errors import UsageError
+    from motifscan.genes import scan_genes
+
+    assert {h.gene_name for h in scan_genes("FOXC1", genome="demo", p_threshold=1e-3)} == {"FOXC1"}
+    with pytest.raises(UsageError, match="unique"):
+        scan_fasta([("a", "ACGT" * 10), ("a", "TTTT" * 10)])

@@ -163,7 +163,7 @@ class EnsemblSource:
                  release_ttl: float = 86_400.0, session: requests.Session | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.species = _normalise_species(species)
-        self.base_url, self.assembly = _pick_server(assembly, base_url)
+        self.base_url, self.assembly = _pick_server(assembly, base_url, self.species)
         if offline and not use_cache:
             raise UsageError("offline mode answers from the cache, so it cannot be combined with no cache")
         self.offline = offline
@@ -740,15 +740,20 @@ def _check_sequence(query: str, item: dict, chrom: str, start: int, end: int) ->
 # Small helpers
 
 
-def _pick_server(assembly: str, base_url: str | None) -> tuple[str, str]:
-    """(server URL without trailing slash, canonical assembly name)."""
+def _pick_server(assembly: str, base_url: str | None, species: str = "homo_sapiens") -> tuple[str, str]:
+    """(server URL without trailing slash, canonical assembly name). Human assemblies pick their server (GRCh37 has
+    its own); another species' assembly (e.g. GRCm39 for mouse) is served by the main server."""
     canonical = next((a for a in SERVERS if a.lower() == assembly.strip().lower()), None)
     url = base_url or os.environ.get(URL_ENV) or None
-    if canonical is None and url is None:
-        raise UsageError(f"unknown assembly {assembly!r}: choose one of {', '.join(SERVERS)} (or give a server URL)")
+    human = species in ("human", "homo_sapiens")
+    if canonical is None and url is None and human:
+        raise UsageError(f"unknown human assembly {assembly!r}: choose one of {', '.join(SERVERS)} "
+                         "(or give a server URL)")
+    if not human and canonical is not None:
+        raise UsageError(f"{assembly} is a human assembly; give --assembly for {species} (e.g. GRCm39 for mouse)")
     if url is not None and not re.match(r"^https?://", url):
         raise UsageError(f"the Ensembl server URL must start with http:// or https://, not {url!r}")
-    return (url or SERVERS[canonical]).rstrip("/"), canonical or assembly.strip()
+    return (url or SERVERS.get(canonical or "GRCh38")).rstrip("/"), canonical or assembly.strip()
 
 
 def _normalise_species(species: str) -> str:
