@@ -144,6 +144,11 @@ def _gene_promoters(source, gene: Gene, transcript_ids: tuple[str, ...], upstrea
                                    transcript_ids=transcript_ids)
     if not found:
         log.warning("%s: no promoter window on the chromosome (or no transcript of the asked biotypes)", gene.label)
+    else:
+        lost = set(transcript_ids) - {t.id for p in found for t in p.transcripts}
+        if lost:
+            log.warning("%s: the promoter window(s) of %s lie off the chromosome's sequence, not scanned", gene.label,
+                        ", ".join(sorted(lost)))
     for promoter in found:
         if promoter.clipped:
             log.warning("%s: promoter window clipped at the end of chromosome %s", promoter.name,
