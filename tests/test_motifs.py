@@ -109,6 +109,63 @@ def test_meme_frequencies_become_counts_times_nsites():
     np.testing.assert_allclose(motif.counts, db_motif.counts, rtol=1e-4, atol=1)
 
 
+MEME_HEADER = "MEME version 4\n\nALPHABET= ACGT\n\nBackground letter frequencies\nA 0.25 C 0.25 G 0.25 T 0.25\n\n"
+
+
+def test_meme_counts_are_frequency_times_20_unrounded_without_nsites(tmp_path):
+    path = tmp_path / "m.meme"
+    path.write_text(MEME_HEADER + "MOTIF m1 TF1\nletter-probability matrix: alength= 4 w= 2\n"
+                                  "0.72 0.08 0.1 0.1\n0.25 0.25 0.25 0.25\n")
+    (motif,) = read_motif_file(path)
+    assert (motif.id, motif.name) == ("m1", "TF1")
+    assert motif.counts.tolist() == [[14.4, 5.0], [1.6, 5.0], [2.0, 5.0], [2.0, 5.0]]  # not 14, 2, 2, 2
+
+
+def test_meme_with_one_site_reads_a_flat_column_as_quarter_counts(tmp_path):
+    path = tmp_path / "m.meme"
+    path.write_text(MEME_HEADER + "MOTIF m1\nletter-probability matrix: alength= 4 w= 1 nsites= 1 E= 0\n"
+                                  "0.25 0.25 0.25 0.25\n")
+    (motif,) = read_motif_file(path)  # rounded, 0.25 x 1 was 0: "a column with no counts"
+    assert (motif.id, motif.name) == ("m1", "m1")
+    assert motif.counts.tolist() == [[0.25], [0.25], [0.25], [0.25]]
+
+
+def test_meme_counts_are_the_file_probabilities_times_nsites():
+    path = DATA / "creb1_MA0018.5.meme"
+    rows = [line.split() for line in path.read_text().splitlines() if line[:1] == "0"]
+    motif = read_motif_file(path)[0]
+    np.testing.assert_allclose(motif.counts, np.array(rows, float).T * 79544, rtol=1e-12)
+    assert not np.all(motif.counts == np.round(motif.counts))  # not rounded to whole sites
+    np.testing.assert_allclose(motif.counts, select_motifs(motif_ids=["MA0018.5"])[0].counts, rtol=1e-4, atol=1)
+
+
+def test_meme_motifs_are_read_whatever_the_blank_lines(tmp_path):
+    row = "0.5 0.5 0 0\n"
+    path = tmp_path / "m.meme"
+    path.write_text("MEME version 4\n\nALPHABET= ACGT\n\nMOTIF m0 TF0\nletter-probability matrix:\n" + row
+                    + "\nBackground letter frequencies\nA 0.25 C 0.25 G 0.25 T 0.25\n\n"
+                    + "MOTIF m1 TF1\nletter-probability matrix: nsites= 4\n" + row
+                    + "MOTIF m2\nletter-probability matrix: nsites= 2\n" + row + row)
+    motifs = read_motif_file(path)
+    assert [(m.id, m.name, m.width) for m in motifs] == [("m0", "TF0", 1), ("m1", "TF1", 1), ("m2", "m2", 2)]
+    assert motifs[1].counts[:, 0].tolist() == [2.0, 2.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("body, line, message", [
+    ("MOTIF m1\nMOTIF m2\nletter-probability matrix: w= 1\n0.5 0.5 0 0\n", 8,
+     "MOTIF line without a letter-probability matrix"),
+    ("MOTIF m1\nletter-probability matrix: w= 1\n0.5 0.5 0 0\n\nMOTIF m2\n", 12,
+     "MOTIF line without a letter-probability matrix"),
+    ("letter-probability matrix: w= 1\n0.5 0.5 0 0\n\nMOTIF m1\nletter-probability matrix: w= 1\n0.5 0.5 0 0\n", 8,
+     "letter-probability matrix without a MOTIF line"),
+])
+def test_meme_motif_lines_and_matrices_pair_up(tmp_path, body, line, message):
+    path = tmp_path / "m.meme"
+    path.write_text(MEME_HEADER + body)
+    with pytest.raises(InputFileError, match=f"line {line}: {message}"):
+        read_motif_file(path)
+
+
 @pytest.mark.parametrize("name", ["bad_ragged.pfm", "bad_negative.jaspar"])
 def test_bad_motif_files(name):
     with pytest.raises(InputFileError, match=name):

@@ -1,0 +1,390 @@
+"""Motif files: JASPAR, PFM, MEME and TRANSFAC files read into :class:`~motifscan.model.Motif` count matrices.
+
+Formats, told apart by their text (not by the file name):
+
+- **MEME** (minimal MEME format, or MEME's text output; a ``MEME version`` line): ``MOTIF id [alt_name]`` lines, each
+  followed by its ``letter-probability matrix: alength= 4 w= W nsites= N`` line and W rows of four probabilities
+  (A, C, G, T), one row per position. ID: ``id``; name: ``alt_name``, else ``id``.
+- **TRANSFAC** (a ``P0``/``PO`` line and a ``//`` line): one row of four counts per position after ``P0``.
+  ID: ``AC``, else ``ID``; name: ``NA``, else ``ID``.
+- **JASPAR** (a ``>`` header first): ``>ID name`` then four rows of counts, ``A [ 1 2 ... ]`` or bare.
+- **PFM** (anything else): four bare rows of counts, ``A | 1 2 ...`` labels allowed; other lines are skipped.
+  ID and name: ``<file stem>_<n>``.
+
+Counts rule: MEME probabilities become counts = probability x nsites, exactly (no rounding), with nsites from the
+matrix line, else :data:`NSITES_FOR_FREQUENCIES` (20). The other formats give counts, read as written, except that a
+matrix whose columns all add up to 1 (within 0.02) is a frequency matrix: counts = frequency / column total x 20.
+
+Every file is checked line by line first, so that what Bio.motifs would reject with a bare message, silently skip
+or misread is refused with its line number; Bio.motifs then parses it. The JASPAR, PFM and TRANSFAC motifs are Bio's;
+the MEME motifs are the checked lines' (Bio's MEME reader rounds frequency x nsites to whole counts), and Bio's
+parse of a MEME file only refuses what it cannot read (a missing ``ALPHABET=`` or background section, ...).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from motifscan.errors import InputFileError
+from motifscan.model import Motif
+
+NSITES_FOR_FREQUENCIES = 20
+"""Counts = frequency x nsites for frequency matrices whose file gives no site count."""
+MAX_BYTES = 64 * 2**20
+"""Larger files are refused: no motif file comes near."""
+
+_ROWS = "ACGT"
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_JASPAR_ROW = re.compile(r"([ACGT])\s*\[(.*)\]")
+_PFM_ROW = re.compile(r"([ACGTacgt])(?:\s*[\[|]+\s*|\s+)(.*?)[\s\]]*")
+_MEME_FIELD = re.compile(r"(\w+)=\s*(\S+)")
+
+
+def read_motif_file(path: str | Path) -> list[Motif]:
+    """Motifs of a JASPAR (``.jaspar``/``.pfm``), MEME or TRANSFAC file, in file order (see the module docstring).
+
+    CRLF and CR line ends read like LF; a UTF-8 byte-order mark is ignored.
+
+    Raises
+    ------
+    InputFileError
+        Naming the file, and the line where one applies: an unreadable, empty, binary or over-large (> 64 MiB) file;
+        text that is not UTF-8; a count or probability that is not a plain number (``nan``, ``inf``, words) or is
+        negative; matrix rows of unequal length; a JASPAR/PFM matrix without exactly four rows (A, C, G, T); a MEME
+        matrix whose rows are not four probabilities in [0, 1], whose row count differs from its ``w=``, or whose
+        ``nsites=`` is not a positive whole number; a MEME ``MOTIF`` line without a matrix or a matrix without a
+        ``MOTIF`` line; a TRANSFAC row without four counts; a matrix without columns; anything else Bio.motifs
+        cannot parse.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    fmt = _sniff_format(text)
+    checked = _MotifLines(path, text.split("\n"))
+    if fmt == "minimal":
+        matrices = checked.check_meme()
+        _parse_with_bio(path, text, fmt)  # refuses what Bio's MEME reader refuses; its rounded counts are not used
+        return [_meme_motif(matrix, path) for matrix in matrices]
+    if fmt == "transfac":
+        checked.check_transfac()
+    else:
+        checked.check_four_row_matrices(jaspar=fmt == "jaspar")
+    return [_bio_motif(bio_motif, fmt, number, path)
+            for number, bio_motif in enumerate(_parse_with_bio(path, text, fmt), 1)]
+
+
+# --- the text ---------------------------------------------------------------------------------------------------
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, line ends LF; InputFileError for an unreadable, over-large, non-UTF-8, binary or empty file."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise InputFileError(f"{path}: cannot read motif file ({error.strerror or error})") from None
+    if len(data) > MAX_BYTES:
+        raise InputFileError(f"{path}: larger than {MAX_BYTES // 2**20} MiB: not a motif file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise InputFileError(f"{path}, line {line}: binary data or text that is not UTF-8 "
+                             f"(byte 0x{data[error.start]:02x}): not a motif file") from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    control = _CONTROL.search(text)
+    if control:
+        line = text.count("\n", 0, control.start()) + 1
+        raise InputFileError(f"{path}, line {line}: binary data (byte 0x{ord(control.group()):02x}): "
+                             "not a motif file")
+    if not text.strip():
+        raise InputFileError(f"{path}: empty motif file")
+    return text
+
+
+def _sniff_format(text: str) -> str:
+    """The Bio.motifs format name of a motif file's text (line ends already LF): ``"minimal"`` (MEME),
+    ``"transfac"``, ``"jaspar"`` (a ``>`` header first) or ``"pfm-four-rows"`` (bare rows)."""
+    if re.search(r"^MEME version", text, re.MULTILINE):
+        return "minimal"
+    if re.search(r"^(P0|PO)\s", text, re.MULTILINE) and re.search(r"^//", text, re.MULTILINE):
+        return "transfac"
+    if text.lstrip().startswith(">"):
+        return "jaspar"
+    return "pfm-four-rows"
+
+
+def _looks_numeric(token: str) -> bool:
+    """Whether a token is meant as a number (a matrix row's first token), plain or not (``-1``, ``.5``, ``NaN``)."""
+    return bool(re.match(r"[0-9.+-]", token)) or token.lower().lstrip("+-") in ("nan", "inf", "infinity")
+
+
+# --- line checks ------------------------------------------------------------------------------------------------
+
+
+class _MemeMatrix(NamedTuple):
+    """One MEME motif as its lines give it."""
+
+    motif_id: str
+    alt_name: str
+    nsites: int
+    rows: list[list[str]]  # one row of four probabilities (A, C, G, T) per position, as written
+
+
+class _MotifLines:
+    """A motif file's lines (LF, 1-based in messages), checked per format; a problem -> InputFileError with the line.
+
+    The checks catch what Bio.motifs would reject with a bare message, silently skip or misread (Bio's readers stop
+    at a NaN, drop a fifth row, accept fewer rows than ``w=``, ...).
+    """
+
+    def __init__(self, path: Path, lines: list[str]) -> None:
+        self.path = path
+        self.lines = lines
+
+    def fail(self, number: int, problem: str):
+        raise InputFileError(f"{self.path}, line {number}: {problem}")
+
+    def numbers(self, number: int, tokens: Sequence[str], what: str, upper: float | None = None) -> list[float]:
+        """The values of line ``number``'s tokens: plain, finite, non-negative numbers, at most ``upper``."""
+        values = []
+        for token in tokens:
+            if not _PLAIN_NUMBER.fullmatch(token):
+                self.fail(number, f"{token!r} is not a number (a {what} was expected)")
+            value = float(token)
+            if not math.isfinite(value):
+                self.fail(number, f"{token} is too large for a {what}")
+            if value < 0:
+                self.fail(number, f"negative {what} {token}")
+            if upper is not None and value > upper:
+                self.fail(number, f"{what} {token} is greater than 1")
+            values.append(value)
+        return values
+
+    # -- JASPAR and PFM
+
+    def check_four_row_matrices(self, jaspar: bool) -> None:
+        """JASPAR (``>`` headers) or PFM (``jaspar`` False: lines that are not matrix rows are skipped, as Bio's PFM
+        reader does) matrices: four rows (A, C, G, T) of equally many counts, every column with some counts."""
+        rows: list[tuple[int, str | None, list[float]]] = []  # the matrix so far: (line, letter or None, values)
+        header = 0  # the line of a header whose matrix has not started
+        for number, raw in enumerate(self.lines, 1):
+            line = raw.strip()
+            if not line:
+                continue
+            if line.startswith(">"):
+                if jaspar and not line[1:].strip():
+                    self.fail(number, "motif header without an identifier")
+                self._check_matrix_done(rows, header)
+                header = number
+                continue
+            match = (_JASPAR_ROW if jaspar else _PFM_ROW).fullmatch(line)
+            if not jaspar and match is None and not _looks_numeric(line.split()[0]):
+                continue
+            rows.append(self._matrix_row(number, line, match, rows))
+            if len(rows) == 4:
+                self._check_columns(rows)
+                rows, header = [], 0
+        self._check_matrix_done(rows, header)
+
+    def _matrix_row(self, number: int, line: str, match: re.Match | None,
+                    rows: list[tuple[int, str | None, list[float]]]) -> tuple[int, str | None, list[float]]:
+        """Line ``number`` as a row of the matrix whose earlier rows are ``rows``: (line, letter or None, values)."""
+        letter, tokens = (match.group(1).upper(), match.group(2).split()) if match else (None, line.split())
+        values = self.numbers(number, tokens, "count")
+        if not values:
+            self.fail(number, "a matrix row without values: the matrix has no columns")
+        if rows and len(values) != len(rows[0][2]):
+            self.fail(number, f"this row has {len(values)} values, the row on line {rows[0][0]} has "
+                              f"{len(rows[0][2])}")
+        if letter is not None and any(letter == row[1] for row in rows):
+            self.fail(number, f"a second row for {letter} in one matrix")
+        return number, letter, values
+
+    def _check_columns(self, rows: list[tuple[int, str | None, list[float]]]) -> None:
+        for column, total in enumerate(map(sum, zip(*(row[2] for row in rows))), 1):
+            if not total > 0:
+                self.fail(rows[0][0], f"column {column} of the matrix starting here has no counts")
+            if not math.isfinite(total):
+                self.fail(rows[0][0], f"column {column} of the matrix starting here adds up to more than a float "
+                                      "can hold")
+
+    def _check_matrix_done(self, rows: list[tuple[int, str | None, list[float]]], header: int) -> None:
+        """At a header or the end of the file: no matrix left with fewer than four rows, no header without one."""
+        if rows:
+            self.fail(rows[0][0], f"the matrix starting here has {len(rows)} row(s); a count matrix has 4 "
+                                  "(A, C, G, T)")
+        if header:
+            self.fail(header, "motif header without a matrix")
+
+    # -- MEME
+
+    def check_meme(self) -> list[_MemeMatrix]:
+        """The MEME motifs, in file order: each ``MOTIF`` line with the letter-probability matrix that follows it
+        before the next ``MOTIF`` line."""
+        matrices: list[_MemeMatrix] = []
+        motif: tuple[int, list[str]] | None = None  # the MOTIF line waiting for its matrix: (line, words)
+        number = 0
+        while number < len(self.lines):
+            line = self.lines[number]
+            number += 1
+            if line.startswith("MOTIF"):
+                if len(line.split()) < 2:
+                    self.fail(number, "MOTIF line without an identifier")
+                if motif:
+                    self.fail(motif[0], "MOTIF line without a letter-probability matrix")
+                motif = number, line.split()
+            elif line.startswith("letter-probability matrix:"):
+                if not motif:
+                    self.fail(number, "letter-probability matrix without a MOTIF line")
+                nsites, rows = self._meme_matrix(number)
+                matrices.append(_MemeMatrix(motif[1][1], (motif[1][2:3] or [""])[0], nsites, rows))
+                motif, number = None, number + len(rows)
+        if motif:
+            self.fail(motif[0], "MOTIF line without a letter-probability matrix")
+        return matrices
+
+    def _meme_matrix(self, number: int) -> tuple[int, list[list[str]]]:
+        """The nsites (else 20) and the probability rows of the letter-probability matrix on line ``number``."""
+        fields = dict(_MEME_FIELD.findall(self.lines[number - 1]))
+        self._check_meme_fields(number, fields)
+        width = int(fields["w"]) if "w" in fields else None
+        rows: list[list[str]] = []
+        for row_number in range(number + 1, len(self.lines) + 1):
+            tokens = self.lines[row_number - 1].split()
+            if not tokens or not _looks_numeric(tokens[0]):
+                break
+            if len(tokens) != 4:
+                self.fail(row_number, "a MEME matrix row has 4 probabilities (A, C, G, T); this one has "
+                                      f"{len(tokens)}")
+            self.numbers(row_number, tokens, "probability", upper=1.001)
+            rows.append(tokens)
+            if len(rows) == width:
+                break
+        if not rows:
+            self.fail(number, "a matrix without rows: the motif has no columns")
+        if width is not None and len(rows) != width:
+            self.fail(number, f"w= {fields['w']} but the matrix has {len(rows)} row(s)")
+        return int(fields.get("nsites", NSITES_FOR_FREQUENCIES)), rows
+
+    def _check_meme_fields(self, number: int, fields: dict[str, str]) -> None:
+        """The ``key= value`` fields of a letter-probability matrix line: whole numbers, alength 4, nsites > 0."""
+        for key in ("alength", "w", "nsites"):
+            if key in fields and not re.fullmatch(r"\d+", fields[key]):
+                self.fail(number, f"{key}= {fields[key]!r} is not a whole number")
+        if fields.get("alength", "4") != "4":
+            self.fail(number, f"alength= {fields['alength']}: only DNA motifs (A, C, G, T) can be scanned")
+        if re.fullmatch(r"0+", fields.get("nsites", "1")):
+            self.fail(number, "nsites= 0: a matrix needs at least one site")
+
+    # -- TRANSFAC
+
+    def check_transfac(self) -> None:
+        """TRANSFAC matrices: after each ``P0`` line, at least one numbered row with four counts (A, C, G, T)."""
+        matrix_line, rows = 0, 0  # the P0 line of the matrix being read, and its rows so far
+        for number, raw in enumerate(self.lines, 1):
+            tokens = raw.split()
+            if not tokens:
+                continue
+            if matrix_line and re.fullmatch(r"\d+", tokens[0]):
+                if len(tokens) < 5:
+                    self.fail(number, f"a TRANSFAC matrix row has a count for each of A, C, G, T; this one has "
+                                      f"{len(tokens) - 1}")
+                self.numbers(number, tokens[1:5], "count")
+                rows += 1
+                continue
+            if matrix_line and not rows:
+                self.fail(matrix_line, "a matrix without rows: the motif has no columns")
+            matrix_line, rows = (number, 0) if tokens[0] in ("P0", "PO") else (0, 0)
+        if matrix_line and not rows:
+            self.fail(matrix_line, "a matrix without rows: the motif has no columns")
+
+
+# --- motifs -----------------------------------------------------------------------------------------------------
+
+
+def _parse_with_bio(path: Path, text: str, fmt: str) -> list:
+    """Bio.motifs' motifs of the text; InputFileError (with the line Bio's message quotes) if it cannot parse it or
+    finds no motif."""
+    from Bio import motifs as bio_motifs  # imported here so that `motifscan --version` stays fast
+
+    try:
+        parsed = list(bio_motifs.parse(io.StringIO(text), fmt))
+    except Exception as error:  # noqa: BLE001 -- Bio.motifs raises bare ValueErrors, KeyErrors, IndexErrors, ...
+        raise InputFileError(f"{path}{_quoted_line(str(error), text)}: not a readable {fmt} motif file ({error})") \
+            from None
+    if not parsed:
+        raise InputFileError(f"{path}: no motif found")
+    return parsed
+
+
+def _quoted_line(message: str, text: str) -> str:
+    """``", line N"`` for the first line of the text holding the first quoted snippet of a message, else ``""``."""
+    for quoted in re.findall(r'"([^"\n]+)"|\'([^\'\n]+)\'', message):
+        snippet = (quoted[0] or quoted[1]).strip()
+        found = next((n for n, line in enumerate(text.split("\n"), 1) if snippet and snippet in line), None)
+        if found:
+            return f", line {found}"
+    return ""
+
+
+def _meme_motif(matrix: _MemeMatrix, path: Path) -> Motif:
+    """A MEME motif: counts = probability x nsites, computed on the decimal numbers as written (0.72 x 20 is 14.4)."""
+    counts = np.array([[float(Decimal(p) * matrix.nsites) for p in row] for row in matrix.rows]).T
+    return Motif(id=matrix.motif_id, name=matrix.alt_name or matrix.motif_id,
+                 counts=_checked_counts(np.ascontiguousarray(counts), path, matrix.motif_id), source=str(path))
+
+
+def _bio_motif(bio_motif, fmt: str, number: int, path: Path) -> Motif:
+    """The ``number``-th motif of a JASPAR, PFM or TRANSFAC file, from Bio.motifs' motif."""
+    if fmt == "transfac":  # a dict of the file's fields: AC accession (JASPAR's matrix ID), ID, NA name
+        motif_id = bio_motif.get("AC") or bio_motif.get("ID") or ""
+        name = bio_motif.get("NA") or bio_motif.get("ID") or ""
+    else:
+        motif_id = getattr(bio_motif, "matrix_id", None) or getattr(bio_motif, "id", None) or ""
+        name = getattr(bio_motif, "name", None) or ""
+    motif_id = motif_id or name or f"{path.stem}_{number}"
+    bio_name = getattr(bio_motif, "name", "") or ""
+    counts = _frequencies_to_counts(_checked_counts(_bio_counts(bio_motif, path, bio_name), path, bio_name))
+    return Motif(id=str(motif_id), name=str(name or motif_id), counts=counts, source=str(path))
+
+
+def _bio_counts(bio_motif, path: Path, name: str) -> np.ndarray:
+    """The count matrix of a Bio.motifs motif, shape (4, width), rows A, C, G, T."""
+    try:
+        return np.array([list(bio_motif.counts[letter]) for letter in _ROWS], dtype=np.float64)
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputFileError(f"{path}: motif {name!r} is not a DNA count matrix with rows A, C, G, T ({error})") \
+            from None
+
+
+def _checked_counts(counts: np.ndarray, path: Path, name: str) -> np.ndarray:
+    """``counts`` itself; InputFileError for a matrix without columns, with a count that is negative or not a finite
+    number, or with a column whose total is 0 or overflows."""
+    if counts.ndim != 2 or counts.shape[1] == 0:
+        raise InputFileError(f"{path}: motif {name!r} has no columns")
+    if not np.all(np.isfinite(counts)) or (counts < 0).any():
+        raise InputFileError(f"{path}: motif {name!r} has negative or non-numeric counts")
+    with np.errstate(over="ignore"):
+        totals = counts.sum(axis=0)
+    if not np.all(np.isfinite(totals)):
+        raise InputFileError(f"{path}: motif {name!r} has a column whose counts add up to more than a float can hold")
+    if (totals <= 0).any():
+        raise InputFileError(f"{path}: motif {name!r} has a column with no counts")
+    return counts
+
+
+def _frequencies_to_counts(counts: np.ndarray) -> np.ndarray:
+    """Counts as they are, or frequency / column total x 20 for a frequency matrix (columns adding up to ~1)."""
+    totals = counts.sum(axis=0)
+    if np.allclose(totals, 1.0, atol=0.02):
+        return counts / totals * float(NSITES_FOR_FREQUENCIES)
+    return counts
