@@ -75,6 +75,18 @@ def test_whole_core_vertebrates(tmp_path):
     _, rows = read_tsv(out)
     assert len({r["motif_id"] for r in rows}) > 100
     assert "motifs: 1019" in out.read_text()
+    # every hit confirmed by the brute-force oracle: its score recomputed column by column from its own letters
+    import numpy as np
+
+    from motifscan.motifs import log_odds, select_motifs
+    from oracles import window_score
+
+    matrices = {m.id: log_odds(m.counts, 0.8, np.full(4, 0.25))
+                for m in select_motifs(collections=["CORE"], tax_groups=["vertebrates"])}
+    for row in rows:
+        assert window_score(matrices[row["motif_id"]], row["matched_sequence"]) == pytest.approx(
+            float(row["score"]), abs=1e-5)
+        assert float(row["p_value"]) <= 1e-4 and int(row["end"]) - int(row["start"]) == len(row["matched_sequence"])
 
 
 def test_motif_file_and_tf(tmp_path):
