@@ -42,3 +42,21 @@ def ensembl_standin(_standin_server: EnsemblStandin) -> EnsemblStandin:
     _standin_server.reset()
     yield _standin_server
     _standin_server.reset()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The embedded demo genome as a LocalGenomeSource (FASTA index in a temporary cache)."""
+    from motifscan.sources.local import LocalGenomeSource
+
+    with LocalGenomeSource.demo(cache_dir=tmp_path_factory.mktemp("cache")) as source:
+        yield source
+
+
+@pytest.fixture(scope="module")
+def demo_chromosomes() -> dict[str, str]:
+    """The demo genome's sequences read with the standard library only (independent of motifscan): name -> sequence."""
+    from motifscan.resources import demo_genome
+    from oracles import read_fasta_plainly
+
+    return read_fasta_plainly(demo_genome()[0])

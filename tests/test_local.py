@@ -24,7 +24,6 @@ from motifscan.resources import demo_genome
 from motifscan.sources import local
 from motifscan.sources.local import LocalGenomeSource, read_gtf, reconcile_chromosomes, split_version
 
-from oracles import read_fasta_plainly
 
 DATA = Path(__file__).parent / "data"
 GENCODE_GTF = DATA / "local_gencode_style.gtf"
@@ -64,21 +63,10 @@ def gtf_line(chrom: str, feature: str, start: int, end: int, strand: str, attrib
     return "\t".join([chrom, "test", feature, str(start), str(end), ".", strand, ".", attributes]) + "\n"
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    with LocalGenomeSource.demo(cache_dir=tmp_path_factory.mktemp("cache")) as source:
-        yield source
-
-
-@pytest.fixture(scope="module")
-def demo_sequences():
-    return read_fasta_plainly(demo_genome()[0])
-
-
 @pytest.fixture()
-def plain_demo(tmp_path, demo_sequences):
+def plain_demo(tmp_path, demo_chromosomes):
     """The demo genome as a plain FASTA and a plain GTF in tmp_path."""
-    fasta = write_fasta(tmp_path / "genome.fa", demo_sequences)
+    fasta = write_fasta(tmp_path / "genome.fa", demo_chromosomes)
     gtf = tmp_path / "genes.gtf"
     with gzip.open(demo_genome()[1], "rb") as source, open(gtf, "wb") as target:
         shutil.copyfileobj(source, target)
@@ -169,8 +157,8 @@ def test_lookup_keeps_query_order(demo):
     assert [lookup.genes[0].name if lookup.genes else None for lookup in lookups] == ["GTPBP6", None, "FOXQ1", "FOXC1"]
 
 
-def test_a_symbol_shared_by_two_genes_gives_both_and_a_note(tmp_path, demo_sequences):
-    fasta = write_fasta(tmp_path / "genome.fa", {"1": demo_sequences["X"][:300_000]})
+def test_a_symbol_shared_by_two_genes_gives_both_and_a_note(tmp_path, demo_chromosomes):
+    fasta = write_fasta(tmp_path / "genome.fa", {"1": demo_chromosomes["X"][:300_000]})
     gtf = tmp_path / "genes.gtf"
     gtf.write_text(
         gtf_line("1", "transcript", 1001, 2000, "+", 'gene_id "G1"; transcript_id "T1"; gene_name "DUP";')
@@ -182,8 +170,8 @@ def test_a_symbol_shared_by_two_genes_gives_both_and_a_note(tmp_path, demo_seque
     assert "2 genes" in lookup.note
 
 
-def test_exact_case_wins_over_other_cases(tmp_path, demo_sequences):
-    fasta = write_fasta(tmp_path / "genome.fa", {"1": demo_sequences["X"][:300_000]})
+def test_exact_case_wins_over_other_cases(tmp_path, demo_chromosomes):
+    fasta = write_fasta(tmp_path / "genome.fa", {"1": demo_chromosomes["X"][:300_000]})
     gtf = tmp_path / "genes.gtf"
     gtf.write_text(
         gtf_line("1", "transcript", 1001, 2000, "+", 'gene_id "G1"; transcript_id "T1"; gene_name "Foxc1";')
@@ -198,28 +186,28 @@ def test_exact_case_wins_over_other_cases(tmp_path, demo_sequences):
 # ---------------------------------------------------------------------------------------------------- sequence
 
 
-def test_sequences_equal_an_independent_reading_of_the_fasta(demo, demo_sequences):
+def test_sequences_equal_an_independent_reading_of_the_fasta(demo, demo_chromosomes):
     rng = random.Random(20240601)
     regions = [Region("6", 0, 10), Region("6", 2051531, 2051541), Region("X", 562250, 562251), Region("X", 5, 5)]
     for _ in range(300):
         chrom = rng.choice(["6", "X"])
-        length = len(demo_sequences[chrom])
+        length = len(demo_chromosomes[chrom])
         start = rng.randrange(length)
         regions.append(Region(chrom, start, min(length, start + rng.randrange(1, 3000)), rng.choice("+-")))
-    expected = [demo_sequences[r.chrom][r.start:r.end] for r in regions]
+    expected = [demo_chromosomes[r.chrom][r.start:r.end] for r in regions]
     assert demo.fetch_sequences(regions) == expected
 
 
-def test_positions_past_the_chromosome_end_are_n(demo, demo_sequences):
+def test_positions_past_the_chromosome_end_are_n(demo, demo_chromosomes):
     length = demo.chrom_length("6")
     tail, beyond = demo.fetch_sequences([Region("6", length - 5, length + 5), Region("6", length + 10, length + 13)])
-    assert tail == demo_sequences["6"][-5:] + "N" * 5
+    assert tail == demo_chromosomes["6"][-5:] + "N" * 5
     assert beyond == "NNN"
 
 
-def test_chrom_lengths_and_unknown_chromosome(demo, demo_sequences):
-    assert demo.chrom_length("6") == len(demo_sequences["6"]) == 2_051_541
-    assert demo.chrom_length("X") == len(demo_sequences["X"]) == 562_251
+def test_chrom_lengths_and_unknown_chromosome(demo, demo_chromosomes):
+    assert demo.chrom_length("6") == len(demo_chromosomes["6"]) == 2_051_541
+    assert demo.chrom_length("X") == len(demo_chromosomes["X"]) == 562_251
     with pytest.raises(GenomeError, match="'7'"):
         demo.chrom_length("7")
     with pytest.raises(GenomeError):
@@ -256,15 +244,15 @@ def test_soft_masking_survives_in_bgzip(tmp_path):
         assert source.fetch_sequences([Region("chrT", 3, 777)]) == [sequence[3:777]]
 
 
-def test_plain_gzip_fasta_is_refused_with_a_bgzip_hint(tmp_path, demo_sequences):
+def test_plain_gzip_fasta_is_refused_with_a_bgzip_hint(tmp_path, demo_chromosomes):
     with gzip.open(tmp_path / "genome.fa.gz", "wt") as handle:
-        handle.write(">1\n" + demo_sequences["X"][:1000] + "\n")
+        handle.write(">1\n" + demo_chromosomes["X"][:1000] + "\n")
     with pytest.raises(InputFileError, match="plain gzip.*recompress it with bgzip"):
         LocalGenomeSource(tmp_path / "genome.fa.gz", demo_genome()[1], tmp_path / "cache")
 
 
-def test_compression_that_does_not_match_the_name_is_refused(tmp_path, demo_sequences):
-    plain = write_fasta(tmp_path / "plain.fa.gz", {"1": demo_sequences["X"][:1000]})
+def test_compression_that_does_not_match_the_name_is_refused(tmp_path, demo_chromosomes):
+    plain = write_fasta(tmp_path / "plain.fa.gz", {"1": demo_chromosomes["X"][:1000]})
     with pytest.raises(InputFileError, match="not compressed"):
         LocalGenomeSource(plain, demo_genome()[1], tmp_path / "cache")
     shutil.copy(demo_genome()[0], tmp_path / "bgzipped.fa")
@@ -289,10 +277,10 @@ def test_missing_files_are_usage_errors(tmp_path):
 # ---------------------------------------------------------------------------------------------------- index location
 
 
-def _read_only_copy(tmp_path: Path, demo_sequences) -> Path:
+def _read_only_copy(tmp_path: Path, demo_chromosomes) -> Path:
     folder = tmp_path / "readonly"
     folder.mkdir()
-    fasta = write_fasta(folder / "genome.fa", {"X": demo_sequences["X"]})
+    fasta = write_fasta(folder / "genome.fa", {"X": demo_chromosomes["X"]})
     folder.chmod(0o555)
     return fasta
 
@@ -303,22 +291,22 @@ def _cached_indexes(cache: Path) -> list[Path]:
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0,
                     reason="root ignores folder permissions; the cache-dir path is tested by the two tests below")
-def test_read_only_folder_puts_the_index_in_the_cache(tmp_path, demo_sequences):
-    fasta = _read_only_copy(tmp_path, demo_sequences)
+def test_read_only_folder_puts_the_index_in_the_cache(tmp_path, demo_chromosomes):
+    fasta = _read_only_copy(tmp_path, demo_chromosomes)
     try:
         with LocalGenomeSource(fasta, demo_genome()[1], tmp_path / "cache") as source:
-            assert source.fetch_sequences([Region("X", 200000, 200010)]) == [demo_sequences["X"][200000:200010]]
+            assert source.fetch_sequences([Region("X", 200000, 200010)]) == [demo_chromosomes["X"][200000:200010]]
         assert not (fasta.parent / "genome.fa.fai").exists()
         assert len(_cached_indexes(tmp_path / "cache")) == 1
     finally:
         fasta.parent.chmod(0o755)
 
 
-def test_folder_reported_unwritable_puts_the_index_in_the_cache_and_reuses_it(tmp_path, demo_sequences, monkeypatch):
-    fasta = write_fasta(tmp_path / "genome.fa", {"X": demo_sequences["X"]})
+def test_folder_reported_unwritable_puts_the_index_in_the_cache_and_reuses_it(tmp_path, demo_chromosomes, monkeypatch):
+    fasta = write_fasta(tmp_path / "genome.fa", {"X": demo_chromosomes["X"]})
     monkeypatch.setattr(local.os, "access", lambda path, mode, **kwargs: False)
     with LocalGenomeSource(fasta, demo_genome()[1], tmp_path / "cache") as source:
-        assert source.fetch_sequences([Region("X", 200000, 200010)]) == [demo_sequences["X"][200000:200010]]
+        assert source.fetch_sequences([Region("X", 200000, 200010)]) == [demo_chromosomes["X"][200000:200010]]
     assert not (tmp_path / "genome.fa.fai").exists()
     (index,) = _cached_indexes(tmp_path / "cache")
     built = index.stat().st_mtime_ns
@@ -327,12 +315,12 @@ def test_folder_reported_unwritable_puts_the_index_in_the_cache_and_reuses_it(tm
     assert index.stat().st_mtime_ns == built
 
 
-def test_failing_index_write_beside_the_fasta_falls_back_to_the_cache(tmp_path, demo_sequences):
+def test_failing_index_write_beside_the_fasta_falls_back_to_the_cache(tmp_path, demo_chromosomes):
     # A dangling symlink where the .fai would go: the folder is writable but writing the index fails (even as root).
-    fasta = write_fasta(tmp_path / "genome.fa", {"X": demo_sequences["X"]})
+    fasta = write_fasta(tmp_path / "genome.fa", {"X": demo_chromosomes["X"]})
     (tmp_path / "genome.fa.fai").symlink_to(tmp_path / "no" / "such" / "folder" / "genome.fa.fai")
     with LocalGenomeSource(fasta, demo_genome()[1], tmp_path / "cache") as source:
-        assert source.fetch_sequences([Region("X", 100, 110)]) == [demo_sequences["X"][100:110]]
+        assert source.fetch_sequences([Region("X", 100, 110)]) == [demo_chromosomes["X"][100:110]]
     assert len(_cached_indexes(tmp_path / "cache")) == 1
 
 
@@ -372,8 +360,8 @@ def test_chr_prefixed_gtf_is_mapped_to_the_fasta_names(tmp_path, demo):
         assert source.fetch_sequences([window]) == demo.fetch_sequences([window])
 
 
-def test_unprefixed_gtf_is_mapped_to_a_chr_prefixed_fasta(tmp_path, demo_sequences):
-    fasta = write_fasta(tmp_path / "genome.fa", {"chr1": demo_sequences["X"][60000:70000], "chrM": "ACGT" * 100})
+def test_unprefixed_gtf_is_mapped_to_a_chr_prefixed_fasta(tmp_path, demo_chromosomes):
+    fasta = write_fasta(tmp_path / "genome.fa", {"chr1": demo_chromosomes["X"][60000:70000], "chrM": "ACGT" * 100})
     gtf = tmp_path / "genes.gtf"
     gtf.write_text(gtf_line("1", "transcript", 101, 200, "+", 'gene_id "G1"; transcript_id "T1"; gene_name "A";')
                    + gtf_line("MT", "transcript", 11, 50, "-", 'gene_id "G2"; transcript_id "T2"; gene_name "B";'))
@@ -387,8 +375,8 @@ def test_reconcile_chromosomes_only_bridges_the_chr_prefix():
         "chr1": "1", "2": "chr2", "chrM": "MT", "Y": "chrY", "1": "1"}
 
 
-def test_gtf_on_other_chromosomes_is_a_genome_error_at_load(tmp_path, demo_sequences):
-    fasta = write_fasta(tmp_path / "genome.fa", {"6": demo_sequences["6"][:5000]})
+def test_gtf_on_other_chromosomes_is_a_genome_error_at_load(tmp_path, demo_chromosomes):
+    fasta = write_fasta(tmp_path / "genome.fa", {"6": demo_chromosomes["6"][:5000]})
     with pytest.raises(GenomeError, match="7_86000000_87000000"):
         LocalGenomeSource(fasta, ALT_GTF, tmp_path / "cache")
 

@@ -29,10 +29,8 @@ from motifscan.promoters import (
     site_transcripts,
     tss_relative,
 )
-from motifscan.resources import demo_genome
 from motifscan.sources.local import LocalGenomeSource
 
-from oracles import read_fasta_plainly
 
 COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N", "a": "t", "c": "g", "g": "c", "t": "a", "n": "n"}
 
@@ -44,17 +42,6 @@ def revcomp_by_hand(sequence: str) -> str:
 def slice_1based(sequence: str, first: int, last: int) -> str:
     """Bases first..last (1-based, inclusive) of a chromosome."""
     return sequence[first - 1:last]
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    with LocalGenomeSource.demo(cache_dir=tmp_path_factory.mktemp("cache")) as source:
-        yield source
-
-
-@pytest.fixture(scope="module")
-def chromosomes():
-    return read_fasta_plainly(demo_genome()[0])
 
 
 def demo_gene(demo: LocalGenomeSource, name: str) -> Gene:
@@ -78,29 +65,29 @@ def gene_with_tss(
 # ---------------------------------------------------------------------------------------------------- demo windows
 
 
-def test_foxc1_window_header_and_sequence(demo, chromosomes):
+def test_foxc1_window_header_and_sequence(demo, demo_chromosomes):
     gene = demo_gene(demo, "FOXC1")
     (promoter,) = promoters_for_gene(gene, 2000, 500, demo.chrom_length("6"))
     assert promoter_fasta_header(promoter) == "FOXC1|ENST00000380874 6:1608681-1611180(+)"
     assert promoter.name == "FOXC1|ENST00000380874" and not promoter.clipped
     (forward,) = demo.fetch_sequences([promoter.region])
     # TSS 6:1,610,681 (1-based); 2000 bases before it, then 500 from it on: 1,608,681..1,611,180
-    expected = slice_1based(chromosomes["6"], 1_608_681, 1_611_180)
+    expected = slice_1based(demo_chromosomes["6"], 1_608_681, 1_611_180)
     assert oriented_sequence(forward, promoter.region.strand) == expected
-    assert len(expected) == 2500 and expected[2000] == slice_1based(chromosomes["6"], 1_610_681, 1_610_681)
+    assert len(expected) == 2500 and expected[2000] == slice_1based(demo_chromosomes["6"], 1_610_681, 1_610_681)
 
 
-def test_gtpbp6_minus_strand_window_is_reverse_complemented(demo, chromosomes):
+def test_gtpbp6_minus_strand_window_is_reverse_complemented(demo, demo_chromosomes):
     gene = demo_gene(demo, "GTPBP6")
     (promoter,) = promoters_for_gene(gene, 2000, 500, demo.chrom_length("X"))
     # TSS X:230,886 (1-based) on -: upstream lies above it: 500 bases 230,387..230,886, 2000 bases 230,887..232,886
     assert promoter_fasta_header(promoter) == "GTPBP6|ENST00000326153 X:230387-232886(-)"
     (forward,) = demo.fetch_sequences([promoter.region])
     oriented = oriented_sequence(forward, "-")
-    assert oriented == revcomp_by_hand(slice_1based(chromosomes["X"], 230_387, 232_886))
-    assert oriented[2000] == COMPLEMENT[slice_1based(chromosomes["X"], 230_886, 230_886)]  # the TSS base
-    assert oriented[1999] == COMPLEMENT[slice_1based(chromosomes["X"], 230_887, 230_887)]  # just upstream of it
-    assert oriented[-1] == COMPLEMENT[slice_1based(chromosomes["X"], 230_387, 230_387)]
+    assert oriented == revcomp_by_hand(slice_1based(demo_chromosomes["X"], 230_387, 232_886))
+    assert oriented[2000] == COMPLEMENT[slice_1based(demo_chromosomes["X"], 230_886, 230_886)]  # the TSS base
+    assert oriented[1999] == COMPLEMENT[slice_1based(demo_chromosomes["X"], 230_887, 230_887)]  # just upstream of it
+    assert oriented[-1] == COMPLEMENT[slice_1based(demo_chromosomes["X"], 230_387, 230_387)]
 
 
 def test_gmds_canonical_tss_lies_past_the_end_of_chromosome_6(demo):
@@ -408,11 +395,11 @@ def require_bedtools() -> str:
     return path
 
 
-def test_bedtools_getfasta_strand_aware_equals_gene_orientation(demo, chromosomes, tmp_path):
+def test_bedtools_getfasta_strand_aware_equals_gene_orientation(demo, demo_chromosomes, tmp_path):
     bedtools = require_bedtools()
     fasta = tmp_path / "genome.fa"
     with open(fasta, "w") as handle:
-        for name, sequence in chromosomes.items():
+        for name, sequence in demo_chromosomes.items():
             handle.write(f">{name}\n{sequence}\n")
     promoters = []
     for name in ("FOXC1", "FOXQ1", "GTPBP6", "RP4-668J24.2", "PPP2R3B", "PLCXD1"):
