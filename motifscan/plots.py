@@ -21,6 +21,7 @@ import io
 import math
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
@@ -277,112 +278,250 @@ def promoter_map(
     scatter per row, motif and mark), ``tss-line``, ``tss-arrow-stem-row{Y}``, ``tss-arrow-row{Y}``,
     ``motif-legend``, ``mark-legend``.
     """
-    figure_class = _matplotlib()
-    from matplotlib.lines import Line2D
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
-
+    figure_class = _matplotlib()  # first, so that a missing extra fails before any work
     source = hits
     hits = list(hits)
+    rows = _gather_rows(hits)
+    window = _window_from_provenance(source)
+    tss_mode = _is_tss_map(hits, window)
+    strands = _row_strands(rows, gene_strands) if tss_mode else {}
+    motifs = _motifs_of(hits)
+    colour_of = dict(zip(motifs, _colours(len(motifs))))
+
+    figure, ax, scale = _map_figure(figure_class, len(rows), len(motifs))
+    span = _set_map_limits(ax, _x_range(hits, tss_mode, window), len(rows))
+    size_of, p_low, p_high = _site_sizes(hits, scale)
+    frame = _MapFrame(tss_mode=tss_mode, strands=strands, colour_of=colour_of, size_of=size_of, span=span,
+                      min_gap=0.02 * span * scale)  # min_gap: about the widest marker on the axis
+    for y, (key, row) in enumerate(rows.items()):
+        _draw_row(ax, y, key, row, frame)
+
+    if tss_mode:
+        ax.axvline(0, color="black", linewidth=0.8, linestyle=(0, (3, 2)), zorder=2, gid="tss-line")
+    _style_map_axes(ax, rows, tss_mode, empty=not hits)
+    ax.set_title(_map_title(len(hits), len(motifs), len(rows), tss_mode) if title is None else title,
+                 loc="left", fontsize=11)
+    if motifs:
+        _add_motif_legend(figure, motifs, colour_of)
+        _add_mark_legend(ax, tss_mode, p_low, p_high, any(s is None for s in strands.values()), scale)
+    _save(figure, path)
+    return figure
+
+
+# Sites stack outwards from their row line: the first lane's distance from the line, the distance between lanes
+# (both in rows), and the lanes per side; three lanes per side fit in a row at the marker sizes used.
+_LANE_OFFSET = 0.11
+_LANE_STEP = 0.13
+_MAX_LANES = 3
+
+# The motif legend runs under the axes in this many columns; _map_figure leaves room for its lines.
+_MOTIF_LEGEND_COLUMNS = 5
+
+
+@dataclass(frozen=True)
+class _MapFrame:
+    """What drawing any one row of a promoter map needs to know about the whole map.
+
+    Attributes
+    ----------
+    tss_mode : bool
+        Gene scan (x relative to the TSS, TSS marks drawn) rather than FASTA scan (x = record position).
+    strands : mapping of row key -> "+", "-" or None
+        The gene strand of each row (gene scans only; None = unknown).
+    colour_of : mapping of (motif_id, motif_name) -> colour
+    size_of : mapping of id(hit) -> float
+        Marker area (points^2) of each site.
+    span : float
+        Width of the data's x range (the TSS arrow's run is a fraction of it).
+    min_gap : float
+        Marks whose centres are closer than this on the x axis go to different lanes.
+    """
+
+    tss_mode: bool
+    strands: Mapping[str, str | None]
+    colour_of: Mapping[tuple[str, str], tuple]
+    size_of: Mapping[int, float]
+    span: float
+    min_gap: float
+
+
+def _gather_rows(hits: Sequence[Hit]) -> dict[str, list[Hit]]:
+    """The hits of each record, records in order of first appearance (the map's rows, top to bottom)."""
     rows: dict[str, list[Hit]] = {}
     for hit in hits:
         rows.setdefault(_row_key(hit), []).append(hit)
-    window = _window_from_provenance(source)
+    return rows
+
+
+def _is_tss_map(hits: Sequence[Hit], window: tuple[int, int] | None) -> bool:
+    """Whether to draw a gene-scan map (x relative to the TSS) rather than a FASTA-scan map.
+
+    Every hit must have TSS-relative positions; with no hits, only a gene scan's promoter window tells.
+    """
     if hits:
-        tss_mode = all(h.tss_rel_start is not None and h.tss_rel_end is not None for h in hits)
-    else:
-        tss_mode = window is not None
-    strands: dict[str, str | None] = {}
-    if tss_mode:
-        strands = infer_gene_strands(rows)
-        for key, strand in (gene_strands or {}).items():
-            if strand not in ("+", "-"):
-                raise UsageError(f"gene strand of {key} must be '+' or '-', not {strand!r}")
-            if key in strands:
-                strands[key] = strand
+        return all(h.tss_rel_start is not None and h.tss_rel_end is not None for h in hits)
+    return window is not None
 
-    motif_hits = Counter((h.motif_id, h.motif_name) for h in hits)
-    motifs = sorted(motif_hits, key=lambda m: (m[1].upper(), m[1], m[0]))
-    colour_of = dict(zip(motifs, _colours(len(motifs))))
-    duplicate_names = {name for name, n in Counter(name for _, name in motifs).items() if n > 1}
 
-    # Geometry: fixed inches per row (less when there are many rows), room for the motif legend below.
-    n_rows = max(1, len(rows))
-    row_inches = 0.9 if n_rows <= 8 else 0.7 if n_rows <= 20 else 0.5
-    scale = row_inches / 0.9  # marks shrink with the rows so that three lanes fit on each side of a row line
-    legend_columns = 5
-    legend_inches = 0.25 * math.ceil(len(motifs) / legend_columns) + 0.5 if motifs else 0.0
-    width = 11.0
-    height = 1.3 + row_inches * n_rows + legend_inches
-    figure = figure_class(figsize=(width, height), layout="constrained")
-    ax = figure.add_subplot()
+def _row_strands(rows: Mapping[str, Sequence[Hit]],
+                 gene_strands: Mapping[str, str] | None) -> dict[str, str | None]:
+    """The gene strand of each row: inferred from the hits, overridden by ``gene_strands``.
 
-    # x range
+    Raises
+    ------
+    UsageError
+        A strand in ``gene_strands`` is not "+" or "-" (checked even for names that are not rows, so that a typo
+        in the value is not silently ignored).
+    """
+    strands = infer_gene_strands(rows)
+    for key, strand in (gene_strands or {}).items():
+        if strand not in ("+", "-"):
+            raise UsageError(f"gene strand of {key} must be '+' or '-', not {strand!r}")
+        if key in strands:
+            strands[key] = strand
+    return strands
+
+
+def _motifs_of(hits: Sequence[Hit]) -> list[tuple[str, str]]:
+    """The distinct (motif_id, motif_name) of the hits, sorted by name case-insensitively (the legend's order,
+    which also fixes each motif's colour)."""
+    found = {(h.motif_id, h.motif_name) for h in hits}
+    return sorted(found, key=lambda m: (m[1].upper(), m[1], m[0]))
+
+
+def _map_figure(figure_class, n_rows: int, n_motifs: int) -> tuple:
+    """A new figure and its axes sized for ``n_rows`` rows and the motif legend, and the mark scale.
+
+    Returns
+    -------
+    figure, ax, scale
+        ``scale`` (1 for up to 8 rows) shrinks the marks with the rows so that three lanes fit on each side of
+        a row line.
+    """
+    n_rows = max(1, n_rows)
+    row_inches = 0.9 if n_rows <= 8 else 0.7 if n_rows <= 20 else 0.5  # fixed per row, less when there are many
+    legend_inches = 0.25 * math.ceil(n_motifs / _MOTIF_LEGEND_COLUMNS) + 0.5 if n_motifs else 0.0
+    figure = figure_class(figsize=(11.0, 1.3 + row_inches * n_rows + legend_inches), layout="constrained")
+    return figure, figure.add_subplot(), row_inches / 0.9
+
+
+def _x_range(hits: Sequence[Hit], tss_mode: bool, window: tuple[int, int] | None) -> tuple[float, float]:
+    """The map's x range before padding: the promoter window (else the TSS and the sites) on a gene scan, widened
+    to any site outside it; 0 to the last site's end on a FASTA scan."""
     if tss_mode:
         lefts = [tss_axis_position(h.tss_rel_start) for h in hits]
         rights = [tss_axis_position(h.tss_rel_end) + 1 for h in hits]
         low, high = (-window[0], window[1]) if window else (min(lefts + [0]), max(rights + [1]))
-        low, high = min([low, *lefts]), max([high, *rights])
-    elif hits:
-        low, high = 0, max(h.end for h in hits)
-    else:
-        low, high = -1, 1
+        return min([low, *lefts]), max([high, *rights])
+    if hits:
+        return 0, max(h.end for h in hits)
+    return -1, 1
+
+
+def _set_map_limits(ax, x_range: tuple[float, float], n_rows: int) -> float:
+    """Set the axes' limits (x padded by 2 % each side, row 0 at the top); return the x range's span.
+
+    The limits are set before anything is drawn so that the row lines and scatters do not autoscale them.
+    """
+    low, high = x_range
     span = max(high - low, 1)
     pad = 0.02 * span
     ax.set_xlim(low - pad, high + pad)
-    ax.set_ylim(n_rows - 0.5, -0.5)  # row 0 at the top
+    ax.set_ylim(max(1, n_rows) - 0.5, -0.5)
+    return span
 
+
+def _site_sizes(hits: Sequence[Hit], scale: float) -> tuple[dict[int, float], float, float]:
+    """Marker area of each hit (keyed by ``id(hit)``), and the lowest and highest -log10 p of the map."""
     neg_log_p = np.array([-math.log10(max(h.p_value, 1e-300)) for h in hits])
     p_low, p_high = (float(neg_log_p.min()), float(neg_log_p.max())) if hits else (0.0, 0.0)
     sizes = _marker_sizes(neg_log_p, p_low, p_high, scale)
-    size_of = {id(h): s for h, s in zip(hits, sizes)}
+    return {id(h): s for h, s in zip(hits, sizes)}, p_low, p_high
 
-    offset, lane_step, max_lanes = 0.11, 0.13, 3
-    min_gap = 0.02 * span * scale  # about the widest marker on the axis
-    for y, (key, row) in enumerate(rows.items()):
-        ax.axhline(y, color="0.75", linewidth=0.8, zorder=1)
-        if tss_mode:
-            starts = np.array([tss_axis_position(h.tss_rel_start) for h in row], dtype=float)
-            ends = np.array([tss_axis_position(h.tss_rel_end) + 1 for h in row], dtype=float)
-            gene_strand = strands.get(key)
-            same = np.array([gene_strand is None or h.strand == gene_strand for h in row])
-            marks = [_UNKNOWN_STRAND_MARK if gene_strand is None else
-                     _SAME_STRAND_MARK if s else _OPPOSITE_STRAND_MARK for s in same]
-        else:
-            starts = np.array([h.start for h in row], dtype=float)
-            ends = np.array([h.end for h in row], dtype=float)
-            same = np.array([h.strand == "+" for h in row])
-            marks = [_SAME_STRAND_MARK if s else _OPPOSITE_STRAND_MARK for s in same]
-        centres = (starts + ends) / 2
-        p_values = np.array([h.p_value for h in row])
-        ys = np.empty(len(row))
-        for side, sign in ((True, -1.0), (False, 1.0)):  # y grows downwards: same strand above the line
-            members = np.flatnonzero(same == side)
-            if not len(members):
-                continue
-            order = members[np.lexsort((centres[members], p_values[members]))]  # strongest first
-            lanes = _lanes(centres, order, min_gap, max_lanes)
-            ys[members] = y + sign * (offset + lane_step * lanes[members])
-        # one scatter per (motif, mark) so each collection has one colour and one marker shape
-        groups: dict[tuple, list[int]] = {}
-        for i, hit in enumerate(row):
-            groups.setdefault(((hit.motif_id, hit.motif_name), marks[i]), []).append(i)
-        for (motif, mark), members in groups.items():
-            collection = ax.scatter(centres[members], ys[members], s=[size_of[id(row[i])] for i in members],
-                                    marker=mark, color=colour_of[motif], edgecolors="0.15", linewidths=0.4,
-                                    zorder=3, clip_on=False)
-            collection.set_gid(f"sites-row{y}-{motif[0]}-{_MARK_WORDS[mark]}")
-        if tss_mode:
-            # bent arrow: up from the row line at the TSS, then pointing downstream (right)
-            rise, run = 0.42, 0.035 * span
-            ax.plot([0, 0], [y, y - rise], color="black", linewidth=1.4, zorder=4, solid_capstyle="butt",
-                    gid=f"tss-arrow-stem-row{y}")
-            arrow = ax.annotate("", xy=(run, y - rise), xytext=(0, y - rise),
-                                arrowprops=dict(arrowstyle="-|>", color="black", linewidth=1.4, shrinkA=0,
-                                                shrinkB=0, mutation_scale=11), zorder=4)
-            arrow.arrow_patch.set_gid(f"tss-arrow-row{y}")
+
+def _draw_row(ax, y: int, key: str, row: Sequence[Hit], frame: _MapFrame) -> None:
+    """Draw row ``y``: its line, its sites' marks and, on a gene scan, its TSS arrow."""
+    ax.axhline(y, color="0.75", linewidth=0.8, zorder=1)
+    centres, same, marks = _row_sites(row, frame.tss_mode, frame.strands.get(key))
+    p_values = np.array([h.p_value for h in row])
+    ys = _lane_ys(y, centres, same, p_values, frame.min_gap)
+    _draw_row_marks(ax, y, row, centres, ys, marks, frame)
+    if frame.tss_mode:
+        _draw_tss_arrow(ax, y, frame.span)
+
+
+def _row_sites(row: Sequence[Hit], tss_mode: bool, gene_strand: str | None) -> tuple[np.ndarray, np.ndarray, list]:
+    """The x centre, strand side and mark of each site in a row.
+
+    Returns
+    -------
+    centres : ndarray
+        Site centres on the map axis (TSS-relative on a gene scan, record position on a FASTA scan).
+    same : ndarray of bool
+        The site goes above the row line: on the gene's strand (or the record's + strand); every site when the
+        gene's strand is unknown.
+    marks : list of str
+        The marker of each site: same strand, opposite strand or unknown.
+    """
+    if tss_mode:
+        starts = np.array([tss_axis_position(h.tss_rel_start) for h in row], dtype=float)
+        ends = np.array([tss_axis_position(h.tss_rel_end) + 1 for h in row], dtype=float)
+        same = np.array([gene_strand is None or h.strand == gene_strand for h in row])
+        marks = [_UNKNOWN_STRAND_MARK if gene_strand is None else
+                 _SAME_STRAND_MARK if s else _OPPOSITE_STRAND_MARK for s in same]
+    else:
+        starts = np.array([h.start for h in row], dtype=float)
+        ends = np.array([h.end for h in row], dtype=float)
+        same = np.array([h.strand == "+" for h in row])
+        marks = [_SAME_STRAND_MARK if s else _OPPOSITE_STRAND_MARK for s in same]
+    return (starts + ends) / 2, same, marks
+
+
+def _lane_ys(y: int, centres: np.ndarray, same: np.ndarray, p_values: np.ndarray, min_gap: float) -> np.ndarray:
+    """The y of each mark of row ``y``: same-strand sites above the line, the others below, each side stacked in
+    lanes outwards from the line so that nearby marks do not cover each other (strongest nearest)."""
+    ys = np.empty(len(centres))
+    for side, sign in ((True, -1.0), (False, 1.0)):  # y grows downwards: same strand above the line
+        members = np.flatnonzero(same == side)
+        if not len(members):
+            continue
+        order = members[np.lexsort((centres[members], p_values[members]))]  # strongest first
+        lanes = _lanes(centres, order, min_gap, _MAX_LANES)
+        ys[members] = y + sign * (_LANE_OFFSET + _LANE_STEP * lanes[members])
+    return ys
+
+
+def _draw_row_marks(ax, y: int, row: Sequence[Hit], centres: np.ndarray, ys: np.ndarray, marks: list,
+                    frame: _MapFrame) -> None:
+    """Scatter the sites of row ``y``, one collection per (motif, mark) so each has one colour and one marker
+    shape and an id ``sites-row{Y}-{MOTIF_ID}-{same|opposite|unknown}``."""
+    groups: dict[tuple, list[int]] = {}
+    for i, hit in enumerate(row):
+        groups.setdefault(((hit.motif_id, hit.motif_name), marks[i]), []).append(i)
+    for (motif, mark), members in groups.items():
+        collection = ax.scatter(centres[members], ys[members], s=[frame.size_of[id(row[i])] for i in members],
+                                marker=mark, color=frame.colour_of[motif], edgecolors="0.15", linewidths=0.4,
+                                zorder=3, clip_on=False)
+        collection.set_gid(f"sites-row{y}-{motif[0]}-{_MARK_WORDS[mark]}")
+
+
+def _draw_tss_arrow(ax, y: int, span: float) -> None:
+    """The bent TSS arrow of row ``y``: up from the row line at x = 0, then pointing downstream (right)."""
+    rise, run = 0.42, 0.035 * span
+    ax.plot([0, 0], [y, y - rise], color="black", linewidth=1.4, zorder=4, solid_capstyle="butt",
+            gid=f"tss-arrow-stem-row{y}")
+    arrow = ax.annotate("", xy=(run, y - rise), xytext=(0, y - rise),
+                        arrowprops=dict(arrowstyle="-|>", color="black", linewidth=1.4, shrinkA=0, shrinkB=0,
+                                        mutation_scale=11), zorder=4)
+    arrow.arrow_patch.set_gid(f"tss-arrow-row{y}")
+
+
+def _style_map_axes(ax, rows: Mapping[str, Sequence[Hit]], tss_mode: bool, empty: bool) -> None:
+    """The x label and ticks ("TSS" and signed positions on a gene scan), the row labels, no frame but the
+    bottom, and "no sites" on an ``empty`` map."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     if tss_mode:
-        ax.axvline(0, color="black", linewidth=0.8, linestyle=(0, (3, 2)), zorder=2, gid="tss-line")
         ax.set_xlabel("position relative to the TSS (bp; transcription runs left to right)")
         ax.xaxis.set_major_formatter(FuncFormatter(_tss_tick))
     else:
@@ -392,30 +531,45 @@ def promoter_map(
     ax.tick_params(axis="y", length=0)
     for spine in ("left", "right", "top"):
         ax.spines[spine].set_visible(False)
-    if not hits:
+    if empty:
         ax.set_yticks([])
         ax.text(0.5, 0.5, "no sites", transform=ax.transAxes, ha="center", va="center", color="0.4")
 
-    if title is None:
-        title = (f"{len(hits)} site{'s' * (len(hits) != 1)} of {len(motifs)} motif{'s' * (len(motifs) != 1)} "
-                 f"on {len(rows)} {'promoter' if tss_mode else 'sequence'}{'s' * (len(rows) != 1)}")
-    ax.set_title(title, loc="left", fontsize=11)
 
-    if motifs:
-        handles = [Line2D([], [], linestyle="", marker="s", markersize=8, markerfacecolor=colour_of[m],
-                          markeredgecolor="0.15", markeredgewidth=0.4,
-                          label=f"{m[1]} {m[0]}" if m[1] in duplicate_names or not m[1] else m[1])
-                   for m in motifs]
-        motif_legend = figure.legend(handles=handles, loc="outside lower left", ncols=legend_columns,
-                                     title="motif", frameon=False, fontsize=8.5, title_fontsize=9,
-                                     alignment="left", handletextpad=0.3, columnspacing=1.2)
-        motif_legend.set_gid("motif-legend")
-        key = _key_handles(Line2D, tss_mode, p_low, p_high, any(s is None for s in strands.values()), scale)
-        key_legend = ax.legend(handles=key, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="mark",
-                               frameon=False, fontsize=8, title_fontsize=9, alignment="left", labelspacing=0.9)
-        key_legend.set_gid("mark-legend")
-    _save(figure, path)
-    return figure
+def _map_title(n_hits: int, n_motifs: int, n_rows: int, tss_mode: bool) -> str:
+    """The default title: ``"N sites of M motifs on K promoters"`` (``sequences`` on a FASTA scan)."""
+    return (f"{n_hits} site{'s' * (n_hits != 1)} of {n_motifs} motif{'s' * (n_motifs != 1)} "
+            f"on {n_rows} {'promoter' if tss_mode else 'sequence'}{'s' * (n_rows != 1)}")
+
+
+def _motif_label(motif: tuple[str, str], duplicate_names: set[str]) -> str:
+    """A motif's legend entry: its name, with its id when the name is empty or shared by another motif."""
+    motif_id, name = motif
+    return f"{name} {motif_id}" if name in duplicate_names or not name else name
+
+
+def _add_motif_legend(figure, motifs: Sequence[tuple[str, str]], colour_of: Mapping) -> None:
+    """The "motif" legend (id ``motif-legend``): a colour swatch per motif, in columns below the axes."""
+    from matplotlib.lines import Line2D
+
+    duplicate_names = {name for name, n in Counter(name for _, name in motifs).items() if n > 1}
+    handles = [Line2D([], [], linestyle="", marker="s", markersize=8, markerfacecolor=colour_of[m],
+                      markeredgecolor="0.15", markeredgewidth=0.4, label=_motif_label(m, duplicate_names))
+               for m in motifs]
+    legend = figure.legend(handles=handles, loc="outside lower left", ncols=_MOTIF_LEGEND_COLUMNS, title="motif",
+                           frameon=False, fontsize=8.5, title_fontsize=9, alignment="left", handletextpad=0.3,
+                           columnspacing=1.2)
+    legend.set_gid("motif-legend")
+
+
+def _add_mark_legend(ax, tss_mode: bool, p_low: float, p_high: float, unknown: bool, scale: float) -> None:
+    """The "mark" legend (id ``mark-legend``) right of the axes: the strand shapes and the p-value sizes."""
+    from matplotlib.lines import Line2D
+
+    handles = _key_handles(Line2D, tss_mode, p_low, p_high, unknown, scale)
+    legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="mark", frameon=False,
+                       fontsize=8, title_fontsize=9, alignment="left", labelspacing=0.9)
+    legend.set_gid("mark-legend")
 
 
 def _size_levels(low: float, high: float) -> list[float]:
