@@ -63,8 +63,9 @@ class ScanResult:
         return self.hits[index]
 
     def to_tsv(self, path: str | Path | None = None) -> str:
-        """The TSV text (provenance comments, header, rows); also written atomically to ``path`` if given."""
-        return self._text(tsv_lines(self.hits, self.provenance), path)
+        """The TSV text (provenance comments, one ``# record:`` line per scanned record, header, rows); also written
+        atomically to ``path`` if given."""
+        return self._text(tsv_lines(self.hits, self.provenance, self.records.values()), path)
 
     def to_bed(self, path: str | Path | None = None, track: bool = False) -> str:
         """BED6 text (0-based half-open), with a UCSC/IGV ``track`` line if ``track``; also written atomically to

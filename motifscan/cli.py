@@ -333,13 +333,13 @@ def promoters(genes, genes_file, genome, annotation, species, assembly, ensembl_
 def plot(hits_path, output, title):
     """Draw a promoter map of a motifscan TSV: one row per promoter, sites by position relative to the TSS."""
     from motifscan.api import ScanResult
-    from motifscan.plots import promoter_map
-    from motifscan.writers import read_tsv
+    from motifscan.writers import read_tsv, records_from_provenance
 
     _check_outputs(output)
     provenance, hits = read_tsv(hits_path)
-    # a ScanResult carries the provenance, from which the map takes the promoter window's extent
-    promoter_map(ScanResult(tuple(hits), (), tuple(provenance), {}), output, title=title)
+    # the provenance gives the promoter window's extent, and the record lines each promoter's strand
+    result = ScanResult(tuple(hits), (), tuple(provenance), {}, records_from_provenance(provenance))
+    result.plot(output, title=title)
     log.info("%d sites drawn to %s", len(hits), output)
 
 

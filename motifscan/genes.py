@@ -267,5 +267,6 @@ def scan_genes(
                                                                           if biotypes else "")),
         ("tss_rel", "tss_rel_start/tss_rel_end: +1 = TSS base, -1 = base upstream, no 0, gene orientation"),
     ]
-    records = {p.name: p.region for p in promoter_set.promoters}
+    records = {p.name: replace(p.region, chrom=ucsc_name(p.region.chrom)) if chrom_style == "ucsc" else p.region
+               for p in promoter_set.promoters}
     return ScanResult(tuple(hits), tuple(chosen), tuple(provenance), output.scored_windows, records)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -48,16 +49,40 @@ def comment_lines(provenance: Provenance) -> list[str]:
     return [f"# {key}: {' '.join(str(value).split())}" for key, value in provenance]
 
 
-def tsv_lines(hits: Iterable[Hit], provenance: Provenance) -> Iterable[str]:
-    """The lines of the TSV file, without line ends."""
+_RECORD_LINE = re.compile(r"^(\S+) (\S+):(\d+)-(\d+)\(([+-])\)$")
+
+
+def record_line(region: Region) -> str:
+    """A scanned record as a provenance value: ``NAME CHROM:START-END(STRAND)``, 1-based inclusive as in promoter
+    FASTA headers; STRAND is the record's orientation (the gene's, for promoters)."""
+    return f"{region.name} {region.chrom}:{region.start + 1}-{region.end}({region.strand})"
+
+
+def records_from_provenance(provenance: Provenance) -> dict[str, Region]:
+    """The scanned records named by ``record`` provenance lines (see :func:`record_line`): name -> Region (0-based
+    half-open)."""
+    records = {}
+    for key, value in provenance:
+        match = _RECORD_LINE.match(value) if key == "record" else None
+        if match:
+            name, chrom, first, last, strand = match.groups()
+            records[name] = Region(chrom, int(first) - 1, int(last), strand, name)
+    return records
+
+
+def tsv_lines(hits: Iterable[Hit], provenance: Provenance, records: Iterable[Region] = ()) -> Iterable[str]:
+    """The lines of the TSV file, without line ends: provenance, one ``# record:`` line per scanned record (so that
+    records without hits are visible too), the header, the rows."""
     yield from comment_lines(provenance)
+    yield from comment_lines([("record", record_line(region)) for region in records])
     yield "\t".join(TSV_COLUMNS)
     for hit in hits:
         yield "\t".join(tsv_row(hit))
 
 
 def read_tsv(path: str | Path) -> tuple[list[tuple[str, str]], list[Hit]]:
-    """Provenance pairs and hits of a motifscan TSV file (as :func:`tsv_lines` writes it)."""
+    """Provenance pairs (``record`` lines included) and hits of a motifscan TSV file (as :func:`tsv_lines` writes
+    it)."""
     from motifscan.errors import InputFileError
 
     provenance: list[tuple[str, str]] = []

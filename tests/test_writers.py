@@ -139,3 +139,22 @@ def test_special_files_are_written_in_place_not_replaced(tmp_path):
 
 def test_bed_track_line_comes_first(gene_result):
     assert gene_result.to_bed(track=True).splitlines()[0].startswith("track ")
+
+
+def test_tsv_lists_every_scanned_record_and_plot_reads_their_strands(tmp_path):
+    from click.testing import CliRunner
+
+    from motifscan.cli import cli
+    from motifscan.writers import read_tsv, records_from_provenance
+
+    result = scan_genes(["FOXC1", "GTPBP6", "PPP2R3B"], genome="demo")
+    path = tmp_path / "hits.tsv"
+    result.to_tsv(path)
+    provenance, hits = read_tsv(path)
+    assert records_from_provenance(provenance) == result.records  # records without hits included
+    assert "# record: FOXC1|ENST00000380874 6:1608681-1611180(+)" in path.read_text().splitlines()
+    assert len(hits) == len(result)
+    svg = tmp_path / "map.svg"
+    assert CliRunner().invoke(cli, ["plot", str(path), "-o", str(svg)]).exit_code == 0
+    assert "-unknown" not in svg.read_text()  # every gene's strand known, lone sites included
+    assert "-opposite" in svg.read_text() or "-same" in svg.read_text()
