@@ -508,7 +508,7 @@ class EnsemblSource:
                 status, headers, raw = self._send(method, url, params, body, max_bytes)
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ContentDecodingError) as exc:
-                problem, retry_after = f"{type(exc).__name__}: {exc}", None
+                problem, retry_after = _connection_problem(exc), None
                 continue
             except _TooLarge as exc:
                 raise EnsemblError(f"Ensembl ({self.base_url}) answered {what} with a body too large ({exc}); "
@@ -738,6 +738,16 @@ def _check_sequence(query: str, item: dict, chrom: str, start: int, end: int) ->
 
 # ----------------------------------------------------------------------------------------------------------------
 # Small helpers
+
+
+def _connection_problem(exc: Exception) -> str:
+    """A short account of a failed connection: its innermost cause ("connection refused", "Name or service not
+    known", "read timed out"), not urllib3's nested representation."""
+    cause: BaseException = exc
+    while cause.__context__ is not None or cause.__cause__ is not None:
+        cause = cause.__cause__ or cause.__context__
+    reason = getattr(cause, "strerror", None) or str(cause).split(": ")[-1].strip(" ')\"") or type(cause).__name__
+    return f"{type(exc).__name__} ({reason})"
 
 
 def _pick_server(assembly: str, base_url: str | None, species: str = "homo_sapiens") -> tuple[str, str]:
