@@ -191,7 +191,7 @@ def ucsc_name(chrom: str) -> str:
     return "chrM" if chrom == "MT" else f"chr{chrom}"
 
 
-def _annotate(hit: Hit, promoter: Promoter, chrom_style: str) -> Hit | None:
+def _annotate(hit: Hit, promoter: Promoter) -> Hit | None:
     """The hit with its gene, transcripts and TSS-relative positions; None when no single transcript's own window
     wholly holds it (a site straddling the junction of two merged windows is not in any promoter window)."""
     ids = site_transcripts(promoter, hit.start, hit.end)
@@ -199,8 +199,7 @@ def _annotate(hit: Hit, promoter: Promoter, chrom_style: str) -> Hit | None:
         return None
     first = next(t for t in promoter.transcripts if t.id == ids[0])
     rel_start, rel_end = tss_relative(first.tss, promoter.gene.strand, hit.start, hit.end)
-    return replace(hit, chrom=ucsc_name(hit.chrom) if chrom_style == "ucsc" else hit.chrom,
-                   gene_id=promoter.gene.id, gene_name=promoter.gene.name, transcript_ids=ids,
+    return replace(hit, gene_id=promoter.gene.id, gene_name=promoter.gene.name, transcript_ids=ids,
                    tss_rel_start=rel_start, tss_rel_end=rel_end)
 
 
@@ -252,11 +251,14 @@ def scan_genes(
     spec = GenomeSpec(genome, annotation, species, assembly, ensembl_url, cache_dir, use_cache, offline)
     promoter_set = collect_promoters(genes, spec, upstream=upstream, downstream=downstream, transcripts=transcripts,
                                      biotypes=biotypes, strict=strict)
-    targets = [ScanTarget(p.name, seq, p.region.chrom, p.region.start)
+    # the output's chromosome names, decided once: hits and records inherit them
+    records = {p.name: replace(p.region, chrom=ucsc_name(p.region.chrom)) if chrom_style == "ucsc" else p.region
+               for p in promoter_set.promoters}
+    targets = [ScanTarget(p.name, seq, records[p.name].chrom, p.region.start)
                for p, seq in zip(promoter_set.promoters, promoter_set.sequences)]
     output = scan_targets(targets, chosen, settings)
     by_name = {p.name: p for p in promoter_set.promoters}
-    annotated = [_annotate(h, by_name[h.seq_name], chrom_style) for h in output.hits]
+    annotated = [_annotate(h, by_name[h.seq_name]) for h in output.hits]
     hits = [h for h in annotated if h is not None]  # in the engine's output order
     provenance = base_provenance(settings, chosen, output, release, command)
     provenance[2:2] = [
@@ -267,6 +269,4 @@ def scan_genes(
                                                                           if biotypes else "")),
         ("tss_rel", "tss_rel_start/tss_rel_end: +1 = TSS base, -1 = base upstream, no 0, gene orientation"),
     ]
-    records = {p.name: replace(p.region, chrom=ucsc_name(p.region.chrom)) if chrom_style == "ucsc" else p.region
-               for p in promoter_set.promoters}
     return ScanResult(tuple(hits), tuple(chosen), tuple(provenance), output.scored_windows, records)
