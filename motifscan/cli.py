@@ -153,10 +153,12 @@ def _command_line() -> str:
 
 
 def _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release):
-    from motifscan.motifs import select_motifs
+    """(the JASPAR release's exact name, the selected motifs)."""
+    from motifscan.motifs import jaspar_database, select_motifs
 
-    return select_motifs(release=jaspar_release, motif_ids=motif_ids, tf_names=tf_names, motif_files=motif_files,
-                         collections=collections or None, tax_groups=tax_groups or None)
+    release = jaspar_database(jaspar_release).release
+    return release, select_motifs(release=release, motif_ids=motif_ids, tf_names=tf_names, motif_files=motif_files,
+                                  collections=collections or None, tax_groups=tax_groups or None)
 
 
 def _check_outputs(*paths: str | None) -> None:
@@ -201,11 +203,9 @@ def fasta(fasta_path, motif_ids, tf_names, motif_files, collections, tax_groups,
     Coordinates are positions in each record, 0-based half-open; seq_name = chrom = the record ID.
     """
     from motifscan.api import scan_fasta
-    from motifscan.motifs import jaspar_database
 
     _check_outputs(output, bed_path, gff3_path, fimo_path)
-    release = jaspar_database(jaspar_release).release
-    motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, release)
+    release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
     result = scan_fasta(fasta_path, motifs, p_threshold=p_threshold, q_threshold=q_threshold,
                         min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
                         mask_lowercase=mask_lowercase, max_strand=max_strand, jobs=jobs, jaspar_release=release,
@@ -291,12 +291,10 @@ def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, 
     Coordinates are genomic, 0-based half-open; tss_rel_start/tss_rel_end count from the TSS (+1 = TSS base).
     """
     from motifscan.genes import scan_genes
-    from motifscan.motifs import jaspar_database
 
     _check_outputs(output, bed_path, gff3_path, fimo_path)
     names = _gene_list(genes, genes_file)
-    release = jaspar_database(jaspar_release).release
-    motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, release)
+    release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
     result = scan_genes(names, motifs, genome=genome, annotation=annotation, species=species, assembly=assembly,
                         ensembl_url=ensembl_url, cache_dir=cache_dir, use_cache=not no_cache, offline=offline,
                         upstream=upstream, downstream=downstream, transcripts=transcripts, biotypes=biotypes,
