@@ -300,8 +300,9 @@ def promoter_fasta_header(promoter: Promoter) -> str:
 
     START-END are 1-based inclusive, e.g. ``FOXC1|ENST00000380874 6:1608681-1611180(+)``.
     """
-    region = promoter.region
-    return f"{region.name} {region.chrom}:{region.start + 1}-{region.end}({region.strand})"
+    from motifscan.writers import record_line  # the one place that writes this format
+
+    return record_line(promoter.region)
 
 
 def oriented_sequence(forward_sequence: str, strand: str) -> str:

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from motifscan.errors import MotifscanError, UsageError
+from motifscan.errors import InputFileError, MotifscanError, UsageError
 from motifscan.model import Hit, Region
 
 TSV_COLUMNS = (
@@ -83,8 +83,6 @@ def tsv_lines(hits: Iterable[Hit], provenance: Provenance, records: Iterable[Reg
 def read_tsv(path: str | Path) -> tuple[list[tuple[str, str]], list[Hit]]:
     """Provenance pairs (``record`` lines included) and hits of a motifscan TSV file (as :func:`tsv_lines` writes
     it)."""
-    from motifscan.errors import InputFileError
-
     provenance: list[tuple[str, str]] = []
     hits: list[Hit] = []
     header = None
@@ -108,8 +106,6 @@ def read_tsv(path: str | Path) -> tuple[list[tuple[str, str]], list[Hit]]:
 
 
 def _hit_from_row(fields: list[str], path, number: int) -> Hit:
-    from motifscan.errors import InputFileError
-
     if len(fields) != len(TSV_COLUMNS):
         raise InputFileError(f"{path}, line {number}: {len(fields)} fields, expected {len(TSV_COLUMNS)}")
     row = dict(zip(TSV_COLUMNS, fields))
@@ -225,11 +221,11 @@ def _stage(path: Path, lines: Iterable[str]) -> str:
 def promoter_fasta_lines(promoters, forward_sequences: Sequence[str], width: int = 60) -> Iterable[str]:
     """FASTA of promoter windows in the gene's orientation; header ``GENE|TRANSCRIPTS CHROM:START-END(STRAND)`` with
     1-based inclusive coordinates."""
-    from motifscan.promoters import oriented_sequence, promoter_fasta_header
+    from motifscan.promoters import oriented_sequence
 
     for promoter, forward in zip(promoters, forward_sequences):
         sequence = oriented_sequence(forward, promoter.region.strand)
-        yield ">" + promoter_fasta_header(promoter)
+        yield ">" + record_line(promoter.region)
         for offset in range(0, len(sequence), width):
             yield sequence[offset : offset + width]
 
