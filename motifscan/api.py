@@ -24,6 +24,7 @@ from motifscan.model import Hit, Motif, Region
 from motifscan.motifs import jaspar_database, select_motifs
 from motifscan.writers import (
     TSV_COLUMNS,
+    TSV_DTYPES,
     bed_lines,
     fimo_lines,
     gff3_lines,
@@ -139,6 +140,39 @@ class ScanResult:
 
     def __repr__(self) -> str:
         return f"<ScanResult: {len(self.hits)} hits, {len(self.motifs)} motifs>"
+
+
+def read_hits(path: str | Path):
+    """A motifscan TSV file (as ``motifscan scan/fasta -o`` and :meth:`ScanResult.to_tsv` write it) as a pandas
+    DataFrame with fixed dtypes (:data:`motifscan.writers.TSV_DTYPES`): the same frame as
+    :meth:`ScanResult.to_pandas`. ``start``/``end`` are 0-based half-open.
+
+    Only the ``#`` lines before the header are comments: a ``#`` inside a row (a record named ``site#3``) is data,
+    which ``pandas.read_csv(comment="#")`` would cut. ``frame.attrs["provenance"]`` holds the comment lines as
+    (key, value) pairs. Raises :class:`~motifscan.errors.InputFileError` for a file that is not a motifscan TSV.
+    """
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError('read_hits() needs pandas: pip install ".[pandas]" in the motifscan clone '
+                          "(or pip install pandas)") from None
+    from motifscan.writers import read_tsv
+
+    provenance, hits = read_tsv(path)  # checks the header and every row's fields
+    frame = pd.DataFrame([tsv_row(h) for h in hits], columns=list(TSV_COLUMNS), dtype=object)
+    frame = _typed_frame(frame, pd)
+    frame.attrs["provenance"] = provenance
+    return frame
+
+
+def _typed_frame(frame, pd):
+    """The TSV columns (strings, as written) converted to :data:`TSV_DTYPES`."""
+    for column, dtype in TSV_DTYPES.items():
+        if dtype == "Int64":
+            frame[column] = pd.array([int(v) if v != "" else None for v in frame[column]], dtype="Int64")
+        else:
+            frame[column] = frame[column].astype(dtype)
+    return frame
 
 
 def resolve_motifs(motifs: MotifSpec, jaspar_release: str | None = None) -> list[Motif]:

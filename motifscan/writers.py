@@ -27,6 +27,16 @@ TSV_COLUMNS = (
     "q_value", "matched_sequence", "gene_id", "gene_name", "transcript_ids", "tss_rel_start", "tss_rel_end",
 )
 
+TSV_DTYPES = {
+    "motif_id": "str", "motif_name": "str", "seq_name": "str", "chrom": "str", "start": "int64", "end": "int64",
+    "strand": "str", "score": "float64", "rel_score": "float64", "p_value": "float64", "q_value": "float64",
+    "matched_sequence": "str", "gene_id": "str", "gene_name": "str", "transcript_ids": "str",
+    "tss_rel_start": "Int64", "tss_rel_end": "Int64",
+}
+"""The pandas dtype of each TSV column, whatever the rows hold: text columns are strings (pandas' ``str``: object
+in pandas 2, the string dtype in pandas 3; ``chrom`` "6", never int64; an empty gene field is "", not NaN),
+``start``/``end`` int64 (0-based half-open), TSS-relative positions the nullable Int64 (<NA> on FASTA scans)."""
+
 Provenance = Sequence[tuple[str, str]]
 
 
@@ -91,7 +101,7 @@ def read_tsv(path: str | Path) -> tuple[list[tuple[str, str]], list[Hit]]:
     except (OSError, UnicodeDecodeError) as error:
         raise InputFileError(f"{path}: cannot read ({error})") from None
     for number, line in enumerate(lines, 1):
-        if line.startswith("#"):
+        if header is None and line.startswith("#"):  # comments come first; later a '#' is data (motif "#1")
             key, _, value = line[1:].strip().partition(": ")
             provenance.append((key, value))
         elif header is None:
