@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
-from motifscan.api import MotifSpec, ScanResult, base_provenance, resolve_motifs
+from motifscan.api import MotifSpec, ScanResult, base_provenance, gap_provenance, resolve_motifs
 from motifscan.engine import ScanSettings, ScanTarget, scan_targets
 from motifscan.errors import InputFileError, NoGenesError, UsageError
 from motifscan.model import Gene, GeneLookup, Hit
@@ -269,4 +269,6 @@ def scan_genes(
                                                                           if biotypes else "")),
         ("tss_rel", "tss_rel_start/tss_rel_end: +1 = TSS base, -1 = base upstream, no 0, gene orientation"),
     ]
+    provenance += gap_provenance(targets, lambda name, start, end: tss_relative(
+        by_name[name].transcripts[0].tss, by_name[name].gene.strand, start, end))
     return ScanResult(tuple(hits), tuple(chosen), tuple(provenance), output.scored_windows, records)
