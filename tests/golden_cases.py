@@ -13,6 +13,7 @@ do not depend on where the tests run.
 from __future__ import annotations
 
 import gzip
+import logging
 import shutil
 from pathlib import Path
 
@@ -55,6 +56,8 @@ def run(name: str, folder: Path) -> dict[str, bytes]:
     from motifscan.cli import cli
 
     here = os.getcwd()
+    logger = logging.getLogger("motifscan")
+    saved = logger.level, logger.handlers[:], logger.propagate  # the CLI configures it; later tests expect it as is
     os.chdir(folder)
     try:
         result = CliRunner().invoke(cli, ["-q", *CASES[name]], catch_exceptions=False)
@@ -62,6 +65,7 @@ def run(name: str, folder: Path) -> dict[str, bytes]:
         return {f: (folder / f).read_bytes() for f in FILES}
     finally:
         os.chdir(here)
+        logger.level, logger.handlers[:], logger.propagate = saved[0], saved[1], saved[2]
 
 
 def golden(name: str) -> dict[str, bytes]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import difflib
 
 import pytest
-
 from golden_cases import CASES, golden, prepare, run
 
 
