@@ -1,24 +1,30 @@
-"""Motif files: JASPAR, PFM, MEME and TRANSFAC files read into :class:`~motifscan.model.Motif` count matrices.
+"""Motif files: JASPAR, PFM (four rows or one row per position), HOMER, cluster-buster, MEME (text and XML) and
+TRANSFAC files read into :class:`~motifscan.model.Motif` count matrices.
 
-Formats, told apart by their text (not by the file name):
+Formats, told apart by their text (not by the file name); the file may be gzip-compressed (see
+:mod:`motifscan.textfiles`, the reader preamble shared with the FASTA readers):
 
+- **MEME XML** (MEME's XML output; a ``<MEME`` element): read by Bio.motifs; counts are the letters of each motif's
+  contributing sites. ID: the motif's ``name`` (its consensus); name: its ``alt`` (``MEME-1``). Only DNA. Other XML
+  (MAST output, XMS) is refused as not supported.
 - **MEME** (minimal MEME format, or MEME's text output; a ``MEME version`` line): ``MOTIF id [alt_name]`` lines, each
   followed by its ``letter-probability matrix: alength= 4 w= W nsites= N`` line and W rows of four probabilities
   (A, C, G, T), one row per position. ID: ``id``; name: ``alt_name``, else ``id``.
 - **TRANSFAC** (a ``P0``/``PO`` line and a ``//`` line): one row of four counts per position after ``P0``.
   ID: ``AC``, else ``ID``; name: ``NA``, else ``ID``.
-- **JASPAR** (a ``>`` header first): ``>ID name`` then four rows of counts, ``A [ 1 2 ... ]`` or bare.
-- **PFM** (anything else): four bare rows of counts, ``A | 1 2 ...`` labels allowed; other lines are skipped.
-  ID and name: ``<file stem>_<n>``.
+- **Matrix text** (anything else): JASPAR and four-row PFMs (one row per letter), HOMER ``.motif``, cluster-buster,
+  GimmeMotifs/HOCOMOCO ``.pfm`` and four-column PFMs (one row per position), each matrix's layout told by its shape,
+  a 4 x 4 one's by its file, its header or its totals, else refused: see :mod:`motifscan.matrix_text`.
 
 Counts rule: MEME probabilities become counts = probability x nsites, exactly (no rounding), with nsites from the
 matrix line, else :data:`NSITES_FOR_FREQUENCIES` (20). The other formats give counts, read as written, except that a
-matrix whose columns all add up to 1 (within 0.02) is a frequency matrix: counts = frequency / column total x 20.
+matrix whose columns all add up to 1 (within 0.02) is a frequency matrix: counts = frequency / column total x 20
+(HOMER's probabilities, GimmeMotifs' frequencies).
 
-Every file is checked line by line first, so that what Bio.motifs would reject with a bare message, silently skip
-or misread is refused with its line number; Bio.motifs then parses it. The JASPAR, PFM and TRANSFAC motifs are Bio's;
-the MEME motifs are the checked lines' (Bio's MEME reader rounds frequency x nsites to whole counts), and Bio's
-parse of a MEME file only refuses what it cannot read (a missing ``ALPHABET=`` or background section, ...).
+Every file is checked line by line, so that what Bio.motifs would reject with a bare message, silently skip or
+misread is refused with its line number. Matrix text and MEME text are read by motifscan itself (Bio's MEME reader
+rounds frequency x nsites to whole counts; its PFM readers drop rows they cannot place); Bio.motifs parses TRANSFAC
+and MEME XML, and its parse of a MEME text file refuses what it cannot read (a missing ``ALPHABET=`` line, ...).
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ _MEME_FIELD = re.compile(r"(\w+)=\s*(\S+)")
 
 
 def read_motif_file(path: str | Path) -> list[Motif]:
-    """Motifs of a JASPAR (``.jaspar``/``.pfm``), MEME or TRANSFAC file, in file order (see the module docstring).
+    """Motifs of a JASPAR, PFM, HOMER, cluster-buster, MEME (text or XML) or TRANSFAC file, plain or gzip, in file
+    order (see the module docstring).
 
     CRLF and CR line ends read like LF; a UTF-8 byte-order mark is ignored.
 
@@ -57,7 +64,9 @@ def read_motif_file(path: str | Path) -> list[Motif]:
     InputFileError
         Naming the file, and the line where one applies: an unreadable, empty, binary or over-large (> 64 MiB) file;
         text that is not UTF-8; a count or probability that is not a plain number (``nan``, ``inf``, words) or is
-        negative; matrix rows of unequal length; a JASPAR/PFM matrix without exactly four rows (A, C, G, T); a MEME
+        negative; matrix rows of unequal length; a matrix that is neither four rows (A, C, G, T) nor one row of four
+        values per position, or whose layout cannot be told (a 4 x 4 matrix without clues), or a file mixing the two
+        layouts; XML other than MEME's, or MEME XML of another alphabet than DNA; a MEME
         matrix whose rows are not four probabilities in [0, 1], whose row count differs from its ``w=``, or whose
         ``nsites=`` is not a positive whole number; a MEME ``MOTIF`` line without a matrix or a matrix without a
         ``MOTIF`` line; a TRANSFAC row without four counts; a matrix without columns; anything else Bio.motifs
@@ -73,7 +82,7 @@ def read_motif_file(path: str | Path) -> list[Motif]:
         return [_meme_motif(matrix, path) for matrix in matrices]
     if fmt == "transfac":
         checked.check_transfac()
-        return [_bio_motif(bio_motif, fmt, number, path)
+        return [_transfac_motif(bio_motif, number, path)
                 for number, bio_motif in enumerate(_parse_with_bio(path, text, fmt), 1)]
     if fmt == "meme-xml":
         return _meme_xml_motifs(path, text)
@@ -269,18 +278,13 @@ def _meme_motif(matrix: _MemeMatrix, path: Path) -> Motif:
                  counts=_checked_counts(np.ascontiguousarray(counts), path, matrix.motif_id), source=str(path))
 
 
-def _bio_motif(bio_motif, fmt: str, number: int, path: Path) -> Motif:
-    """The ``number``-th motif of a JASPAR, PFM or TRANSFAC file, from Bio.motifs' motif."""
-    if fmt == "transfac":  # a dict of the file's fields: AC accession (JASPAR's matrix ID), ID, NA name
-        motif_id = bio_motif.get("AC") or bio_motif.get("ID") or ""
-        name = bio_motif.get("NA") or bio_motif.get("ID") or ""
-    else:
-        motif_id = getattr(bio_motif, "matrix_id", None) or getattr(bio_motif, "id", None) or ""
-        name = getattr(bio_motif, "name", None) or ""
-    motif_id = motif_id or name or f"{path.stem}_{number}"
-    bio_name = getattr(bio_motif, "name", "") or ""
-    counts = _frequencies_to_counts(_checked_counts(_bio_counts(bio_motif, path, bio_name), path, bio_name))
-    return Motif(id=str(motif_id), name=str(name or motif_id), counts=counts, source=str(path))
+def _transfac_motif(bio_motif, number: int, path: Path) -> Motif:
+    """The ``number``-th motif of a TRANSFAC file, from Bio.motifs' motif (a dict of the file's fields: ``AC``
+    accession, JASPAR's matrix ID; ``ID``; ``NA`` name)."""
+    motif_id = bio_motif.get("AC") or bio_motif.get("ID") or bio_motif.get("NA") or f"{path.stem}_{number}"
+    name = bio_motif.get("NA") or bio_motif.get("ID") or motif_id
+    counts = _frequencies_to_counts(_checked_counts(_bio_counts(bio_motif, path, motif_id), path, motif_id))
+    return Motif(id=str(motif_id), name=str(name), counts=counts, source=str(path))
 
 
 def _bio_counts(bio_motif, path: Path, name: str) -> np.ndarray:
