@@ -124,7 +124,7 @@ class ScanResult:
         return counts
 
     def plot(self, path: str | Path | None = None, **options):
-        """The promoter map (needs matplotlib): one row per promoter, x = position relative to the TSS."""
+        """The promoter map (needs the ``plot`` extra): one row per promoter, x = position relative to the TSS."""
         from motifscan.plots import promoter_map
 
         options.setdefault("gene_strands", {name: record.strand for name, record in self.records.items()})
@@ -132,7 +132,8 @@ class ScanResult:
 
     def to_pandas(self):
         """A pandas DataFrame with the TSV columns, from the hit table's columns: see
-        :meth:`motifscan.hits.HitTable.to_pandas` (start/end 0-based half-open, numeric dtypes, ``chrom`` a str)."""
+        :meth:`motifscan.hits.HitTable.to_pandas` (start/end 0-based half-open, numeric dtypes, ``chrom`` a str).
+        Needs pandas (``pip install ".[pandas]"`` in the clone, or ``pip install pandas``)."""
         return self.hits.to_pandas()
 
     def _repr_html_(self) -> str:

@@ -266,7 +266,8 @@ class HitTable:
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError('to_pandas() needs pandas: pip install ".[pandas]" in a clone of motifscan') from None
+            raise ImportError('to_pandas() needs pandas: pip install ".[pandas]" in the motifscan clone '
+                              "(or pip install pandas)") from None
         n = len(self)
         data: dict[str, Any] = {}
         for name in TSV_COLUMNS:
