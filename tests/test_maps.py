@@ -115,7 +115,7 @@ def test_n_stretches_are_in_the_provenance_and_drawn_hatched(gtpbp6, demo_chromo
     assert f"N ({last - first + 1} bp)" in labels
     # and from the TSV, through the command line, into an SVG
     tsv, svg = tmp_path / "hits.tsv", tmp_path / "map.svg"
-    gtpbp6.to_tsv(tsv)
+    gtpbp6.write_tsv(tsv)
     assert run("plot", tsv, "-o", svg).exit_code == 0
     assert f'id="gap-row{row}-0"' in svg.read_text()
 
@@ -222,7 +222,7 @@ def test_max_q_and_motif_and_tf_filters(core, gtpbp6):
 
 def test_plot_command_filters_and_writes_pdf(gtpbp6, tmp_path):
     tsv = tmp_path / "hits.tsv"
-    gtpbp6.to_tsv(tsv)
+    gtpbp6.write_tsv(tsv)
     pdf = tmp_path / "map.pdf"
     result = run("plot", tsv, "-o", pdf, "--top", "1", "--max-q", "1", "--tf", "CREB1", "--tf", "Atf1")
     assert result.exit_code == 0, result.output

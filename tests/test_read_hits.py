@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import motifscan
-from motifscan.writers import TSV_COLUMNS, TSV_DTYPES
+from motifscan.hits import TSV_COLUMNS, TSV_DTYPES
 
 README = Path(__file__).parent.parent / "README.md"
 SITE = "TGACGTCA"  # ATF3's consensus (MA0605.3), a palindrome
@@ -33,7 +33,7 @@ def dtypes(frame) -> dict[str, str]:
 def test_read_hits_keeps_rows_with_hash_and_fixes_dtypes(hash_named, tmp_path):
     result = motifscan.scan_fasta(hash_named, motifs="MA0605.3")
     out = tmp_path / "hits.tsv"
-    result.to_tsv(out)
+    result.write_tsv(out)
     frame = motifscan.read_hits(out)
     assert len(frame) == len(result) == 6  # 3 sites x 2 strands
     assert list(frame.columns) == list(TSV_COLUMNS)
@@ -52,7 +52,7 @@ def test_read_hits_keeps_rows_with_hash_and_fixes_dtypes(hash_named, tmp_path):
 def test_read_hits_of_a_gene_scan_has_string_chromosomes_and_integer_tss_positions(tmp_path):
     result = motifscan.scan_genes(["FOXC1", "GTPBP6"], genome="demo", p_threshold=1e-3, cache_dir=tmp_path / "c")
     out = tmp_path / "genes.tsv"
-    result.to_tsv(out)
+    result.write_tsv(out)
     frame = motifscan.read_hits(out)
     assert set(frame["chrom"]) == {"6", "X"} and len(frame) == len(result)
     assert str(frame["tss_rel_start"].dtype) == "Int64" and not frame["tss_rel_start"].isna().any()
@@ -72,7 +72,7 @@ def test_the_readme_pandas_recipe_keeps_every_row(hash_named, tmp_path, monkeypa
     assert 'comment="#"' not in block
     result = motifscan.scan_fasta(hash_named, motifs="MA0605.3")
     monkeypatch.chdir(tmp_path)
-    result.to_tsv(tmp_path / "demo_hits.tsv")
+    result.write_tsv(tmp_path / "demo_hits.tsv")
     namespace: dict = {}
     exec(block, namespace)
     hits = namespace["hits"]
