@@ -522,7 +522,7 @@ def design(hits_path, top, rows, genome, species, assembly, ensembl_url, cache_d
     """
     from motifscan.api import design_sites
 
-    _check_outputs(output)
+    _check_outputs({"-o/--output": output}, {"HITS.tsv": hits_path, "--genome": genome})
     motifs = None
     if motif_ids or tf_names or motif_files or collections or tax_groups:
         _, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
