@@ -25,7 +25,8 @@ import numpy as np
 from motifscan import __version__
 from motifscan.encoding import reverse_complement
 from motifscan.errors import GenomeError, InputFileError, UsageError
-from motifscan.model import Hit, Motif, Region
+from motifscan.hits import Hit, HitTable
+from motifscan.model import Motif, Region
 from motifscan.motifs import log_odds
 from motifscan.mutation import (
     FACTOR_P,
@@ -374,7 +375,7 @@ class DesignResult:
         return pd.DataFrame([d.row_values() for d in self.designs], columns=list(DESIGN_COLUMNS))
 
 
-def choose_sites(hits: Sequence[Hit], top: int | None = None, rows: Sequence[int] = ()) -> list[tuple[int, Hit]]:
+def choose_sites(hits: HitTable, top: int | None = None, rows: Sequence[int] = ()) -> list[tuple[int, Hit]]:
     """(1-based row, hit) of the sites to design: ``rows`` as given, else the best ``top`` by p (file order breaks
     ties; default 5)."""
     if rows and top is not None:
@@ -387,8 +388,7 @@ def choose_sites(hits: Sequence[Hit], top: int | None = None, rows: Sequence[int
     top = DEFAULT_TOP if top is None else top
     if top < 1:
         raise UsageError(f"--top must be at least 1, not {top}")
-    order = sorted(range(len(hits)), key=lambda i: hits[i].p_value)[:top]
-    return [(i + 1, hits[i]) for i in sorted(order, key=lambda i: (hits[i].p_value, i))]
+    return [(int(i) + 1, hits[int(i)]) for i in np.argsort(hits.p_value, kind="stable")[:top]]
 
 
 def design_sites(hits_path: str | os.PathLike, *, top: int | None = None, rows: Sequence[int] = (),
