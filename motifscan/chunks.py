@@ -22,8 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
-from motifscan.encoding import INVALID
 from motifscan.scanning import Scanner
+from motifscan.scanning import _valid_runs as valid_runs
 
 
 @dataclass(frozen=True)
@@ -145,13 +145,11 @@ def scan_chunk(plan: ScanPlan, chunk: Chunk, codes: np.ndarray) -> ChunkHits:
 
 def owned_scored_windows(codes: np.ndarray, owned: int, widths: np.ndarray) -> np.ndarray:
     """Per matrix width, the windows starting in ``[0, owned)`` of ``codes`` (shape (L,)) that fit in ``codes`` and
-    hold only A, C, G, T; shape (len(widths),), int64."""
-    invalid = np.concatenate(([0], np.cumsum(codes >= INVALID, dtype=np.int64)))
+    hold only A, C, G, T; shape (len(widths),), int64. From the runs of valid letters (as the scanner counts them):
+    a run ``[a, a + r)`` holds the window starts ``a .. a + r - w``, of which those below ``owned`` count."""
+    run_start, run_length = valid_runs(codes)
     counts = np.zeros(len(widths), dtype=np.int64)
     for width in np.unique(widths):
-        last = min(owned, len(codes) - int(width) + 1)  # window starts 0 .. last - 1 fit
-        if last <= 0:
-            continue
-        clean = invalid[width : width + last] == invalid[:last]
-        counts[widths == width] = int(np.count_nonzero(clean))
+        last = np.minimum(run_start + run_length - width + 1, owned)  # one past the last counted start, per run
+        counts[widths == width] = int(np.maximum(last - run_start, 0).sum())
     return counts
