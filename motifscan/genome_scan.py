@@ -29,10 +29,10 @@ import numpy as np
 
 from motifscan import pvalues
 from motifscan.chunks import Chunk, ChunkHits, ScanPlan, Span, plan_chunks, scan_chunk
-from motifscan.encoding import _COMPLEMENT as COMPLEMENT
 from motifscan.encoding import encode, letter_frequencies
 from motifscan.errors import InputFileError, UsageError
 from motifscan.execution import executor_for
+from motifscan.hits import HitTable, MotifTable, TargetTable
 from motifscan.model import Motif
 from motifscan.motifs import log_odds
 from motifscan.progress import task
@@ -354,7 +354,7 @@ def scan_genome(
     sink,
 ) -> GenomeScan:
     """Scan ``spans`` of an open pyfaidx ``fasta`` with ``motifs`` under ``background`` (shape (4,)); hand each
-    chromosome's reported hits, in output order, to ``sink(chrom, block, context)``."""
+    chromosome's reported hits, in output order, to ``sink(table)`` as a :class:`~motifscan.hits.HitTable`."""
     if chunk_size < 1:
         raise UsageError(f"--chunk-size must be a positive number of bases, not {chunk_size}")
     if jobs < 1:
@@ -383,7 +383,7 @@ def scan_genome(
         n_hits = 0
         for chrom, block in ordered_blocks(spill, chunks, spans, tables, motif_rank, max_strand):
             n_hits += len(block)
-            sink(chrom, block, BlockContext(reader, spans, motifs, tables))
+            sink(BlockContext(reader, spans, motifs, tables).table(chrom, block))
     finally:
         spill.close()
     return GenomeScan(tuple(spans[i] for i in output_order(spans)), tuple(motifs), background,
@@ -392,40 +392,29 @@ def scan_genome(
 
 @dataclass(frozen=True)
 class BlockContext:
-    """What a writer needs besides a block's columns: the letters, the spans, the motifs, the score ranges."""
+    """Turns a block of reported hits into a :class:`~motifscan.hits.HitTable` (what every writer takes): the
+    letters (``reader``), the spans, the motifs and their score ranges."""
 
     reader: ChunkReader
     spans: Sequence[Span]
     motifs: Sequence[Motif]
     tables: MatrixTables
 
-    def rel_scores(self, block: HitBlock) -> np.ndarray:
+    def table(self, chrom: str, block: HitBlock) -> HitTable:
+        """The block as a hit table whose targets are the block's spans, each given the block's stretch of ``chrom``
+        as its sequence (one read), so that the table cuts the matched sequences itself."""
+        motifs = MotifTable.of(self.motifs)
+        used, target = np.unique(block.span, return_inverse=True)
+        widths = motifs.widths[block.motif_index]
+        first = int(block.start.min()) if len(block) else 0
+        last = int((block.start + widths).max()) if len(block) else 0
+        stretch = str(self.reader._fasta.faidx.fetch(chrom, first + 1, last)) if len(block) else ""
+        spans = [self.spans[i] for i in used.tolist()]
+        targets = TargetTable(tuple(s.name for s in spans), tuple(s.chrom for s in spans),
+                              np.full(len(spans), first, dtype=np.int64), ("+",) * len(spans),
+                              (stretch,) * len(spans))
         low, high = self.tables.ranges[block.motif_index, 0], self.tables.ranges[block.motif_index, 1]
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(high > low, (block.score - low) / (high - low), 1.0)
-
-    def widths(self, block: HitBlock) -> np.ndarray:
-        return np.array([m.width for m in self.motifs], dtype=np.int64)[block.motif_index]
-
-    def matched_sequences(self, chrom: str, block: HitBlock) -> np.ndarray:
-        """Each hit's letters, 5'->3' on its strand, in the FASTA's case, shape (n,) str; one read of the block's
-        stretch and one gather per matrix width."""
-        out = np.empty(len(block), dtype=object)
-        if not len(block):
-            return out
-        widths = self.widths(block)
-        first, last = int(block.start.min()), int((block.start + widths).max())
-        raw = np.frombuffer(str(self.reader._fasta.faidx.fetch(chrom, first + 1, last)).encode("ascii"), np.uint8)
-        offsets = block.start - first
-        for width in np.unique(widths):
-            rows = np.flatnonzero(widths == width)
-            letters = raw[offsets[rows, None] + np.arange(width)]
-            minus = block.minus_strand[rows]
-            letters[minus] = _COMPLEMENT_BYTES[letters[minus][:, ::-1]]
-            out[rows] = np.ascontiguousarray(letters).view(f"S{width}").ravel().astype(f"U{width}")
-        return out
-
-
-_COMPLEMENT_BYTES = np.arange(256, dtype=np.uint8)
-_COMPLEMENT_BYTES[list(COMPLEMENT.keys())] = list(COMPLEMENT.values())
-"""Byte -> its complement: :func:`motifscan.encoding.reverse_complement`'s table (case and IUPAC kept)."""
+            rel_score = np.where(high > low, (block.score - low) / (high - low), 1.0)
+        return HitTable(motifs, targets, block.motif_index, target.ravel(), block.start, block.start + widths,
+                        np.where(block.minus_strand, "-", "+"), block.score, rel_score, block.p_value, block.q_value)

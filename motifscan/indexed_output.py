@@ -23,10 +23,9 @@ import urllib.parse
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 from motifscan.errors import MotifscanError, UsageError
-from motifscan.writers import TSV_COLUMNS, bed_score, comment_lines
+from motifscan.hits import HitTable
+from motifscan.writers import TSV_COLUMNS, bed_row_chunks, comment_lines, tsv_row_chunks
 
 SUFFIXES = (".tsv.gz", ".bed.gz", ".parquet")
 
@@ -41,44 +40,6 @@ def output_kind(path: str | Path) -> str:
         if name.endswith(suffix) and len(Path(name).name) > len(suffix):
             return suffix.split(".")[1]
     raise UsageError(f"-o {path}: the output's name must end in {', '.join(SUFFIXES)} (it sets the format)")
-
-
-def _fmt(values: np.ndarray, spec: str) -> list[str]:
-    return [format(v, spec) for v in values.tolist()]
-
-
-def tsv_block_lines(chrom: str, block, context) -> list[str]:
-    """TSV rows of one block of genome-scan hits (``motifscan.genome_scan.HitBlock``), formatted as the ``fasta``
-    command's writer formats them."""
-    n = len(block)
-    motif_id = np.array([m.id for m in context.motifs], dtype=object)[block.motif_index]
-    motif_name = np.array([m.name for m in context.motifs], dtype=object)[block.motif_index]
-    seq_name = np.array([s.name for s in context.spans], dtype=object)[block.span]
-    end = block.start + context.widths(block)
-    strand = np.where(block.minus_strand, "-", "+")
-    empty = [""] * n
-    columns = [motif_id.tolist(), motif_name.tolist(), seq_name.tolist(), [chrom] * n, block.start.tolist(),
-               end.tolist(), strand.tolist(), _fmt(block.score, ".6f"), _fmt(context.rel_scores(block), ".6f"),
-               _fmt(block.p_value, ".6g"), _fmt(block.q_value, ".6g"),
-               context.matched_sequences(chrom, block).tolist(), empty, empty, empty, empty, empty]
-    if len(columns) != len(TSV_COLUMNS):
-        raise AssertionError("genome TSV columns out of step with TSV_COLUMNS")
-    return ["\t".join(map(str, row)) for row in zip(*columns)]
-
-
-def bed_block_lines(chrom: str, block, context) -> list[str]:
-    """BED6 rows of one block, in the ``--bed`` writer's order within equal starts (end, name, strand)."""
-    motif_name = np.array([m.name for m in context.motifs], dtype=object)[block.motif_index]
-    seq_name = np.array([s.name for s in context.spans], dtype=object)[block.span]
-    names = np.array([f"{m}|{s}" for m, s in zip(motif_name.tolist(), seq_name.tolist())], dtype=object)
-    end = block.start + context.widths(block)
-    name_rank = np.unique(names.astype(str), return_inverse=True)[1].ravel() if len(names) else names
-    order = np.lexsort((block.minus_strand, name_rank, end, block.start))
-    strand = np.where(block.minus_strand, "-", "+")
-    scores = [str(bed_score(p)) for p in block.p_value[order].tolist()]
-    return ["\t".join(row) for row in zip([chrom] * len(order), map(str, block.start[order].tolist()),
-                                          map(str, end[order].tolist()), names[order].tolist(), scores,
-                                          strand[order].tolist())]
 
 
 class _Staged:
@@ -126,20 +87,19 @@ class BgzipTabixSink:
         self._skip = len(header)
         self._csi = max(chrom_lengths.values(), default=0) >= TABIX_MAX_LENGTH
         self.rows = 0
-        self._write(header)
+        self._write("".join(line + "\n" for line in header))
 
-    def _write(self, lines: Sequence[str]) -> None:
-        if lines:
-            try:
-                self._file.write(("\n".join(lines) + "\n").encode("utf-8"))
-            except OSError as error:
-                raise MotifscanError(f"cannot write {self.target}: {error.strerror or error}") from None
+    def _write(self, text: str) -> None:
+        try:
+            self._file.write(text.encode("utf-8"))
+        except OSError as error:
+            raise MotifscanError(f"cannot write {self.target}: {error.strerror or error}") from None
 
-    def __call__(self, chrom: str, block, context) -> None:
-        lines = tsv_block_lines(chrom, block, context) if self.kind == "tsv" else bed_block_lines(chrom, block,
-                                                                                                   context)
-        self.rows += len(lines)
-        self._write(lines)
+    def __call__(self, table: HitTable) -> None:
+        """Append one block of hits (a chromosome's, or the part of it that is final), in output order."""
+        for text in tsv_row_chunks(table) if self.kind == "tsv" else bed_row_chunks(table):
+            self._write(text)
+        self.rows += len(table)
 
     def close(self) -> list[Path]:
         """Finish, index, and move the file and its index into place; the paths written."""
@@ -191,26 +151,27 @@ class ParquetSink:
         self._chrom: str | None = None
         self.rows = 0
 
-    def __call__(self, chrom: str, block, context) -> None:
+    def __call__(self, table: HitTable) -> None:
+        """Append one block of hits (all on one chromosome) as a row group of that chromosome's file."""
+        if not len(table):
+            return
+        chrom = table.targets.chroms[int(table.target[0])]
         if chrom != self._chrom:
             self._close_writer()
             folder = self.root / f"chrom={urllib.parse.quote(chrom, safe='')}"
             folder.mkdir()
             self._writer = self._pq.ParquetWriter(str(folder / "part-0.parquet"), self.schema)
             self._chrom = chrom
-        motifs, spans = context.motifs, context.spans
-        table = self._pa.table({
-            "motif_id": np.array([m.id for m in motifs], dtype=object)[block.motif_index],
-            "motif_name": np.array([m.name for m in motifs], dtype=object)[block.motif_index],
-            "seq_name": np.array([s.name for s in spans], dtype=object)[block.span],
-            "start": block.start, "end": block.start + context.widths(block),
-            "strand": np.where(block.minus_strand, "-", "+").astype(object),
-            "score": block.score, "rel_score": context.rel_scores(block), "p_value": block.p_value,
-            "q_value": block.q_value, "matched_sequence": context.matched_sequences(chrom, block),
+        columns = {name: table.strings(name) for name in ("motif_id", "motif_name", "seq_name", "matched_sequence")}
+        arrow = self._pa.table({
+            "motif_id": columns["motif_id"], "motif_name": columns["motif_name"], "seq_name": columns["seq_name"],
+            "start": table.start, "end": table.end, "strand": table.strand.astype(object), "score": table.score,
+            "rel_score": table.rel_score, "p_value": table.p_value, "q_value": table.q_value,
+            "matched_sequence": columns["matched_sequence"],
         }, schema=self.schema)
         assert self._writer is not None
-        self._writer.write_table(table)
-        self.rows += len(block)
+        self._writer.write_table(arrow)
+        self.rows += len(table)
 
     def _close_writer(self) -> None:
         if self._writer is not None:
