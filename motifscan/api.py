@@ -239,7 +239,6 @@ def scan_fasta(
     return ScanResult(output.hits, tuple(chosen), tuple(provenance), output.scored_windows, records)
 
 
-<<<<<<< HEAD
 # ------------------------------------------------------------------------------------------------ genome scans
 
 @dataclass(frozen=True)
@@ -326,6 +325,6 @@ def scan_genome(
     finally:
         fasta.close()
     return GenomeScanResult(tuple(paths), scan.n_hits, scan.chunks, scan.scored_windows, tuple(provenance))
-=======
+
+
 from motifscan.design import DesignResult, design_sites  # noqa: E402  (the bench design, re-exported here)
->>>>>>> main
