@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from pathlib import Path
@@ -21,6 +22,18 @@ JASPAR2026 = Path(pyjaspar.__file__).parent / "data" / "JASPAR2026.sqlite"
 DEFAULT_SET = ("MA0604.1 MA1632.2 MA0605.3 MA1988.2 MA0833.3 MA1466.2 MA0834.2 MA0018.5 MA0609.3 MA0638.2 MA0839.2 "
                "MA0608.1 MA2541.1 MA1474.2 MA1475.2 MA0840.2 MA0655.1 MA0656.2 MA0019.2 MA1634.2 MA0835.3 "
                "MA0462.3").split()
+
+
+@pytest.fixture(autouse=True)
+def _motifscan_logs_reach_caplog(monkeypatch):
+    """A CLI run earlier in the session (``-q``) leaves the motifscan logger at ERROR and not propagating."""
+    logger = logging.getLogger("motifscan")
+    monkeypatch.setattr(logger, "propagate", True)
+    monkeypatch.setattr(logger, "handlers", [])
+    level = logger.level
+    logger.setLevel(logging.NOTSET)  # setLevel, not an attribute: it clears the loggers' level caches
+    yield
+    logger.setLevel(level)
 
 
 def test_default_set_is_the_issue_list():
