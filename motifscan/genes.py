@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from motifscan.api import MotifSpec, ScanResult, base_provenance, resolve_motifs
+from motifscan.api import MotifSpec, ScanResult, base_provenance, gap_provenance, resolve_motifs
 from motifscan.engine import ScanSettings, ScanTarget, scan_targets
 from motifscan.errors import InputFileError, NoGenesError, UsageError
 from motifscan.hits import GeneTable, HitTable
@@ -28,6 +28,7 @@ from motifscan.promoters import (
     Promoter,
     promoters_for_gene,
     selected_transcripts,
+    tss_relative,
     tss_relative_columns,
     windows_holding,
 )
@@ -112,12 +113,13 @@ def _report(lookups: Sequence[GeneLookup], strict: bool) -> Sequence[GeneLookup]
         if len(lookup.genes) > 1:
             log.warning("%s names %d genes, scanning each: %s", lookup.query, len(lookup.genes),
                         ", ".join(f"{g.id} ({g.chrom}:{g.start + 1}-{g.end})" for g in lookup.genes))
+    described = [lk.query + (f" (did you mean {', '.join(lk.suggestions)}?)" if lk.suggestions else "")
+                 + (f" ({lk.note})" if lk.note else "") for lk in missing]
     if missing:
-        described = [lk.query + (f" (did you mean {', '.join(lk.suggestions)}?)" if lk.suggestions else "")
-                     + (f" ({lk.note})" if lk.note else "") for lk in missing]
         log.warning("%d gene(s) not found: %s", len(missing), "; ".join(described))
     if not any(lk.genes for lk in lookups):
-        raise NoGenesError("none of the genes could be resolved: " + ", ".join(lk.query for lk in lookups))
+        shown = "; ".join(described[:5]) + (f"; and {len(described) - 5} more" if len(described) > 5 else "")
+        raise NoGenesError("none of the genes could be resolved: " + shown)
     if strict and missing:
         raise NoGenesError(f"--strict: {len(missing)} gene(s) not found: " + ", ".join(lk.query for lk in missing))
     return lookups
@@ -166,6 +168,9 @@ def collect_promoters(queries: Sequence[str], spec: GenomeSpec, *, upstream: int
     """Resolve ``queries`` and cut their promoter windows (0-based half-open) with forward-strand sequences."""
     if not queries:
         raise UsageError("no gene given")
+    if biotypes and transcripts != "all":
+        log.warning("--biotype %s is ignored: it selects among all transcripts, so it needs --transcripts all "
+                    "(--transcripts %s uses one transcript per gene)", ",".join(biotypes), transcripts)
     source = spec.open()
     try:
         lookups = source.lookup(list(queries))
@@ -181,6 +186,9 @@ def collect_promoters(queries: Sequence[str], spec: GenomeSpec, *, upstream: int
         sequences = source.fetch_sequences([p.region for p in promoters])
         provenance = tuple((f"source_{k}" if not k.startswith("source") else k, str(v))
                            for k, v in source.provenance().items())
+        not_found = [lookup.query for lookup in lookups if not lookup.genes]
+        if not_found:
+            provenance += (("genes_not_found", " ".join(not_found)),)
     finally:
         close = getattr(source, "close", None)
         if close:
@@ -299,4 +307,7 @@ def scan_genes(
                                                                           if biotypes else "")),
         ("tss_rel", "tss_rel_start/tss_rel_end: +1 = TSS base, -1 = base upstream, no 0, gene orientation"),
     ]
+    by_name = {p.name: p for p in promoter_set.promoters}
+    provenance += gap_provenance(targets, lambda name, start, end: tss_relative(
+        by_name[name].transcripts[0].tss, by_name[name].gene.strand, start, end))
     return ScanResult(hits, tuple(chosen), tuple(provenance), output.scored_windows, records)
