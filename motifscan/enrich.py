@@ -170,15 +170,17 @@ def compare(query: PromoterScores, background: PromoterScores, motifs: Sequence[
         pooled = bg_with / bg_genes
         rate = np.where(bn > 0, bw / np.maximum(bn, 1), pooled[None, :])
         expected = np.nan_to_num((qn * rate).sum(axis=0), nan=0.0)
+    # scores equal to 1e-6 bits are the same word's score summed in another order: they tie
+    query_best, background_best = np.round(query.best, 6), np.round(background.best, 6)
     if strata > 1:
         p_value, ratio = stratified_fisher_greater(qw, qn, bw, bn)
-        scores = np.vstack([query.best, background.best])
+        scores = np.vstack([query_best, background_best])
         is_query = np.concatenate([np.ones(len(query), bool), np.zeros(len(background), bool)])
         rank_p = van_elteren_greater(scores, is_query, np.concatenate([q_stratum, b_stratum]))
     else:
         p_value = fisher_greater(genes_with, genes, bg_with, bg_genes)
         ratio = odds_ratio(genes_with, genes - genes_with, bg_with, bg_genes - bg_with)
-        rank_p = mann_whitney_greater(query.best, background.best)
+        rank_p = mann_whitney_greater(query_best, background_best)
     testable = (genes > 0) & (bg_genes > 0)
     p_value = np.where(testable, p_value, 1.0)
     rank_p = np.where(testable, rank_p, 1.0)

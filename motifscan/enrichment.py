@@ -84,19 +84,16 @@ def stratified_fisher_greater(query_with: np.ndarray, query_n: np.ndarray, backg
     """
     qw, qn, bw, bn = (np.asarray(x, dtype=np.int64) for x in (query_with, query_n, background_with, background_n))
     n_strata, m = qw.shape
+    # every stratum's null pmf at once: (n_strata, m, most query promoters in a stratum + 1); 0 off the support
+    x = np.arange(int(qn.max(initial=0)) + 1)
+    with np.errstate(invalid="ignore"):
+        pmf = stats.hypergeom.pmf(x[None, None, :], (qn + bn)[:, :, None], (qw + bw)[:, :, None], qn[:, :, None])
+    pmf = np.nan_to_num(pmf, nan=0.0)
     p = np.ones(m)
     for j in range(m):
         dist = np.ones(1)
-        for s in range(n_strata):
-            draws, total, successes = qn[s, j], qn[s, j] + bn[s, j], qw[s, j] + bw[s, j]
-            if draws == 0:
-                continue
-            low = max(0, draws - (total - successes))
-            high = min(successes, draws)
-            support = np.arange(low, high + 1)
-            pmf = np.zeros(high + 1)
-            pmf[low:] = stats.hypergeom.pmf(support, total, successes, draws)
-            dist = np.convolve(dist, pmf)
+        for s in np.flatnonzero(qn[:, j] > 0):
+            dist = np.convolve(dist, pmf[s, j, : qn[s, j] + 1])
         observed = int(qw[:, j].sum())
         p[j] = min(1.0, float(dist[observed:].sum())) if observed < len(dist) else 0.0
     a, b = qw, qn - qw
