@@ -71,7 +71,7 @@ def only_files(folder: Path) -> list[str]:
     (b"\n \n\t\n", "", "no FASTA record"),
     (bytes(range(256)) * 4, ", line 1", "binary data"),
     (b">a\nACGT\nAC\x00GT\n", ", line 3", "binary data (byte 0x00)"),
-    (b">a\nACGT\nAC\xffGT\n", ", line 3", "binary data (byte 0xff)"),
+    (b">a\nACGT\nAC\xffGT\n", ", line 3", "not UTF-8 (byte 0xff)"),
     (b"\x89PNG\r\n\x1a\n\x00\x00", ", line 1", "binary data"),
     (b"ACGT\n>a\nACGT\n", ", line 1", "sequence before the first '>' header"),
     (b"hello world\n>a\nACGT\n", ", line 1", "before the first '>' header"),
