@@ -111,7 +111,7 @@ class EnrichResult:
     def plot(self, path: str | Path | None = None, top: int = 10):
         """Odds ratio against -log10 q of the presence test, one point per matrix, the ``top`` labelled (needs
         matplotlib); saved to ``path`` if given; returns the figure."""
-        from motifscan.plots import enrichment_plot
+        from motifscan.enrich_plot import enrichment_plot
 
         return enrichment_plot(self, path, top=top)
 
