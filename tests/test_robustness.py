@@ -442,7 +442,8 @@ def test_failed_run_leaves_every_existing_output_as_it_was(tmp_path):
 class _FailingWrites:
     """A wrapper of tempfile.NamedTemporaryFile whose file raises ``error`` at the ``after``-th write."""
 
-    def __init__(self, monkeypatch, error: BaseException, after: int = 5) -> None:
+    def __init__(self, monkeypatch, error: BaseException, after: int = 2) -> None:
+        # the writers write a file in pieces (the header block, then chunks of rows): the 2nd write is mid-file
         self.real = tempfile.NamedTemporaryFile
         self.error, self.after, self.writes = error, after, 0
         monkeypatch.setattr(tempfile, "NamedTemporaryFile", self)
