@@ -487,9 +487,9 @@ def enrich(genes, genes_file, genome, annotation, species, assembly, ensembl_url
                         biotypes=biotypes, strict=strict, p_threshold=p_threshold, min_rel_score=min_rel_score,
                         pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase, jobs=jobs,
                         jaspar_release=release, command=_command_line())
-    from motifscan.writers import write_outputs
+    from motifscan.writers import write_lines
 
-    write_outputs([(output, list(result.tsv_lines()))])
+    write_lines(output, result.tsv_lines())
     if plot_path is not None:
         result.plot(plot_path)
     significant = int((result.columns["q_value"] < 0.05).sum())
