@@ -590,7 +590,7 @@ class EnsemblSource:
                                            f"entry that is not a gene: {str(item)[:80]}")
                     self._check_assembly(item.get("assembly_name"), f"the genes of {region}")
                     if item.get("biotype", biotype) == biotype:
-                        ids.append(_unversioned(item["id"]))
+                        ids.append(unversioned(item["id"]))
                 self._cache.put(self._scope, "overlap_genes", key, ids)
                 have[key] = ids
                 progress.advance()
