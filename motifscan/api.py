@@ -237,3 +237,6 @@ def scan_fasta(
         provenance.insert(2, ("input", str(path_or_records)))
     records = {r.name: Region(r.name, 0, len(r.sequence), "+", r.name) for r in records}
     return ScanResult(output.hits, tuple(chosen), tuple(provenance), output.scored_windows, records)
+
+
+from motifscan.design import DesignResult, design_sites  # noqa: E402  (the bench design, re-exported here)
