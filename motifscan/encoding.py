@@ -6,10 +6,25 @@ sequences in the source's letter case.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 INVALID = 4
 """The code of every letter that is not A, C, G or T (N, IUPAC ambiguity codes, gaps)."""
+
+SEQUENCE_CHARACTERS = "A-Za-z*.-"
+"""What a sequence may hold, as a regular-expression character class body: letters (A, C, G, T, N, IUPAC codes, in
+either case: lowercase is soft-masking), ``-`` and ``.`` (gaps) and ``*``. The one letter check of every reader."""
+
+_NOT_SEQUENCE = re.compile(f"[^{SEQUENCE_CHARACTERS}]")
+
+
+def first_non_sequence(text: str) -> int | None:
+    """The position of the first character of ``text`` that cannot be in a sequence (see
+    :data:`SEQUENCE_CHARACTERS`), or None when every character can."""
+    bad = _NOT_SEQUENCE.search(text)
+    return None if bad is None else bad.start()
 
 
 def _table(lowercase_valid: bool) -> np.ndarray:
@@ -39,6 +54,16 @@ def encode(sequence: str, mask_lowercase: bool = False) -> np.ndarray:
 def reverse_complement(sequence: str) -> str:
     """The reverse complement, keeping letter case and IUPAC codes (N stays N)."""
     return sequence.translate(_COMPLEMENT)[::-1]
+
+
+_COMPLEMENT_BYTES = np.arange(256, dtype=np.uint8)
+for _letter, _partner in zip("ACGTURYKMBDHVNSWacgturykmbdhvnsw", "TGCAAYRMKVHDBNSWtgcaayrmkvhdbnsw"):
+    _COMPLEMENT_BYTES[ord(_letter)] = ord(_partner)
+
+
+def reverse_complement_bytes(letters: np.ndarray) -> np.ndarray:
+    """:func:`reverse_complement` of ASCII letters as uint8 arrays: shape (k, w), each row one site; a new array."""
+    return _COMPLEMENT_BYTES[letters[:, ::-1]]
 
 
 def letter_frequencies(codes_list: list[np.ndarray]) -> np.ndarray:
