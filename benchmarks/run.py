@@ -203,17 +203,19 @@ def write_fasta(path: Path, codes: np.ndarray) -> None:
 # Running one tool
 # =====================================================================================================================
 
-SOURCE: dict = {"path": None}  # the snapshot of motifscan's source that motifscan runs import (see snapshot_source)
+SOURCE: dict = {"src": None, "before": None}  # snapshots of motifscan's sources (see snapshot_source)
+BEFORE = "motifscan-before"
+"""The row of ``--before DIR``: motifscan from another checkout (e.g. the commit before this work), same command."""
 
 
-def snapshot_source(source: Path, workdir: Path) -> dict:
+def snapshot_source(source: Path, workdir: Path, name: str = "src") -> dict:
     """Copy motifscan/ and motifs/ of a checkout into the working folder, so that every run of one benchmark uses the
     same code even while the checkout is being edited; the path, a digest of the sources and ``git describe``."""
     import hashlib
 
     if not (source / "motifscan" / "__init__.py").exists():
         raise SystemExit(f"--source {source}: no motifscan/ source tree there")
-    target = workdir / "src"
+    target = workdir / name
     shutil.rmtree(target, ignore_errors=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(source / "motifscan", target / "motifscan", ignore=ignore)
@@ -221,7 +223,7 @@ def snapshot_source(source: Path, workdir: Path) -> dict:
     digest = hashlib.sha256()
     for path in sorted((target / "motifscan").rglob("*.py")):
         digest.update(path.relative_to(target).as_posix().encode() + b"\0" + path.read_bytes())
-    SOURCE["path"] = str(target)
+    SOURCE[name] = str(target)
     try:
         head = subprocess.run(["git", "-C", str(source), "log", "-1", "--format=%h %s"], capture_output=True,
                               text=True).stdout.strip()
@@ -243,7 +245,7 @@ def moods_script() -> str:
 def tool_command(tool: str, spec: dict, motifs: dict, fasta: str, out: str) -> list[str]:
     """The command line of one tool, as its users type it (the FASTA and the output are in the run's folder)."""
     p = f"{spec['p']:g}"
-    if tool == "motifscan":
+    if tool in ("motifscan", BEFORE):
         group = ["--collection", "CORE", "--tax-group", "vertebrates"] if spec["motifs"] == "vertebrates" else []
         return [sys.executable, "-m", "motifscan", "-q", "fasta", fasta, *group, "--pvalue", p, "-o", out]
     if tool == "moods":
@@ -252,8 +254,8 @@ def tool_command(tool: str, spec: dict, motifs: dict, fasta: str, out: str) -> l
     return [sys.executable, str(PEERS / script), motifs["meme"], fasta, p, out]
 
 
-OUTPUT_NAME = {"motifscan": "hits.tsv", "moods": "hits.csv", "lightmotif": "hits.tsv", "memelite": "hits.tsv",
-               "fimo": "hits.tsv"}
+OUTPUT_NAME = {"motifscan": "hits.tsv", BEFORE: "hits.tsv", "moods": "hits.csv", "lightmotif": "hits.tsv",
+               "memelite": "hits.tsv", "fimo": "hits.tsv"}
 
 
 def run_tool(tool: str, workload: str, spec: dict, motifs: dict, fasta: Path, workdir: Path, args,
@@ -274,8 +276,9 @@ def run_tool(tool: str, workload: str, spec: dict, motifs: dict, fasta: Path, wo
         shutil.copytree(NUMBA_CACHE["path"], cache / "numba")
     env = dict(os.environ, XDG_CACHE_HOME=str(cache), NUMBA_CACHE_DIR=str(cache / "numba"),
                MPLCONFIGDIR=str(cache / "matplotlib"), PYTHONHASHSEED="0")
-    if tool == "motifscan" and SOURCE["path"]:
-        env["PYTHONPATH"] = SOURCE["path"] + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    source = SOURCE["before"] if tool == BEFORE else SOURCE["src"] if tool == "motifscan" else None
+    if source:
+        env["PYTHONPATH"] = source + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     report = run_dir / "usage.txt"
     load = os.getloadavg()
     with open(run_dir / "stdout", "wb") as stdout, open(run_dir / "stderr", "wb") as stderr:
@@ -353,8 +356,8 @@ def motifscan_thresholds(motif_set: str, p: float, workdir: Path) -> dict | None
         f"pvalues.score_thresholds(matrices, bg, {p})",
         "print(time.perf_counter() - start, len(matrices))"])
     env = dict(os.environ, XDG_CACHE_HOME=str(workdir / "thresholds-cache"))
-    if SOURCE["path"]:
-        env["PYTHONPATH"] = SOURCE["path"]
+    if SOURCE["src"]:
+        env["PYTHONPATH"] = SOURCE["src"]
     try:
         done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
         seconds, n = done.stdout.split()
@@ -372,7 +375,7 @@ def hit_keys(tool: str, path: str, ids: list[str], n_seqs: int, length: int) -> 
     """Sorted unique int64 keys of (motif, sequence, 0-based start, strand) of a tool's hit file."""
     import pandas
 
-    if tool == "motifscan":
+    if tool in ("motifscan", BEFORE):
         frame = pandas.read_csv(path, sep="\t", comment="#", usecols=["motif_id", "seq_name", "start", "strand"])
         motif, seq, start, strand = frame["motif_id"], frame["seq_name"], frame["start"], frame["strand"]
     elif tool == "moods":
@@ -583,14 +586,18 @@ def report(results: dict) -> str:
                  f"{m.get('numba')}), pymemesuite {m.get('pymemesuite')}.")
     lines.append(f"motifscan: {m.get('motifscan_source', {}).get('describe')} (sources sha256 "
                  f"{m.get('motifscan_source', {}).get('digest')}, copied at the start of the run).")
+    if m.get("before_source"):
+        lines.append(f"{BEFORE}: {m['before_source'].get('describe')} (sources sha256 "
+                     f"{m['before_source'].get('digest')}), the same command.")
     lines.append(f"Load: `uptime` at the start: `{results.get('uptime_start')}`; at the end: "
                  f"`{results.get('uptime_end', '?')}`. The machine is shared (other engineers run test suites on "
                  f"its 2 cores), so single timings move; every ratio below comes from this one run.")
     warm = results.get("memelite-warm-up")
     if warm and "whole" in warm:
         lines.append(f"memelite: numba compiled its functions once, in an untimed warm-up on 2 kb "
-                     f"({warm['whole']:.1f} s, {warm['cpu']:.1f} s CPU); each memelite run starts from a copy of that compiled-code cache, as "
-                     f"an installation does after its first use (with an empty one, each run would add that time).")
+                     f"({warm['whole']:.1f} s, {warm['cpu']:.1f} s CPU); each memelite run starts from a copy of that "
+                     f"compiled-code cache, as an installation does after its first use (with an empty one, each run "
+                     f"would add that time).")
     lines.append(f"Command: `{results['command']}` (size x{results['scale']:g}); each tool run once, cold (own "
                  f"folder, empty cache folders), writing every hit to a file.")
     lines.append("")
@@ -676,6 +683,9 @@ def parse_args(argv=None):
     parser.add_argument("--tools", default=None, help=f"only these tools (comma-separated, of {', '.join(ALL_TOOLS)})")
     parser.add_argument("--source", default=str(REPO),
                         help="the motifscan checkout to measure (its motifscan/ and motifs/) [this one]")
+    parser.add_argument("--before", default=None,
+                        help=f"also run motifscan from this checkout (row {BEFORE!r}, on every workload but d) for "
+                             "before/after numbers in one run")
     parser.add_argument("--profile", action="store_true",
                         help="run motifscan under pyinstrument (slower: for finding hot spots, not for the table)")
     parser.add_argument("--no-check", action="store_true",
@@ -712,6 +722,8 @@ def main(argv=None) -> int:
     log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
     machine = machine_info()
     machine["motifscan_source"] = snapshot_source(Path(args.source), workdir)
+    if args.before:
+        machine["before_source"] = snapshot_source(Path(args.before), workdir, "before")
     log(f"working folder: {workdir}; motifscan: {machine['motifscan_source']['describe']}")
     results = dict(machine=machine, started=datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
                    command=" ".join(["python", "benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]),
@@ -735,6 +747,8 @@ def main(argv=None) -> int:
                      tools={}, notes=[])
         results["workloads"][workload] = entry
         tools = [t for t in spec["tools"] if not only or t in only]
+        if args.before and workload != "d":
+            tools.insert(1, BEFORE)
         if "memelite" in tools and "memelite-warm-up" not in results:
             r = results["memelite-warm-up"] = warm_numba(motifs, workdir, args)
             log("memelite warm-up (numba compiles): " + (r.get("error") or f"{r['whole']:.1f} s"))

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """lightmotif as its users run it: motifs from a MEME file of probabilities -> log-odds (``pwm.log_odds()``) ->
 lightmotif's own p-value -> score thresholds (approximate: ``ScoringMatrix.score(p)``, a discretized distribution)
--> ``lightmotif.scan`` of one striped sequence (all records joined by runs of N) with each matrix and its reverse complement -> every hit written
-to a TSV file (record, 0-based start, strand, motif ID, score).
+-> ``lightmotif.scan`` of one striped sequence (all records joined by runs of N) with each matrix and its reverse
+complement -> every hit written to a TSV file (record, 0-based start, strand, motif ID, score).
 
 Usage: ``lightmotif_scan.py MOTIFS.meme SEQUENCES.fa P_THRESHOLD OUT.tsv``. The MEME file holds motifscan's
 pseudocounted probabilities (0.8 per column), so that the hit sets can be compared; it is read as MEME because
