@@ -48,7 +48,7 @@ def offline(command: str) -> bool:
         return False
     if command.endswith("--collection CORE --tax-group vertebrates"):  # run by tests/test_golden.py (fasta_core)
         return False
-    return not (words[1] in ("scan", "promoters") and "--genome" not in words)
+    return not (words[1] in ("scan", "promoters", "enrich") and "--genome" not in words)  # else: Ensembl
 
 
 @pytest.fixture(scope="module")
