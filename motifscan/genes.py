@@ -19,6 +19,7 @@ import numpy as np
 from motifscan.engine import ScanTarget
 from motifscan.errors import InputFileError, NoGenesError, UsageError
 from motifscan.hits import GeneTable, HitTable
+from motifscan.identifiers import ucsc_name, unversioned
 from motifscan.model import Gene, GeneLookup, Region
 from motifscan.options import GenomeSpec, PromoterOptions
 from motifscan.progress import task
@@ -89,7 +90,7 @@ def _transcripts_to_scan(lookups: Sequence[GeneLookup], transcripts: str,
             if lookup.transcript_id is None:
                 ids += [t.id for t in selected_transcripts(gene, transcripts, biotypes)]
             else:
-                ids.append(lookup.transcript_id.split(".")[0])
+                ids.append(unversioned(lookup.transcript_id))
     return [(gene, tuple(dict.fromkeys(ids))) for gene, ids in chosen.values()]
 
 
@@ -155,13 +156,6 @@ def promoter_targets(promoter_set: PromoterSet, chrom_style: str = "source"
     targets = [ScanTarget(p.name, seq, records[p.name].chrom, p.region.start, p.region.strand)
                for p, seq in zip(promoter_set.promoters, promoter_set.sequences)]
     return targets, records
-
-
-def ucsc_name(chrom: str) -> str:
-    """UCSC-style chromosome name: "6" -> "chr6", "MT" -> "chrM"; names already prefixed stay."""
-    if chrom.startswith("chr"):
-        return chrom
-    return "chrM" if chrom == "MT" else f"chr{chrom}"
 
 
 def annotate(table: HitTable, promoters: Sequence[Promoter]) -> HitTable:
