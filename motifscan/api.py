@@ -33,7 +33,7 @@ from motifscan.writers import bed_chunks, fimo_chunks, gff3_chunks, read_tsv, ts
 
 __all__ = ["scan_fasta", "scan_genes", "ScanResult", "ScanOptions", "PromoterOptions", "GenomeSpec", "Provenance",
            "Hit", "HitTable", "Gene", "Motif", "Region", "Transcript", "read_motif_file", "select_motifs", "read_tsv",
-           "resolve_motifs", "MotifSpec"]
+           "resolve_motifs", "MotifSpec", "DesignResult", "design_sites"]
 
 MotifSpec = str | Motif | Sequence[str | Motif] | None
 """Motifs as the API takes them: None (the default ATF/CREB set), a JASPAR ID or TF name, a Motif, or a list."""
@@ -258,3 +258,6 @@ def scan_genes(genes: str | Sequence[str], motifs: MotifSpec = None, *,
         options=scan_options, background=tuple(float(b) for b in output.background), command=command_line(command),
         source=promoter_set.provenance, genes=tuple(queries), promoters=window)
     return ScanResult(hits, tuple(chosen), provenance, output.scored_windows, records)
+
+
+from motifscan.design import DesignResult, design_sites  # noqa: E402  (the bench design, re-exported here)
