@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 _EXPORTS = {name: "motifscan.api" for name in (
     "scan_fasta", "scan_genes", "ScanResult", "ScanOptions", "PromoterOptions", "GenomeSpec", "Provenance",
     "Hit", "HitTable", "Gene", "Motif", "Region", "Transcript", "read_motif_file", "select_motifs", "read_tsv",
-    "DesignResult", "design_sites",
+    "DesignResult", "design_sites", "scan_genome", "GenomeScanResult",
 )}  # every public entry point lives in motifscan.api
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

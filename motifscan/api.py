@@ -33,7 +33,7 @@ from motifscan.writers import bed_chunks, fimo_chunks, gff3_chunks, read_tsv, ts
 
 __all__ = ["scan_fasta", "scan_genes", "ScanResult", "ScanOptions", "PromoterOptions", "GenomeSpec", "Provenance",
            "Hit", "HitTable", "Gene", "Motif", "Region", "Transcript", "read_motif_file", "select_motifs", "read_tsv",
-           "resolve_motifs", "MotifSpec", "DesignResult", "design_sites"]
+           "resolve_motifs", "MotifSpec", "DesignResult", "design_sites", "scan_genome", "GenomeScanResult"]
 
 MotifSpec = str | Motif | Sequence[str | Motif] | None
 """Motifs as the API takes them: None (the default ATF/CREB set), a JASPAR ID or TF name, a Motif, or a list."""
@@ -260,7 +260,6 @@ def scan_genes(genes: str | Sequence[str], motifs: MotifSpec = None, *,
     return ScanResult(hits, tuple(chosen), provenance, output.scored_windows, records)
 
 
-<<<<<<< HEAD
 # ------------------------------------------------------------------------------------------------ genome scans
 
 @dataclass(frozen=True)
@@ -272,36 +271,21 @@ class GenomeScanResult:
     n_hits: int
     chunks: int
     scored_windows: dict[str, int]
-    provenance: tuple[tuple[str, str], ...]
+    provenance: Provenance
 
 
-def scan_genome(
-    fasta_path: str | Path,
-    output: str | Path,
-    motifs: MotifSpec = None,
-    *,
-    regions: str | Path | None = None,
-    chunk_size: int | None = None,
-    jobs: int = 1,
-    dask_scheduler: str | None = None,
-    p_threshold: float = 1e-4,
-    q_threshold: float | None = None,
-    min_rel_score: float | None = None,
-    pseudocount: float = 0.8,
-    background: str = "uniform",
-    mask_lowercase: bool = False,
-    max_strand: bool = False,
-    jaspar_release: str | None = None,
-    cache_dir: str | Path | None = None,
-    command: str | None = None,
-) -> GenomeScanResult:
+def scan_genome(fasta_path: str | Path, output: str | Path, motifs: MotifSpec = None, *,
+                regions: str | Path | None = None, chunk_size: int | None = None, dask_scheduler: str | None = None,
+                jaspar_release: str | None = None, cache_dir: str | Path | None = None, command: str | None = None,
+                **options: Any) -> GenomeScanResult:
     """Scan every record of a genome FASTA (plain or bgzip), or the regions of a BED file (0-based half-open, hits
     named by the BED's name column), in chunks, and stream the hits to ``output`` (``.tsv.gz`` or ``.bed.gz`` with a
     tabix index, or a ``.parquet`` folder partitioned by chromosome). See :mod:`motifscan.genome_scan`.
 
     The hits, p- and q-values are those ``scan_fasta`` gives on the same sequences (q: BH per motif over every window
-    scored in the whole input), whatever ``chunk_size`` (default 1,000,000 window starts), ``jobs`` (local
-    processes) or ``dask_scheduler`` (``tcp://HOST:PORT`` of a running scheduler, or ``local:N``).
+    scored in the whole input), whatever ``chunk_size`` (default 1,000,000 window starts), ``jobs`` (here: local
+    processes, default 1) or ``dask_scheduler`` (``tcp://HOST:PORT`` of a running scheduler, or ``local:N``).
+    ``options``: the fields of :class:`~motifscan.options.ScanOptions`.
     """
     from motifscan.background import is_auto, parse_background
     from motifscan.chunks import plan_chunks
@@ -311,33 +295,33 @@ def scan_genome(
     from motifscan.sources.local import open_fasta
     from motifscan.writers import comment_lines, record_line
 
-    settings = ScanSettings(p_threshold=p_threshold, q_threshold=q_threshold, min_rel_score=min_rel_score,
-                            pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase,
-                            max_strand=max_strand, jobs=jobs)
+    (settings,) = _scan_options(options)
+    jobs = settings.jobs or 1  # processes, not threads, for genome scans
     output_kind(output)  # a bad name fails before any work
-    release = jaspar_database(jaspar_release).release
-    chosen = resolve_motifs(motifs, release)
+    database = jaspar_database(jaspar_release)  # the release, resolved once for the run
+    chosen = resolve_motifs(motifs, database)
     if not chosen:
         raise UsageError("no motif selected")
     fasta = open_fasta(fasta_path, cache_dir)
     try:
         lengths = {name: int(record.rlen) for name, record in fasta.faidx.index.items()}
         spans = read_regions(regions, lengths) if regions is not None else fasta_spans(fasta)
-        fixed = None if is_auto(background) else parse_background(background)
+        fixed = None if is_auto(settings.background) else parse_background(settings.background)
         if fixed is None:
             fixed = genome_background(ChunkReader(fasta, spans), plan_chunks(spans, DEFAULT_CHUNK_SIZE, 1),
-                                      mask_lowercase)
-        provenance = base_provenance(settings, chosen, EngineOutput([], fixed), release, command)
-        provenance.insert(2, ("input", str(fasta_path)))
-        if regions is not None:
-            provenance.insert(3, ("regions", str(regions)))
+                                      settings.mask_lowercase)
+        provenance = Provenance(
+            version=__version__, jaspar_release=database.release, motif_ids=tuple(m.id for m in chosen),
+            options=settings, background=tuple(float(b) for b in fixed), command=command_line(command),
+            input=str(fasta_path), regions=None if regions is None else str(regions))
         records = comment_lines([("record", record_line(Region(s.chrom, s.start, s.end, "+", s.name)))
                                  for s in spans])
-        sink = open_sink(output, provenance, records, lengths)
+        sink = open_sink(output, provenance.lines(), records, lengths)
         try:
-            scan = run_scan(fasta, chosen, spans=spans, p_threshold=p_threshold, q_threshold=q_threshold,
-                            min_rel_score=min_rel_score, pseudocount=pseudocount, background=fixed,
-                            mask_lowercase=mask_lowercase, max_strand=max_strand,
+            scan = run_scan(fasta, chosen, spans=spans, p_threshold=settings.p_threshold,
+                            q_threshold=settings.q_threshold, min_rel_score=settings.min_rel_score,
+                            pseudocount=settings.pseudocount, background=fixed,
+                            mask_lowercase=settings.mask_lowercase, max_strand=settings.max_strand,
                             chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, jobs=jobs,
                             dask_scheduler=dask_scheduler, spill_folder=Path(output).parent, sink=sink)
             paths = sink.close()
@@ -346,7 +330,7 @@ def scan_genome(
             raise
     finally:
         fasta.close()
-    return GenomeScanResult(tuple(paths), scan.n_hits, scan.chunks, scan.scored_windows, tuple(provenance))
-=======
+    return GenomeScanResult(tuple(paths), scan.n_hits, scan.chunks, scan.scored_windows, provenance)
+
+
 from motifscan.design import DesignResult, design_sites  # noqa: E402  (the bench design, re-exported here)
->>>>>>> main

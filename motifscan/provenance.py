@@ -33,7 +33,7 @@ class Provenance:
     probabilities used (A, C, G, T; estimated for ``background="auto"``); ``command``: the command line (or
     ``"python"``). FASTA scans: ``input``, the FASTA path (None for records given in memory). Gene scans:
     ``source`` (the gene source's facts, ``source_*`` keys), ``genes`` (the queries) and ``promoters`` (the window
-    options). ``extra``: lines read from a file that are none of these (kept in order, written after the rest).
+    options). Genome scans: ``input`` and ``regions`` (the BED of regions scanned, or None). ``extra``: lines read from a file that are none of these (kept in order, written after the rest).
     """
 
     version: str
@@ -43,6 +43,7 @@ class Provenance:
     background: tuple[float, ...] = ()
     command: str = "python"
     input: str | None = None
+    regions: str | None = None
     source: tuple[tuple[str, str], ...] = ()
     genes: tuple[str, ...] = ()
     promoters: PromoterOptions | None = None
@@ -56,6 +57,8 @@ class Provenance:
         out = [("motifscan", self.version), ("jaspar_release", self.jaspar_release)]
         if self.input is not None:
             out.append(("input", self.input))
+        if self.regions is not None:
+            out.append(("regions", self.regions))
         out += list(self.source)
         if self.promoters is not None:
             p = self.promoters
@@ -84,7 +87,7 @@ class Provenance:
         records, read by :func:`motifscan.writers.records_from_provenance`). What cannot be read back as a typed
         field stays in ``extra``; options that do not parse are left out (``options`` None)."""
         facts = {k: v for k, v in pairs}
-        known = {"motifscan", "jaspar_release", "input", "genes", "promoter_window", "tss_rel", "motifs",
+        known = {"motifscan", "jaspar_release", "input", "regions", "genes", "promoter_window", "tss_rel", "motifs",
                  "q_value", "coordinates", "command", "record"}
         known |= {f.metadata["provenance"] for f in fields(ScanOptions) if f.metadata.get("provenance")}
         promoters = None
@@ -98,7 +101,7 @@ class Provenance:
         options, background = _options_from(facts)
         return cls(
             version=facts.get("motifscan", ""), jaspar_release=facts.get("jaspar_release", ""), motif_ids=motif_ids,
-            options=options, background=background, command=facts.get("command", ""), input=facts.get("input"),
+            options=options, background=background, command=facts.get("command", ""), input=facts.get("input"), regions=facts.get("regions"),
             source=tuple((k, v) for k, v in pairs if k.startswith("source")),
             genes=tuple(facts.get("genes", "").split()), promoters=promoters,
             extra=tuple((k, v) for k, v in pairs if k not in known and not k.startswith("source")),
