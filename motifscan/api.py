@@ -33,7 +33,8 @@ from motifscan.writers import bed_chunks, fimo_chunks, gff3_chunks, read_tsv, ts
 
 __all__ = ["scan_fasta", "scan_genes", "ScanResult", "ScanOptions", "PromoterOptions", "GenomeSpec", "Provenance",
            "Hit", "HitTable", "Gene", "Motif", "Region", "Transcript", "read_motif_file", "select_motifs", "read_tsv",
-           "resolve_motifs", "MotifSpec", "DesignResult", "design_sites", "scan_genome", "GenomeScanResult"]
+           "resolve_motifs", "MotifSpec", "DesignResult", "design_sites", "scan_genome", "GenomeScanResult",
+           "read_hits"]
 
 MotifSpec = str | Motif | Sequence[str | Motif] | None
 """Motifs as the API takes them: None (the default ATF/CREB set), a JASPAR ID or TF name, a Motif, or a list."""
@@ -135,10 +136,11 @@ class ScanResult:
         return counts
 
     def plot(self, path: str | Path | None = None, **options):
-        """The promoter map (needs the ``plot`` extra): one row per promoter, x = position relative to the TSS."""
+        """The promoter map (needs the ``plot`` extra): one row per scanned record, x = position relative to the
+        TSS; ``options`` as :func:`motifscan.plots.promoter_map` takes them (``title``, ``top``, ``max_q``,
+        ``motif_ids``, ``tf_names``, ``gene_strands``). ``path``: .png, .svg or .pdf."""
         from motifscan.plots import promoter_map
 
-        options.setdefault("gene_strands", {name: record.strand for name, record in self.records.items()})
         return promoter_map(self, path, **options)
 
     def to_pandas(self):
@@ -159,6 +161,23 @@ class ScanResult:
         return f"<ScanResult: {len(self.hits)} hits, {len(self.motifs)} motifs>"
 
 
+def read_hits(path: str | Path):
+    """A motifscan TSV file (as ``motifscan scan/fasta -o`` and :meth:`ScanResult.write_tsv` write it) as a pandas
+    DataFrame with fixed dtypes (:data:`motifscan.hits.TSV_DTYPES`): the same frame as
+    :meth:`ScanResult.to_pandas`. ``start``/``end`` are 0-based half-open.
+
+    Only the ``#`` lines before the header are comments: a ``#`` inside a row (a record named ``site#3``) is data,
+    which ``pandas.read_csv(comment="#")`` would cut. ``frame.attrs["provenance"]`` holds the comment lines as
+    (key, value) pairs. Raises :class:`~motifscan.errors.InputFileError` for a file that is not a motifscan TSV.
+    """
+    from motifscan.writers import read_tsv
+
+    provenance, table = read_tsv(path)  # checks the header and every row's fields
+    frame = table.to_pandas()
+    frame.attrs["provenance"] = provenance
+    return frame
+
+
 def resolve_motifs(motifs: MotifSpec, database: JasparDatabase) -> list[Motif]:
     """Motifs from the API's flexible form: None -> the default set; "MA0605.3"/"MA0605" -> by ID; other strings ->
     TF name in JASPAR CORE vertebrates (or a motif file path if such a file exists); Motif objects as they are.
@@ -174,6 +193,31 @@ def resolve_motifs(motifs: MotifSpec, database: JasparDatabase) -> list[Motif]:
     if ids or names or files:
         chosen += select_motifs(release=database.release, motif_ids=ids, tf_names=names, motif_files=files)
     return chosen
+
+
+GAP_MIN_LENGTH = 10
+"""Runs of at least this many letters other than A, C, G, T (N stretches, assembly gaps) are listed in the provenance
+as ``gap`` lines, so that maps can draw them; shorter runs (a stray N or IUPAC code) are counted only in the
+unscored-windows warning."""
+
+
+def gap_provenance(targets: Sequence[ScanTarget], tss_relative=None) -> list[tuple[str, str]]:
+    """``("gap", "NAME CHROM:START-END")`` for each run of at least :data:`GAP_MIN_LENGTH` letters other than A, C,
+    G, T in each target; START-END 1-based inclusive on ``chrom`` (as ``# record:`` lines). ``tss_relative(name,
+    start, end)`` (gene scans), given 0-based half-open genomic ``[start, end)``, returns the run's first and last
+    base relative to the record's TSS, appended as `` tss_rel=FIRST..LAST`` (+1 = TSS base, no 0)."""
+    from motifscan.encoding import invalid_runs
+
+    lines = []
+    for target in targets:
+        for run_start, run_end in invalid_runs(target.sequence, GAP_MIN_LENGTH).tolist():
+            start, end = target.offset + run_start, target.offset + run_end
+            text = f"{target.name} {target.chrom}:{start + 1}-{end}"
+            if tss_relative is not None:
+                first, last = tss_relative(target.name, start, end)
+                text += f" tss_rel={first}..{last}"
+            lines.append(("gap", text))
+    return lines
 
 
 def _records(path_or_records: str | Path | Iterable) -> list[FastaRecord]:
@@ -214,11 +258,13 @@ def scan_fasta(path_or_records: str | Path | Iterable, motifs: MotifSpec = None,
     database = jaspar_database(jaspar_release)  # the release, resolved once for the run
     chosen = resolve_motifs(motifs, database)
     records = _records(path_or_records)
-    output = scan_targets([ScanTarget(r.name, r.sequence, r.name) for r in records], chosen, scan_options)
+    targets = [ScanTarget(r.name, r.sequence, r.name) for r in records]
+    output = scan_targets(targets, chosen, scan_options)
     provenance = Provenance(
         version=__version__, jaspar_release=database.release, motif_ids=tuple(m.id for m in chosen),
         options=scan_options, background=tuple(float(b) for b in output.background), command=command_line(command),
-        input=str(path_or_records) if isinstance(path_or_records, (str, Path)) else None)
+        input=str(path_or_records) if isinstance(path_or_records, (str, Path)) else None,
+        extra=tuple(gap_provenance(targets)))
     regions = {r.name: Region(r.name, 0, len(r.sequence), "+", r.name) for r in records}
     return ScanResult(output.hits, tuple(chosen), provenance, output.scored_windows, regions)
 
@@ -238,6 +284,7 @@ def scan_genes(genes: str | Sequence[str], motifs: MotifSpec = None, *,
     ``tss_rel_start``/``tss_rel_end`` relative to the first listed transcript's TSS (+1 = TSS base, no 0).
     """
     from motifscan.genes import annotate, collect_promoters, promoter_targets
+    from motifscan.promoters import tss_relative
 
     queries = [genes] if isinstance(genes, str) else list(genes)  # one gene, not its letters
     if isinstance(genome, GenomeSpec):
@@ -253,10 +300,13 @@ def scan_genes(genes: str | Sequence[str], motifs: MotifSpec = None, *,
     targets, records = promoter_targets(promoter_set, window.chrom_style)
     output = scan_targets(targets, chosen, scan_options)
     hits = annotate(output.hits, promoter_set.promoters)  # in the engine's output order
+    by_name = {p.name: p for p in promoter_set.promoters}
+    gaps = gap_provenance(targets, lambda name, start, end: tss_relative(
+        by_name[name].transcripts[0].tss, by_name[name].gene.strand, start, end))
     provenance = Provenance(
         version=__version__, jaspar_release=database.release, motif_ids=tuple(m.id for m in chosen),
         options=scan_options, background=tuple(float(b) for b in output.background), command=command_line(command),
-        source=promoter_set.provenance, genes=tuple(queries), promoters=window)
+        source=promoter_set.provenance, genes=tuple(queries), promoters=window, extra=tuple(gaps))
     return ScanResult(hits, tuple(chosen), provenance, output.scored_windows, records)
 
 

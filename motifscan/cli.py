@@ -39,6 +39,12 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
     log.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO)
 
 
+def _restore_logging(handlers: list[logging.Handler], propagate: bool, level: int) -> None:
+    log.handlers[:] = handlers
+    log.propagate = propagate
+    log.setLevel(level)
+
+
 class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program is, so that it unwinds like Ctrl-C: staged outputs are removed."""
 
@@ -185,8 +191,14 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     from motifscan.progress import report_to, terminal_stream
 
     ctx.obj = {"verbose": verbose, "quiet": quiet}
+    saved = (list(log.handlers), log.propagate, log.level)
+    ctx.call_on_close(lambda: _restore_logging(*saved))  # in-process callers (tests, notebooks) get theirs back
     _configure_logging(verbose, quiet)
     ctx.with_resource(report_to(terminal_stream(quiet)))
+
+
+def _remember_tf_species(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    ctx.meta["motifscan.tf_species"] = value
 
 
 def _motif_options(command):
@@ -195,6 +207,11 @@ def _motif_options(command):
                      help="JASPAR matrix ID (MA0605.3, or MA0605 for its latest version). Repeatable."),
         click.option("--tf", "tf_names", multiple=True, metavar="NAME",
                      help="TF name, case-insensitive, within --collection and --tax-group. Repeatable."),
+        # not passed to the command (expose_value=False): _motif_selection reads it from the context, so that every
+        # command taking the motif options gets it without a new parameter
+        click.option("--tf-species", metavar="SPECIES", expose_value=False, callback=_remember_tf_species,
+                     help="Only --tf matrices of this species: 'Homo sapiens', 'human', 'mouse' or a taxonomy ID "
+                          "(JASPAR names JUN in human and Jun in mouse; --tf JUN matches both)."),
         click.option("--motif-file", "motif_files", multiple=True, metavar="FILE",
                      type=click.Path(exists=True, dir_okay=False),
                      help="Motif file: JASPAR (.jaspar/.pfm), MEME or TRANSFAC. Repeatable."),
@@ -281,8 +298,13 @@ def _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, 
     from motifscan.motifs import jaspar_database, select_motifs
 
     release = jaspar_database(jaspar_release).release
+    context = click.get_current_context(silent=True)
+    tf_species = context.meta.get("motifscan.tf_species") if context else None
+    if tf_species and not tf_names:
+        raise click.UsageError("--tf-species narrows --tf: give a TF name with --tf")
     return release, select_motifs(release=release, motif_ids=motif_ids, tf_names=tf_names, motif_files=motif_files,
-                                  collections=collections or None, tax_groups=tax_groups or None)
+                                  collections=collections or None, tax_groups=tax_groups or None,
+                                  tf_species=tf_species)
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -384,17 +406,20 @@ def fasta(fasta_path, motif_ids, tf_names, motif_files, collections, tax_groups,
 @click.option("--collection", "collections", multiple=True, metavar="NAME", help="[default: CORE]")
 @click.option("--tax-group", "tax_groups", multiple=True, metavar="NAME", help="[default: vertebrates]")
 @click.option("--jaspar-release", default=None, metavar="RELEASE", help="[default: the newest bundled]")
-def motifs(query, collections, tax_groups, jaspar_release):
-    """List JASPAR motifs, or those whose ID, name, class or family contains QUERY."""
+@click.option("--tf-species", "species", default=None, metavar="SPECIES",
+              help="Only matrices of this species: 'Homo sapiens', 'human', 'mouse' or a taxonomy ID.")
+def motifs(query, collections, tax_groups, jaspar_release, species):
+    """List JASPAR motifs (latest version of each base ID), or those whose ID, name, class or family contains
+    QUERY; with the species JASPAR gives for each matrix."""
     from motifscan.motifs import jaspar_database
 
     _check_outputs({"standard output": "-"})
     database = jaspar_database(jaspar_release)
-    found = database.search(query, list(collections) or ["CORE"], list(tax_groups) or ["vertebrates"])
-    click.echo("\t".join(["id", "name", "class", "family", "length", "collection", "tax_group"]))
+    found = database.search(query, list(collections) or ["CORE"], list(tax_groups) or ["vertebrates"], species)
+    click.echo("\t".join(["id", "name", "class", "family", "length", "collection", "tax_group", "species"]))
     for motif in found:
         click.echo("\t".join([motif.id, motif.name, motif.tf_class, motif.family, str(motif.width),
-                              motif.collection, motif.tax_group]))
+                              motif.collection, motif.tax_group, motif.species]))
     log.info("%s in %s", _count(len(found), "motif"), database.release)
 
 
@@ -523,20 +548,41 @@ def genome(fasta_path, regions, motif_ids, tf_names, motif_files, collections, t
 
 @cli.command()
 @click.argument("hits_path", metavar="HITS.tsv", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", required=True, metavar="FILE", help="Image file: .png or .svg.")
+@click.option("-o", "--output", required=True, metavar="FILE", help="Image file: .png, .svg or .pdf.")
 @click.option("--title", default=None, help="Figure title.")
-def plot(hits_path, output, title):
-    """Draw a promoter map of a motifscan TSV: one row per promoter, sites by position relative to the TSS."""
+@click.option("--top", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Draw the N motifs whose best site has the lowest p-value; 0 = all [default: 25].")
+@click.option("--max-q", type=click.FloatRange(0, 1), default=None, metavar="Q",
+              help="Draw only sites with q-value <= Q.")
+@click.option("--motif", "motif_ids", multiple=True, metavar="ID",
+              help="Draw only this motif (MA0605.3, or MA0605 for any version). Repeatable.")
+@click.option("--tf", "tf_names", multiple=True, metavar="NAME",
+              help="Draw only motifs of this TF name (case-insensitive). Repeatable.")
+def plot(hits_path, output, title, top, max_q, motif_ids, tf_names):
+    """Draw a promoter map of a motifscan TSV: one row per scanned promoter (or sequence), sites by position
+    relative to the TSS, N stretches hatched."""
     from motifscan.api import ScanResult
+    from motifscan.plots import DEFAULT_TOP, suffix_check
     from motifscan.provenance import Provenance
     from motifscan.writers import read_tsv, records_from_provenance
 
     _check_outputs({"-o/--output": output}, {"HITS.tsv": hits_path})
+    suffix_check(output)
     provenance, hits = read_tsv(hits_path)
-    # the provenance gives the promoter window's extent, and the record lines each promoter's strand
+    # the provenance gives the promoter window's extent, the record lines each promoter's strand, the gap lines
+    # the N stretches
     result = ScanResult(hits, (), Provenance.from_lines(provenance), {}, records_from_provenance(provenance))
-    result.plot(output, title=title)
-    log.info("%d sites drawn to %s", len(hits), output)
+    cap = DEFAULT_TOP if top is None else (top or None)
+    figure = result.plot(output, title=title, top=cap, max_q=max_q, motif_ids=motif_ids, tf_names=tf_names)
+    left_out = figure.left_out
+    drawn = len(hits) - left_out["sites"]
+    log.info("%s drawn to %s", _count(drawn, "site"), output)
+    if left_out["by_q"]:
+        log.info("not drawn: %s with q > %g (--max-q)", _count(left_out["by_q"], "site"), max_q)
+    capped = left_out["sites"] - left_out["by_q"]
+    if capped:
+        log.warning("not drawn: %s of %s beyond the %d with the strongest sites; use --top N (0 = all), --motif "
+                    "or --tf to choose", _count(capped, "site"), _count(left_out["motifs"], "more motif"), cap)
 
 
 @cli.command()
