@@ -16,9 +16,11 @@ import html
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from motifscan import __version__
 from motifscan.engine import ScanTarget, scan_targets
@@ -337,6 +339,8 @@ def scan_genome(fasta_path: str | Path, output: str | Path, motifs: MotifSpec = 
     processes, default 1) or ``dask_scheduler`` (``tcp://HOST:PORT`` of a running scheduler, or ``local:N``).
     ``options``: the fields of :class:`~motifscan.options.ScanOptions`.
     """
+    import numpy as np
+
     from motifscan.background import is_auto, parse_background
     from motifscan.chunks import plan_chunks
     from motifscan.genome_scan import DEFAULT_CHUNK_SIZE, ChunkReader, fasta_spans, genome_background, read_regions
@@ -366,18 +370,22 @@ def scan_genome(fasta_path: str | Path, output: str | Path, motifs: MotifSpec = 
             input=str(fasta_path), regions=None if regions is None else str(regions))
         records = comment_lines([("record", record_line(Region(s.chrom, s.start, s.end, "+", s.name)))
                                  for s in spans])
-        sink = open_sink(output, provenance.lines(), records, lengths)
-        try:
-            scan = run_scan(fasta, chosen, spans=spans, p_threshold=settings.p_threshold,
-                            q_threshold=settings.q_threshold, min_rel_score=settings.min_rel_score,
-                            pseudocount=settings.pseudocount, background=fixed,
-                            mask_lowercase=settings.mask_lowercase, max_strand=settings.max_strand,
-                            chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, jobs=jobs,
-                            dask_scheduler=dask_scheduler, spill_folder=Path(output).parent, sink=sink)
-            paths = sink.close()
-        except BaseException:
-            sink.abort()
-            raise
+
+        def open_output(runs: np.ndarray):
+            nonlocal provenance
+            gaps = runs[runs[:, 2] - runs[:, 1] >= GAP_MIN_LENGTH]  # as gap_provenance lists them
+            gap_lines = [("gap", f"{spans[k].name} {spans[k].chrom}:{start + 1}-{end}")
+                         for k, start, end in gaps.tolist()]
+            provenance = replace(provenance, extra=tuple(gap_lines))
+            return open_sink(output, provenance.lines(), records, lengths)
+
+        scan, paths = run_scan(fasta, chosen, spans=spans, p_threshold=settings.p_threshold,
+                               q_threshold=settings.q_threshold, min_rel_score=settings.min_rel_score,
+                               pseudocount=settings.pseudocount, background=fixed,
+                               mask_lowercase=settings.mask_lowercase, max_strand=settings.max_strand,
+                               chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, jobs=jobs,
+                               dask_scheduler=dask_scheduler, spill_folder=Path(output).parent,
+                               open_sink=open_output)
     finally:
         fasta.close()
     return GenomeScanResult(tuple(paths), scan.n_hits, scan.chunks, scan.scored_windows, provenance)
