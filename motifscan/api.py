@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+
 from motifscan import __version__
 from motifscan.engine import ScanTarget, scan_targets
 from motifscan.errors import UsageError
@@ -60,6 +61,9 @@ class ScanResult:
     provenance: Provenance
     scored_windows: dict[str, int]
     records: dict[str, Region] = field(default_factory=dict)
+    promoter_rank_p: np.ndarray | None = None
+    """With ``rank_promoters``: per hit (shape (n_hits,), in row order), (1 + k) / (1 + n) against the background
+    of promoters (see :func:`motifscan.best_scores.promoter_rank_p`); else None."""
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
@@ -72,13 +76,13 @@ class ScanResult:
 
     # streaming pieces of text, for writing large results without holding them whole
     def tsv_chunks(self) -> Iterator[str]:
-        return tsv_chunks(self.hits, self.provenance, self.records.values())
+        return tsv_chunks(self.hits, self.provenance, self.records.values(), self.promoter_rank_p)
 
     def bed_chunks(self, track: bool = False) -> Iterator[str]:
         return bed_chunks(self.hits, self.provenance, self._track_line() if track else None)
 
     def gff3_chunks(self) -> Iterator[str]:
-        return gff3_chunks(self.hits, self.provenance)
+        return gff3_chunks(self.hits, self.provenance, self.promoter_rank_p)
 
     def fimo_chunks(self) -> Iterator[str]:
         return fimo_chunks(self.hits, self.records, self.provenance)
@@ -149,7 +153,10 @@ class ScanResult:
         """A pandas DataFrame with the TSV columns, from the hit table's columns: see
         :meth:`motifscan.hits.HitTable.to_pandas` (start/end 0-based half-open, numeric dtypes, ``chrom`` a str).
         Needs pandas (``pip install ".[pandas]"`` in the clone, or ``pip install pandas``)."""
-        return self.hits.to_pandas()
+        frame = self.hits.to_pandas()
+        if self.promoter_rank_p is not None:
+            frame["promoter_rank_p"] = np.asarray(self.promoter_rank_p, dtype=np.float64)
+        return frame
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in TSV_COLUMNS)
@@ -273,7 +280,8 @@ def scan_fasta(path_or_records: str | Path | Iterable, motifs: MotifSpec = None,
 
 def scan_genes(genes: str | Sequence[str], motifs: MotifSpec = None, *,
                genome: GenomeSpec | str | os.PathLike | None = None, jaspar_release: str | None = None,
-               command: str | None = None, **options: Any) -> ScanResult:
+               command: str | None = None, rank_promoters: bool = False,
+               background_genes: Sequence[str] | str | os.PathLike | None = None, **options: Any) -> ScanResult:
     """Scan the promoters of genes (symbols, Ensembl gene IDs or transcript IDs; one gene may be given as a string).
 
     ``genome``: a :class:`~motifscan.genes.GenomeSpec`, or its ``genome`` field: None (Ensembl REST, online,
@@ -284,8 +292,10 @@ def scan_genes(genes: str | Sequence[str], motifs: MotifSpec = None, *,
     (``annotation``, ``species``, ``assembly``, ``ensembl_url``, ``cache_dir``, ``use_cache``, ``offline``).
     Hits have genomic ``start``/``end`` (0-based half-open), ``strand`` relative to the genome and
     ``tss_rel_start``/``tss_rel_end`` relative to the first listed transcript's TSS (+1 = TSS base, no 0).
+    ``rank_promoters``: also give every site its ``promoter_rank_p`` against the background of promoters (every
+    protein-coding gene of the source, or ``background_genes``: names or a file of names), cut and scored as these.
     """
-    from motifscan.genes import annotate, collect_promoters, promoter_targets
+    from motifscan.genes import annotate, collect_promoters, promoter_targets, rank_against_background
     from motifscan.promoters import tss_relative
 
     queries = [genes] if isinstance(genes, str) else list(genes)  # one gene, not its letters
@@ -309,7 +319,12 @@ def scan_genes(genes: str | Sequence[str], motifs: MotifSpec = None, *,
         version=__version__, jaspar_release=database.release, motif_ids=tuple(m.id for m in chosen),
         options=scan_options, background=tuple(float(b) for b in output.background), command=command_line(command),
         source=promoter_set.provenance, genes=tuple(queries), promoters=window, extra=tuple(gaps))
-    return ScanResult(hits, tuple(chosen), provenance, output.scored_windows, records)
+    rank_p = None
+    if rank_promoters:
+        rank_p, facts = rank_against_background(hits, spec, chosen, database.release, scan_options, window,
+                                                background_genes)
+        provenance = replace(provenance, extra=provenance.extra + tuple(facts))
+    return ScanResult(hits, tuple(chosen), provenance, output.scored_windows, records, rank_p)
 
 
 # ------------------------------------------------------------------------------------------------ genome scans
@@ -339,7 +354,6 @@ def scan_genome(fasta_path: str | Path, output: str | Path, motifs: MotifSpec = 
     processes, default 1) or ``dask_scheduler`` (``tcp://HOST:PORT`` of a running scheduler, or ``local:N``).
     ``options``: the fields of :class:`~motifscan.options.ScanOptions`.
     """
-    import numpy as np
 
     from motifscan.background import is_auto, parse_background
     from motifscan.chunks import plan_chunks
@@ -392,3 +406,12 @@ def scan_genome(fasta_path: str | Path, output: str | Path, motifs: MotifSpec = 
 
 
 from motifscan.design import DesignResult, design_sites  # noqa: E402  (the bench design, re-exported here)
+
+
+def __getattr__(name: str):
+    # motifscan.gene_lists needs scipy: imported when first asked for, so that plain scans do not pay for it
+    if name in ("enrich", "EnrichResult"):
+        import motifscan.gene_lists as module
+
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

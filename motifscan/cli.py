@@ -15,7 +15,6 @@ import shlex
 import signal
 import sys
 import traceback
-from collections import Counter
 
 import click
 
@@ -275,8 +274,16 @@ def _build(dataclass_type: type, values: dict):
         raise UsageError(f"{flag_name(dataclass_type, error.option)} {error.problem}") from None
 
 
-def _scoring_options(command):
+_MODEL_FIELDS = ("pseudocount", "background", "p_threshold", "min_rel_score", "mask_lowercase", "jobs")
 
+
+def _model_options(command):
+    """The options that decide how windows are scored and which are sites (shared by every scanning command)."""
+    return _apply(_declared(ScanOptions, _MODEL_FIELDS))(command)
+
+
+def _scoring_options(command):
+    """Every scoring option plus the output files of the commands that report sites."""
     options = [
         *_declared(ScanOptions),
         click.option("-o", "--output", default="-", metavar="FILE", help="TSV output [default: stdout]."),
@@ -435,6 +442,12 @@ def _gene_options(command):
     return _apply(options)(command)
 
 
+_BACKGROUND_GENES = click.option(
+    "--background-genes", "background_genes_file", type=click.Path(exists=True, dir_okay=False), default=None,
+    metavar="FILE", help="The background universe, one gene per line (e.g. the genes expressed in your cells) "
+                         "[default: every protein-coding gene of the source].")
+
+
 def _gene_list(genes, genes_file) -> list[str]:
     from motifscan.genes import read_gene_file
 
@@ -447,9 +460,12 @@ def _gene_list(genes, genes_file) -> list[str]:
 @cli.command()
 @_gene_options
 @_apply(_declared(PromoterOptions, ("chrom_style",)))
+@click.option("--rank-promoters", is_flag=True,
+              help="Add promoter_rank_p: the site's score against every background promoter's best (cached).")
+@_BACKGROUND_GENES
 @_motif_options
 @_scoring_options
-def scan(genes, genes_file, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, output,
+def scan(genes, genes_file, rank_promoters, background_genes_file, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, output,
          bed_path, bed_track, gff3_path, fimo_path, **values):
     """Scan the promoters of GENES (symbols, Ensembl gene or transcript IDs).
 
@@ -463,12 +479,62 @@ def scan(genes, genes_file, motif_ids, tf_names, motif_files, collections, tax_g
                              _build(GenomeSpec, values))
     _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path),
                    {"--genes-file": genes_file, "--genome": spec.genome, "--annotation": spec.annotation,
-                    "--motif-file": motif_files})
+                    "--motif-file": motif_files, "--background-genes": background_genes_file})
+    if background_genes_file is not None and not rank_promoters:
+        raise click.UsageError("--background-genes is the background of --rank-promoters: give both")
     names = _gene_list(genes, genes_file)
     release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
     result = scan_genes(names, motifs, genome=spec, jaspar_release=release, command=_command_line(),
+                        rank_promoters=rank_promoters, background_genes=background_genes_file,
                         **asdict(options), **asdict(window))
     _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path)
+
+
+@cli.command()
+@_gene_options
+@_BACKGROUND_GENES
+@click.option("--gc-match/--no-gc-match", default=True, show_default=True,
+              help="Compare query promoters with background promoters of similar GC (strata, exact CMH test).")
+@click.option("--gc-strata", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Number of GC strata (equal-frequency in the background, at least 20 promoters each).")
+@click.option("-o", "--output", default="-", metavar="FILE", help="TSV output [default: stdout].")
+@click.option("--plot", "plot_path", default=None, metavar="FILE",
+              help="Also draw odds ratio against -log10 q (.png or .svg).")
+@_motif_options
+@_model_options
+def enrich(genes, genes_file, genome, annotation, species, assembly, ensembl_url, cache_dir, use_cache, offline,
+           upstream, downstream, transcripts, biotypes, strict, background_genes_file, gc_match, gc_strata, output,
+           plot_path, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, p_threshold,
+           min_rel_score, pseudocount, background, mask_lowercase, jobs):
+    """Test each motif for sites enriched in the promoters of GENES against a background of promoters.
+
+    Per matrix: promoters with a site at --pvalue (one-sided Fisher; with --gc-match the exact stratified test) and
+    each promoter's best site score (one-sided Mann-Whitney; with --gc-match van Elteren), BH across the matrices.
+    One row per matrix, sorted by p_value. Query genes are left out of the background.
+    """
+    from motifscan.gene_lists import enrich as run_enrich
+
+    _check_outputs({"-o/--output": output, "--plot": plot_path},
+                   {"--genes-file": genes_file, "--genome": genome, "--annotation": annotation,
+                    "--motif-file": motif_files, "--background-genes": background_genes_file})
+    if plot_path is not None and not plot_path.lower().endswith((".png", ".svg")):
+        raise click.BadParameter("must end in .png or .svg", param_hint="--plot")
+    names = _gene_list(genes, genes_file)
+    release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
+    result = run_enrich(names, motifs, background_genes=background_genes_file, gc_match=gc_match,
+                        gc_strata=gc_strata, genome=genome, annotation=annotation, species=species,
+                        assembly=assembly, ensembl_url=ensembl_url, cache_dir=cache_dir, use_cache=use_cache,
+                        offline=offline, upstream=upstream, downstream=downstream, transcripts=transcripts,
+                        biotypes=biotypes, strict=strict, p_threshold=p_threshold, min_rel_score=min_rel_score,
+                        pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase, jobs=jobs,
+                        jaspar_release=release, command=_command_line())
+    from motifscan.writers import write_lines
+
+    write_lines(output, result.tsv_lines())
+    if plot_path is not None:
+        result.plot(plot_path)
+    significant = int((result.columns["q_value"] < 0.05).sum())
+    log.info("%d matrices tested; %d with presence q < 0.05", len(result), significant)
 
 
 @cli.command()

@@ -21,13 +21,12 @@ from motifscan.errors import InputFileError, NoGenesError, UsageError
 from motifscan.hits import GeneTable, HitTable
 from motifscan.identifiers import ucsc_name, unversioned
 from motifscan.model import Gene, GeneLookup, Region
-from motifscan.options import GenomeSpec, PromoterOptions
+from motifscan.options import GenomeSpec, PromoterOptions, ScanOptions
 from motifscan.progress import task
 from motifscan.promoters import (
     Promoter,
     promoters_for_gene,
     selected_transcripts,
-    tss_relative,
     tss_relative_columns,
     windows_holding,
 )
@@ -211,3 +210,42 @@ def annotate(table: HitTable, promoters: Sequence[Promoter]) -> HitTable:
     return out.with_columns(targets=targets, genes=gene_table, gene=target_gene[out.target], tss_rel_start=rel_start,
                             tss_rel_end=rel_end, transcripts=set_index.ravel(),
                             transcript_sets=tuple(transcript_sets))
+
+
+def rank_against_background(hits: HitTable, spec: GenomeSpec, motifs, release: str, settings: ScanOptions,
+                            window: PromoterOptions, background_genes):
+    """Each hit's ``promoter_rank_p`` against the (cached) background of promoters, and provenance lines."""
+    from motifscan.background import is_auto
+    from motifscan.best_scores import promoter_rank_p
+    from motifscan.promoter_background import BackgroundCache, PromoterRule, build_background, universe_label
+
+    if is_auto(settings.background):
+        raise UsageError("--rank-promoters needs a fixed --background (uniform or A,C,G,T): with 'auto' the query "
+                         "and the background promoters would be scored with different matrices")
+    if isinstance(background_genes, (str, os.PathLike)):
+        names: list[str] | None = read_gene_file(background_genes)
+    else:
+        names = None if background_genes is None else list(background_genes)
+    cache = BackgroundCache(Path(spec.cache_dir) / "backgrounds" if spec.cache_dir is not None else None) \
+        if spec.use_cache else None
+    source = spec.open()
+    try:
+        background = build_background(source, motifs, rule=PromoterRule(window.upstream, window.downstream,
+                                                                        window.transcripts, tuple(window.biotypes)),
+                                      universe_names=names, universe_label=universe_label(names),
+                                      jaspar_release=release, pseudocount=settings.pseudocount,
+                                      background=str(settings.background), p_threshold=settings.p_threshold,
+                                      min_rel_score=settings.min_rel_score, mask_lowercase=settings.mask_lowercase,
+                                      jobs=settings.jobs, cache=cache)
+    finally:
+        close = getattr(source, "close", None)
+        if close:
+            close()
+    own = np.asarray(hits.genes.ids, dtype=object)[hits.gene] if len(hits) and hits.genes is not None \
+        else np.zeros(0, dtype=object)
+    ranks = promoter_rank_p(background.scores, hits.motif, hits.score, list(own))
+    facts = [*background.provenance,
+             ("promoter_rank_p", "(1 + k) / (1 + n): n = background promoters with a scorable window for the "
+                                 "site's matrix, except the site's own gene; k = those whose best score (both "
+                                 "strands, any window) is >= the site's")]
+    return ranks, facts
