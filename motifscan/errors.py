@@ -34,6 +34,11 @@ class InputFileError(MotifscanError):
     """An input file is unreadable, empty or malformed (FASTA, GTF, motif file)."""
 
 
+class UnsafeTextError(MotifscanError):
+    """A text field (ID, name, chromosome) holds a control character that would split a row of a line-based
+    output."""
+
+
 class GenomeError(MotifscanError):
     """A genome or annotation cannot be used (chromosome mismatch, missing sequence)."""
 

@@ -110,11 +110,23 @@ def _gene_promoters(source, gene: Gene, transcript_ids: tuple[str, ...], upstrea
         if lost:
             log.warning("%s: the promoter window(s) of %s lie off the chromosome's sequence, not scanned", gene.label,
                         ", ".join(sorted(lost)))
+    length = source.chrom_length(gene.chrom) if found else 0
     for promoter in found:
         if promoter.clipped:
-            log.warning("%s: promoter window clipped at the end of chromosome %s", promoter.name,
-                        promoter.region.chrom)
+            log.warning("%s: promoter window clipped at %s of chromosome %s", promoter.name,
+                        clipped_end(promoter.region, length), promoter.region.chrom)
     return found
+
+
+def clipped_end(region: Region, chrom_length: int) -> str:
+    """Which end of the chromosome a clipped window ``region`` (0-based half-open) was cut at: ``"the start
+    (position 1)"`` when it begins at 0, ``"the end (position N)"`` when it ends at the chromosome's length N."""
+    ends = []
+    if region.start == 0:
+        ends.append("the start (position 1)")
+    if region.end >= chrom_length:
+        ends.append(f"the end (position {chrom_length:,})")
+    return " and ".join(ends) or "an end"
 
 
 def collect_promoters(queries: Sequence[str], spec: GenomeSpec, window: PromoterOptions | None = None) -> PromoterSet:

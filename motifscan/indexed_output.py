@@ -11,7 +11,10 @@ The format comes from the output's name:
   names URI-encoded), typed columns, the provenance in the schema metadata; written with pyarrow.
 
 Every file is written under a temporary name beside its target and renamed into place only when complete (index
-included), so an interrupted run leaves the previous output, if any, as it was.
+included), so an interrupted run leaves the previous output, if any, as it was; a failed write (a full disk) is one
+MotifscanError line naming the output and the cause. Text fields are checked for control characters by the TSV and
+BED row writers of :mod:`motifscan.writers` (refused, naming the field); Parquet columns are typed, so a tab cannot
+split a row there.
 """
 
 from __future__ import annotations
@@ -103,7 +106,11 @@ class BgzipTabixSink:
 
     def close(self) -> list[Path]:
         """Finish, index, and move the file and its index into place; the paths written."""
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError as error:  # the last block is written at close: a full disk shows here
+            self.staged.discard()
+            raise MotifscanError(f"cannot write {self.target}: {error.strerror or error}") from None
         staged = self.staged.path(self.target.name)
         index_suffix = ".csi" if self._csi else ".tbi"
         try:
@@ -170,7 +177,10 @@ class ParquetSink:
             "matched_sequence": columns["matched_sequence"],
         }, schema=self.schema)
         assert self._writer is not None
-        self._writer.write_table(arrow)
+        try:
+            self._writer.write_table(arrow)
+        except OSError as error:
+            raise MotifscanError(f"cannot write {self.target}: {error.strerror or error}") from None
         self.rows += len(table)
 
     def _close_writer(self) -> None:
@@ -179,7 +189,11 @@ class ParquetSink:
             self._writer = None
 
     def close(self) -> list[Path]:
-        self._close_writer()
+        try:
+            self._close_writer()
+        except OSError as error:
+            self.staged.discard()
+            raise MotifscanError(f"cannot write {self.target}: {error.strerror or error}") from None
         self.staged.commit([(self.target.name, self.target)])
         return [self.target]
 

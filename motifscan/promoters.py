@@ -136,11 +136,6 @@ def record_name(gene: Gene, transcripts: Iterable[Transcript]) -> str:
     return f"{gene.label}|{','.join(transcript.id for transcript in transcripts)}"
 
 
-def _ordered(transcripts: Iterable[Transcript], canonical_id: str | None) -> tuple[Transcript, ...]:
-    """Transcripts with the canonical one first, then by ID."""
-    return tuple(sorted(transcripts, key=lambda t: (t.id != canonical_id, t.id)))
-
-
 def selected_transcripts(gene: Gene, transcripts: str = "canonical", biotypes: Sequence[str] = (),
                          transcript_ids: Sequence[str] = ()) -> list[Transcript]:
     """The transcripts whose TSSs a scan of ``gene`` uses, in the gene's order.
@@ -202,7 +197,6 @@ def promoters_for_gene(
     chrom_length: int,
     transcripts: str = "canonical",
     biotypes: Sequence[str] = (),
-    transcript_id: str | None = None,
     transcript_ids: Sequence[str] = (),
 ) -> list[Promoter]:
     """The promoter regions of one gene.
@@ -221,10 +215,8 @@ def promoters_for_gene(
         abut are merged into one promoter per connected group.
     biotypes : sequence of str
         Transcript biotypes kept with ``"all"``.
-    transcript_id : str, optional
-        Only this transcript (versioned or not), whatever ``transcripts`` and ``biotypes`` say.
     transcript_ids : sequence of str, optional
-        Only these transcripts (their windows merged where they overlap or abut), whatever ``transcripts`` and
+        Only these transcripts (versioned or not) (their windows merged where they overlap or abut), whatever ``transcripts`` and
         ``biotypes`` say.
 
     Returns
@@ -236,11 +228,10 @@ def promoters_for_gene(
     Raises
     ------
     UsageError
-        Bad flanks or mode, or ``transcript_id`` not a transcript of ``gene``.
+        Bad flanks or mode, or an ID of ``transcript_ids`` not a transcript of ``gene``.
     """
     _check_flanks(upstream, downstream)
-    ids = list(transcript_ids) + ([transcript_id] if transcript_id is not None else [])
-    chosen = selected_transcripts(gene, transcripts, biotypes, ids)
+    chosen = selected_transcripts(gene, transcripts, biotypes, transcript_ids)
     canonical = canonical_transcript(gene)
     canonical_id = canonical.id if canonical is not None else None
     windows = []

@@ -6,7 +6,17 @@
 - FIMO TSV: FIMO's columns, 1-based inclusive positions within each record.
 
 Files are written atomically: to a temporary file beside the target, then renamed, so a failed or interrupted run
-leaves no half-written file and an existing output stays as it was.
+leaves no half-written file and an existing output stays as it was. Several outputs are one step (all or none): a
+write that fails (a full disk: ENOSPC, ``/dev/full``) is one :class:`~motifscan.errors.MotifscanError` line naming
+the path and the cause, and no target is replaced.
+
+Control characters: no text field may split a row or plant a line. Every text field that reaches a line of TSV,
+BED, FIMO, promoter FASTA/BED or the genome outputs (IDs, names, chromosomes, record names, transcript IDs) is
+checked, and a value holding a C0 control character (tab, newline, CR, ...), DEL or a Unicode line separator
+(U+0085, U+2028, U+2029, which Python's ``splitlines`` breaks on) is refused with one line naming the field and the
+value (:class:`UnsafeTextError`, exit 1): these formats have no escape for a tab. GFF3 percent-encodes such
+characters instead (in attribute values and the seqid), as its specification provides. Provenance comment lines
+flatten whitespace runs to one space and write any other control character as ``\\xNN``.
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from motifscan.errors import InputFileError, MotifscanError, UsageError
+from motifscan.errors import InputFileError, MotifscanError, UnsafeTextError, UsageError
 from motifscan.hits import STRAND_DTYPE, TSV_COLUMNS, GeneTable, HitTable, MotifTable, TargetTable
 from motifscan.model import Region
 
@@ -51,9 +61,42 @@ def _rank(strings: Sequence[str]) -> np.ndarray:
     return np.unique(np.array(list(strings), dtype=str), return_inverse=True)[1].ravel()
 
 
+_UNSAFE = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+"""Characters that may not reach a text field of a line-based output: C0 controls, DEL, Unicode line separators."""
+
+
+def check_text(field: str, values: Iterable[str]) -> None:
+    """UnsafeTextError naming ``field`` and the first value holding a character of :data:`_UNSAFE` (one that could
+    split a row or start a new line in a line-based output)."""
+    for value in values:
+        found = _UNSAFE.search(value)
+        if found:
+            raise UnsafeTextError(f"{field} {value!r} holds the control character {found.group()!r}: refused, since "
+                                  "it would split a row or add a line to the output")
+
+
+def check_table_text(table: HitTable) -> None:
+    """:func:`check_text` over every text lookup table of ``table`` (motifs, records, genes, transcript IDs): the
+    tables are small, so this is cheap even for millions of hits."""
+    check_text("motif_id", table.motifs.ids)
+    check_text("motif_name", table.motifs.names)
+    check_text("seq_name", table.targets.names)
+    check_text("chrom", table.targets.chroms)
+    if table.genes is not None:
+        check_text("gene_id", table.genes.ids)
+        check_text("gene_name", table.genes.names)
+        check_text("transcript_id", [t for ids in table.transcript_sets for t in ids])
+
+
+def _flat(value: object) -> str:
+    text = " ".join(str(value).split())  # whitespace runs (tab, newline, CR, U+2028, ...) become one space
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def comment_lines(provenance: Provenance) -> list[str]:
-    """``# key: value`` lines (newlines in values flattened)."""
-    return [f"# {key}: {' '.join(str(value).split())}" for key, value in provenance]
+    """``# key: value`` lines (whitespace runs in values flattened to a space, other control characters written as
+    ``\\xNN``), so that a value can never start a line of its own."""
+    return [f"# {_flat(key)}: {_flat(value)}" for key, value in provenance]
 
 
 _RECORD_LINE = re.compile(r"^(\S+) (\S+):(\d+)-(\d+)\(([+-])\)$")
@@ -61,7 +104,10 @@ _RECORD_LINE = re.compile(r"^(\S+) (\S+):(\d+)-(\d+)\(([+-])\)$")
 
 def record_line(region: Region) -> str:
     """A scanned record as a provenance value: ``NAME CHROM:START-END(STRAND)``, 1-based inclusive as in promoter
-    FASTA headers; STRAND is the record's orientation (the gene's, for promoters)."""
+    FASTA headers; STRAND is the record's orientation (the gene's, for promoters). A name or chromosome holding a
+    control character is refused (:func:`check_text`)."""
+    check_text("record name", [region.name])
+    check_text("chrom", [region.chrom])
     return f"{region.name} {region.chrom}:{region.start + 1}-{region.end}({region.strand})"
 
 
@@ -90,6 +136,7 @@ def tsv_chunks(table: HitTable, provenance: Provenance, records: Iterable[Region
     """The TSV file in pieces of text (each ending in a newline): provenance, one ``# record:`` line per scanned record
     (so that records without hits are visible too), the header, then the rows, CHUNK_ROWS at a time; with
     ``promoter_rank_p`` (shape (n_hits,)) a last column of that name."""
+    check_table_text(table)
     header = "\t".join(TSV_COLUMNS) + (f"\t{RANK_COLUMN}" if promoter_rank_p is not None else "")
     yield _block([*comment_lines(provenance), *comment_lines([("record", record_line(r)) for r in records]),
                   header])
@@ -98,6 +145,7 @@ def tsv_chunks(table: HitTable, provenance: Provenance, records: Iterable[Region
 
 def tsv_row_chunks(table: HitTable, promoter_rank_p: np.ndarray | None = None) -> Iterator[str]:
     """The TSV rows alone (no header), CHUNK_ROWS at a time, in the table's order (genome scans stream them)."""
+    check_table_text(table)
     motif = _lookup([f"{i}\t{n}" for i, n in zip(table.motifs.ids, table.motifs.names)])
     target = _lookup([f"{n}\t{c}" for n, c in zip(table.targets.names, table.targets.chroms)])
     genes = table.genes
@@ -248,6 +296,9 @@ def _bed_names(table: HitTable) -> tuple[np.ndarray, np.ndarray]:
 def bed_chunks(table: HitTable, provenance: Provenance = (), track: str | None = None) -> Iterator[str]:
     """BED6 sorted by chrom, start, end (then name and strand, for a stable order), one lexsort; 0-based
     half-open."""
+    check_table_text(table)
+    if track:
+        check_text("track line", [track])
     head = [track] if track else []  # UCSC and IGV expect the track line first
     yield _block([*head, *comment_lines(provenance)])
     yield from bed_row_chunks(table)
@@ -255,6 +306,7 @@ def bed_chunks(table: HitTable, provenance: Provenance = (), track: str | None =
 
 def bed_row_chunks(table: HitTable) -> Iterator[str]:
     """The BED6 rows alone, sorted by chrom, start, end, name, strand (genome scans stream them block by block)."""
+    check_table_text(table)
     if not len(table):
         return
     names, name_rank = _bed_names(table)
@@ -292,14 +344,24 @@ def _is_special(path: str | Path) -> bool:
 
 def write_outputs(outputs: Sequence[tuple[str | Path, Iterable[str]]]) -> None:
     """Write several files, each given as pieces of text (each piece ends with a newline, as the writers'
-    ``*_chunks`` functions make them; consumed as they come, so a file is never held whole), as one step: every regular file goes to a temporary file beside its target first, and only
-    when all are complete are they renamed into place; on any failure (Ctrl-C included) no target is touched.
-    Standard output (``"-"``) and special files (devices, pipes) are written directly, after the files."""
+    ``*_chunks`` functions make them; consumed as they come, so a file is never held whole), as one step (all or
+    none): every regular file goes to a temporary file beside its target first; then standard output (``"-"``) and
+    special files (devices, pipes: written directly, since renaming over them would replace them) are written;
+    only when all of that succeeded are the temporary files renamed into place. On any failure (a full disk, a
+    control character refused, Ctrl-C) no target is replaced; a failed write is a MotifscanError naming the path and
+    the cause. A reader that closed standard output (``| head``) is not a failure: the files are still written."""
     staged: list[tuple[str, Path]] = []
     try:
         for path, lines in outputs:
             if not _is_special(path):
                 staged.append((_stage(Path(path), lines), Path(path)))
+        closed_pipe = None
+        for path, lines in outputs:
+            if _is_special(path):
+                try:
+                    _write_special(path, lines)
+                except BrokenPipeError as error:
+                    closed_pipe = error
         for temporary, path in staged:
             try:
                 os.replace(temporary, path)
@@ -309,14 +371,30 @@ def write_outputs(outputs: Sequence[tuple[str | Path, Iterable[str]]]) -> None:
         for temporary, _ in staged:
             Path(temporary).unlink(missing_ok=True)
         raise
-    for path, lines in outputs:
+    if closed_pipe is not None:
+        raise closed_pipe
+
+
+def _write_special(path: str | Path, pieces: Iterable[str]) -> None:
+    """Write to standard output (``"-"``) or a device or pipe, flushed; a MotifscanError naming it on failure
+    (BrokenPipeError passes: the reader went away)."""
+    name = "standard output" if str(path) == "-" else str(path)
+    if str(path) == "-" and sys.stdout is None:
+        raise MotifscanError("cannot write standard output: it is closed")
+    try:
         if str(path) == "-":
-            for piece in lines:
+            assert sys.stdout is not None
+            for piece in pieces:
                 sys.stdout.write(piece)
-        elif _is_special(path):
+            sys.stdout.flush()
+        else:
             with open(path, "w", encoding="utf-8") as handle:
-                for piece in lines:
+                for piece in pieces:
                     handle.write(piece)
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise MotifscanError(f"cannot write {name}: {error.strerror or error}") from None
 
 
 def _stage(path: Path, pieces: Iterable[str]) -> str:
@@ -358,12 +436,16 @@ def promoter_bed_lines(promoters, provenance: Provenance = ()) -> Iterable[str]:
     yield from comment_lines(provenance)
     for promoter in promoters:
         region = promoter.region
+        check_text("record name", [region.name])
+        check_text("chrom", [region.chrom])
         yield "\t".join([region.chrom, str(region.start), str(region.end), region.name, "0", region.strand])
 
 
 def _gff3_escape(value: str) -> str:
-    # GFF3 reserves tab, newline, %, ;, =, & and , in attribute values: percent-encode them
-    return "".join(f"%{ord(c):02X}" if c in "\t\n\r%;=&," or ord(c) < 32 else c for c in value)
+    # GFF3 reserves tab, newline, %, ;, =, & and , in attribute values: percent-encode them, and every character
+    # that could split a line (C0, DEL, Unicode line separators), as UTF-8 bytes
+    return "".join("".join(f"%{b:02X}" for b in c.encode("utf-8")) if c in "%;=&," or _UNSAFE.match(c) else c
+                   for c in value)
 
 
 def gff3_chunks(table: HitTable, provenance: Provenance = (), promoter_rank_p: np.ndarray | None = None
@@ -374,7 +456,7 @@ def gff3_chunks(table: HitTable, provenance: Provenance = (), promoter_rank_p: n
     yield _block(["##gff-version 3", *comment_lines(provenance)])
     if not len(table):
         return
-    chrom = _lookup(table.targets.chroms)[table.target]
+    chrom = _lookup([_gff3_escape(c) for c in table.targets.chroms])[table.target]
     order = np.lexsort((table.strand == "-", _rank(table.motifs.ids)[table.motif], table.end, table.start,
                         _rank(table.targets.chroms)[table.target]))
     motif_name = _lookup([_gff3_escape(n) for n in table.motifs.names])
@@ -410,11 +492,20 @@ FIMO_COLUMNS = ("motif_id", "motif_alt_id", "sequence_name", "start", "stop", "s
                 "q-value", "matched_sequence")
 
 
+FIMO_Q_NOTE = ("Benjamini-Hochberg, per motif, over every window scored on both strands (not FIMO's q-value, "
+               "which also estimates pi0)")
+"""The last comment line of the FIMO output: which q-value it holds."""
+
+
 def fimo_chunks(table: HitTable, records: Mapping[str, Region], provenance: Provenance = ()) -> Iterator[str]:
     """FIMO-compatible TSV: FIMO's column names; ``start``/``stop`` 1-based inclusive within the record
     ``sequence_name`` (= seq_name), read in the record's own orientation, as FIMO would report a scan of the
     record's FASTA (``motifscan promoters`` writes gene-oriented records); strand relative to that record; sorted
-    by motif_id, sequence_name, start, strand. Provenance goes at the end, in ``#`` lines, where FIMO puts its own."""
+    by motif_id, sequence_name, start, strand. p-value and q-value with FIMO's 3 significant digits (``%.3g``, as
+    fimo.c prints them); score with 6 decimals. As FIMO's own file, the rows end with a blank line, then the ``#``
+    lines: the provenance, and a line saying that the q-value is Benjamini-Hochberg's over every window scored, per
+    motif (FIMO's own q-values add an estimate of the share of true nulls, pi0)."""
+    check_table_text(table)
     yield "\t".join(FIMO_COLUMNS) + "\n"
     if len(table):
         regions = [records[name] for name in table.targets.names]
@@ -433,6 +524,6 @@ def fimo_chunks(table: HitTable, records: Mapping[str, Region], provenance: Prov
             part = table.take(rows)
             columns = [motif[part.motif], seq_name[part.target], start[rows], stop[rows], strand[rows], part.score,
                        part.p_value, part.q_value, part.matched_sequences()]
-            yield "\n".join(["%s\t%s\t%d\t%d\t%s\t%.6f\t%.6g\t%.6g\t%s" % f
+            yield "\n".join(["%s\t%s\t%d\t%d\t%s\t%.6f\t%.3g\t%.3g\t%s" % f
                              for f in zip(*[c.tolist() for c in columns])]) + "\n"
-    yield _block(comment_lines(provenance))
+    yield "\n" + _block(comment_lines([*provenance, ("q-value", FIMO_Q_NOTE)]))

@@ -98,7 +98,7 @@ def test_gmds_canonical_tss_lies_past_the_end_of_chromosome_6(demo):
 def test_window_reaching_past_the_chromosome_end_is_clipped(demo):
     gene = demo_gene(demo, "GMDS")
     length = demo.chrom_length("6")
-    (promoter,) = promoters_for_gene(gene, 10_000, 500, length, transcript_id="ENST00000530459")
+    (promoter,) = promoters_for_gene(gene, 10_000, 500, length, transcript_ids=["ENST00000530459"])
     assert promoter.clipped
     assert promoter.region.end == length == 2_051_541
     assert promoter.region.start == 2_043_666 - 500 + 1
@@ -151,11 +151,11 @@ def test_biotype_filter_applies_to_all_transcripts(demo):
 def test_one_named_transcript(demo):
     gene = demo_gene(demo, "PLCXD1")
     for query in ("ENST00000430923", "ENST00000430923.2"):
-        (promoter,) = promoters_for_gene(gene, 100, 100, demo.chrom_length("X"), "all", transcript_id=query)
+        (promoter,) = promoters_for_gene(gene, 100, 100, demo.chrom_length("X"), "all", transcript_ids=[query])
         assert promoter.transcript_ids == ("ENST00000430923",)
         assert (promoter.region.start, promoter.region.end) == (193_019 - 100, 193_019 + 100)
     with pytest.raises(UsageError, match="ENST00000380874"):
-        promoters_for_gene(gene, 100, 100, demo.chrom_length("X"), transcript_id="ENST00000380874")
+        promoters_for_gene(gene, 100, 100, demo.chrom_length("X"), transcript_ids=["ENST00000380874"])
 
 
 def test_bad_arguments_are_usage_errors():
