@@ -6,6 +6,12 @@ Benjamini-Hochberg q-values per motif -> one :class:`~motifscan.hits.HitTable` (
 
 The engine knows nothing of FASTA files or genes: a :class:`ScanTarget` says where a sequence lies, and the callers
 (:mod:`motifscan.api`) attach gene annotation afterwards.
+
+Which windows are tests (the m of Benjamini-Hochberg): every window of a motif's width that lies wholly inside one of
+the target's ``windows`` (the whole target when it has none) and holds only A, C, G, T letters (after
+``--mask-lowercase``), on each strand. The same rule decides which candidates can be hits, here and only here: a
+window straddling the junction of two merged promoter windows (a gene scan with ``--transcripts all``) lies in no
+transcript's promoter, so it is neither reported nor counted as a test.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from motifscan.model import Motif
 from motifscan.motifs import log_odds
 from motifscan.options import ScanOptions
 from motifscan.progress import task
+from motifscan.promoters import windows_holding
 from motifscan.scanning import Candidates, Scanner
 
 log = logging.getLogger(__name__)
@@ -36,7 +43,10 @@ class ScanTarget:
 
     ``sequence`` is the forward (+) strand of ``chrom`` starting at 0-based position ``offset``; hits get
     ``chrom`` coordinates ``offset + position`` (0-based half-open) and strands relative to ``chrom``. ``strand`` is
-    the record's orientation (the gene's, for a promoter), reported with it, never used for scoring.
+    the record's orientation (the gene's, for a promoter), reported with it, never used for scoring. ``windows``:
+    ``(start, end)`` pairs, 0-based half-open positions in ``sequence``; when given, only motif windows wholly inside
+    one of them are scored as tests and can be hits (a merged promoter: its transcripts' own windows); empty: the
+    whole sequence.
     """
 
     name: str
@@ -44,6 +54,7 @@ class ScanTarget:
     chrom: str
     offset: int = 0
     strand: str = "+"
+    windows: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,10 +98,53 @@ def scan_targets(targets: Sequence[ScanTarget], motifs: Sequence[Motif], setting
     skipped = int(np.sum(possible - scored))
     if skipped:
         log.warning("%s", _unscored_message(targets, codes, skipped, settings.mask_lowercase))
+    scored = scored - 2 * _outside_windows(targets, codes, scanner.widths)
+    found = _inside_windows(targets, found, scanner.widths)
     table = _hit_table(targets, found, motifs, distributions, ranges, scored, settings)
     if settings.max_strand:
         table = best_strand(table)
     return EngineOutput(table, background, {m.id: int(n) for m, n in zip(motifs, scored)})
+
+
+def _outside_windows(targets: Sequence[ScanTarget], codes: Sequence[np.ndarray], widths: np.ndarray) -> np.ndarray:
+    """Per matrix (shape (n_matrices,)): the scoreable windows on one strand that lie wholly inside no window of
+    their target's ``windows`` (targets without windows have none). A loop over targets with windows and distinct
+    widths, numpy inside."""
+    outside = np.zeros(len(widths), dtype=np.int64)
+    for target, code in zip(targets, codes):
+        if not target.windows:
+            continue
+        blocked = np.concatenate(([0], np.cumsum(code == INVALID)))
+        for width in np.unique(widths):
+            n = len(code) - int(width) + 1
+            if n <= 0:
+                continue
+            valid = blocked[width:] - blocked[:n] == 0  # (n,): window s holds only A, C, G, T
+            edges = np.zeros(n + 1, dtype=np.int64)
+            for start, end in target.windows:
+                first, last = max(start, 0), min(end, len(code)) - int(width) + 1  # allowed starts [first, last)
+                if last > first:
+                    edges[first] += 1
+                    edges[last] -= 1
+            allowed = np.cumsum(edges[:n]) > 0
+            outside[widths == width] += int(np.count_nonzero(valid & ~allowed))
+    return outside
+
+
+def _inside_windows(targets: Sequence[ScanTarget], found: Candidates, widths: np.ndarray) -> Candidates:
+    """The candidates that lie wholly inside a window of their target's ``windows`` (all, for targets without)."""
+    with_windows = [t for t, target in enumerate(targets) if target.windows]
+    if not with_windows or not len(found.start):
+        return found
+    assert found.target is not None
+    pairs = [(t, start, end) for t in with_windows for start, end in targets[t].windows]
+    window_target, window_start, window_end = (np.array(column, dtype=np.int64) for column in zip(*pairs))
+    end = found.start + widths[found.motif_index]
+    site, _ = windows_holding(found.target, found.start, end, window_target, window_start, window_end)
+    keep = ~np.isin(found.target, with_windows)
+    keep[site] = True
+    return Candidates(found.motif_index[keep], found.start[keep], found.minus_strand[keep], found.score[keep],
+                      found.target[keep])
 
 
 _NAMED_RECORDS = 5

@@ -41,3 +41,13 @@ def test_clipped_windows_name_the_end_they_were_cut_at(edge_genome, caplog):
     (b,) = [m for name, m in warnings.items() if name.startswith("EDGEB")]
     assert "clipped at the start (position 1) of chromosome 1" in a and "end" not in a.split("clipped")[1]
     assert "clipped at the end (position 3,000) of chromosome 1" in b
+
+
+def test_mask_lowercase_leaves_lowercase_out_of_the_auto_background():
+    """README, Statistics: with --mask-lowercase, --background auto counts only the letters that are scored."""
+    records = [("r1", "gc" * 500 + "AT" * 200)]
+    masked = motifscan.scan_fasta(records, "ATF3", background="auto", mask_lowercase=True)
+    unmasked = motifscan.scan_fasta(records, "ATF3", background="auto")
+    a, c, g, t = masked.provenance.background  # the uppercase AT repeat alone (plus a small pseudocount)
+    assert a == t > 0.49 and c == g < 0.01
+    assert unmasked.provenance.background[1] > 0.3  # the gc letters counted
