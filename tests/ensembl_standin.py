@@ -13,6 +13,11 @@ slow answers, answers trickling in, non-JSON bodies such as a proxy's HTML page,
 its own per-second rate limiter answers the 16th request within any second
 with 429, as Ensembl does. Every request is recorded (monotonic time, method, path, query, body, and the path as
 it came over the wire).
+
+Extending it: :meth:`EnsemblStandin.add_route` registers another endpoint (a handler taking the ``*`` path segments
+and ``query=``/``body=`` keywords, returning JSON-able data or raising :class:`ApiError` for Ensembl's
+``{"error": ...}`` answers). Added routes are checked before the built-in ones, survive :meth:`~EnsemblStandin.reset`
+and see the same rate limiting, faults and recording as every other endpoint.
 """
 
 from __future__ import annotations
@@ -161,11 +166,16 @@ class _Reply:
     seconds: float = 0.0  # "trickle": how long sending the body takes
 
 
-class _ApiError(Exception):
+class ApiError(Exception):
+    """Raised by an endpoint handler: the stand-in answers ``status`` with Ensembl's ``{"error": message}`` body."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+_ApiError = ApiError  # the built-in endpoints' older name
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -196,6 +206,7 @@ class EnsemblStandin:
         self._initial = {"synonyms": dict(synonyms or {}), "release": release, "assembly_name": assembly_name,
                          "rate_limit": rate_limit}
         self._lock = threading.Lock()
+        self._extra_routes: list[tuple[list[str], str, Callable[..., Any]]] = []
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -319,6 +330,21 @@ class EnsemblStandin:
         """Answer the next ``n`` requests with a redirect to ``location``."""
         self._add(_Fault("redirect", n, match, status=status, headers={"Location": location}))
 
+    def add_route(self, method: str, pattern: str, handler: Callable[..., Any]) -> None:
+        """Serve another endpoint: ``pattern`` is a path with ``*`` for each variable segment (e.g.
+        ``"overlap/region/*/*"``), ``handler(*segments, query=..., body=...)`` returns the JSON-able answer or raises
+        :class:`ApiError`. Routes added later win over earlier ones and over the built-in ones; a route added again
+        for the same method and pattern replaces the old one. They survive :meth:`reset`."""
+        parts = pattern.strip("/").split("/")
+        with self._lock:
+            self._extra_routes = [r for r in self._extra_routes if (r[0], r[1]) != (parts, method.upper())]
+            self._extra_routes.insert(0, (parts, method.upper(), handler))
+
+    def remove_routes(self) -> None:
+        """Forget every route added with :meth:`add_route` (the server fixture is shared by a test session)."""
+        with self._lock:
+            self._extra_routes = []
+
     def _add(self, fault: _Fault) -> None:
         with self._lock:
             self._faults.append(fault)
@@ -411,6 +437,7 @@ class EnsemblStandin:
 
     def _routes(self) -> list[tuple[list[str], str, Callable[..., Any]]]:
         return [
+            *self._extra_routes,
             (["lookup", "symbol", "*", "*"], "GET", self._get_symbol),
             (["lookup", "symbol", "*"], "POST", self._post_symbols),
             (["lookup", "id", "*"], "GET", self._get_id),

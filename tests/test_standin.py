@@ -228,3 +228,28 @@ def test_requests_are_recorded(ensembl_standin):
         "POST", "lookup/id", {"expand": ["1"]}, {"ids": ["ENSG00000054598"]})
     assert (second.method, second.path, second.status) == ("GET", "lookup/symbol/human/NOPE", 400)
     assert second.time >= first.time
+
+
+def test_added_routes_are_served_limited_recorded_and_survive_reset(ensembl_standin):
+    from ensembl_standin import ApiError
+
+    def overlap(species, region, query, body):
+        if region == "bad":
+            raise ApiError(400, "Could not decode region bad")
+        return [{"region": region, "feature": query.get("feature", ["gene"])[0]}]
+
+    ensembl_standin.add_route("GET", "overlap/region/*/*", overlap)
+    try:
+        ensembl_standin.reset()  # added routes stay
+        answer = get(ensembl_standin, "overlap/region/human/6:1-10", feature="variation")
+        assert answer.status_code == 200 and answer.json() == [{"region": "6:1-10", "feature": "variation"}]
+        refused = get(ensembl_standin, "overlap/region/human/bad")
+        assert refused.status_code == 400 and refused.json() == {"error": "Could not decode region bad"}
+        assert [r.path for r in ensembl_standin.requests] == ["overlap/region/human/6:1-10", "overlap/region/human/bad"]
+        ensembl_standin.fail_next(1, status=503, match="overlap/")  # faults apply to added routes too
+        assert get(ensembl_standin, "overlap/region/human/6:1-10").status_code == 503
+        # a route added again for the same method and pattern replaces the old one
+        ensembl_standin.add_route("GET", "overlap/region/*/*", lambda species, region, query, body: {"n": 1})
+        assert get(ensembl_standin, "overlap/region/human/6:1-10").json() == {"n": 1}
+    finally:
+        ensembl_standin.remove_routes()  # the server is shared by the session
