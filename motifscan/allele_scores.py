@@ -100,19 +100,20 @@ def alternate_rows(batch: EditBatch, width: int) -> np.ndarray:
 
 
 def _changed(batch: EditBatch, width: int, length: int) -> np.ndarray:
-    """(n, length) bool: reference-row positions whose base a substitution changes; for other edits every position
-    of the edit (their windows touch it by construction)."""
+    """(n, length) bool: row positions whose base a substitution changes (the same positions in its reference and
+    alternate rows); all False for other edits."""
     flank = width - 1
     k = np.arange(length)[None, :]
-    inside = (k >= flank) & (k < flank + batch.n_del[:, None])
     substitution = (batch.n_del == batch.n_ins)[:, None]
+    inside = (k >= flank) & (k < flank + batch.n_del[:, None]) & substitution
     if not batch.inserted.shape[1]:
-        return inside & ~substitution | (k == -1)
-    ref = reference_rows(batch, width)[:, :length]
+        return inside
+    positions = np.clip(batch.base[:, None] + (k - flank), 0, batch.pool.size - 1)
+    ref = batch.pool[positions]
     column = np.clip(k - flank, 0, batch.inserted.shape[1] - 1)
     alt = np.take_along_axis(batch.inserted, np.broadcast_to(column, ref.shape), axis=1)
     differs = (ref | 0x20) != (alt | 0x20)  # case-blind: soft-masked reference letters
-    return inside & (~substitution | differs)
+    return inside & differs
 
 
 @dataclass(frozen=True)
@@ -161,13 +162,15 @@ def _weights(matrices: list[np.ndarray]) -> np.ndarray:
 
 
 def _allowed_windows(batch: EditBatch, width: int, rows: np.ndarray) -> np.ndarray | None:
-    """(n, n_windows) bool for rows of substitutions (a changed base needed), None when every window qualifies."""
+    """(n, n_windows) bool: for substitutions, the windows holding a changed base; every window for other edits
+    (their rows hold only touching windows). None when no MNV is in the batch (an SNV's row holds only windows with
+    its one changed base)."""
     substitution = batch.n_del == batch.n_ins
-    if not substitution.any() or not (batch.n_del[substitution] > 1).any():
-        return None  # SNVs: every window of the row holds the one changed base
+    if not (batch.n_del[substitution] > 1).any():
+        return None
     changed = _changed(batch, width, rows.shape[1])
     counts = np.concatenate([np.zeros((len(batch), 1), dtype=np.int64), np.cumsum(changed, axis=1)], axis=1)
-    return (counts[:, width:] - counts[:, :-width]) > 0
+    return ((counts[:, width:] - counts[:, :-width]) > 0) | ~substitution[:, None]
 
 
 def _best(rows: np.ndarray, allowed: np.ndarray | None, weights: np.ndarray, width: int,
@@ -181,10 +184,8 @@ def _best(rows: np.ndarray, allowed: np.ndarray | None, weights: np.ndarray, wid
     if n_windows <= 0 or n == 0:
         return best, where
     codes = encode(rows.tobytes().decode("ascii"), mask_lowercase).reshape(n, length)
-    onehot = np.zeros((n, length, 4))
     valid = codes != INVALID
-    np.put_along_axis(onehot, np.where(valid, codes, 0)[:, :, None].astype(np.int64), 1.0, axis=2)
-    onehot[~valid] = 0.0
+    onehot = (codes[:, :, None] == np.arange(4, dtype=np.uint8)).astype(np.float64)  # invalid letters: all zero
     invalid_counts = np.concatenate([np.zeros((n, 1), dtype=np.int64), np.cumsum(~valid, axis=1)], axis=1)
     scorable = (invalid_counts[:, width:] - invalid_counts[:, :-width]) == 0  # (n, n_windows)
     if allowed is not None:

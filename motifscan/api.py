@@ -229,3 +229,7 @@ def scan_fasta(
         provenance.insert(2, ("input", str(path_or_records)))
     records = {r.name: Region(r.name, 0, len(r.sequence), "+", r.name) for r in records}
     return ScanResult(tuple(output.hits), tuple(chosen), tuple(provenance), output.scored_windows, records)
+
+
+# Variant scans live in their own module (allele-specific scoring); exported here with every public entry point.
+from motifscan.variants import VariantResult, score_variants  # noqa: E402,F401

@@ -473,6 +473,11 @@ def _score_placed(placed: _Placed, pool: np.ndarray, model: _Model) -> dict[str,
         both = model.distributions[k].pvalues(np.concatenate([ref_score[rows], alt_score[rows]]))
         ref_p[rows], alt_p[rows] = both[: rows.size], both[rows.size :]
     keep = (ref_p <= model.p_threshold) | (alt_p <= model.p_threshold)
+    # an allele without a scorable touched window (N stretches, the window's edge) has no score and no p-value
+    ref_p[~np.isfinite(ref_score)] = np.nan
+    alt_p[~np.isfinite(alt_score)] = np.nan
+    ref_score = np.where(np.isfinite(ref_score), ref_score, np.nan)
+    alt_score = np.where(np.isfinite(alt_score), alt_score, np.nan)
     e, m, s = e[keep], m[keep], s[keep]
     ref_score, alt_score, ref_p, alt_p = ref_score[keep], alt_score[keep], ref_p[keep], alt_p[keep]
     ref_offset, alt_offset = best.ref_offset[e, m, s], best.alt_offset[e, m, s]
@@ -480,7 +485,7 @@ def _score_placed(placed: _Placed, pool: np.ndarray, model: _Model) -> dict[str,
     ref_seq, alt_seq, ref_forward, alt_forward = _window_texts(batch, e, widths, ref_offset, alt_offset, s)
     with np.errstate(invalid="ignore"):
         delta = alt_score - ref_score
-    use_alt = alt_score > ref_score  # the stronger allele's window frames the delta p-value
+    use_alt = np.nan_to_num(alt_score, nan=-np.inf) > np.nan_to_num(ref_score, nan=-np.inf)  # the stronger frames it
     frames = [(int(a), "alt", pa) if u else (int(r), "ref", pr)
               for u, a, r, pa, pr in zip(use_alt.tolist(), alt_offset.tolist(), ref_offset.tolist(),
                                          alt_p.tolist(), ref_p.tolist())]
