@@ -105,7 +105,7 @@ class ScanResult:
         return table
 
     def plot(self, path: str | Path | None = None, **options):
-        """The promoter map (needs ``motifscan[plot]``): one row per promoter, x = position relative to the TSS."""
+        """The promoter map (needs the ``plot`` extra): one row per promoter, x = position relative to the TSS."""
         from motifscan.plots import promoter_map
 
         options.setdefault("gene_strands", {name: record.strand for name, record in self.records.items()})
@@ -114,11 +114,12 @@ class ScanResult:
     def to_pandas(self):
         """A pandas DataFrame with the TSV columns (start/end 0-based half-open).
 
-        Needs pandas (``pip install "motifscan[pandas]"``)."""
+        Needs pandas (``pip install ".[pandas]"`` in the clone, or ``pip install pandas``)."""
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError("to_pandas() needs pandas: pip install 'motifscan[pandas]'") from None
+            raise ImportError('to_pandas() needs pandas: pip install ".[pandas]" in the motifscan clone '
+                              "(or pip install pandas)") from None
         frame = pd.DataFrame([tsv_row(h) for h in self.hits], columns=list(TSV_COLUMNS))
         for column in ("start", "end"):
             frame[column] = frame[column].astype("int64")

@@ -12,6 +12,7 @@ import functools
 import logging
 import os
 import shlex
+import signal
 import sys
 import traceback
 from collections import Counter
@@ -37,10 +38,87 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
     log.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it unwinds like Ctrl-C: staged outputs are removed."""
+
+
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (128 + SIGINT), as shells report it."""
+EXIT_TERMINATED = 128 + signal.SIGTERM
+"""SIGTERM (143)."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise _Terminated()
+
+
+def _treat_sigterm_as_sigint() -> None:
+    """SIGTERM (``kill``, a batch system's time limit) unwinds the program as Ctrl-C does, so that the outputs staged
+    as temporary files are removed and no target is touched. Only in the main thread (signal handlers can be
+    installed nowhere else), i.e. not when the CLI is driven from a worker thread."""
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def _stdout_closed() -> bool:
+    """Standard output was closed by the caller (``motifscan ... >&-``): Python then sets ``sys.stdout`` to None."""
+    return sys.stdout is None
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point file descriptor 1 at /dev/null, so that Python's flush at exit fails no more."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+# -v and -q are global options: accepted before the subcommand (``motifscan -v scan ...``) and after it
+# (``motifscan scan ... -v``); _Group.add_command gives every subcommand its own copy.
+_VERBOSE_HELP = "Debug logging; tracebacks on errors."
+_QUIET_HELP = "Only errors on stderr."
+
+
+def _set_verbose(ctx: click.Context, _param, value: int) -> None:
+    if value:
+        root = ctx.find_root()
+        root.obj = root.obj or {}
+        root.obj["verbose"] = root.obj.get("verbose", 0) + value
+        _configure_logging(root.obj["verbose"], bool(root.obj.get("quiet")))
+
+
+def _set_quiet(ctx: click.Context, _param, value: bool) -> None:
+    if value:
+        root = ctx.find_root()
+        root.obj = root.obj or {}
+        root.obj["quiet"] = True
+        _configure_logging(root.obj.get("verbose", 0), True)
+        from motifscan.progress import report_to
+
+        ctx.with_resource(report_to(None))  # no progress bar either, for the rest of the subcommand
+
+
+def _global_options(command: click.Command) -> None:
+    """Add -v/--verbose and -q/--quiet to a subcommand (unless it already has options of those names)."""
+    taken = {name for param in command.params for name in getattr(param, "opts", [])}
+    if not {"-v", "--verbose"} & taken:
+        command.params.append(click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_set_verbose,
+                                           is_eager=True, help=_VERBOSE_HELP))
+    if not {"-q", "--quiet"} & taken:
+        command.params.append(click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_set_quiet,
+                                           is_eager=True, help=_QUIET_HELP))
+
+
 class _Group(click.Group):
     """Turns motifscan's own errors into one line and an exit code; other exceptions too, unless ``-v``."""
 
     argv: list[str] = []
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        _global_options(cmd)
+        super().add_command(cmd, name)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **options):
         # remembered for the provenance line "command:", whether called from the shell or from CliRunner
@@ -58,22 +136,31 @@ class _Group(click.Group):
                 hint = f" (see '{error.ctx.command_path} --help')"
             click.echo(f"motifscan: error: {error.format_message()}{hint}", err=True)
             sys.exit(error.exit_code)
-        except click.exceptions.Abort:
-            click.echo("motifscan: error: aborted", err=True)
-            sys.exit(130)
+        except click.exceptions.Abort as error:
+            terminated = isinstance(error.__context__, _Terminated)
+            click.echo(f"motifscan: error: {'terminated' if terminated else 'aborted'}", err=True)
+            sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
         except BrokenPipeError:  # `motifscan ... | head`: the reader has what it wanted
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+            _silence_stdout()
             sys.exit(0)
         sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            value = super().invoke(ctx)
+            if sys.stdout is not None:
+                sys.stdout.flush()  # here, so that a reader gone away is a broken pipe caught below, not at exit
+            return value
+        except BrokenPipeError:  # `motifscan ... | head -1`: the reader has what it wanted; exit 0, quietly
+            _silence_stdout()
+            ctx.exit(0)
         except MotifscanError as error:
             self._fail(ctx, str(error), error.exit_code)
+        except _Terminated:
+            self._fail(ctx, "terminated (SIGTERM); no output written", EXIT_TERMINATED)
         except KeyboardInterrupt:
-            self._fail(ctx, "interrupted; no output written", 130)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, BrokenPipeError):
+            self._fail(ctx, "interrupted; no output written", EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as error:  # a bug: say so, in one line unless -v
             self._fail(ctx, f"internal error: {type(error).__name__}: {error} (run with -v for details)",
@@ -89,8 +176,8 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, "--version", prog_name="motifscan")
-@click.option("-v", "--verbose", count=True, help="Debug logging; tracebacks on errors.")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.option("-v", "--verbose", count=True, help=_VERBOSE_HELP)
+@click.option("-q", "--quiet", is_flag=True, help=_QUIET_HELP)
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """Find candidate transcription-factor binding sites (JASPAR motifs) in promoters and sequences."""
@@ -161,18 +248,60 @@ def _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, 
                                   collections=collections or None, tax_groups=tax_groups or None)
 
 
-def _check_outputs(*paths: str | None) -> None:
-    """Every output path writable, and no two the same (one would silently overwrite the other)."""
+def _same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file: through symbolic links (realpath) and hard links (device and inode)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): then they are not the same existing file
+        return False
+
+
+def _check_outputs(outputs: dict[str, str | None], inputs: dict[str, object] | None = None) -> None:
+    """Every output path usable, before any work: not empty (``-o ''``), writable, no two the same (one would
+    silently overwrite the other), and none an input of the run, also through a link (the output would replace the
+    input). ``outputs``: option name -> path ("-" = stdout; None = not asked for); ``inputs``: option or argument
+    name -> path or paths (those that are no existing file, e.g. None or "demo", are skipped). Usage errors (exit 2), except a closed stdout (exit 1)."""
     from motifscan.errors import UsageError
     from motifscan.writers import check_output_path
 
-    given = [p for p in paths if p]
-    for path in given:
+    for option, path in outputs.items():
+        if path is not None and not str(path).strip():
+            raise UsageError(f"{option}: empty file name (use '-' for standard output)")
+    given = {option: str(path) for option, path in outputs.items() if path is not None}
+    if "-" in given.values() and _stdout_closed():
+        raise MotifscanError("cannot write standard output: it is closed (give a file with -o)")
+    for path in given.values():
         check_output_path(path)
-    counts = Counter(os.path.realpath(p) for p in given if p != "-")
-    repeated = sorted(path for path, n in counts.items() if n > 1)
-    if repeated:
-        raise UsageError("two outputs name the same file: " + ", ".join(repeated))
+    files = [(option, path) for option, path in given.items() if path != "-" and not _is_device(path)]
+    for i, (option, path) in enumerate(files):
+        for other_option, other in files[:i]:
+            if _same_file(path, other):
+                raise UsageError(f"{other_option} and {option} name the same file: {other}")
+    for name, value in (inputs or {}).items():
+        paths = [value] if isinstance(value, (str, os.PathLike)) else list(value or ())
+        for input_path in (str(p) for p in paths if p is not None and os.path.exists(str(p))):
+            for option, path in files:
+                if _same_file(path, input_path):
+                    raise UsageError(f"{option} {path} is the input {name} {input_path}: it would be replaced; "
+                                     "choose another output file")
+
+
+def _is_device(path: str) -> bool:
+    """/dev/null, /dev/stdout, a FIFO: written in place (two outputs may well share /dev/null)."""
+    return os.path.exists(path) and not os.path.isfile(path)
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 hit"``, ``"0 hits"``, ``"2 hits"``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _scan_outputs(output: str, bed_path: str | None, gff3_path: str | None,
+                  fimo_path: str | None) -> dict[str, str | None]:
+    """The output options of a scan, by option name, for :func:`_check_outputs`."""
+    return {"-o/--output": output, "--bed": bed_path, "--gff3": gff3_path, "--fimo": fimo_path}
 
 
 def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, gff3_path: str | None,
@@ -181,14 +310,14 @@ def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, g
     from motifscan.writers import write_outputs
 
     texts = [(output, result.to_tsv())]
-    if bed_path:
+    if bed_path is not None:
         texts.append((bed_path, result.to_bed(track=bed_track)))
-    if gff3_path:
+    if gff3_path is not None:
         texts.append((gff3_path, result.to_gff3()))
-    if fimo_path:
+    if fimo_path is not None:
         texts.append((fimo_path, result.to_fimo()))
     write_outputs([(path, text.splitlines()) for path, text in texts])
-    log.info("%d hits", len(result))
+    log.info("%s", _count(len(result), "hit"))
 
 
 @cli.command()
@@ -204,7 +333,8 @@ def fasta(fasta_path, motif_ids, tf_names, motif_files, collections, tax_groups,
     """
     from motifscan.api import scan_fasta
 
-    _check_outputs(output, bed_path, gff3_path, fimo_path)
+    _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path),
+                   {"FASTA": fasta_path, "--motif-file": motif_files})
     release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
     result = scan_fasta(fasta_path, motifs, p_threshold=p_threshold, q_threshold=q_threshold,
                         min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
@@ -222,13 +352,14 @@ def motifs(query, collections, tax_groups, jaspar_release):
     """List JASPAR motifs, or those whose ID, name, class or family contains QUERY."""
     from motifscan.motifs import jaspar_database
 
+    _check_outputs({"standard output": "-"})
     database = jaspar_database(jaspar_release)
     found = database.search(query, list(collections) or ["CORE"], list(tax_groups) or ["vertebrates"])
     click.echo("\t".join(["id", "name", "class", "family", "length", "collection", "tax_group"]))
     for motif in found:
         click.echo("\t".join([motif.id, motif.name, motif.tf_class, motif.family, str(motif.width),
                               motif.collection, motif.tax_group]))
-    log.info("%d motifs in %s", len(found), database.release)
+    log.info("%s in %s", _count(len(found), "motif"), database.release)
 
 
 def _gene_options(command):
@@ -292,7 +423,9 @@ def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, 
     """
     from motifscan.genes import scan_genes
 
-    _check_outputs(output, bed_path, gff3_path, fimo_path)
+    _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path),
+                   {"--genes-file": genes_file, "--genome": genome, "--annotation": annotation,
+                    "--motif-file": motif_files})
     names = _gene_list(genes, genes_file)
     release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
     result = scan_genes(names, motifs, genome=genome, annotation=annotation, species=species, assembly=assembly,
@@ -315,7 +448,8 @@ def promoters(genes, genes_file, genome, annotation, species, assembly, ensembl_
     from motifscan.genes import collect_promoters
     from motifscan.writers import promoter_bed_lines, promoter_fasta_lines, write_lines
 
-    _check_outputs(output)
+    _check_outputs({"-o/--output": output},
+                   {"--genes-file": genes_file, "--genome": genome, "--annotation": annotation})
     spec = _genome_spec(genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline)
     found = collect_promoters(_gene_list(genes, genes_file), spec, upstream=upstream, downstream=downstream,
                               transcripts=transcripts, biotypes=biotypes, strict=strict)
@@ -333,7 +467,7 @@ def plot(hits_path, output, title):
     from motifscan.api import ScanResult
     from motifscan.writers import read_tsv, records_from_provenance
 
-    _check_outputs(output)
+    _check_outputs({"-o/--output": output}, {"HITS.tsv": hits_path})
     provenance, hits = read_tsv(hits_path)
     # the provenance gives the promoter window's extent, and the record lines each promoter's strand
     result = ScanResult(tuple(hits), (), tuple(provenance), {}, records_from_provenance(provenance))
@@ -352,7 +486,7 @@ def logo(motif_id, output, jaspar_release, pseudocount):
     from motifscan.api import resolve_motifs
     from motifscan.plots import motif_logo
 
-    _check_outputs(output)
+    _check_outputs({"-o/--output": output}, {"MOTIF": motif_id})
     motif = resolve_motifs(motif_id, jaspar_release)[0]
     motif_logo(motif, output, pseudocount=pseudocount)
     log.info("logo of %s %s written to %s", motif.id, motif.name, output)
@@ -360,4 +494,5 @@ def logo(motif_id, output, jaspar_release, pseudocount):
 
 def main() -> None:
     """Entry point of the ``motifscan`` console script and ``python -m motifscan``."""
+    _treat_sigterm_as_sigint()
     cli(prog_name="motifscan")

@@ -1,6 +1,6 @@
 """Pictures: promoter maps of hits and sequence logos of motifs.
 
-matplotlib and logomaker are the optional extra ``motifscan[plot]``; they are imported when a picture is asked for,
+matplotlib and logomaker are the optional extra ``plot`` (``pip install ".[plot]"`` in the clone); they are imported when a picture is asked for,
 and their absence raises :class:`PlotDependencyError` with the install command. Figures are made with
 :class:`matplotlib.figure.Figure` directly (no pyplot, no GUI backend, no global state), so this module works on
 headless machines and leaves a notebook's backend alone; PNG and SVG files are written by matplotlib's Agg and SVG
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 __all__ = ["MISSING_MESSAGE", "PlotDependencyError", "infer_gene_strands", "information_matrix", "motif_logo",
            "promoter_map", "tss_axis_position"]
 
-MISSING_MESSAGE = "plots need matplotlib and logomaker: pip install 'motifscan[plot]'"
+MISSING_MESSAGE = ('plots need matplotlib and logomaker: pip install ".[plot]" in the motifscan clone '
+                   "(or pip install matplotlib logomaker)")
 
 IMAGE_SUFFIXES = (".png", ".svg")
 
@@ -51,7 +52,7 @@ _MARK_WORDS = {_SAME_STRAND_MARK: "same", _OPPOSITE_STRAND_MARK: "opposite", _UN
 
 
 class PlotDependencyError(MotifscanError, ImportError):
-    """matplotlib or logomaker is not installed (the ``motifscan[plot]`` extra)."""
+    """matplotlib or logomaker is not installed (the ``plot`` extra)."""
 
 
 def _matplotlib():
