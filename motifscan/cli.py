@@ -439,6 +439,57 @@ def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, 
 
 
 @cli.command()
+@click.argument("vcf", metavar="VCF", required=False)
+@_gene_options
+@click.option("--variant", "variant_specs", multiple=True, metavar="CHROM:POS:REF:ALT|rsID",
+              help="A variant to score (1-based POS, as in VCF), or a dbSNP rsID looked up in Ensembl. Repeatable; "
+                   "with it the VCF argument may be left out.")
+@click.option("--all", "all_variants", is_flag=True,
+              help="Score every variant of the VCF against --genome (streamed), not only those in promoters.")
+@_motif_options
+@_scoring_options
+def variants(vcf, genes, genes_file, genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache,
+             offline, upstream, downstream, transcripts, biotypes, strict, variant_specs, all_variants, motif_ids,
+             tf_names, motif_files, collections, tax_groups, jaspar_release, p_threshold, q_threshold, min_rel_score,
+             pseudocount, background, mask_lowercase, jobs, max_strand, output, bed_path, bed_track, gff3_path,
+             fimo_path):
+    """Does a variant break or make a site? Score both alleles of the variants in the promoters of GENES.
+
+    VCF: VCF or BCF, plain or bgzipped (a tabix/CSI index is used when present). One row per variant x motif x
+    strand where either allele's best window touching the variant has p <= --pvalue; pos is the 1-based VCF POS.
+    """
+    from motifscan.errors import UsageError
+    from motifscan.variants import score_variants
+
+    if vcf is not None and not os.path.exists(vcf):
+        if not variant_specs:
+            raise UsageError(f"VCF {vcf}: no such file")
+        genes, vcf = (vcf, *genes), None  # with --variant, the first argument may be a gene
+    for option, value in (("--gff3", gff3_path), ("--fimo", fimo_path)):
+        if value is not None:
+            raise UsageError(f"{option} is not available for variants: use -o (TSV) and --bed (the affected sites)")
+    _check_outputs({"-o/--output": output, "--bed": bed_path},
+                   {"VCF": vcf, "--genes-file": genes_file, "--genome": genome, "--annotation": annotation,
+                    "--motif-file": motif_files})
+    names = list(genes) + (_gene_list((), genes_file) if genes_file else [])
+    release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
+    result = score_variants(vcf, names, motifs, variants=variant_specs, all_variants=all_variants, genome=genome,
+                            annotation=annotation, species=species, assembly=assembly, ensembl_url=ensembl_url,
+                            cache_dir=cache_dir, use_cache=not no_cache, offline=offline, upstream=upstream,
+                            downstream=downstream, transcripts=transcripts, biotypes=biotypes, strict=strict,
+                            p_threshold=p_threshold, q_threshold=q_threshold, min_rel_score=min_rel_score,
+                            pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase,
+                            max_strand=max_strand, jobs=jobs, jaspar_release=release, command=_command_line())
+    from motifscan.writers import write_outputs
+
+    outputs = [(output, result.tsv_lines())]
+    if bed_path is not None:
+        outputs.append((bed_path, result.bed_lines(track=bed_track)))
+    write_outputs(outputs)
+    log.info("%s", _count(len(result), "variant x motif x strand row"))
+
+
+@cli.command()
 @_gene_options
 @click.option("--format", "output_format", type=click.Choice(["fasta", "bed"]), default="fasta", show_default=True)
 @click.option("-o", "--output", default="-", metavar="FILE", help="Output file [default: stdout].")

@@ -86,7 +86,8 @@ class VariantResult:
     ``ref_site_start``/``ref_site_end``/``alt_site_start``/``alt_site_end``: 0-based half-open genomic spans of the
     best windows, where ``alt`` spans are the reference bases the alternate window covers). ``provenance``: (key,
     value) pairs written at the top of every output. ``records``: promoter name -> Region (for the map).
-    ``variants``: the variants scored (for the map), as (gene_name, chrom, pos, variant_id, tss_rel_pos) tuples.
+    ``scored``: the variants scored (for the map), as (promoter name, chrom, pos, variant_id, tss_rel_pos) tuples;
+    ``extents``: promoter name -> TSS-relative (first, last) base of its window (EPD convention).
     """
 
     columns: dict[str, np.ndarray]
@@ -94,6 +95,7 @@ class VariantResult:
     provenance: tuple[tuple[str, str], ...]
     records: dict[str, Region] = field(default_factory=dict)
     scored: tuple[tuple[str, str, int, str, int | None], ...] = ()
+    extents: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.columns["variant_id"].size)
@@ -117,8 +119,10 @@ class VariantResult:
         return _text(self.tsv_lines(), path)
 
     def bed_lines(self, track: bool = False) -> Iterator[str]:
-        """BED6 of the affected sites: one line per allele whose best window passes, 0-based half-open, name
-        ``VARIANT|MOTIF_NAME|ALLELE|EFFECT`` (ALLELE ref or alt), score from that allele's p-value."""
+        """BED6 of the affected sites: one line per allele whose best window passes, 0-based half-open (an alternate
+        window: the reference bases it covers; empty at the insertion point when it lies wholly in inserted
+        bases), name ``VARIANT|REF>ALT|MOTIF_NAME|ALLELE|EFFECT`` (ALLELE: ref or alt, the site's allele), score
+        ``min(1000, round(-100 log10 p))`` of that allele's p-value, strand the motif's."""
         if track:
             yield 'track name="motifscan-variants" description="motif sites changed by variants" useScore=1'
         yield from _comment_lines(self.provenance)
@@ -146,7 +150,7 @@ class VariantResult:
 
     def plot(self, path: str | Path | None = None, **options):
         """The promoter map with the variants drawn on their promoters (needs ``motifscan[plot]``)."""
-        from motifscan.plots import variant_map
+        from motifscan.variant_plots import variant_map
 
         return variant_map(self, path, **options)
 
@@ -201,6 +205,11 @@ def _format_rows(columns: dict[str, np.ndarray], limit: int | None = None) -> It
         yield "\t".join(fields)
 
 
+def _short(allele: str) -> str:
+    """An allele for a BED name: as is up to 10 bases, else its length (``"52bp"``)."""
+    return allele if len(allele) <= 10 else f"{len(allele)}bp"
+
+
 def _bed_rows(columns: dict[str, np.ndarray], p_threshold: float) -> Iterator[str]:
     """BED6 rows of the passing alleles' best windows, sorted by chrom, start, end, name (one lexsort)."""
     from motifscan.writers import bed_score
@@ -209,9 +218,9 @@ def _bed_rows(columns: dict[str, np.ndarray], p_threshold: float) -> Iterator[st
     for allele in ("ref", "alt"):
         p_values = columns[f"{allele}_p_value"]
         keep = np.flatnonzero(p_values <= p_threshold)
-        names = np.array([f"{v}|{m}|{allele}|{e}" for v, m, e in zip(
-            columns["variant_id"][keep].tolist(), columns["motif_name"][keep].tolist(),
-            columns["effect"][keep].tolist())], dtype=object)
+        names = np.array([f"{v}|{_short(r)}>{_short(a)}|{m}|{allele}|{e}" for v, r, a, m, e in zip(
+            columns["variant_id"][keep].tolist(), columns["ref"][keep].tolist(), columns["alt"][keep].tolist(),
+            columns["motif_name"][keep].tolist(), columns["effect"][keep].tolist())], dtype=object)
         parts.append((columns["site_chrom"][keep], columns[f"{allele}_site_start"][keep],
                       columns[f"{allele}_site_end"][keep], names, p_values[keep], columns["strand"][keep]))
     chrom, start, end, name, p_value, strand = (np.concatenate([p[i] for p in parts]) for i in range(6))
@@ -863,7 +872,18 @@ def score_variants(
                              genes)
     _log_summary(counts, skipped, len(columns["variant_id"]))
     records = {p.name: p.region for p in promoter_set.promoters}
-    return VariantResult(columns, tuple(chosen), provenance, records, tuple(scored))
+    return VariantResult(columns, tuple(chosen), provenance, records, tuple(scored), _extents(promoter_set))
+
+
+def _extents(promoter_set) -> dict[str, tuple[int, int]]:
+    """Promoter name -> TSS-relative (first, last) base of its window, from its first transcript's TSS."""
+    from motifscan.promoters import tss_relative
+
+    out = {}
+    for promoter in promoter_set.promoters:
+        tss = promoter.transcripts[0].tss
+        out[promoter.name] = tss_relative(tss, promoter.gene.strand, promoter.region.start, promoter.region.end)
+    return out
 
 
 def _assembly_label(source_facts: Sequence[tuple[str, str]]) -> str:
