@@ -58,7 +58,7 @@ class EditBatch:
     def __len__(self) -> int:
         return int(self.base.size)
 
-    def subset(self, rows: np.ndarray) -> "EditBatch":
+    def subset(self, rows: np.ndarray) -> EditBatch:
         """The edits ``rows`` (int array) with the same pool."""
         return EditBatch(self.pool, self.base[rows], self.n_del[rows], self.lo[rows], self.hi[rows],
                          self.inserted[rows], self.n_ins[rows])

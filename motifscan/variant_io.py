@@ -17,9 +17,9 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection, Iterable, Iterator
 
 from motifscan.errors import InputFileError, UsageError
 
@@ -201,7 +201,7 @@ class VcfReader:
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> "VcfReader":
+    def __enter__(self) -> VcfReader:
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -215,9 +215,9 @@ class VcfReader:
     @property
     def contigs(self) -> list[str]:
         """Chromosome names the header or the index knows."""
-        names = list(self._file.header.contigs)
+        names = [str(n) for n in self._file.header.contigs]
         if self._file.index is not None:
-            names += [n for n in self._file.index if n not in names]
+            names += [str(n) for n in self._file.index if str(n) not in names]
         return names
 
     def records(self) -> Iterator[Variant]:
@@ -250,7 +250,7 @@ class VcfReader:
             alts = record.alts or (None,)
             for alt in alts:
                 reason = classify(ref, alt)
-                if reason is not None:
-                    self.skipped.add(reason)
+                if reason is not None or alt is None:
+                    self.skipped.add(reason or "no_alt")
                     continue
                 yield Variant(record.chrom, int(record.pos), ref.upper(), alt.upper(), record_id)

@@ -29,14 +29,20 @@ import logging
 import math
 import os
 import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from motifscan import __version__
-from motifscan.allele_scores import EditBatch, alternate_rows, best_windows, reference_rows, window_letters
+from motifscan.allele_scores import (
+    EditBatch,
+    alternate_rows,
+    best_windows,
+    reference_rows,
+    window_letters,
+)
 from motifscan.background import is_auto, parse_background
 from motifscan.encoding import reverse_complement
 from motifscan.errors import GenomeError, UsageError
@@ -48,6 +54,7 @@ from motifscan.variant_io import (
     Variant,
     VcfReader,
     chrom_map,
+    classify,
     edit_of,
     is_rsid,
     parse_variant_spec,
@@ -250,7 +257,7 @@ class _Model:
     _partial: dict = field(default_factory=dict)  # (motif, strand, untouched columns) -> ScoreDistribution
 
     @classmethod
-    def build(cls, motifs: Sequence[Motif], settings, background: np.ndarray) -> "_Model":
+    def build(cls, motifs: Sequence[Motif], settings, background: np.ndarray) -> _Model:
         from motifscan.motifs import log_odds
 
         matrices = [log_odds(m.counts, settings.pseudocount, background) for m in motifs]
@@ -471,7 +478,7 @@ def _score_placed(placed: _Placed, pool: np.ndarray, model: _Model) -> dict[str,
     """The rows (columns of :data:`VARIANT_COLUMNS` and the site spans) of one batch of placed variants."""
     if not placed.variants:
         return _empty_columns()
-    batch, edits = _edit_batch(placed, pool)
+    batch, _ = _edit_batch(placed, pool)
     best = best_windows(batch, model.log_odds, model.mask_lowercase)
     top = np.maximum(best.ref_score, best.alt_score)
     e, m, s = np.nonzero(top >= model.thresholds[None, :, None] - TIE_EPS_BITS)
@@ -505,7 +512,7 @@ def _score_placed(placed: _Placed, pool: np.ndarray, model: _Model) -> dict[str,
     ref_pass, alt_pass = ref_p <= model.p_threshold, alt_p <= model.p_threshold
     effect = np.where(ref_pass & ~alt_pass, "lost", np.where(alt_pass & ~ref_pass, "gained", np.where(
         alt_score > ref_score, "stronger", np.where(alt_score < ref_score, "weaker", "unchanged"))))
-    obj = lambda values: np.array(values, dtype=object)  # noqa: E731 (strings of any length)
+    obj = lambda values: np.array(values, dtype=object)
     return {
         "variant_id": obj([v[i].variant_id for i in e.tolist()]),
         "chrom": obj([v[i].chrom for i in e.tolist()]),
@@ -654,7 +661,7 @@ def _variant_inputs(variant_specs: Sequence[str]) -> tuple[list[Variant], list[s
             rsids.append(spec.strip())
         else:
             variant = parse_variant_spec(spec)
-            reason = __import__("motifscan.variant_io", fromlist=["classify"]).classify(variant.ref, variant.alt)
+            reason = classify(variant.ref, variant.alt)
             if reason is not None:
                 raise UsageError(f"--variant {spec}: {SKIP_REASONS[reason]}; not scored")
             variants.append(variant)
@@ -698,7 +705,7 @@ def _vcf_in_promoters(reader: VcfReader, promoters) -> list[Variant]:
     spans: dict[str, list[tuple[int, int]]] = {}
     for promoter in promoters:
         spans.setdefault(promoter.region.chrom, []).append((promoter.region.start, promoter.region.end))
-    bounds = {c: (np.array(sorted(s)), ) for c, s in spans.items()}
+    bounds = {c: np.array(sorted(s), dtype=np.int64).reshape(-1, 2) for c, s in spans.items()}
     kept = []
     names: dict[str, str | None] = {}
     for variant in reader.records():
@@ -707,7 +714,7 @@ def _vcf_in_promoters(reader: VcfReader, promoters) -> list[Variant]:
             genome_chrom = names[variant.chrom] = chrom_map([variant.chrom], set(spans)).get(variant.chrom)
         if genome_chrom is None:
             continue
-        windows = bounds[genome_chrom][0]
+        windows = bounds[genome_chrom]
         i = int(np.searchsorted(windows[:, 0], variant.ref_start, side="right")) - 1
         near = windows[max(0, i - 50): i + 1]  # merged windows of other genes may overlap: look back a little
         if np.any((near[:, 0] <= variant.ref_start) & (variant.ref_end <= near[:, 1])):

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import math
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
+from ensembl_standin import VariationRecord, load_demo, serve_variations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from ensembl_standin import VariationRecord, load_demo, serve_variations
 from oracles import enumerate_scores, exact_pvalues, reverse_complement, window_score
 
 import motifscan
@@ -76,17 +76,17 @@ def oracle(sequence: str, lo: int, hi: int, pos: int, ref: str, alt: str, matrix
     alt_seq = ref_seq[:s] + inserted + ref_seq[s + len(deleted):]
     if len(deleted) == len(inserted):
         changed = {s + j for j in range(len(deleted)) if deleted[j] != inserted[j]}
-        ref_touch = lambda i: any(i <= c < i + width for c in changed)  # noqa: E731
+        ref_touch = lambda i: any(i <= c < i + width for c in changed)
         alt_touch = ref_touch
     else:
         if deleted:
-            ref_touch = lambda i: i < s + len(deleted) and i + width > s  # noqa: E731
+            ref_touch = lambda i: i < s + len(deleted) and i + width > s
         else:
-            ref_touch = lambda i: i <= s - 1 and i + width > s  # noqa: E731  (both flanking bases)
+            ref_touch = lambda i: i <= s - 1 and i + width > s
         if inserted:
-            alt_touch = lambda i: i < s + len(inserted) and i + width > s  # noqa: E731
+            alt_touch = lambda i: i < s + len(inserted) and i + width > s
         else:
-            alt_touch = lambda i: i <= s - 1 and i + width > s  # noqa: E731
+            alt_touch = lambda i: i <= s - 1 and i + width > s
     out = {}
     for strand in "+-":
         best = []
@@ -192,7 +192,7 @@ def random_variants(chroms, windows_by_gene, n, seed, edge=False):
 
 
 def vcf_lines(variants, chrom_prefix=""):
-    header = ["##fileformat=VCFv4.2", "##contig=<ID=%s6>" % chrom_prefix, "##contig=<ID=%sX>" % chrom_prefix,
+    header = ["##fileformat=VCFv4.2", f"##contig=<ID={chrom_prefix}6>", f"##contig=<ID={chrom_prefix}X>",
               "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
     body = [f"{chrom_prefix}{v.chrom}\t{v.pos}\t{v.id or '.'}\t{v.ref}\t{v.alt}\t.\tPASS\t." for v in
             sorted(variants, key=lambda v: (v.chrom, v.pos))]
@@ -267,7 +267,7 @@ def test_chr_named_vcf_against_ensembl_named_genome_and_tss_position(demo_chromo
 def test_multiallelic_split_symbolic_skipped_and_bcf(tmp_path, demo_chromosomes, windows):
     import pysam
 
-    chrom, lo, hi, _, _ = windows["FOXC1"]
+    chrom, lo, _, _, _ = windows["FOXC1"]
     pos = lo + 1000
     ref = demo_chromosomes[chrom][pos - 1].upper()
     alts = [b for b in "ACGT" if b != ref]
@@ -320,7 +320,7 @@ def test_all_variants_streamed_in_batches(monkeypatch, demo_chromosomes, windows
     assert dict(result.provenance)["variants_scored"] == str(len(variants))
 
 
-def test_delta_p_value_by_enumeration(matrices):
+def test_delta_p_value_by_enumeration(matrices, tmp_path):
     """delta_p_value = P(R >= r) over the untouched columns of the stronger allele's window: checked by
     enumerating every letter of those columns."""
     rng = random.Random(5)
@@ -328,6 +328,7 @@ def test_delta_p_value_by_enumeration(matrices):
     consensus = "".join("ACGT"[i] for i in matrix.argmax(axis=0))
     flank = "".join(rng.choice("ACGT") for _ in range(30))
     chrom = flank + consensus + flank
+    fasta = _fasta(chrom, tmp_path)
     for column in range(8):
         pos = 30 + column  # 0-based position of the SNV in the consensus site
         ref = chrom[pos]
@@ -335,7 +336,7 @@ def test_delta_p_value_by_enumeration(matrices):
         if alt == ref:
             continue
         result = motifscan.score_variants(None, [], motif, variants=[f"s:{pos + 1}:{ref}:{alt}"],
-                                          all_variants=True, genome=_fasta(chrom), p_threshold=1e-3)
+                                          all_variants=True, genome=fasta, p_threshold=1e-3)
         row = next(r for r in result if r["strand"] == "+" and r["ref_sequence"] == consensus)
         others = [j for j in range(8) if j != column]
         sub = matrix[:, others]
@@ -356,15 +357,11 @@ def test_delta_p_value_by_enumeration(matrices):
 _FASTA_CACHE: dict[str, str] = {}
 
 
-def _fasta(sequence: str) -> str:
-    import tempfile
-
-    if sequence not in _FASTA_CACHE:
-        handle = tempfile.NamedTemporaryFile("w", suffix=".fa", delete=False)
-        handle.write(">s\n" + "\n".join(sequence[i : i + 60] for i in range(0, len(sequence), 60)) + "\n")
-        handle.close()
-        _FASTA_CACHE[sequence] = handle.name
-    return _FASTA_CACHE[sequence]
+def _fasta(sequence: str, folder: Path) -> str:
+    path = folder / f"s{len(_FASTA_CACHE)}.fa"
+    path.write_text(">s\n" + "\n".join(sequence[i : i + 60] for i in range(0, len(sequence), 60)) + "\n")
+    _FASTA_CACHE[sequence] = str(path)
+    return str(path)
 
 
 def _all_words_with(width: int, column: int, letter: str) -> list[str]:
@@ -374,7 +371,7 @@ def _all_words_with(width: int, column: int, letter: str) -> list[str]:
 
 
 def test_rsids_through_the_variation_endpoint(ensembl_standin, demo_chromosomes, windows, matrices, tmp_path):
-    chrom, lo, hi, _, _ = windows["FOXC1"]
+    chrom, lo, _, _, _ = windows["FOXC1"]
     seq = demo_chromosomes[chrom]
     at = lo + 700  # 0-based
     base = seq[at].upper()
@@ -470,3 +467,65 @@ def _expected_edit(start, deleted, inserted):
     from motifscan.variant_io import Edit
 
     return Edit(start, deleted, inserted)
+
+
+# ------------------------------------------------------------------------------------------------------ the CLI
+
+EXAMPLE_VCF = Path(__file__).parent.parent / "examples" / "demo_variants.vcf"
+EXPECTED_COLUMNS = ["variant_id", "chrom", "pos", "ref", "alt", "motif_id", "motif_name", "strand", "ref_score",
+                    "alt_score", "score_delta", "ref_p_value", "alt_p_value", "effect", "ref_sequence",
+                    "alt_sequence", "gene_name", "tss_rel_pos"]
+
+
+def run_cli(*args):
+    from click.testing import CliRunner
+
+    from motifscan.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_cli_writes_tsv_and_bed_of_the_demo_vcf(tmp_path, demo_chromosomes):
+    out, bed = tmp_path / "v.tsv", tmp_path / "v.bed"
+    result = run_cli("variants", EXAMPLE_VCF, "FOXC1", "FOXQ1", "GTPBP6", "--genome", "demo", "-o", out, "--bed", bed)
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    header = next(line for line in lines if not line.startswith("#")).split("\t")
+    assert header[: len(EXPECTED_COLUMNS)] == EXPECTED_COLUMNS  # named exactly as issue 12 names them
+    rows = [dict(zip(header, line.split("\t"))) for line in lines if not line.startswith("#")][1:]
+    by_id = {}
+    for row in rows:
+        by_id.setdefault(row["variant_id"], set()).add(row["effect"])
+    assert by_id["demo_creb_site"] == {"lost"} and by_id["demo_insertion"] == {"gained"}
+    assert {r["alt"] for r in rows if r["variant_id"] == "demo_creb_site"} == {"G", "C"}  # multi-allelic split
+    assert "demo_sv" not in by_id
+    assert any(line.startswith("# variants_skipped: 1 symbolic") for line in lines)
+    for line in bed.read_text().splitlines():
+        if line.startswith("#"):
+            continue
+        chrom, start, end, name, _score, strand = line.split("\t")
+        variant, alleles, motif, allele, _effect = name.split("|")
+        row = next(r for r in rows if r["variant_id"] == variant and f"{r['ref']}>{r['alt']}" == alleles
+                   and r["motif_name"] == motif and r["strand"] == strand)
+        if allele == "ref":  # the BED span holds the reported reference site (bedtools getfasta -s would agree)
+            site = demo_chromosomes[chrom][int(start):int(end)].upper()
+            assert (site if strand == "+" else reverse_complement(site)) == row["ref_sequence"].upper()
+
+
+def test_cli_variant_option_without_vcf_and_errors(tmp_path):
+    out = tmp_path / "one.tsv"
+    ok = run_cli("variants", "FOXQ1", "--variant", "6:1311272:T:C", "--genome", "demo", "-o", out)
+    assert ok.exit_code == 0, ok.output
+    assert "lost" in out.read_text()
+    bad = run_cli("variants", "FOXQ1", "--variant", "6:1311272:T", "--genome", "demo", "-o", out)
+    assert bad.exit_code == 2 and "--variant" in bad.output and "Traceback" not in bad.output
+    missing = run_cli("variants", tmp_path / "nope.vcf", "FOXQ1", "--genome", "demo", "-o", out)
+    assert missing.exit_code == 2 and "no such file" in missing.output
+    garbage = tmp_path / "garbage.vcf"
+    garbage.write_text("this is not a VCF\n")
+    broken = run_cli("variants", garbage, "FOXQ1", "--genome", "demo", "-o", out)
+    assert broken.exit_code == 1 and "garbage.vcf" in broken.output and "Traceback" not in broken.output
+    mismatch = run_cli("variants", "FOXQ1", "--variant", "6:1311272:G:C", "--genome", "demo", "-o", out)
+    assert mismatch.exit_code == 1 and "GRCh37 vs GRCh38" in mismatch.output
+    gff = run_cli("variants", EXAMPLE_VCF, "FOXQ1", "--genome", "demo", "-o", out, "--gff3", tmp_path / "x.gff3")
+    assert gff.exit_code == 2 and "--gff3" in gff.output

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from motifscan.errors import EnsemblError
 from motifscan.model import Region
@@ -44,7 +45,12 @@ def fetch_variations(source, rsids: Sequence[str]) -> dict[str, dict]:
 
     ``source`` is an :class:`~motifscan.sources.ensembl.EnsemblSource` (its session, throttle, retries and cache).
     """
-    from motifscan.sources.ensembl import OFFLINE_NOTE, OfflineCacheMiss, _ClientError, _q
+    from motifscan.sources.ensembl import (
+        OFFLINE_NOTE,
+        OfflineCacheMiss,
+        _ClientError,
+        _q,
+    )
 
     asked = list(dict.fromkeys(rsids))
     cached = source._cache.get_many(source._scope, "variation", asked)
