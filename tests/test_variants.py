@@ -287,7 +287,9 @@ def test_multiallelic_split_symbolic_skipped_and_bcf(tmp_path, demo_chromosomes,
     assert "1 edit longer than 50 bp" in facts["variants_skipped"]
 
 
-def test_ref_mismatch_warns_and_most_mismatching_fails_with_assembly_hint(demo_chromosomes, windows, caplog):
+def test_ref_mismatch_warns_and_most_mismatching_fails_with_assembly_hint(demo_chromosomes, windows, caplog,
+                                                                        monkeypatch):
+    monkeypatch.setattr(logging.getLogger("motifscan"), "propagate", True)  # a CLI test may have turned it off
     chrom, lo, _, _, _ = windows["FOXC1"]
     seq = demo_chromosomes[chrom]
     good = [f"6:{lo + 100 + i}:{seq[lo + 99 + i].upper()}:{'A' if seq[lo + 99 + i].upper() != 'A' else 'C'}"
