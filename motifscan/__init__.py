@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "ScanResult": "motifscan.api", "scan_fasta": "motifscan.api", "scan_genes": "motifscan.genes",
-    "Gene": "motifscan.model", "Hit": "motifscan.model", "Motif": "motifscan.model", "Region": "motifscan.model",
+    "Gene": "motifscan.model", "Hit": "motifscan.hits", "HitTable": "motifscan.hits", "Motif": "motifscan.model", "Region": "motifscan.model",
     "Transcript": "motifscan.model", "read_motif_file": "motifscan.motifs", "select_motifs": "motifscan.motifs",
     "score_variants": "motifscan.api", "VariantResult": "motifscan.api",
 }

@@ -12,25 +12,18 @@ from __future__ import annotations
 import html
 import sys
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 from motifscan import __version__
 from motifscan.engine import EngineOutput, ScanSettings, ScanTarget, scan_targets
 from motifscan.errors import UsageError
 from motifscan.fasta import FastaRecord, read_fasta
-from motifscan.model import Hit, Motif, Region
+from motifscan.hits import TSV_COLUMNS, Hit, HitTable
+from motifscan.model import Motif, Region
 from motifscan.motifs import jaspar_database, select_motifs
-from motifscan.writers import (
-    TSV_COLUMNS,
-    bed_lines,
-    fimo_lines,
-    gff3_lines,
-    tsv_lines,
-    tsv_row,
-    write_lines,
-)
+from motifscan.writers import bed_chunks, fimo_chunks, gff3_chunks, tsv_chunks, write_outputs
 
 MotifSpec = str | Motif | Sequence[str | Motif] | None
 """Motifs as the API takes them: None (the default ATF/CREB set), a JASPAR ID or TF name, a Motif, or a list."""
@@ -40,14 +33,15 @@ MotifSpec = str | Motif | Sequence[str | Motif] | None
 class ScanResult:
     """The hits of one scan with everything needed to reproduce it.
 
-    Iterating gives :class:`~motifscan.model.Hit` records in output order (seq_name, start, motif_id, strand).
-    ``provenance``: (key, value) pairs written at the top of every output. ``scored_windows``: motif ID -> windows
-    scored on both strands (the number of tests behind each motif's q-values). ``records``: seq_name -> the scanned
-    record as a Region (0-based half-open on ``chrom``; ``strand`` is the record's orientation: the gene's for
-    promoters, + for FASTA records).
+    ``hits``: the :class:`~motifscan.hits.HitTable` (columns; rows in output order: seq_name, start, motif_id,
+    strand). Indexing and iterating the result give :class:`~motifscan.hits.Hit` row views. ``provenance``: (key,
+    value) pairs written at the top of every output. ``scored_windows``: motif ID -> windows scored on both strands
+    (the number of tests behind each motif's q-values). ``records``: seq_name -> the scanned record as a Region
+    (0-based half-open on ``chrom``; ``strand`` is the record's orientation: the gene's for promoters, + for FASTA
+    records).
     """
 
-    hits: tuple[Hit, ...]
+    hits: HitTable
     motifs: tuple[Motif, ...]
     provenance: tuple[tuple[str, str], ...]
     scored_windows: dict[str, int]
@@ -62,47 +56,72 @@ class ScanResult:
     def __getitem__(self, index: int) -> Hit:
         return self.hits[index]
 
-    def to_tsv(self, path: str | Path | None = None) -> str:
-        """The TSV text (provenance comments, one ``# record:`` line per scanned record, header, rows); also written
-        atomically to ``path`` if given."""
-        return self._text(tsv_lines(self.hits, self.provenance, self.records.values()), path)
+    # streaming pieces of text, for writing large results without holding them whole
+    def tsv_chunks(self) -> Iterator[str]:
+        return tsv_chunks(self.hits, self.provenance, self.records.values())
 
-    def to_bed(self, path: str | Path | None = None, track: bool = False) -> str:
-        """BED6 text (0-based half-open), with a UCSC/IGV ``track`` line if ``track``; also written atomically to
-        ``path`` if given."""
-        return self._text(bed_lines(self.hits, self.provenance, self._track_line() if track else None), path)
+    def bed_chunks(self, track: bool = False) -> Iterator[str]:
+        return bed_chunks(self.hits, self.provenance, self._track_line() if track else None)
+
+    def gff3_chunks(self) -> Iterator[str]:
+        return gff3_chunks(self.hits, self.provenance)
+
+    def fimo_chunks(self) -> Iterator[str]:
+        return fimo_chunks(self.hits, self.records, self.provenance)
+
+    def to_tsv(self) -> str:
+        """The TSV text: provenance comments, one ``# record:`` line per scanned record, the header, the rows."""
+        return "".join(self.tsv_chunks())
+
+    def to_bed(self, track: bool = False) -> str:
+        """BED6 text (0-based half-open), with a UCSC/IGV ``track`` line first if ``track``."""
+        return "".join(self.bed_chunks(track))
+
+    def to_gff3(self) -> str:
+        """GFF3 text (TF_binding_site features, 1-based inclusive)."""
+        return "".join(self.gff3_chunks())
+
+    def to_fimo(self) -> str:
+        """FIMO-compatible TSV text (1-based inclusive within each record)."""
+        return "".join(self.fimo_chunks())
+
+    def write_tsv(self, path: str | Path) -> None:
+        """Write :meth:`to_tsv`'s text to ``path`` (``"-"``: stdout) atomically, streaming (never held whole)."""
+        write_outputs([(path, self.tsv_chunks())])
+
+    def write_bed(self, path: str | Path, track: bool = False) -> None:
+        """Write :meth:`to_bed`'s text to ``path`` atomically, streaming."""
+        write_outputs([(path, self.bed_chunks(track))])
+
+    def write_gff3(self, path: str | Path) -> None:
+        """Write :meth:`to_gff3`'s text to ``path`` atomically, streaming."""
+        write_outputs([(path, self.gff3_chunks())])
+
+    def write_fimo(self, path: str | Path) -> None:
+        """Write :meth:`to_fimo`'s text to ``path`` atomically, streaming."""
+        write_outputs([(path, self.fimo_chunks())])
 
     def _track_line(self) -> str:
         facts = dict(self.provenance)
         description = f"motifscan {facts.get('jaspar_release', '')} p<={facts.get('p_threshold', '')}"
         return f'track name="motifscan" description="{description}" useScore=1'
 
-    def to_gff3(self, path: str | Path | None = None) -> str:
-        """GFF3 text (TF_binding_site features, 1-based inclusive); also written atomically to ``path`` if given."""
-        return self._text(gff3_lines(self.hits, self.provenance), path)
-
-    def to_fimo(self, path: str | Path | None = None) -> str:
-        """FIMO-compatible TSV (1-based inclusive within each record); also written atomically to ``path`` if given."""
-        return self._text(fimo_lines(self.hits, self.records, self.provenance), path)
-
-    @staticmethod
-    def _text(lines: Iterable[str], path: str | Path | None) -> str:
-        lines = list(lines)
-        if path is not None:
-            write_lines(path, lines)
-        return "\n".join(lines) + "\n"
-
     def summary(self):
         """Hits per gene (or sequence, for FASTA scans) x motif, as a pandas DataFrame with a total column."""
-        frame = self.to_pandas()
-        frame["gene"] = [h.gene_name or h.gene_id or h.seq_name for h in self.hits]
-        frame["motif"] = [f"{h.motif_id} {h.motif_name}" for h in self.hits]
         import pandas as pd
 
-        table = pd.crosstab(frame["gene"], frame["motif"]) if len(frame) else pd.DataFrame()
-        if len(table):
-            table["total"] = table.sum(axis=1)
-        return table
+        table = self.hits
+        gene = table.strings("gene_name")
+        missing = gene == ""
+        gene[missing] = table.strings("gene_id")[missing]
+        missing = gene == ""
+        gene[missing] = table.strings("seq_name")[missing]
+        motif = table.strings("motif_id") + " " + table.strings("motif_name")
+        counts = pd.crosstab(pd.Series(gene, name="gene"), pd.Series(motif, name="motif")) if len(table) \
+            else pd.DataFrame()
+        if len(counts):
+            counts["total"] = counts.sum(axis=1)
+        return counts
 
     def plot(self, path: str | Path | None = None, **options):
         """The promoter map (needs the ``plot`` extra): one row per promoter, x = position relative to the TSS."""
@@ -112,28 +131,16 @@ class ScanResult:
         return promoter_map(self, path, **options)
 
     def to_pandas(self):
-        """A pandas DataFrame with the TSV columns (start/end 0-based half-open).
-
+        """A pandas DataFrame with the TSV columns, from the hit table's columns: see
+        :meth:`motifscan.hits.HitTable.to_pandas` (start/end 0-based half-open, numeric dtypes, ``chrom`` a str).
         Needs pandas (``pip install ".[pandas]"`` in the clone, or ``pip install pandas``)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError('to_pandas() needs pandas: pip install ".[pandas]" in the motifscan clone '
-                              "(or pip install pandas)") from None
-        frame = pd.DataFrame([tsv_row(h) for h in self.hits], columns=list(TSV_COLUMNS))
-        for column in ("start", "end"):
-            frame[column] = frame[column].astype("int64")
-        for column in ("score", "rel_score", "p_value", "q_value"):
-            frame[column] = [getattr(h, column) for h in self.hits]
-        for column in ("tss_rel_start", "tss_rel_end"):
-            frame[column] = pd.array([getattr(h, column) for h in self.hits], dtype="Int64")
-        return frame
+        return self.hits.to_pandas()
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in TSV_COLUMNS)
-        rows = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in tsv_row(h)) + "</tr>" for h in self.hits[:50]
-        )
+        shown = "".join(tsv_chunks(self.hits.take(slice(0, 50)), ())).splitlines()[1:]
+        rows = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in line.split("\t")) + "</tr>"
+                       for line in shown)
         more = f"<p>… {len(self.hits) - 50} more hits</p>" if len(self.hits) > 50 else ""
         return f"<p>motifscan: {len(self.hits)} hits</p><table><tr>{head}</tr>{rows}</table>{more}"
 
@@ -229,8 +236,8 @@ def scan_fasta(
     if isinstance(path_or_records, (str, Path)):
         provenance.insert(2, ("input", str(path_or_records)))
     records = {r.name: Region(r.name, 0, len(r.sequence), "+", r.name) for r in records}
-    return ScanResult(tuple(output.hits), tuple(chosen), tuple(provenance), output.scored_windows, records)
+    return ScanResult(output.hits, tuple(chosen), tuple(provenance), output.scored_windows, records)
 
 
 # Variant scans live in their own module (allele-specific scoring); exported here with every public entry point.
-from motifscan.variants import VariantResult, score_variants  # noqa: E402,F401
+from motifscan.variants import VariantResult, score_variants  # noqa: E402

@@ -309,14 +309,14 @@ def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, g
     """Every requested file, written as one step (all or none)."""
     from motifscan.writers import write_outputs
 
-    texts = [(output, result.to_tsv())]
+    pieces = [(output, result.tsv_chunks())]
     if bed_path is not None:
-        texts.append((bed_path, result.to_bed(track=bed_track)))
+        pieces.append((bed_path, result.bed_chunks(track=bed_track)))
     if gff3_path is not None:
-        texts.append((gff3_path, result.to_gff3()))
+        pieces.append((gff3_path, result.gff3_chunks()))
     if fimo_path is not None:
-        texts.append((fimo_path, result.to_fimo()))
-    write_outputs([(path, text.splitlines()) for path, text in texts])
+        pieces.append((fimo_path, result.fimo_chunks()))
+    write_outputs(pieces)
     log.info("%s", _count(len(result), "hit"))
 
 
@@ -521,7 +521,7 @@ def plot(hits_path, output, title):
     _check_outputs({"-o/--output": output}, {"HITS.tsv": hits_path})
     provenance, hits = read_tsv(hits_path)
     # the provenance gives the promoter window's extent, and the record lines each promoter's strand
-    result = ScanResult(tuple(hits), (), tuple(provenance), {}, records_from_provenance(provenance))
+    result = ScanResult(hits, (), tuple(provenance), {}, records_from_provenance(provenance))
     result.plot(output, title=title)
     log.info("%d sites drawn to %s", len(hits), output)
 

@@ -41,6 +41,16 @@ def reverse_complement(sequence: str) -> str:
     return sequence.translate(_COMPLEMENT)[::-1]
 
 
+_COMPLEMENT_BYTES = np.arange(256, dtype=np.uint8)
+for _letter, _partner in zip("ACGTURYKMBDHVNSWacgturykmbdhvnsw", "TGCAAYRMKVHDBNSWtgcaayrmkvhdbnsw"):
+    _COMPLEMENT_BYTES[ord(_letter)] = ord(_partner)
+
+
+def reverse_complement_bytes(letters: np.ndarray) -> np.ndarray:
+    """:func:`reverse_complement` of ASCII letters as uint8 arrays: shape (k, w), each row one site; a new array."""
+    return _COMPLEMENT_BYTES[letters[:, ::-1]]
+
+
 def letter_frequencies(codes_list: list[np.ndarray]) -> np.ndarray:
     """Counts of A, C, G, T over several code arrays (each shape (n_i,)); shape (4,), float64."""
     totals = np.zeros(INVALID + 1, dtype=np.float64)

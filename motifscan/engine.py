@@ -2,7 +2,7 @@
 
 Flow: sequences -> :func:`motifscan.encoding.encode` (once) -> background -> log-odds per motif -> score thresholds
 for the p-value threshold (:mod:`motifscan.pvalues`) -> :class:`motifscan.scanning.Scanner` -> p-values of the hits ->
-Benjamini-Hochberg q-values per motif -> :class:`~motifscan.model.Hit` records.
+Benjamini-Hochberg q-values per motif -> one :class:`~motifscan.hits.HitTable` (columns, no per-hit objects).
 
 The engine knows nothing of FASTA files or genes: a :class:`ScanTarget` says where a sequence lies, and the callers
 (:mod:`motifscan.api`) attach gene annotation afterwards.
@@ -11,17 +11,18 @@ The engine knows nothing of FASTA files or genes: a :class:`ScanTarget` says whe
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from numbers import Integral
-from typing import Sequence
 
 import numpy as np
 
 from motifscan import pvalues
 from motifscan.background import background_from_codes, is_auto, parse_background
-from motifscan.encoding import encode, reverse_complement
+from motifscan.encoding import encode
 from motifscan.errors import UsageError
-from motifscan.model import Hit, Motif
+from motifscan.hits import HitTable, MotifTable, TargetTable
+from motifscan.model import Motif
 from motifscan.motifs import DEFAULT_PSEUDOCOUNT, log_odds
 from motifscan.progress import task
 from motifscan.scanning import Candidates, Scanner
@@ -71,23 +72,25 @@ class ScanTarget:
     """A sequence to scan and where it lies.
 
     ``sequence`` is the forward (+) strand of ``chrom`` starting at 0-based position ``offset``; hits get
-    ``chrom`` coordinates ``offset + position`` (0-based half-open) and strands relative to ``chrom``.
+    ``chrom`` coordinates ``offset + position`` (0-based half-open) and strands relative to ``chrom``. ``strand`` is
+    the record's orientation (the gene's, for a promoter), reported with it, never used for scoring.
     """
 
     name: str
     sequence: str
     chrom: str
     offset: int = 0
+    strand: str = "+"
 
 
 @dataclass(frozen=True)
 class EngineOutput:
-    """Hits (in output order: seq_name, start, motif_id, strand) plus what the provenance and q-values need.
+    """The hit table (rows in output order: seq_name, start, motif_id, strand) plus what the provenance and q-values need.
 
     ``background``: shape (4,). ``scored_windows``: motif ID -> windows scored, both strands counted (the m of BH).
     """
 
-    hits: list[Hit]
+    hits: HitTable
     background: np.ndarray
     scored_windows: dict[str, int] = field(default_factory=dict)
 
@@ -122,10 +125,10 @@ def scan_targets(targets: Sequence[ScanTarget], motifs: Sequence[Motif], setting
     if skipped:
         log.warning("%d windows (motif x strand x position) hold letters other than A, C, G, T and were not scored",
                     skipped)
-    hits = _hits(targets, found, motifs, distributions, ranges, scored, settings)
+    table = _hit_table(targets, found, motifs, distributions, ranges, scored, settings)
     if settings.max_strand:
-        hits = best_strand(hits)
-    return EngineOutput(hits, background, {m.id: int(n) for m, n in zip(motifs, scored)})
+        table = best_strand(table)
+    return EngineOutput(table, background, {m.id: int(n) for m, n in zip(motifs, scored)})
 
 
 def _distribution(motif: Motif, matrix: np.ndarray, background: np.ndarray) -> pvalues.ScoreDistribution:
@@ -150,56 +153,55 @@ def _passing(distribution: pvalues.ScoreDistribution, scores: np.ndarray, n_test
     return kept, p_values[kept], q_values
 
 
-def _hits(targets: Sequence[ScanTarget], found: Candidates, motifs: Sequence[Motif], distributions, ranges,
-          scored: np.ndarray, settings: ScanSettings) -> list[Hit]:
-    """Hit records of the candidates that pass the p-value (and q-value) thresholds, in output order
-    (seq_name, start, motif_id, strand); the loop is over motifs, then over hits, never over sequence positions."""
+def _hit_table(targets: Sequence[ScanTarget], found: Candidates, motifs: Sequence[Motif], distributions, ranges,
+               scored: np.ndarray, settings: ScanSettings) -> HitTable:
+    """The hit table of the candidates that pass the p-value (and q-value) thresholds, in output order
+    (seq_name, start, motif_id, strand); the loop is over motifs, never over hits or sequence positions."""
+    motif_table = MotifTable.of(motifs)
+    target_table = TargetTable(
+        names=tuple(t.name for t in targets), chroms=tuple(t.chrom for t in targets),
+        offsets=np.array([t.offset for t in targets], dtype=np.int64), strands=tuple(t.strand for t in targets),
+        sequences=tuple(t.sequence for t in targets))
     order = np.argsort(found.motif_index, kind="stable")
     bounds = np.searchsorted(found.motif_index[order], np.arange(len(motifs) + 1))
-    rows, p_parts, q_parts = [], [], []
+    row_parts, p_parts, q_parts = [], [], []
     for k in np.flatnonzero(np.diff(bounds)):
         candidates = order[bounds[k] : bounds[k + 1]]
         kept, p_values, q_values = _passing(distributions[k], found.score[candidates], int(scored[k]), settings)
-        rows.append(candidates[kept])
+        row_parts.append(candidates[kept])
         p_parts.append(p_values)
         q_parts.append(q_values)
-    if not rows:
-        return []
-    rows, p_values, q_values = np.concatenate(rows), np.concatenate(p_parts), np.concatenate(q_parts)
-    # output order (seq_name, start, motif_id, strand), sorted here on arrays rather than on Hit objects
-    name_rank = np.unique([t.name for t in targets], return_inverse=True)[1].ravel()
-    motif_rank = np.unique([m.id for m in motifs], return_inverse=True)[1].ravel()
-    in_order = np.lexsort((found.minus_strand[rows], motif_rank[found.motif_index[rows]], found.start[rows],
-                           name_rank[found.target[rows]]))
-    rows, p_values, q_values = rows[in_order], p_values[in_order], q_values[in_order]
+    if not row_parts:
+        return HitTable.empty(motif_table, target_table)
+    rows, p_values, q_values = np.concatenate(row_parts), np.concatenate(p_parts), np.concatenate(q_parts)
+    assert found.target is not None
+    target = found.target[rows]
+    # output order (seq_name, start, motif_id, strand), by ranks of the names (code-point order, as Python sorts)
+    name_rank = np.unique(np.array(target_table.names, dtype=object).astype(str), return_inverse=True)[1].ravel()
+    motif_rank = np.unique(np.array(motif_table.ids, dtype=object).astype(str), return_inverse=True)[1].ravel()
+    in_order = np.lexsort((found.minus_strand[rows], motif_rank[found.motif_index[rows]], found.start[rows], name_rank[target]))
+    rows, p_values, q_values, target = rows[in_order], p_values[in_order], q_values[in_order], target[in_order]
     motif_index, score = found.motif_index[rows], found.score[rows]
     low, high = ranges[motif_index, 0], ranges[motif_index, 1]
     with np.errstate(invalid="ignore", divide="ignore"):
         rel_score = np.where(high > low, (score - low) / (high - low), 1.0)
-    width = np.array([m.width for m in motifs])[motif_index]
-    columns = zip(motif_index.tolist(), found.target[rows].tolist(), found.start[rows].tolist(),
-                  (found.start[rows] + width).tolist(), found.minus_strand[rows].tolist(), score.tolist(),
-                  rel_score.tolist(), p_values.tolist(), q_values.tolist())
-    hits = []
-    for k, t, start, end, minus, score_, rel, p_value, q_value in columns:
-        motif, target = motifs[k], targets[t]
-        site = target.sequence[start:end]
-        hits.append(Hit(
-            motif_id=motif.id, motif_name=motif.name, seq_name=target.name, chrom=target.chrom,
-            start=target.offset + start, end=target.offset + end, strand="-" if minus else "+", score=score_,
-            rel_score=rel, p_value=p_value, q_value=q_value,
-            matched_sequence=reverse_complement(site) if minus else site,
-        ))
-    return hits
+    start = target_table.offsets[target] + found.start[rows]
+    return HitTable(motif_table, target_table, motif=motif_index, target=target, start=start,
+                    end=start + motif_table.widths[motif_index], strand=np.where(found.minus_strand[rows], "-", "+"),
+                    score=score, rel_score=rel_score, p_value=p_values, q_value=q_values)
 
 
-def best_strand(hits: Sequence[Hit]) -> list[Hit]:
+def best_strand(table: HitTable) -> HitTable:
     """Of hits of one motif at the same place on both strands, the higher-scoring one; ties go to + (FIMO breaks
-    them at random; a deterministic rule gives reproducible output)."""
-    best: dict[tuple, Hit] = {}
-    for hit in hits:
-        key = (hit.motif_id, hit.seq_name, hit.start, hit.end)
-        kept = best.get(key)
-        if kept is None or (hit.score, hit.strand == "+") > (kept.score, kept.strand == "+"):
-            best[key] = hit
-    return list(best.values())
+    them at random; a deterministic rule gives reproducible output). Keeps the table's order."""
+    if len(table) < 2:
+        return table
+    order = np.lexsort((table.strand == "-", table.start, table.target, table.motif))
+    key = (table.motif[order], table.target[order], table.start[order])
+    same_as_next = (key[0][1:] == key[0][:-1]) & (key[1][1:] == key[1][:-1]) & (key[2][1:] == key[2][:-1])
+    drop = np.zeros(len(table), dtype=bool)
+    pairs = np.flatnonzero(same_as_next)  # order[i] is + and order[i + 1] is -, the same site
+    plus, minus = order[pairs], order[pairs + 1]
+    minus_wins = table.score[minus] > table.score[plus]
+    drop[np.where(minus_wins, plus, minus)] = True
+    return table.take(~drop)

@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
+
+import numpy as np
 
 from motifscan.api import MotifSpec, ScanResult, base_provenance, resolve_motifs
 from motifscan.engine import ScanSettings, ScanTarget, scan_targets
 from motifscan.errors import InputFileError, NoGenesError, UsageError
-from motifscan.model import Gene, GeneLookup, Hit
+from motifscan.hits import GeneTable, HitTable
+from motifscan.model import Gene, GeneLookup
 from motifscan.motifs import jaspar_database
 from motifscan.progress import task
 from motifscan.promoters import (
     Promoter,
     promoters_for_gene,
     selected_transcripts,
-    site_transcripts,
-    tss_relative,
+    tss_relative_columns,
+    windows_holding,
 )
 
 log = logging.getLogger(__name__)
@@ -191,16 +194,51 @@ def ucsc_name(chrom: str) -> str:
     return "chrM" if chrom == "MT" else f"chr{chrom}"
 
 
-def _annotate(hit: Hit, promoter: Promoter) -> Hit | None:
-    """The hit with its gene, transcripts and TSS-relative positions; None when no single transcript's own window
-    wholly holds it (a site straddling the junction of two merged windows is not in any promoter window)."""
-    ids = site_transcripts(promoter, hit.start, hit.end)
-    if not ids:
-        return None
-    first = next(t for t in promoter.transcripts if t.id == ids[0])
-    rel_start, rel_end = tss_relative(first.tss, promoter.gene.strand, hit.start, hit.end)
-    return replace(hit, gene_id=promoter.gene.id, gene_name=promoter.gene.name, transcript_ids=ids,
-                   tss_rel_start=rel_start, tss_rel_end=rel_end)
+def annotate(table: HitTable, promoters: Sequence[Promoter]) -> HitTable:
+    """The hits of a promoter scan with their gene, transcripts and TSS-relative positions, as columns.
+
+    ``promoters[i]`` is the table's target ``i``. A hit gets the transcripts whose own window wholly holds it (in
+    the promoter's order: canonical first, then by ID) and positions relative to the first one's TSS (EPD: +1 = TSS
+    base, -1 = the base upstream, no 0; gene orientation). A site that no single window holds (one straddling the
+    junction of two merged windows) is dropped. Vectorised over hits: one loop over distinct transcript sets only.
+    """
+    genes: dict[str, int] = {}
+    for promoter in promoters:
+        genes.setdefault(promoter.gene.id, len(genes))
+    by_id = {p.gene.id: p.gene for p in promoters}
+    gene_table = GeneTable(tuple(genes), tuple(by_id[g].name for g in genes), tuple(by_id[g].strand for g in genes))
+    target_gene = np.array([genes[p.gene.id] for p in promoters], dtype=np.int32)
+    window_target = np.array([t for t, p in enumerate(promoters) for _ in p.windows], dtype=np.int64)
+    window_rank = np.array([r for p in promoters for r in range(len(p.windows))], dtype=np.int64)
+    window_start = np.array([w.start for p in promoters for w in p.windows], dtype=np.int64)
+    window_end = np.array([w.end for p in promoters for w in p.windows], dtype=np.int64)
+    window_tss = np.array([t.tss for p in promoters for t in p.transcripts], dtype=np.int64)
+    targets = replace(table.targets, genes=target_gene)
+    if not len(table):
+        return HitTable.empty(table.motifs, targets, gene_table)
+    site, window = windows_holding(table.target, table.start, table.end, window_target, window_start, window_end)
+    words = (int(window_rank.max()) if len(window_rank) else 0) // 64 + 1
+    masks = np.zeros((len(table), words), dtype=np.uint64)
+    np.bitwise_or.at(masks, (site, window_rank[window] // 64),
+                     np.left_shift(np.uint64(1), (window_rank[window] % 64).astype(np.uint64)))
+    held, first_pair = np.unique(site, return_index=True)  # pairs are sorted by site, then window (= rank)
+    kept = np.zeros(len(table), dtype=bool)
+    kept[held] = True
+    first_window = np.zeros(len(table), dtype=np.int64)
+    first_window[held] = window[first_pair]
+    keys = np.column_stack([table.target.astype(np.uint64), masks])[kept]
+    sets, set_index = np.unique(keys, axis=0, return_inverse=True)
+    transcript_sets = []
+    for row in sets:  # one per distinct (promoter, transcript set): few
+        ranks = [r for r in range(64 * words) if int(row[1 + r // 64]) >> (r % 64) & 1]
+        transcript_sets.append(tuple(promoters[int(row[0])].transcripts[r].id for r in ranks))
+    out = table.take(kept)
+    tss = window_tss[first_window[kept]]
+    minus = np.array([by_id[g].strand == "-" for g in genes], dtype=bool)[target_gene[out.target]]
+    rel_start, rel_end = tss_relative_columns(tss, minus, out.start, out.end)
+    return out.with_columns(targets=targets, genes=gene_table, gene=target_gene[out.target], tss_rel_start=rel_start,
+                            tss_rel_end=rel_end, transcripts=set_index.ravel(),
+                            transcript_sets=tuple(transcript_sets))
 
 
 def scan_genes(
@@ -254,12 +292,10 @@ def scan_genes(
     # the output's chromosome names, decided once: hits and records inherit them
     records = {p.name: replace(p.region, chrom=ucsc_name(p.region.chrom)) if chrom_style == "ucsc" else p.region
                for p in promoter_set.promoters}
-    targets = [ScanTarget(p.name, seq, records[p.name].chrom, p.region.start)
+    targets = [ScanTarget(p.name, seq, records[p.name].chrom, p.region.start, p.region.strand)
                for p, seq in zip(promoter_set.promoters, promoter_set.sequences)]
     output = scan_targets(targets, chosen, settings)
-    by_name = {p.name: p for p in promoter_set.promoters}
-    annotated = [_annotate(h, by_name[h.seq_name]) for h in output.hits]
-    hits = [h for h in annotated if h is not None]  # in the engine's output order
+    hits = annotate(output.hits, promoter_set.promoters)  # in the engine's output order
     provenance = base_provenance(settings, chosen, output, release, command)
     provenance[2:2] = [
         *promoter_set.provenance,
@@ -269,4 +305,4 @@ def scan_genes(
                                                                           if biotypes else "")),
         ("tss_rel", "tss_rel_start/tss_rel_end: +1 = TSS base, -1 = base upstream, no 0, gene orientation"),
     ]
-    return ScanResult(tuple(hits), tuple(chosen), tuple(provenance), output.scored_windows, records)
+    return ScanResult(hits, tuple(chosen), tuple(provenance), output.scored_windows, records)

@@ -1,24 +1,30 @@
-"""Motif files: JASPAR, PFM, MEME and TRANSFAC files read into :class:`~motifscan.model.Motif` count matrices.
+"""Motif files: JASPAR, PFM (four rows or one row per position), HOMER, cluster-buster, MEME (text and XML) and
+TRANSFAC files read into :class:`~motifscan.model.Motif` count matrices.
 
-Formats, told apart by their text (not by the file name):
+Formats, told apart by their text (not by the file name); the file may be gzip-compressed (see
+:mod:`motifscan.textfiles`, the reader preamble shared with the FASTA readers):
 
+- **MEME XML** (MEME's XML output; a ``<MEME`` element): read by Bio.motifs; counts are the letters of each motif's
+  contributing sites. ID: the motif's ``name`` (its consensus); name: its ``alt`` (``MEME-1``). Only DNA. Other XML
+  (MAST output, XMS) is refused as not supported.
 - **MEME** (minimal MEME format, or MEME's text output; a ``MEME version`` line): ``MOTIF id [alt_name]`` lines, each
   followed by its ``letter-probability matrix: alength= 4 w= W nsites= N`` line and W rows of four probabilities
   (A, C, G, T), one row per position. ID: ``id``; name: ``alt_name``, else ``id``.
 - **TRANSFAC** (a ``P0``/``PO`` line and a ``//`` line): one row of four counts per position after ``P0``.
   ID: ``AC``, else ``ID``; name: ``NA``, else ``ID``.
-- **JASPAR** (a ``>`` header first): ``>ID name`` then four rows of counts, ``A [ 1 2 ... ]`` or bare.
-- **PFM** (anything else): four bare rows of counts, ``A | 1 2 ...`` labels allowed; other lines are skipped.
-  ID and name: ``<file stem>_<n>``.
+- **Matrix text** (anything else): JASPAR and four-row PFMs (one row per letter), HOMER ``.motif``, cluster-buster,
+  GimmeMotifs/HOCOMOCO ``.pfm`` and four-column PFMs (one row per position), each matrix's layout told by its shape,
+  a 4 x 4 one's by its file, its header or its totals, else refused: see :mod:`motifscan.matrix_text`.
 
 Counts rule: MEME probabilities become counts = probability x nsites, exactly (no rounding), with nsites from the
 matrix line, else :data:`NSITES_FOR_FREQUENCIES` (20). The other formats give counts, read as written, except that a
-matrix whose columns all add up to 1 (within 0.02) is a frequency matrix: counts = frequency / column total x 20.
+matrix whose columns all add up to 1 (within 0.02) is a frequency matrix: counts = frequency / column total x 20
+(HOMER's probabilities, GimmeMotifs' frequencies).
 
-Every file is checked line by line first, so that what Bio.motifs would reject with a bare message, silently skip
-or misread is refused with its line number; Bio.motifs then parses it. The JASPAR, PFM and TRANSFAC motifs are Bio's;
-the MEME motifs are the checked lines' (Bio's MEME reader rounds frequency x nsites to whole counts), and Bio's
-parse of a MEME file only refuses what it cannot read (a missing ``ALPHABET=`` or background section, ...).
+Every file is checked line by line, so that what Bio.motifs would reject with a bare message, silently skip or
+misread is refused with its line number. Matrix text and MEME text are read by motifscan itself (Bio's MEME reader
+rounds frequency x nsites to whole counts; its PFM readers drop rows they cannot place); Bio.motifs parses TRANSFAC
+and MEME XML, and its parse of a MEME text file refuses what it cannot read (a missing ``ALPHABET=`` line, ...).
 """
 
 from __future__ import annotations
@@ -29,11 +35,13 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 import numpy as np
 
+from motifscan import textfiles
 from motifscan.errors import InputFileError
+from motifscan.matrix_text import SUPPORTED_LAYOUTS, MatrixText, looks_numeric, plain_numbers
 from motifscan.model import Motif
 
 NSITES_FOR_FREQUENCIES = 20
@@ -42,15 +50,12 @@ MAX_BYTES = 64 * 2**20
 """Larger files are refused: no motif file comes near."""
 
 _ROWS = "ACGT"
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_JASPAR_ROW = re.compile(r"([ACGT])\s*\[(.*)\]")
-_PFM_ROW = re.compile(r"([ACGTacgt])(?:\s*[\[|]+\s*|\s+)(.*?)[\s\]]*")
 _MEME_FIELD = re.compile(r"(\w+)=\s*(\S+)")
 
 
 def read_motif_file(path: str | Path) -> list[Motif]:
-    """Motifs of a JASPAR (``.jaspar``/``.pfm``), MEME or TRANSFAC file, in file order (see the module docstring).
+    """Motifs of a JASPAR, PFM, HOMER, cluster-buster, MEME (text or XML) or TRANSFAC file, plain or gzip, in file
+    order (see the module docstring).
 
     CRLF and CR line ends read like LF; a UTF-8 byte-order mark is ignored.
 
@@ -59,14 +64,16 @@ def read_motif_file(path: str | Path) -> list[Motif]:
     InputFileError
         Naming the file, and the line where one applies: an unreadable, empty, binary or over-large (> 64 MiB) file;
         text that is not UTF-8; a count or probability that is not a plain number (``nan``, ``inf``, words) or is
-        negative; matrix rows of unequal length; a JASPAR/PFM matrix without exactly four rows (A, C, G, T); a MEME
+        negative; matrix rows of unequal length; a matrix that is neither four rows (A, C, G, T) nor one row of four
+        values per position, or whose layout cannot be told (a 4 x 4 matrix without clues), or a file mixing the two
+        layouts; XML other than MEME's, or MEME XML of another alphabet than DNA; a MEME
         matrix whose rows are not four probabilities in [0, 1], whose row count differs from its ``w=``, or whose
         ``nsites=`` is not a positive whole number; a MEME ``MOTIF`` line without a matrix or a matrix without a
         ``MOTIF`` line; a TRANSFAC row without four counts; a matrix without columns; anything else Bio.motifs
         cannot parse.
     """
     path = Path(path)
-    text = _read_text(path)
+    text = textfiles.read_text(path, "motif file", MAX_BYTES)
     fmt = _sniff_format(text)
     checked = _MotifLines(path, text.split("\n"))
     if fmt == "minimal":
@@ -75,56 +82,34 @@ def read_motif_file(path: str | Path) -> list[Motif]:
         return [_meme_motif(matrix, path) for matrix in matrices]
     if fmt == "transfac":
         checked.check_transfac()
-    else:
-        checked.check_four_row_matrices(jaspar=fmt == "jaspar")
-    return [_bio_motif(bio_motif, fmt, number, path)
-            for number, bio_motif in enumerate(_parse_with_bio(path, text, fmt), 1)]
+        return [_transfac_motif(bio_motif, number, path)
+                for number, bio_motif in enumerate(_parse_with_bio(path, text, fmt), 1)]
+    if fmt == "meme-xml":
+        return _meme_xml_motifs(path, text)
+    if fmt == "xml":
+        raise InputFileError(f"{path}: an XML file that is not MEME's XML output: not a supported motif file "
+                             f"(supported: {SUPPORTED_LAYOUTS})")
+    matrices = MatrixText(path, text).matrices()
+    if not matrices:
+        raise InputFileError(f"{path}: no motif found (supported: {SUPPORTED_LAYOUTS})")
+    return [Motif(id=motif_id, name=name, counts=_frequencies_to_counts(_checked_counts(counts, path, motif_id)),
+                  source=str(path)) for motif_id, name, counts in matrices]
 
 
 # --- the text ---------------------------------------------------------------------------------------------------
 
 
-def _read_text(path: Path) -> str:
-    """The file's text, line ends LF; InputFileError for an unreadable, over-large, non-UTF-8, binary or empty file."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
-    except OSError as error:
-        raise InputFileError(f"{path}: cannot read motif file ({error.strerror or error})") from None
-    if len(data) > MAX_BYTES:
-        raise InputFileError(f"{path}: larger than {MAX_BYTES // 2**20} MiB: not a motif file")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise InputFileError(f"{path}, line {line}: binary data or text that is not UTF-8 "
-                             f"(byte 0x{data[error.start]:02x}): not a motif file") from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    control = _CONTROL.search(text)
-    if control:
-        line = text.count("\n", 0, control.start()) + 1
-        raise InputFileError(f"{path}, line {line}: binary data (byte 0x{ord(control.group()):02x}): "
-                             "not a motif file")
-    if not text.strip():
-        raise InputFileError(f"{path}: empty motif file")
-    return text
-
-
 def _sniff_format(text: str) -> str:
-    """The Bio.motifs format name of a motif file's text (line ends already LF): ``"minimal"`` (MEME),
-    ``"transfac"``, ``"jaspar"`` (a ``>`` header first) or ``"pfm-four-rows"`` (bare rows)."""
+    """The format of a motif file's text (line ends already LF): ``"meme-xml"`` (MEME's XML output), ``"xml"``
+    (other XML), ``"minimal"`` (MEME text), ``"transfac"`` or ``"matrix"`` (JASPAR, PFM, HOMER, cluster-buster:
+    :mod:`motifscan.matrix_text`)."""
+    if text.lstrip().startswith("<"):
+        return "meme-xml" if re.search(r"<MEME[\s>]", text[:1 << 16]) and "<motifs>" in text else "xml"
     if re.search(r"^MEME version", text, re.MULTILINE):
         return "minimal"
     if re.search(r"^(P0|PO)\s", text, re.MULTILINE) and re.search(r"^//", text, re.MULTILINE):
         return "transfac"
-    if text.lstrip().startswith(">"):
-        return "jaspar"
-    return "pfm-four-rows"
-
-
-def _looks_numeric(token: str) -> bool:
-    """Whether a token is meant as a number (a matrix row's first token), plain or not (``-1``, ``.5``, ``NaN``)."""
-    return bool(re.match(r"[0-9.+-]", token)) or token.lower().lstrip("+-") in ("nan", "inf", "infinity")
+    return "matrix"
 
 
 # --- line checks ------------------------------------------------------------------------------------------------
@@ -150,80 +135,12 @@ class _MotifLines:
         self.path = path
         self.lines = lines
 
-    def fail(self, number: int, problem: str):
+    def fail(self, number: int, problem: str) -> NoReturn:
         raise InputFileError(f"{self.path}, line {number}: {problem}")
 
     def numbers(self, number: int, tokens: Sequence[str], what: str, upper: float | None = None) -> list[float]:
         """The values of line ``number``'s tokens: plain, finite, non-negative numbers, at most ``upper``."""
-        values = []
-        for token in tokens:
-            if not _PLAIN_NUMBER.fullmatch(token):
-                self.fail(number, f"{token!r} is not a number (a {what} was expected)")
-            value = float(token)
-            if not math.isfinite(value):
-                self.fail(number, f"{token} is too large for a {what}")
-            if value < 0:
-                self.fail(number, f"negative {what} {token}")
-            if upper is not None and value > upper:
-                self.fail(number, f"{what} {token} is greater than 1")
-            values.append(value)
-        return values
-
-    # -- JASPAR and PFM
-
-    def check_four_row_matrices(self, jaspar: bool) -> None:
-        """JASPAR (``>`` headers) or PFM (``jaspar`` False: lines that are not matrix rows are skipped, as Bio's PFM
-        reader does) matrices: four rows (A, C, G, T) of equally many counts, every column with some counts."""
-        rows: list[tuple[int, str | None, list[float]]] = []  # the matrix so far: (line, letter or None, values)
-        header = 0  # the line of a header whose matrix has not started
-        for number, raw in enumerate(self.lines, 1):
-            line = raw.strip()
-            if not line:
-                continue
-            if line.startswith(">"):
-                if jaspar and not line[1:].strip():
-                    self.fail(number, "motif header without an identifier")
-                self._check_matrix_done(rows, header)
-                header = number
-                continue
-            match = (_JASPAR_ROW if jaspar else _PFM_ROW).fullmatch(line)
-            if not jaspar and match is None and not _looks_numeric(line.split()[0]):
-                continue
-            rows.append(self._matrix_row(number, line, match, rows))
-            if len(rows) == 4:
-                self._check_columns(rows)
-                rows, header = [], 0
-        self._check_matrix_done(rows, header)
-
-    def _matrix_row(self, number: int, line: str, match: re.Match | None,
-                    rows: list[tuple[int, str | None, list[float]]]) -> tuple[int, str | None, list[float]]:
-        """Line ``number`` as a row of the matrix whose earlier rows are ``rows``: (line, letter or None, values)."""
-        letter, tokens = (match.group(1).upper(), match.group(2).split()) if match else (None, line.split())
-        values = self.numbers(number, tokens, "count")
-        if not values:
-            self.fail(number, "a matrix row without values: the matrix has no columns")
-        if rows and len(values) != len(rows[0][2]):
-            self.fail(number, f"this row has {len(values)} values, the row on line {rows[0][0]} has "
-                              f"{len(rows[0][2])}")
-        if letter is not None and any(letter == row[1] for row in rows):
-            self.fail(number, f"a second row for {letter} in one matrix")
-        return number, letter, values
-
-    def _check_columns(self, rows: list[tuple[int, str | None, list[float]]]) -> None:
-        for column, total in enumerate(map(sum, zip(*(row[2] for row in rows))), 1):
-            if not total > 0:
-                self.fail(rows[0][0], f"column {column} of the matrix starting here has no counts")
-            if not math.isfinite(total):
-                self.fail(rows[0][0], f"column {column} of the matrix starting here adds up to more than a float "
-                                      "can hold")
-
-    def _check_matrix_done(self, rows: list[tuple[int, str | None, list[float]]], header: int) -> None:
-        """At a header or the end of the file: no matrix left with fewer than four rows, no header without one."""
-        if rows:
-            self.fail(rows[0][0], f"the matrix starting here has {len(rows)} row(s); a count matrix has 4 "
-                                  "(A, C, G, T)")
-        if header:
-            self.fail(header, "motif header without a matrix")
+        return plain_numbers(self.fail, number, tokens, what, upper)
 
     # -- MEME
 
@@ -260,7 +177,7 @@ class _MotifLines:
         rows: list[list[str]] = []
         for row_number in range(number + 1, len(self.lines) + 1):
             tokens = self.lines[row_number - 1].split()
-            if not tokens or not _looks_numeric(tokens[0]):
+            if not tokens or not looks_numeric(tokens[0]):
                 break
             if len(tokens) != 4:
                 self.fail(row_number, "a MEME matrix row has 4 probabilities (A, C, G, T); this one has "
@@ -311,13 +228,14 @@ class _MotifLines:
 # --- motifs -----------------------------------------------------------------------------------------------------
 
 
-def _parse_with_bio(path: Path, text: str, fmt: str) -> list:
-    """Bio.motifs' motifs of the text; InputFileError (with the line Bio's message quotes) if it cannot parse it or
-    finds no motif."""
+def _parse_with_bio(path: Path, text: str, fmt: str, whole_record: bool = False):
+    """Bio.motifs' motifs of the text (``whole_record``: the record Bio returns, a list of motifs with the file's
+    alphabet); InputFileError (with the line Bio's message quotes) if it cannot parse it or finds no motif."""
     from Bio import motifs as bio_motifs  # imported here so that `motifscan --version` stays fast
 
     try:
-        parsed = list(bio_motifs.parse(io.StringIO(text), fmt))
+        record = bio_motifs.parse(io.StringIO(text), fmt)
+        parsed = record if whole_record else list(record)
     except Exception as error:  # noqa: BLE001 -- Bio.motifs raises bare ValueErrors, KeyErrors, IndexErrors, ...
         raise InputFileError(f"{path}{_quoted_line(str(error), text)}: not a readable {fmt} motif file ({error})") \
             from None
@@ -336,6 +254,23 @@ def _quoted_line(message: str, text: str) -> str:
     return ""
 
 
+def _meme_xml_motifs(path: Path, text: str) -> list[Motif]:
+    """The motifs of MEME's XML output, as Bio.motifs reads them: counts are the letters of each motif's
+    contributing sites (MEME's text output gives probability x nsites, equal up to MEME's rounding); ID: the motif's
+    ``name`` (its consensus, as in ``MOTIF`` lines of MEME's text output), name: its ``alt`` (``MEME-1``)."""
+    record = _parse_with_bio(path, text, "meme", whole_record=True)
+    alphabet = "".join(sorted(str(getattr(record, "alphabet", "") or "")))
+    if alphabet != _ROWS:
+        raise InputFileError(f"{path}: a MEME XML file of alphabet {alphabet or 'unknown'!r}: only DNA motifs "
+                             "(A, C, G, T) can be scanned")
+    motifs = []
+    for number, bio_motif in enumerate(record, 1):
+        motif_id = str(bio_motif.name or bio_motif.id or f"{path.stem}_{number}")
+        counts = _checked_counts(_bio_counts(bio_motif, path, motif_id), path, motif_id)
+        motifs.append(Motif(id=motif_id, name=str(bio_motif.alt_id or motif_id), counts=counts, source=str(path)))
+    return motifs
+
+
 def _meme_motif(matrix: _MemeMatrix, path: Path) -> Motif:
     """A MEME motif: counts = probability x nsites, computed on the decimal numbers as written (0.72 x 20 is 14.4)."""
     counts = np.array([[float(Decimal(p) * matrix.nsites) for p in row] for row in matrix.rows]).T
@@ -343,18 +278,13 @@ def _meme_motif(matrix: _MemeMatrix, path: Path) -> Motif:
                  counts=_checked_counts(np.ascontiguousarray(counts), path, matrix.motif_id), source=str(path))
 
 
-def _bio_motif(bio_motif, fmt: str, number: int, path: Path) -> Motif:
-    """The ``number``-th motif of a JASPAR, PFM or TRANSFAC file, from Bio.motifs' motif."""
-    if fmt == "transfac":  # a dict of the file's fields: AC accession (JASPAR's matrix ID), ID, NA name
-        motif_id = bio_motif.get("AC") or bio_motif.get("ID") or ""
-        name = bio_motif.get("NA") or bio_motif.get("ID") or ""
-    else:
-        motif_id = getattr(bio_motif, "matrix_id", None) or getattr(bio_motif, "id", None) or ""
-        name = getattr(bio_motif, "name", None) or ""
-    motif_id = motif_id or name or f"{path.stem}_{number}"
-    bio_name = getattr(bio_motif, "name", "") or ""
-    counts = _frequencies_to_counts(_checked_counts(_bio_counts(bio_motif, path, bio_name), path, bio_name))
-    return Motif(id=str(motif_id), name=str(name or motif_id), counts=counts, source=str(path))
+def _transfac_motif(bio_motif, number: int, path: Path) -> Motif:
+    """The ``number``-th motif of a TRANSFAC file, from Bio.motifs' motif (a dict of the file's fields: ``AC``
+    accession, JASPAR's matrix ID; ``ID``; ``NA`` name)."""
+    motif_id = bio_motif.get("AC") or bio_motif.get("ID") or bio_motif.get("NA") or f"{path.stem}_{number}"
+    name = bio_motif.get("NA") or bio_motif.get("ID") or motif_id
+    counts = _frequencies_to_counts(_checked_counts(_bio_counts(bio_motif, path, motif_id), path, motif_id))
+    return Motif(id=str(motif_id), name=str(name), counts=counts, source=str(path))
 
 
 def _bio_counts(bio_motif, path: Path, name: str) -> np.ndarray:

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 import numpy as np
 
 from motifscan.errors import MotifscanError, UsageError
-from motifscan.model import Hit, Motif
+from motifscan.hits import Hit
+from motifscan.model import Motif
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -152,8 +153,7 @@ def _row_label(hits: Sequence[Hit]) -> str:
 def infer_gene_strands(rows: Mapping[str, Sequence[Hit]]) -> dict[str, str | None]:
     """The gene strand of each row of TSS-relative hits, read from the hits themselves.
 
-    A ``gene_strand`` attribute on the hits, when present, is used as it is. Otherwise: a hit's TSS-relative
-    position counts from the TSS of its first transcript (``transcript_ids[0]``), so all the hits of one gene and
+    A hit's TSS-relative position counts from the TSS of its first transcript (``transcript_ids[0]``), so all the hits of one gene and
     first transcript imply one TSS. With ``x`` the left edge of the site's first base on the map axis
     (:func:`tss_axis_position`), a ``+`` gene puts that TSS at ``start - x`` and a ``-`` gene at ``end - 1 + x``
     (genomic, 0-based). Whichever hypothesis gives one TSS for the group's sites is the strand; groups whose sites
@@ -167,20 +167,15 @@ def infer_gene_strands(rows: Mapping[str, Sequence[Hit]]) -> dict[str, str | Non
         by_gene.setdefault(gene, []).append(key)
     strands: dict[str, str | None] = {}
     for gene, keys in by_gene.items():
-        hits = [h for key in keys for h in rows[key]]
-        declared = {getattr(h, "gene_strand", None) for h in hits} - {None, ""}
-        if len(declared) == 1:
-            strand: str | None = declared.pop()
-        else:
-            groups: dict[str, list[Hit]] = {}
-            for hit in hits:
-                groups.setdefault(hit.transcript_ids[0] if hit.transcript_ids else "", []).append(hit)
-            votes = 0
-            for group in groups.values():
-                plus = {h.start - tss_axis_position(h.tss_rel_start) for h in group}
-                minus = {h.end - 1 + tss_axis_position(h.tss_rel_start) for h in group}
-                votes += (len(plus) == 1) - (len(minus) == 1)
-            strand = "+" if votes > 0 else "-" if votes < 0 else None
+        groups: dict[str, list[Hit]] = {}
+        for hit in (h for key in keys for h in rows[key]):
+            groups.setdefault(hit.transcript_ids[0] if hit.transcript_ids else "", []).append(hit)
+        votes = 0
+        for group in groups.values():
+            plus = {h.start - tss_axis_position(h.tss_rel_start) for h in group}
+            minus = {h.end - 1 + tss_axis_position(h.tss_rel_start) for h in group}
+            votes += (len(plus) == 1) - (len(minus) == 1)
+        strand = "+" if votes > 0 else "-" if votes < 0 else None
         for key in keys:
             strands[key] = strand
     return strands

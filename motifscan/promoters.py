@@ -21,8 +21,10 @@ The canonical transcript of a gene is the one flagged ``is_canonical``; where no
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+
+import numpy as np
 
 from motifscan.encoding import reverse_complement
 from motifscan.errors import UsageError
@@ -253,19 +255,35 @@ def site_transcripts(promoter: Promoter, start: int, end: int) -> tuple[str, ...
 
     In the promoter's order: canonical first, then by ID. A site straddling the junction of two merged windows lies
     wholly inside no promoter window and gets ``()``: such sites are not reported (only windows wholly inside a
-    promoter window are scored). Sites outside the promoter region get ``()`` too.
+    promoter window are scored). Sites outside the promoter region get ``()`` too. One site through the array kernel
+    that gene scans use (:func:`windows_holding`).
     """
-    return tuple(
-        transcript.id
-        for transcript, window in zip(promoter.transcripts, promoter.windows)
-        if window.start <= start and end <= window.end
-    )
+    windows = promoter.windows
+    _, window = windows_holding(np.zeros(1, np.int64), np.array([start]), np.array([end]),
+                                np.zeros(len(windows), np.int64), np.array([w.start for w in windows], np.int64),
+                                np.array([w.end for w in windows], np.int64))
+    return tuple(promoter.transcripts[w].id for w in window.tolist())
 
 
-def _relative_position(tss: int, strand: str, position: int) -> int:
-    """EPD-style position of the 0-based base ``position`` relative to the 0-based TSS base ``tss``."""
-    offset = position - tss if strand == "+" else tss - position
-    return offset + 1 if offset >= 0 else offset
+def windows_holding(target: np.ndarray, start: np.ndarray, end: np.ndarray, window_target: np.ndarray,
+                    window_start: np.ndarray, window_end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which windows wholly hold which sites, as (site index, window index) pairs, sorted by site then window.
+
+    Sites ``[start, end)`` on records ``target`` (each (n,)) and windows ``[window_start, window_end)`` on records
+    ``window_target`` (each (w,)), 0-based half-open on the same coordinates. One ``searchsorted`` per window bound
+    over the sites sorted by (record, start), then a check of the ends: no loop over sites."""
+    order = np.lexsort((start, target))
+    key = (target[order].astype(np.int64) << 40) | start[order]
+    low = np.searchsorted(key, (window_target.astype(np.int64) << 40) | window_start, side="left")
+    high = np.searchsorted(key, (window_target.astype(np.int64) << 40) | window_end, side="left")
+    counts = high - low
+    window = np.repeat(np.arange(len(window_start)), counts)
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    site = order[np.repeat(low, counts) + within]
+    inside = end[site] <= window_end[window]
+    site, window = site[inside], window[inside]
+    ranked = np.lexsort((window, site))
+    return site[ranked], window[ranked]
 
 
 def tss_relative(tss: int, strand: str, start: int, end: int) -> tuple[int, int]:
@@ -290,9 +308,19 @@ def tss_relative(tss: int, strand: str, start: int, end: int) -> tuple[int, int]
         raise ValueError(f"empty site [{start}, {end})")
     if strand not in ("+", "-"):
         raise ValueError(f"strand must be '+' or '-', not {strand!r}")
-    first = _relative_position(tss, strand, start)
-    last = _relative_position(tss, strand, end - 1)
-    return min(first, last), max(first, last)
+    first, last = tss_relative_columns(np.array([tss]), np.array([strand == "-"]), np.array([start]), np.array([end]))
+    return int(first[0]), int(last[0])
+
+
+def tss_relative_columns(tss: np.ndarray, minus: np.ndarray, start: np.ndarray,
+                         end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`tss_relative` of many sites at once: each argument shape (n,) (``minus``: the gene is on -); returns
+    (rel_start, rel_end), int64, EPD convention (+1 = TSS base, no 0), gene orientation."""
+    first = np.where(minus, tss - start, start - tss)
+    last = np.where(minus, tss - (end - 1), end - 1 - tss)
+    first = np.where(first >= 0, first + 1, first)
+    last = np.where(last >= 0, last + 1, last)
+    return np.minimum(first, last).astype(np.int64), np.maximum(first, last).astype(np.int64)
 
 
 def promoter_fasta_header(promoter: Promoter) -> str:

@@ -16,32 +16,38 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+
+import numpy as np
 
 from motifscan.errors import InputFileError, MotifscanError, UsageError
-from motifscan.model import Hit, Region
-
-TSV_COLUMNS = (
-    "motif_id", "motif_name", "seq_name", "chrom", "start", "end", "strand", "score", "rel_score", "p_value",
-    "q_value", "matched_sequence", "gene_id", "gene_name", "transcript_ids", "tss_rel_start", "tss_rel_end",
-)
+from motifscan.hits import STRAND_DTYPE, TSV_COLUMNS, GeneTable, HitTable, MotifTable, TargetTable
+from motifscan.model import Region
 
 Provenance = Sequence[tuple[str, str]]
 
+CHUNK_ROWS = 1 << 15
+"""Hits formatted at once: the writers turn this many rows of the columns into text, then yield it (streaming)."""
 
-def _text(value) -> str:
-    return "" if value is None else str(value)
+
+def _chunks(n: int, order: np.ndarray | None = None) -> Iterator[np.ndarray]:
+    """Row indices in blocks of at most CHUNK_ROWS (in ``order`` when given)."""
+    for first in range(0, n, CHUNK_ROWS):
+        yield order[first : first + CHUNK_ROWS] if order is not None else np.arange(first, min(first + CHUNK_ROWS, n))
 
 
-def tsv_row(hit: Hit) -> list[str]:
-    """The TSV fields of one hit, in ``TSV_COLUMNS`` order."""
-    return [
-        hit.motif_id, hit.motif_name, hit.seq_name, hit.chrom, str(hit.start), str(hit.end), hit.strand,
-        f"{hit.score:.6f}", f"{hit.rel_score:.6f}", f"{hit.p_value:.6g}", f"{hit.q_value:.6g}",
-        hit.matched_sequence, hit.gene_id, hit.gene_name, ",".join(hit.transcript_ids),
-        _text(hit.tss_rel_start), _text(hit.tss_rel_end),
-    ]
+def _lookup(strings: Sequence[str]) -> np.ndarray:
+    array = np.empty(len(strings), dtype=object)
+    array[:] = list(strings)
+    return array
+
+
+def _rank(strings: Sequence[str]) -> np.ndarray:
+    """The rank of each string in code-point order (Python's and numpy's string order); equal strings, equal ranks."""
+    if not len(strings):
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.array(list(strings), dtype=str), return_inverse=True)[1].ravel()
 
 
 def comment_lines(provenance: Provenance) -> list[str]:
@@ -70,26 +76,46 @@ def records_from_provenance(provenance: Provenance) -> dict[str, Region]:
     return records
 
 
-def tsv_lines(hits: Iterable[Hit], provenance: Provenance, records: Iterable[Region] = ()) -> Iterable[str]:
-    """The lines of the TSV file, without line ends: provenance, one ``# record:`` line per scanned record (so that
-    records without hits are visible too), the header, the rows."""
-    yield from comment_lines(provenance)
-    yield from comment_lines([("record", record_line(region)) for region in records])
-    yield "\t".join(TSV_COLUMNS)
-    for hit in hits:
-        yield "\t".join(tsv_row(hit))
+def _block(lines: Iterable[str]) -> str:
+    return "".join(line + "\n" for line in lines)
 
 
-def read_tsv(path: str | Path) -> tuple[list[tuple[str, str]], list[Hit]]:
-    """Provenance pairs (``record`` lines included) and hits of a motifscan TSV file (as :func:`tsv_lines` writes
-    it)."""
+def tsv_chunks(table: HitTable, provenance: Provenance, records: Iterable[Region] = ()) -> Iterator[str]:
+    """The TSV file in pieces of text (each ending in a newline): provenance, one ``# record:`` line per scanned record
+    (so that records without hits are visible too), the header, then the rows, CHUNK_ROWS at a time."""
+    yield _block([*comment_lines(provenance), *comment_lines([("record", record_line(r)) for r in records]),
+                  "\t".join(TSV_COLUMNS)])
+    motif = _lookup([f"{i}\t{n}" for i, n in zip(table.motifs.ids, table.motifs.names)])
+    target = _lookup([f"{n}\t{c}" for n, c in zip(table.targets.names, table.targets.chroms)])
+    genes = table.genes
+    if genes is not None:
+        gene = _lookup([f"{i}\t{n}" for i, n in zip(genes.ids, genes.names)])
+        transcripts = _lookup([",".join(ids) for ids in table.transcript_sets])
+        row = "%s\t%s\t%d\t%d\t%s\t%.6f\t%.6f\t%.6g\t%.6g\t%s\t%s\t%s\t%d\t%d"
+    else:
+        row = "%s\t%s\t%d\t%d\t%s\t%.6f\t%.6f\t%.6g\t%.6g\t%s\t\t\t\t\t"
+    for rows in _chunks(len(table)):
+        part = table.take(rows)
+        columns = [motif[part.motif], target[part.target], part.start, part.end, part.strand, part.score,
+                   part.rel_score, part.p_value, part.q_value, part.matched_sequences()]
+        if genes is not None:
+            assert part.gene is not None and part.transcripts is not None
+            assert part.tss_rel_start is not None and part.tss_rel_end is not None
+            columns += [gene[part.gene], transcripts[part.transcripts], part.tss_rel_start, part.tss_rel_end]
+        yield "\n".join([row % fields for fields in zip(*[c.tolist() for c in columns])]) + "\n"
+
+
+def read_tsv(path: str | Path) -> tuple[list[tuple[str, str]], HitTable]:
+    """Provenance pairs (``record`` lines included) and the hit table of a motifscan TSV file (as :func:`tsv_chunks`
+    writes it). The table keeps the file's matched sequences; record strands come from the ``record`` lines."""
     provenance: list[tuple[str, str]] = []
-    hits: list[Hit] = []
+    rows: list[list[str]] = []
     header = None
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise InputFileError(f"{path}: cannot read ({error})") from None
+    numbers = []
     for number, line in enumerate(lines, 1):
         if line.startswith("#"):
             key, _, value = line[1:].strip().partition(": ")
@@ -99,50 +125,124 @@ def read_tsv(path: str | Path) -> tuple[list[tuple[str, str]], list[Hit]]:
             if tuple(header) != TSV_COLUMNS:
                 raise InputFileError(f"{path}, line {number}: not a motifscan TSV header")
         elif line.strip():
-            hits.append(_hit_from_row(line.split("\t"), path, number))
+            fields = line.split("\t")
+            if len(fields) != len(TSV_COLUMNS):
+                raise InputFileError(f"{path}, line {number}: {len(fields)} fields, expected {len(TSV_COLUMNS)}")
+            rows.append(fields)
+            numbers.append(number)
     if header is None:
         raise InputFileError(f"{path}: no motifscan TSV header found")
-    return provenance, hits
+    return provenance, _table_from_rows(rows, numbers, records_from_provenance(provenance), path)
 
 
-def _hit_from_row(fields: list[str], path, number: int) -> Hit:
-    if len(fields) != len(TSV_COLUMNS):
-        raise InputFileError(f"{path}, line {number}: {len(fields)} fields, expected {len(TSV_COLUMNS)}")
-    row = dict(zip(TSV_COLUMNS, fields))
+def _table_from_rows(rows: list[list[str]], numbers: list[int], records: Mapping[str, Region], path) -> HitTable:
+    column = {name: [r[i] for r in rows] for i, name in enumerate(TSV_COLUMNS)}
+
+    def indexed(*names: str) -> tuple[list[tuple[str, ...]], np.ndarray]:
+        keys = list(zip(*(column[n] for n in names))) if rows else []
+        table = list(dict.fromkeys(keys))
+        position = {key: i for i, key in enumerate(table)}
+        return table, np.array([position[key] for key in keys], dtype=np.int64)
+
+    def numbers_of(name: str, kind):
+        try:
+            return np.array([kind(v) for v in column[name]], dtype=kind)
+        except ValueError:
+            bad = next(i for i, v in enumerate(column[name]) if not _parses(kind, v))
+            raise InputFileError(f"{path}, line {numbers[bad]}: {column[name][bad]!r} is not a valid {name}") from None
+
+    motifs, motif = indexed("motif_id", "motif_name")
+    targets, target = indexed("seq_name", "chrom")
+    start, end = numbers_of("start", int), numbers_of("end", int)
+    strand = np.array(column["strand"], dtype=STRAND_DTYPE)
+    bad = np.flatnonzero((strand != "+") & (strand != "-"))
+    if len(bad):
+        raise InputFileError(f"{path}, line {numbers[bad[0]]}: strand must be '+' or '-'")
+    widths = np.zeros(len(motifs), dtype=np.int64)
+    np.maximum.at(widths, motif, end - start)
+    target_table = TargetTable(
+        names=tuple(t[0] for t in targets), chroms=tuple(t[1] for t in targets),
+        offsets=np.array([records[t[0]].start if t[0] in records else 0 for t in targets], dtype=np.int64),
+        strands=tuple(records[t[0]].strand if t[0] in records else "+" for t in targets))
+    matched = np.empty(len(rows), dtype=object)
+    matched[:] = column["matched_sequence"]
+    table = HitTable(
+        MotifTable(tuple(m[0] for m in motifs), tuple(m[1] for m in motifs), widths), target_table,
+        motif=motif, target=target, start=start, end=end, strand=strand, score=numbers_of("score", float),
+        rel_score=numbers_of("rel_score", float), p_value=numbers_of("p_value", float),
+        q_value=numbers_of("q_value", float), matched=matched)
+    with_tss = [bool(v) for v in column["tss_rel_start"]]
+    if not any(with_tss):
+        return table
+    if not all(with_tss):
+        raise InputFileError(f"{path}, line {numbers[with_tss.index(False)]}: no tss_rel_start in a gene scan")
+    genes, gene = indexed("gene_id", "gene_name")
+    sets, transcripts = indexed("transcript_ids")
+    return table.with_columns(
+        genes=GeneTable(tuple(g[0] for g in genes), tuple(g[1] for g in genes), tuple("" for _ in genes)),
+        gene=gene, transcripts=transcripts,
+        transcript_sets=tuple(tuple(t for t in s[0].split(",") if t) for s in sets),
+        tss_rel_start=numbers_of("tss_rel_start", int), tss_rel_end=numbers_of("tss_rel_end", int))
+
+
+def _parses(kind, value: str) -> bool:
     try:
-        return Hit(
-            motif_id=row["motif_id"], motif_name=row["motif_name"], seq_name=row["seq_name"], chrom=row["chrom"],
-            start=int(row["start"]), end=int(row["end"]), strand=row["strand"], score=float(row["score"]),
-            rel_score=float(row["rel_score"]), p_value=float(row["p_value"]), q_value=float(row["q_value"]),
-            matched_sequence=row["matched_sequence"], gene_id=row["gene_id"], gene_name=row["gene_name"],
-            transcript_ids=tuple(t for t in row["transcript_ids"].split(",") if t),
-            tss_rel_start=int(row["tss_rel_start"]) if row["tss_rel_start"] else None,
-            tss_rel_end=int(row["tss_rel_end"]) if row["tss_rel_end"] else None,
-        )
-    except ValueError as error:
-        raise InputFileError(f"{path}, line {number}: {error}") from None
+        kind(value)
+    except ValueError:
+        return False
+    return True
 
 
 def bed_score(p_value: float) -> int:
     """BED score of a hit: ``min(1000, round(-100 * log10 p))``, as JASPAR's genome tracks."""
-    if p_value <= 0:
-        return 1000
-    return int(min(1000, round(-100 * math.log10(p_value))))
+    return int(bed_scores(np.array([p_value], dtype=np.float64))[0])
 
 
-def bed_name(hit: Hit) -> str:
-    return f"{hit.motif_name}|{hit.gene_name or hit.seq_name}"
+def bed_scores(p_values: np.ndarray) -> np.ndarray:
+    """:func:`bed_score` of each p-value, shape (n,) int64; Python's ``math.log10`` and ``round`` (half to even)
+    exactly: the few values within 1e-6 of a rounding boundary are recomputed with them."""
+    with np.errstate(divide="ignore"):
+        raw = -100 * np.log10(np.where(p_values > 0, p_values, 1.0))
+    score = np.rint(raw)
+    near = np.flatnonzero(np.abs(raw - np.floor(raw) - 0.5) < 1e-6)
+    for i in near:
+        score[i] = round(-100 * math.log10(float(p_values[i])))
+    score = np.minimum(score, 1000).astype(np.int64)
+    score[~(p_values > 0)] = 1000
+    return score
 
 
-def bed_lines(hits: Iterable[Hit], provenance: Provenance = (), track: str | None = None) -> Iterable[str]:
-    """BED6 lines sorted by chrom, start, end (then name and strand, for a stable order); 0-based half-open."""
-    if track:  # UCSC and IGV expect the track line first
-        yield track
-    yield from comment_lines(provenance)
-    ordered = sorted(hits, key=lambda h: (h.chrom, h.start, h.end, bed_name(h), h.strand))
-    for hit in ordered:
-        yield "\t".join([hit.chrom, str(hit.start), str(hit.end), bed_name(hit), str(bed_score(hit.p_value)),
-                         hit.strand])
+def _bed_names(table: HitTable) -> tuple[np.ndarray, np.ndarray]:
+    """Per hit: the BED name ``{motif_name}|{gene_name or seq_name}`` (object array) and its rank in code-point
+    order, made for each distinct (motif, record) pair only."""
+    labels = list(table.targets.names)
+    if table.genes is not None and table.gene is not None:
+        gene_of_target = np.full(len(table.targets), -1, dtype=np.int64)
+        gene_of_target[table.target] = table.gene
+        labels = [table.genes.names[g] if g >= 0 and table.genes.names[g] else name
+                  for g, name in zip(gene_of_target.tolist(), labels)]
+    pair = table.motif.astype(np.int64) * max(len(table.targets), 1) + table.target
+    pairs, which = np.unique(pair, return_inverse=True)
+    names = [f"{table.motifs.names[p // max(len(table.targets), 1)]}|{labels[p % max(len(table.targets), 1)]}"
+             for p in pairs.tolist()]
+    return _lookup(names)[which.ravel()], _rank(names)[which.ravel()]
+
+
+def bed_chunks(table: HitTable, provenance: Provenance = (), track: str | None = None) -> Iterator[str]:
+    """BED6 sorted by chrom, start, end (then name and strand, for a stable order), one lexsort; 0-based
+    half-open."""
+    head = [track] if track else []  # UCSC and IGV expect the track line first
+    yield _block([*head, *comment_lines(provenance)])
+    if not len(table):
+        return
+    names, name_rank = _bed_names(table)
+    chrom = _lookup(table.targets.chroms)[table.target]
+    chrom_rank = _rank(table.targets.chroms)[table.target]
+    order = np.lexsort((table.strand == "-", name_rank, table.end, table.start, chrom_rank))
+    scores = bed_scores(table.p_value)
+    for rows in _chunks(len(table), order):
+        columns = [chrom[rows], table.start[rows], table.end[rows], names[rows], scores[rows], table.strand[rows]]
+        yield "\n".join(["%s\t%d\t%d\t%s\t%d\t%s" % f for f in zip(*[c.tolist() for c in columns])]) + "\n"
 
 
 def check_output_path(path: str | Path) -> None:
@@ -158,8 +258,8 @@ def check_output_path(path: str | Path) -> None:
 
 
 def write_lines(path: str | Path, lines: Iterable[str]) -> None:
-    """Write lines to ``path`` atomically; ``"-"`` writes to standard output."""
-    write_outputs([(path, lines)])
+    """Write lines (without line ends) to ``path`` atomically; ``"-"`` writes to standard output."""
+    write_outputs([(path, (line + "\n" for line in lines))])
 
 
 def _is_special(path: str | Path) -> bool:
@@ -169,7 +269,8 @@ def _is_special(path: str | Path) -> bool:
 
 
 def write_outputs(outputs: Sequence[tuple[str | Path, Iterable[str]]]) -> None:
-    """Write several files as one step: every regular file goes to a temporary file beside its target first, and only
+    """Write several files, each given as pieces of text (each piece ends with a newline, as the writers'
+    ``*_chunks`` functions make them; consumed as they come, so a file is never held whole), as one step: every regular file goes to a temporary file beside its target first, and only
     when all are complete are they renamed into place; on any failure (Ctrl-C included) no target is touched.
     Standard output (``"-"``) and special files (devices, pipes) are written directly, after the files."""
     staged: list[tuple[str, Path]] = []
@@ -188,16 +289,16 @@ def write_outputs(outputs: Sequence[tuple[str | Path, Iterable[str]]]) -> None:
         raise
     for path, lines in outputs:
         if str(path) == "-":
-            for line in lines:
-                sys.stdout.write(line + "\n")
+            for piece in lines:
+                sys.stdout.write(piece)
         elif _is_special(path):
             with open(path, "w", encoding="utf-8") as handle:
-                for line in lines:
-                    handle.write(line + "\n")
+                for piece in lines:
+                    handle.write(piece)
 
 
-def _stage(path: Path, lines: Iterable[str]) -> str:
-    """Write ``lines`` to a new temporary file beside ``path``; its name."""
+def _stage(path: Path, pieces: Iterable[str]) -> str:
+    """Write ``pieces`` of text to a new temporary file beside ``path``; its name."""
     try:
         handle = tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
                                              delete=False, encoding="utf-8", newline="\n")
@@ -205,8 +306,8 @@ def _stage(path: Path, lines: Iterable[str]) -> str:
         raise UsageError(f"cannot write {path}: {error.strerror}") from None
     try:
         with handle:
-            for line in lines:
-                handle.write(line + "\n")
+            for piece in pieces:
+                handle.write(piece)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(handle.name, 0o666 & ~umask)  # as an ordinary open() would have made it
@@ -243,45 +344,67 @@ def _gff3_escape(value: str) -> str:
     return "".join(f"%{ord(c):02X}" if c in "\t\n\r%;=&," or ord(c) < 32 else c for c in value)
 
 
-def gff3_lines(hits: Iterable[Hit], provenance: Provenance = ()) -> Iterable[str]:
-    """GFF3: one ``TF_binding_site`` (SO:0000235) feature per hit, 1-based inclusive (start + 1 .. end)."""
-    yield "##gff-version 3"
-    yield from comment_lines(provenance)
-    ordered = sorted(hits, key=lambda h: (h.chrom, h.start, h.end, h.motif_id, h.strand))
-    for number, hit in enumerate(ordered, 1):
-        attributes = [("ID", f"site{number}"), ("Name", hit.motif_name), ("motif_id", hit.motif_id),
-                      ("p_value", f"{hit.p_value:.6g}"), ("q_value", f"{hit.q_value:.6g}"),
-                      ("rel_score", f"{hit.rel_score:.6f}"), ("matched_sequence", hit.matched_sequence),
-                      ("seq_name", hit.seq_name), ("Ontology_term", "SO:0000235")]
-        if hit.gene_id:
-            attributes += [("gene_id", hit.gene_id), ("gene_name", hit.gene_name),
-                           ("transcript_ids", " ".join(hit.transcript_ids)),
-                           ("tss_rel", f"{hit.tss_rel_start}..{hit.tss_rel_end}")]
-        text = ";".join(f"{key}={_gff3_escape(str(value))}" for key, value in attributes)
-        yield "\t".join([hit.chrom, "motifscan", "TF_binding_site", str(hit.start + 1), str(hit.end),
-                         f"{hit.score:.6f}", hit.strand, ".", text])
+def gff3_chunks(table: HitTable, provenance: Provenance = ()) -> Iterator[str]:
+    """GFF3: one ``TF_binding_site`` (SO:0000235) feature per hit, 1-based inclusive (start + 1 .. end), sorted by
+    chrom, start, end, motif_id, strand; attribute values percent-encoded where GFF3 reserves the character."""
+    yield _block(["##gff-version 3", *comment_lines(provenance)])
+    if not len(table):
+        return
+    chrom = _lookup(table.targets.chroms)[table.target]
+    order = np.lexsort((table.strand == "-", _rank(table.motifs.ids)[table.motif], table.end, table.start,
+                        _rank(table.targets.chroms)[table.target]))
+    motif_name = _lookup([_gff3_escape(n) for n in table.motifs.names])
+    motif_id = _lookup([_gff3_escape(i) for i in table.motifs.ids])
+    seq_name = _lookup([_gff3_escape(n) for n in table.targets.names])
+    row = ("%s\tmotifscan\tTF_binding_site\t%d\t%d\t%.6f\t%s\t.\tID=site%d;Name=%s;motif_id=%s;p_value=%.6g;"
+           "q_value=%.6g;rel_score=%.6f;matched_sequence=%s;seq_name=%s;Ontology_term=SO:0000235")
+    genes = table.genes
+    if genes is not None:
+        row += ";gene_id=%s;gene_name=%s;transcript_ids=%s;tss_rel=%d..%d"
+        gene_id = _lookup([_gff3_escape(i) for i in genes.ids])
+        gene_name = _lookup([_gff3_escape(n) for n in genes.names])
+        transcripts = _lookup([_gff3_escape(" ".join(ids)) for ids in table.transcript_sets])
+    number = np.arange(1, len(table) + 1)
+    for first, rows in zip(range(0, len(table), CHUNK_ROWS), _chunks(len(table), order)):
+        part = table.take(rows)
+        columns = [chrom[rows], part.start + 1, part.end, part.score, part.strand, number[first : first + len(rows)],
+                   motif_name[part.motif], motif_id[part.motif], part.p_value, part.q_value, part.rel_score,
+                   part.matched_sequences(), seq_name[part.target]]
+        if genes is not None:
+            assert part.gene is not None and part.transcripts is not None
+            assert part.tss_rel_start is not None and part.tss_rel_end is not None
+            columns += [gene_id[part.gene], gene_name[part.gene], transcripts[part.transcripts], part.tss_rel_start,
+                        part.tss_rel_end]
+        yield "\n".join([row % f for f in zip(*[c.tolist() for c in columns])]) + "\n"
 
 
 FIMO_COLUMNS = ("motif_id", "motif_alt_id", "sequence_name", "start", "stop", "strand", "score", "p-value",
                 "q-value", "matched_sequence")
 
 
-def fimo_lines(hits: Iterable[Hit], records: Mapping[str, Region], provenance: Provenance = ()) -> Iterable[str]:
+def fimo_chunks(table: HitTable, records: Mapping[str, Region], provenance: Provenance = ()) -> Iterator[str]:
     """FIMO-compatible TSV: FIMO's column names; ``start``/``stop`` 1-based inclusive within the record
     ``sequence_name`` (= seq_name), read in the record's own orientation, as FIMO would report a scan of the
-    record's FASTA (``motifscan promoters`` writes gene-oriented records); strand relative to that record.
-    Provenance goes at the end, in ``#`` lines, where FIMO puts its own."""
-    yield "\t".join(FIMO_COLUMNS)
-    rows = []
-    for hit in hits:
-        record = records[hit.seq_name]
-        if record.strand == "+":
-            start, stop, strand = hit.start - record.start + 1, hit.end - record.start, hit.strand
-        else:
-            start, stop, strand = record.end - hit.end + 1, record.end - hit.start, "+" if hit.strand == "-" else "-"
-        rows.append((hit.motif_id, hit.motif_name, hit.seq_name, start, stop, strand, f"{hit.score:.6f}",
-                     f"{hit.p_value:.6g}", f"{hit.q_value:.6g}", hit.matched_sequence))
-    rows.sort(key=lambda r: (r[0], r[2], r[3], r[5]))
-    for row in rows:
-        yield "\t".join(str(field) for field in row)
-    yield from comment_lines(provenance)
+    record's FASTA (``motifscan promoters`` writes gene-oriented records); strand relative to that record; sorted
+    by motif_id, sequence_name, start, strand. Provenance goes at the end, in ``#`` lines, where FIMO puts its own."""
+    yield "\t".join(FIMO_COLUMNS) + "\n"
+    if len(table):
+        regions = [records[name] for name in table.targets.names]
+        record_start = np.array([r.start for r in regions], dtype=np.int64)[table.target]
+        record_end = np.array([r.end for r in regions], dtype=np.int64)[table.target]
+        record_minus = np.array([r.strand == "-" for r in regions], dtype=bool)[table.target]
+        start = np.where(record_minus, record_end - table.end + 1, table.start - record_start + 1)
+        stop = np.where(record_minus, record_end - table.start, table.end - record_start)
+        flipped = np.where(table.strand == "+", "-", "+")
+        strand = np.where(record_minus, flipped, table.strand)
+        order = np.lexsort((strand == "-", start, _rank(table.targets.names)[table.target],
+                            _rank(table.motifs.ids)[table.motif]))
+        motif = _lookup([f"{i}\t{n}" for i, n in zip(table.motifs.ids, table.motifs.names)])
+        seq_name = _lookup(table.targets.names)
+        for rows in _chunks(len(table), order):
+            part = table.take(rows)
+            columns = [motif[part.motif], seq_name[part.target], start[rows], stop[rows], strand[rows], part.score,
+                       part.p_value, part.q_value, part.matched_sequences()]
+            yield "\n".join(["%s\t%s\t%d\t%d\t%s\t%.6f\t%.6g\t%.6g\t%s" % f
+                             for f in zip(*[c.tolist() for c in columns])]) + "\n"
+    yield _block(comment_lines(provenance))

@@ -71,7 +71,7 @@ def only_files(folder: Path) -> list[str]:
     (b"\n \n\t\n", "", "no FASTA record"),
     (bytes(range(256)) * 4, ", line 1", "binary data"),
     (b">a\nACGT\nAC\x00GT\n", ", line 3", "binary data (byte 0x00)"),
-    (b">a\nACGT\nAC\xffGT\n", ", line 3", "binary data (byte 0xff)"),
+    (b">a\nACGT\nAC\xffGT\n", ", line 3", "not UTF-8 (byte 0xff)"),
     (b"\x89PNG\r\n\x1a\n\x00\x00", ", line 1", "binary data"),
     (b"ACGT\n>a\nACGT\n", ", line 1", "sequence before the first '>' header"),
     (b"hello world\n>a\nACGT\n", ", line 1", "before the first '>' header"),
@@ -442,7 +442,8 @@ def test_failed_run_leaves_every_existing_output_as_it_was(tmp_path):
 class _FailingWrites:
     """A wrapper of tempfile.NamedTemporaryFile whose file raises ``error`` at the ``after``-th write."""
 
-    def __init__(self, monkeypatch, error: BaseException, after: int = 5) -> None:
+    def __init__(self, monkeypatch, error: BaseException, after: int = 2) -> None:
+        # the writers write a file in pieces (the header block, then chunks of rows): the 2nd write is mid-file
         self.real = tempfile.NamedTemporaryFile
         self.error, self.after, self.writes = error, after, 0
         monkeypatch.setattr(tempfile, "NamedTemporaryFile", self)

@@ -149,7 +149,7 @@ def test_tsv_lists_every_scanned_record_and_plot_reads_their_strands(tmp_path):
 
     result = scan_genes(["FOXC1", "GTPBP6", "PPP2R3B"], genome="demo")
     path = tmp_path / "hits.tsv"
-    result.to_tsv(path)
+    result.write_tsv(path)
     provenance, hits = read_tsv(path)
     assert records_from_provenance(provenance) == result.records  # records without hits included
     assert "# record: FOXC1|ENST00000380874 6:1608681-1611180(+)" in path.read_text().splitlines()
