@@ -482,9 +482,9 @@ def variants(vcf, genes, genes_file, genome, annotation, species, assembly, ense
                             max_strand=max_strand, jobs=jobs, jaspar_release=release, command=_command_line())
     from motifscan.writers import write_outputs
 
-    outputs = [(output, result.tsv_lines())]
+    outputs = [(output, result.tsv_chunks())]
     if bed_path is not None:
-        outputs.append((bed_path, result.bed_lines(track=bed_track)))
+        outputs.append((bed_path, result.bed_chunks(track=bed_track)))
     write_outputs(outputs)
     log.info("%s", _count(len(result), "variant x motif x strand row"))
 

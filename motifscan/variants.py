@@ -79,6 +79,7 @@ MISMATCH_FAIL_FRACTION = 0.5
 the genome."""
 
 _WARN_MISMATCHES = 20  # per-variant REF warnings before they are summarised
+_ROWS_PER_CHUNK = 50_000  # rows formatted at once by the TSV writer
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -115,29 +116,44 @@ class VariantResult:
     def __iter__(self) -> Iterator[dict]:
         return (self[i] for i in range(len(self)))
 
-    def tsv_lines(self) -> Iterator[str]:
-        """Provenance comments, the header, then the rows (formatted column by column)."""
-        yield from _comment_lines(self.provenance)
-        yield "\t".join(VARIANT_COLUMNS)
-        yield from _format_rows(self.columns)
+    def tsv_chunks(self) -> Iterator[str]:
+        """The TSV as pieces of text: provenance comments, the header, then the rows (formatted column by column,
+        in chunks)."""
+        yield "".join(line + "\n" for line in _comment_lines(self.provenance))
+        yield "\t".join(VARIANT_COLUMNS) + "\n"
+        for first in range(0, len(self), _ROWS_PER_CHUNK):
+            part = {name: values[first : first + _ROWS_PER_CHUNK] for name, values in self.columns.items()}
+            yield "".join(line + "\n" for line in _format_rows(part))
 
-    def to_tsv(self, path: str | Path | None = None) -> str:
-        """The TSV text; also written atomically to ``path`` if given."""
-        return _text(self.tsv_lines(), path)
-
-    def bed_lines(self, track: bool = False) -> Iterator[str]:
+    def bed_chunks(self, track: bool = False) -> Iterator[str]:
         """BED6 of the affected sites: one line per allele whose best window passes, 0-based half-open (an alternate
         window: the reference bases it covers; empty at the insertion point when it lies wholly in inserted
         bases), name ``VARIANT|REF>ALT|MOTIF_NAME|ALLELE|EFFECT`` (ALLELE: ref or alt, the site's allele), score
         ``min(1000, round(-100 log10 p))`` of that allele's p-value, strand the motif's."""
         if track:
-            yield 'track name="motifscan-variants" description="motif sites changed by variants" useScore=1'
-        yield from _comment_lines(self.provenance)
-        yield from _bed_rows(self.columns, self._p_threshold)
+            yield 'track name="motifscan-variants" description="motif sites changed by variants" useScore=1\n'
+        yield "".join(line + "\n" for line in _comment_lines(self.provenance))
+        yield "".join(line + "\n" for line in _bed_rows(self.columns, self._p_threshold))
 
-    def to_bed(self, path: str | Path | None = None, track: bool = False) -> str:
-        """BED6 text of the affected sites; also written atomically to ``path`` if given."""
-        return _text(self.bed_lines(track), path)
+    def to_tsv(self) -> str:
+        """The TSV text."""
+        return "".join(self.tsv_chunks())
+
+    def to_bed(self, track: bool = False) -> str:
+        """The BED6 text of the affected sites (see :meth:`bed_chunks`)."""
+        return "".join(self.bed_chunks(track))
+
+    def write_tsv(self, path: str | Path) -> None:
+        """Write the TSV to ``path`` atomically (``"-"``: standard output)."""
+        from motifscan.writers import write_outputs
+
+        write_outputs([(path, self.tsv_chunks())])
+
+    def write_bed(self, path: str | Path, track: bool = False) -> None:
+        """Write the BED6 of the affected sites to ``path`` atomically."""
+        from motifscan.writers import write_outputs
+
+        write_outputs([(path, self.bed_chunks(track))])
 
     @property
     def _p_threshold(self) -> float:
@@ -174,15 +190,6 @@ class VariantResult:
 
     def __repr__(self) -> str:
         return f"<VariantResult: {len(self)} rows, {len(self.motifs)} motifs>"
-
-
-def _text(lines: Iterable[str], path: str | Path | None) -> str:
-    from motifscan.writers import write_lines
-
-    lines = list(lines)
-    if path is not None:
-        write_lines(path, lines)
-    return "\n".join(lines) + "\n"
 
 
 def _comment_lines(provenance: Sequence[tuple[str, str]]) -> list[str]:
