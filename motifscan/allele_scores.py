@@ -194,11 +194,13 @@ def _best(rows: np.ndarray, allowed: np.ndarray | None, weights: np.ndarray, wid
     for first in range(0, n, step):
         last = min(n, first + step)
         windows = sliding_window_view(onehot[first:last], (width, 4), axis=(1, 2))  # (c, n_windows, 1, w, 4)
-        flat = windows.reshape((last - first) * n_windows, 4 * width)
-        scores = (flat @ weights).reshape(last - first, n_windows, columns)
-        scores[~scorable[first:last]] = -np.inf
-        where[first:last] = np.argmax(scores, axis=1)
-        best[first:last] = np.take_along_axis(scores, where[first:last, None, :], axis=1)[:, 0, :]
+        # window-major rows, so that the best window is a reduction over the first (contiguous) axis
+        flat = np.ascontiguousarray(windows[:, :, 0].transpose(1, 0, 2, 3)).reshape(n_windows * (last - first),
+                                                                                  4 * width)
+        scores = (flat @ weights).reshape(n_windows, last - first, columns)
+        scores[~scorable[first:last].T] = -np.inf
+        where[first:last] = np.argmax(scores, axis=0)
+        best[first:last] = np.take_along_axis(scores, where[None, first:last, :], axis=0)[0]
     where[~np.isfinite(best)] = -1
     return best, where
 

@@ -261,7 +261,6 @@ class _Model:
     p_threshold: float
     mask_lowercase: bool
     background: np.ndarray
-    _partial: dict = field(default_factory=dict)  # (motif, strand, untouched columns) -> ScoreDistribution
 
     @classmethod
     def build(cls, motifs: Sequence[Motif], settings, background: np.ndarray) -> _Model:
@@ -274,7 +273,10 @@ class _Model:
                 distributions.append(ScoreDistribution(matrix, background))
             except ValueError as error:
                 raise UsageError(f"motif {motif.id}: {error}; use a larger --pseudocount") from None
-        thresholds = np.array([d.score_threshold(settings.p_threshold) for d in distributions])
+        thresholds = np.empty(len(distributions))
+        for k, distribution in enumerate(distributions):
+            thresholds[k] = distribution.score_threshold(settings.p_threshold)
+            distribution.release()  # grids are rebuilt on demand: 1019 matrices' cached grids would take GBs
         return cls(list(motifs), matrices, distributions, thresholds, settings.p_threshold, settings.mask_lowercase,
                    background)
 
@@ -494,6 +496,7 @@ def _score_placed(placed: _Placed, pool: np.ndarray, model: _Model) -> dict[str,
     for k in np.unique(m).tolist():
         rows = np.flatnonzero(m == k)
         both = model.distributions[k].pvalues(np.concatenate([ref_score[rows], alt_score[rows]]))
+        model.distributions[k].release()
         ref_p[rows], alt_p[rows] = both[: rows.size], both[rows.size :]
     keep = (ref_p <= model.p_threshold) | (alt_p <= model.p_threshold)
     # an allele without a scorable touched window (N stretches, the window's edge) has no score and no p-value
@@ -594,33 +597,37 @@ def _site_spans(batch: EditBatch, placed: _Placed, e, widths, ref_offset, alt_of
 
 def _delta_p_values(model: _Model, batch: EditBatch, e, m, s, offsets, words, widths, scores) -> np.ndarray:
     """See the module docstring: P(R >= r) over the columns of the stronger allele's best window that the edit
-    leaves alone. ``offsets``/``words``/``scores``: that allele's window offset in its row, forward letters, score."""
+    leaves alone. ``offsets``: per row (window offset in its row, "ref"/"alt", that allele's p-value); ``words``:
+    the window's forward letters; ``scores``: that allele's score. Rows sharing a matrix, strand and set of untouched
+    columns share one score distribution (one call)."""
     from motifscan.encoding import encode
     from motifscan.motifs import reverse_complement_matrix
 
     out = np.full(e.size, np.nan)
-    for i in range(e.size):  # per reported row (not per window); distributions are cached per column set
+    groups: dict[tuple[int, int, tuple[int, ...]], list[tuple[int, float]]] = {}
+    for i in range(e.size):  # per reported row (not per window): which columns are untouched, and their score
         width, offset, row = int(widths[i]), int(offsets[i][0]), int(e[i])
         if offset < 0 or not math.isfinite(float(scores[i])):
             continue
         edited = _edited_positions(batch, row, width - 1, offsets[i][1])
         untouched = tuple(j for j in range(width) if offset + j not in edited)
-        matrix = model.log_odds[int(m[i])]
-        if s[i] == 1:
-            matrix = reverse_complement_matrix(matrix)
-        codes = encode(words[i])
         if len(untouched) == width:
             out[i] = float(offsets[i][2])  # no edited base in the window: the allele's own p-value
             continue
         if not untouched:
-            out[i] = 1.0
+            out[i] = 1.0  # nothing in the window is random
             continue
-        key = (int(m[i]), int(s[i]), untouched)
-        distribution = model._partial.get(key)
-        if distribution is None:
-            distribution = model._partial[key] = ScoreDistribution(matrix[:, list(untouched)], model.background)
+        matrix = model.log_odds[int(m[i])]
+        if s[i] == 1:
+            matrix = reverse_complement_matrix(matrix)
+        codes = encode(words[i])
         observed = float(matrix[codes[list(untouched)], list(untouched)].sum())
-        out[i] = float(distribution.pvalues(np.array([observed]))[0])
+        groups.setdefault((int(m[i]), int(s[i]), untouched), []).append((i, observed))
+    for (motif, strand, untouched), members in groups.items():  # one distribution per column set
+        matrix = model.log_odds[motif] if strand == 0 else reverse_complement_matrix(model.log_odds[motif])
+        distribution = ScoreDistribution(matrix[:, list(untouched)], model.background)
+        rows = np.array([i for i, _ in members])
+        out[rows] = distribution.pvalues(np.array([r for _, r in members]))
     return out
 
 
