@@ -21,7 +21,8 @@ Coordinates are 0-based half-open everywhere inside; 1-based only where a format
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "ScanResult": "motifscan.api", "scan_fasta": "motifscan.api", "scan_genes": "motifscan.genes",
+    "ScanResult": "motifscan.api", "DesignResult": "motifscan.api", "design_sites": "motifscan.api",
+    "scan_fasta": "motifscan.api", "scan_genes": "motifscan.genes",
     "Gene": "motifscan.model", "Hit": "motifscan.hits", "HitTable": "motifscan.hits", "Motif": "motifscan.model", "Region": "motifscan.model",
     "Transcript": "motifscan.model", "read_motif_file": "motifscan.motifs", "select_motifs": "motifscan.motifs",
     "score_variants": "motifscan.api", "VariantResult": "motifscan.api",

@@ -239,5 +239,6 @@ def scan_fasta(
     return ScanResult(output.hits, tuple(chosen), tuple(provenance), output.scored_windows, records)
 
 
+from motifscan.design import DesignResult, design_sites  # noqa: E402  (the bench design, re-exported here)
 # Variant scans live in their own module (allele-specific scoring); exported here with every public entry point.
 from motifscan.variants import VariantResult, score_variants  # noqa: E402

@@ -6,10 +6,25 @@ sequences in the source's letter case.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 INVALID = 4
 """The code of every letter that is not A, C, G or T (N, IUPAC ambiguity codes, gaps)."""
+
+SEQUENCE_CHARACTERS = "A-Za-z*.-"
+"""What a sequence may hold, as a regular-expression character class body: letters (A, C, G, T, N, IUPAC codes, in
+either case: lowercase is soft-masking), ``-`` and ``.`` (gaps) and ``*``. The one letter check of every reader."""
+
+_NOT_SEQUENCE = re.compile(f"[^{SEQUENCE_CHARACTERS}]")
+
+
+def first_non_sequence(text: str) -> int | None:
+    """The position of the first character of ``text`` that cannot be in a sequence (see
+    :data:`SEQUENCE_CHARACTERS`), or None when every character can."""
+    bad = _NOT_SEQUENCE.search(text)
+    return None if bad is None else bad.start()
 
 
 def _table(lowercase_valid: bool) -> np.ndarray:

@@ -20,6 +20,7 @@ from motifscan.api import MotifSpec, ScanResult, base_provenance, resolve_motifs
 from motifscan.engine import ScanSettings, ScanTarget, scan_targets
 from motifscan.errors import InputFileError, NoGenesError, UsageError
 from motifscan.hits import GeneTable, HitTable
+from motifscan.identifiers import ucsc_name, unversioned
 from motifscan.model import Gene, GeneLookup
 from motifscan.motifs import jaspar_database
 from motifscan.progress import task
@@ -133,7 +134,7 @@ def _transcripts_to_scan(lookups: Sequence[GeneLookup], transcripts: str,
             if lookup.transcript_id is None:
                 ids += [t.id for t in selected_transcripts(gene, transcripts, biotypes)]
             else:
-                ids.append(lookup.transcript_id.split(".")[0])
+                ids.append(unversioned(lookup.transcript_id))
     return [(gene, tuple(dict.fromkeys(ids))) for gene, ids in chosen.values()]
 
 
@@ -185,13 +186,6 @@ def collect_promoters(queries: Sequence[str], spec: GenomeSpec, *, upstream: int
         if close:
             close()
     return PromoterSet(tuple(promoters), tuple(sequences), tuple(lookups), provenance)
-
-
-def ucsc_name(chrom: str) -> str:
-    """UCSC-style chromosome name: "6" -> "chr6", "MT" -> "chrM"; names already prefixed stay."""
-    if chrom.startswith("chr"):
-        return chrom
-    return "chrM" if chrom == "MT" else f"chr{chrom}"
 
 
 def annotate(table: HitTable, promoters: Sequence[Promoter]) -> HitTable:

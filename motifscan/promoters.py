@@ -28,6 +28,7 @@ import numpy as np
 
 from motifscan.encoding import reverse_complement
 from motifscan.errors import UsageError
+from motifscan.identifiers import unversioned
 from motifscan.model import Gene, Region, Transcript
 
 TRANSCRIPT_MODES = ("canonical", "all")
@@ -151,7 +152,7 @@ def selected_transcripts(gene: Gene, transcripts: str = "canonical", biotypes: S
     if transcripts not in TRANSCRIPT_MODES:
         raise UsageError(f"transcripts must be one of {', '.join(TRANSCRIPT_MODES)}, not {transcripts!r}")
     if transcript_ids:
-        wanted = {i.split(".")[0].upper() for i in transcript_ids}
+        wanted = {unversioned(i).upper() for i in transcript_ids}
         unknown = wanted - {t.id.upper() for t in gene.transcripts}
         if unknown:
             raise UsageError(f"{', '.join(sorted(unknown))} is not a transcript of {gene.label} ({gene.id})")

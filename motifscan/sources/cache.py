@@ -6,9 +6,13 @@ and lets a rerun after an interruption pick up every batch stored before it. Val
 Every entry lives in a *scope* (the server URL, species and assembly, joined by ``|``) and has a *kind* (``"gene"``,
 ``"symbol"``, ``"transcript"``, ``"xref"``, ``"region"``, ``"chrom"``, ``"meta"``) and a key, so one file serves many
 servers and assemblies without mixing them. The file is created readable and writable by its owner only (mode 0600),
-in a folder created with mode 0700. An entry that cannot be decoded counts as missing (it is fetched again); a database
-that cannot be read is a :class:`CacheError` that names the file and says how to go on (delete it, or
-``--no-cache``).
+in a folder created with mode 0700. :meth:`Cache.get_checked` hands back entries that cannot be decoded, or that fail
+the caller's check, as damaged (the Ensembl client fetches them again, or refuses them offline); a database that
+cannot be read is a :class:`CacheError` that names the file and says how to go on (delete it, or ``--no-cache``).
+
+A cache that cannot be written (a read-only folder or file, a shared cache of someone else's) is read all the same:
+opened read-only, it answers what it holds and keeps nothing new (a warning says so); ``read_only=True`` (offline use)
+opens it that way from the start and never creates it.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ import json
 import logging
 import os
 import sqlite3
+import stat
 import time
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import quote
 
 from motifscan.errors import MotifscanError, UsageError
 
@@ -89,8 +95,9 @@ def _create_private(path: Path) -> None:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         os.close(fd)
     except FileExistsError:
-        pass
-    os.chmod(path, 0o600)  # the umask may have widened nothing, but an older file may be wider
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:  # an older file may be readable by others: take their rights away, add none
+            os.chmod(path, mode & 0o700)
 
 
 class Cache:
@@ -107,9 +114,15 @@ class Cache:
         The directory cannot be created or the file cannot be opened.
     """
 
-    def __init__(self, directory: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, directory: str | os.PathLike[str] | None = None, read_only: bool = False) -> None:
         folder = Path(directory) if directory is not None else default_cache_dir()
         self.path = folder / CACHE_FILE_NAME
+        self.read_only = read_only
+        self._db: sqlite3.Connection | None = None
+        if read_only:
+            if self.path.exists():
+                self._db = self._open_read_only()
+            return
         try:
             make_private_dirs(folder)
             _create_private(self.path)
@@ -118,33 +131,78 @@ class Cache:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
-            raise UsageError(f"cannot use the cache {self.path}: {exc}; delete it, choose another --cache-dir, "
-                             "or run with --no-cache") from None
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+            # A file that is no database stays an error; a file or folder we may not write is read all the same.
+            damaged = isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+            if damaged or not self.path.is_file():
+                raise UsageError(f"cannot use the cache {self.path}: {exc}; delete it, choose another --cache-dir, "
+                                 "or run with --no-cache") from None
+            self._db = self._open_read_only()  # a cache we may not write is still worth reading
+            self.read_only = True
+            logger.warning("the cache %s cannot be written (%s): reading it only, new answers are not kept",
+                           self.path, getattr(exc, "strerror", None) or exc)
+            return
         for suffix in ("-wal", "-shm"):  # WAL side files hold cached data too
             side = self.path.with_name(self.path.name + suffix)
             if side.exists():
                 os.chmod(side, 0o600)
 
+    def _open_read_only(self) -> sqlite3.Connection:
+        """The cache opened read-only. A WAL database in a folder we cannot write needs ``immutable=1`` (SQLite can
+        create no ``-shm`` file there); the last writer's clean close has folded the WAL into the file."""
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        last: sqlite3.Error | None = None
+        for extra in ("", "&immutable=1"):
+            try:
+                db = sqlite3.connect(uri + extra, uri=True, timeout=30.0, isolation_level=None,
+                                     check_same_thread=False)
+                db.execute("SELECT count(*) FROM entries").fetchone()
+                return db
+            except sqlite3.Error as exc:
+                last = exc
+        raise CacheError(f"cannot read the cache {self.path} ({last}); delete it, or run with --no-cache")
+
     def get_many(self, scope: str, kind: str, keys: Iterable[str]) -> dict[str, Any]:
-        """The stored values of those ``keys`` that are present, as ``{key: value}``."""
+        """The stored values of those ``keys`` that are present and can be decoded, as ``{key: value}`` (see
+        :meth:`get_checked` to learn about the others)."""
+        return self.get_checked(scope, kind, keys, lambda key, value: None)[0]
+
+    def get_checked(self, scope: str, kind: str, keys: Iterable[str],
+                    check: Callable[[str, Any], str | None]) -> tuple[dict[str, Any], dict[str, str]]:
+        """``(values, damaged)``: the stored values of those ``keys`` that are present and pass ``check(key, value)``
+        (which returns None, or what is wrong), and ``{key: what is wrong}`` for those that do not (or that are not
+        JSON at all)."""
+        values: dict[str, Any] = {}
+        damaged: dict[str, str] = {}
+        for key, text in self._rows(scope, kind, keys):
+            try:
+                value = json.loads(text)
+            except (ValueError, RecursionError) as exc:
+                damaged[key] = f"not valid JSON ({type(exc).__name__})"
+                continue
+            problem = check(key, value)
+            if problem is None:
+                values[key] = value
+            else:
+                damaged[key] = problem
+        return values, damaged
+
+    def _rows(self, scope: str, kind: str, keys: Iterable[str]) -> list[tuple[str, str]]:
         wanted = list(dict.fromkeys(keys))
-        found: dict[str, Any] = {}
+        rows: list[tuple[str, str]] = []
         for i in range(0, len(wanted), _CHUNK):
             chunk = wanted[i : i + _CHUNK]
             marks = ",".join("?" * len(chunk))
-            rows = self._read(
-                f"SELECT key, value FROM entries WHERE scope = ? AND kind = ? AND key IN ({marks})",
-                [scope, kind, *chunk],
-            )
-            for key, value in rows:
-                try:
-                    found[key] = json.loads(value)
-                except ValueError:  # a damaged entry is as good as a missing one: it is fetched again
-                    logger.debug("cache %s: unreadable entry %s/%s ignored", self.path, kind, key)
-        return found
+            rows += self._read(f"SELECT key, value FROM entries WHERE scope = ? AND kind = ? AND key IN ({marks})",
+                               [scope, kind, *chunk])
+        return rows
 
     def _read(self, sql: str, parameters: Iterable[Any]) -> list[tuple]:
         """Rows of a SELECT; a damaged database becomes a CacheError that says what to do."""
+        if self._db is None:  # read-only, and there is no file yet: nothing is cached
+            return []
         try:
             return self._db.execute(sql, list(parameters)).fetchall()
         except sqlite3.Error as exc:
@@ -161,7 +219,7 @@ class Cache:
 
     def put_many(self, scope: str, kind: str, items: Mapping[str, Any]) -> None:
         """Store (or replace) several values in one transaction, so that a batch is kept whole or not at all."""
-        if not items:
+        if not items or self._db is None or self.read_only:
             return
         now = time.time()
         rows = [(scope, kind, key, json.dumps(value, separators=(",", ":")), now) for key, value in items.items()]
@@ -178,6 +236,8 @@ class Cache:
 
     def clear_scope(self, scope: str) -> None:
         """Forget everything stored for one scope (e.g. after the server moved to a new Ensembl release)."""
+        if self._db is None or self.read_only:
+            return
         try:
             with self._transaction():
                 self._db.execute("DELETE FROM entries WHERE scope = ?", (scope,))
@@ -187,7 +247,8 @@ class Cache:
 
     def close(self) -> None:
         """Close the database connection."""
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
 
     def _transaction(self) -> "_Transaction":
         return _Transaction(self._db)
@@ -214,6 +275,11 @@ class NullCache:
     def get_many(self, scope: str, kind: str, keys: Iterable[str]) -> dict[str, Any]:
         """Always empty."""
         return {}
+
+    def get_checked(self, scope: str, kind: str, keys: Iterable[str],
+                    check: Callable[[str, Any], str | None]) -> tuple[dict[str, Any], dict[str, str]]:
+        """Always empty."""
+        return {}, {}
 
     def get(self, scope: str, kind: str, key: str, default: Any = None) -> Any:
         """Always ``default``."""

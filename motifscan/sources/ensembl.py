@@ -3,8 +3,14 @@
 :class:`EnsemblSource` resolves gene symbols, gene IDs and transcript IDs to :class:`~motifscan.model.Gene` records and
 cuts genomic sequence, with batched POSTs (at most 1000 IDs or 50 regions per request), a self-imposed throttle (at most
 15 requests in any 1-second window, Ensembl's limit), bounded retries with exponential backoff that honour
-``Retry-After``, and checks on everything that comes back (assembly, IDs, sequence lengths). Answers are kept in a
-persistent SQLite cache (:mod:`motifscan.sources.cache`) so that reruns need no network and ``offline=True`` works.
+``Retry-After``, and checks on everything that comes back (shape, assembly, IDs and names against
+:mod:`motifscan.identifiers`' strict patterns, sequence lengths and letters). An answer failing a check is retried like
+a failed request, then reported in one line. Answers are kept in a persistent SQLite cache
+(:mod:`motifscan.sources.cache`) so that reruns need no network and ``offline=True`` works; what is read back from
+the cache passes the very same checks (a damaged entry is fetched again, or, offline, refused by name).
+
+A server whose name cannot be resolved (no network) is not retried: the error says so at once and names the ways to
+go on without Ensembl. Each retry is logged as a warning, so that API users see a slow server too.
 
 Coordinates: Ensembl speaks 1-based closed intervals with strand 1/-1; everything this module returns or accepts is
 0-based half-open with strand ``"+"``/``"-"`` (:mod:`motifscan.model`). The conversion happens here and only here:
@@ -13,23 +19,27 @@ Coordinates: Ensembl speaks 1-based closed intervals with strand 1/-1; everythin
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import math
 import os
 import re
+import socket
 import time
 from collections import deque
-from dataclasses import asdict
 from typing import Any, Callable, Iterable, Sequence
 from urllib.parse import quote
 
 import requests
 
 from motifscan import __version__
+from motifscan.encoding import first_non_sequence
 from motifscan.errors import EnsemblError, OfflineCacheMiss, UsageError
+from motifscan.identifiers import name_problem, split_version, unversioned
 from motifscan.model import Gene, GeneLookup, Region, Transcript
 from motifscan.progress import task
-from motifscan.sources.cache import Cache, NullCache
+from motifscan.sources.cache import Cache, CacheError, NullCache
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +65,23 @@ MAX_BATCH_BP = 10_000_000  # our limit per sequence POST, so that one answer sta
 MAX_JSON_BYTES = 256 * 2**20  # no lookup answer is allowed to grow beyond this (1000 expanded genes are far less)
 RATE_LIMIT = 15  # requests ...
 RATE_PERIOD = 1.0  # ... per this many seconds, in any window
+MAX_SYNONYM_LOOKUPS = 100
+"""Names that are no current symbol are tried as synonyms, one GET each (Ensembl has no batch endpoint for it), for at
+most this many names per lookup; the rest are reported as not found, with a message saying so."""
 OFFLINE_NOTE = "not in the cache (offline)"
+CACHE_FORMAT = "v2"
+"""Part of every cache scope: entries written by a release of motifscan that stored other shapes are not read."""
+NO_NETWORK_HINT = ("without a network, use --genome demo, a local genome (--genome FASTA --annotation GTF), or "
+                   "--offline to answer from the cache")
 
 _GENE_ID = re.compile(r"^(ENS[A-Z]*G\d{6,})(?:\.(\d+))?$", re.IGNORECASE)
 _TRANSCRIPT_ID = re.compile(r"^(ENS[A-Z]*T\d{6,})(?:\.(\d+))?$", re.IGNORECASE)
 _STRANDS = {1: "+", -1: "-"}
-_NOT_A_BASE = re.compile(r"[^A-Za-z*\-]")
+# the fields of Ensembl's gene and transcript objects that motifscan uses, and caches (in Ensembl's own shape)
+_GENE_FIELDS = ("id", "object_type", "version", "display_name", "biotype", "seq_region_name", "start", "end",
+                "strand", "assembly_name", "canonical_transcript")
+_TRANSCRIPT_FIELDS = ("id", "object_type", "version", "biotype", "seq_region_name", "start", "end", "strand",
+                      "assembly_name", "Parent", "is_canonical")
 _HEADERS = {"Content-Type": "application/json", "Accept": "application/json",
             "User-Agent": f"motifscan/{__version__} (+python-requests)"}
 
@@ -82,6 +103,10 @@ class _TooLarge(Exception):
 
 class _BadResponse(Exception):
     """An answer that cannot be used (invalid JSON, wrong length, wrong ID): worth another try."""
+
+
+class _Unreachable(Exception):
+    """The server's name cannot be resolved, or there is no route to any network: retrying cannot help."""
 
 
 class _Throttle:
@@ -141,6 +166,9 @@ class EnsemblSource:
         most 60 s). Default: ``$MOTIFSCAN_ENSEMBL_BACKOFF``, else 1.
     max_wait : float
         Longest ``Retry-After`` honoured; a longer one (Ensembl's hourly limit) ends in :class:`EnsemblError`.
+    max_synonym_lookups : int
+        At most this many names per lookup are tried as synonyms (one request each); see
+        :data:`MAX_SYNONYM_LOOKUPS`.
     release_ttl : float
         Seconds for which a cached Ensembl release is trusted before ``info/data`` is asked again; when the release
         changed, everything cached for this server, species and assembly is dropped.
@@ -159,7 +187,7 @@ class EnsemblSource:
     def __init__(self, species: str = "human", assembly: str = "GRCh38", *, base_url: str | None = None,
                  cache_dir: str | os.PathLike[str] | None = None, use_cache: bool = True, offline: bool = False,
                  timeout: float | None = None, max_retries: int | None = None, backoff: float | None = None,
-                 max_wait: float = 120.0,
+                 max_wait: float = 120.0, max_synonym_lookups: int = MAX_SYNONYM_LOOKUPS,
                  release_ttl: float = 86_400.0, session: requests.Session | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.species = _normalise_species(species)
@@ -171,9 +199,10 @@ class EnsemblSource:
         self.max_retries = _setting("max_retries", max_retries, RETRIES_ENV, DEFAULT_RETRIES, int, maximum=100)
         self.backoff = _setting("backoff", backoff, BACKOFF_ENV, DEFAULT_BACKOFF, float, maximum=3600)
         self.max_wait = max_wait
+        self.max_synonym_lookups = max_synonym_lookups
         self.release_ttl = release_ttl
-        self._cache: Cache | NullCache = Cache(cache_dir) if use_cache else NullCache()
-        self._scope = f"{self.base_url}|{self.species}|{self.assembly}"
+        self._cache: Cache | NullCache = Cache(cache_dir, read_only=offline) if use_cache else NullCache()
+        self._scope = f"{self.base_url}|{self.species}|{self.assembly}|{CACHE_FORMAT}"
         self._own_session = session is None
         self._session = session or requests.Session()
         self._sleep = sleep
@@ -224,9 +253,9 @@ class EnsemblSource:
         EnsemblError
             Ensembl does not know the chromosome, or failed.
         """
-        cached = self._cache.get(self._scope, "chrom", chrom)
+        cached = self._cached("chrom", [chrom], lambda key, value: _length_problem(value)).get(chrom)
         if cached is not None:
-            return int(cached)
+            return cached
         needed = self._genes_on.get(chrom)
         needed_for = f" (needed for {_names(needed)})" if needed else ""
         if self.offline:
@@ -238,14 +267,12 @@ class EnsemblSource:
         path = f"info/assembly/{_q(self.species)}/{_q(chrom)}"
         try:
             answer = self._request("GET", path, what=f"the length of chromosome {chrom}{needed_for}",
-                                   validate=_expect(dict, "length"))
+                                   validate=_expect_length)
         except _ClientError as exc:
             raise EnsemblError(f"Ensembl ({self.base_url}) knows no chromosome {chrom!r}{needed_for} for "
                                f"{self.species} {self.assembly}: {exc.detail}") from None
         self._check_assembly(answer.get("assembly_name"), f"chromosome {chrom}")
         length = answer["length"]
-        if not isinstance(length, int) or isinstance(length, bool) or length <= 0:
-            raise EnsemblError(f"Ensembl gave a bad length for chromosome {chrom}{needed_for}: {length!r}")
         self._cache.put(self._scope, "chrom", chrom, length)
         return length
 
@@ -264,7 +291,7 @@ class EnsemblSource:
         """
         pieces = {r: _split(r.chrom, r.start, r.end) for r in regions}
         keys = _unique(_piece_key(p) for ps in pieces.values() for p in ps)
-        have: dict[str, str] = self._cache.get_many(self._scope, "region", keys)
+        have: dict[str, str] = self._cached("region", keys, _cached_sequence_problem)
         missing = [k for k in keys if k not in have]
         if missing and self.offline:
             lacking = [r for r, ps in pieces.items() if any(_piece_key(p) not in have for p in ps)]
@@ -282,7 +309,7 @@ class EnsemblSource:
     def provenance(self) -> dict[str, str]:
         """Facts for output headers: source, server, species, assembly and the Ensembl release (``info/data``)."""
         self._ensure_release("")
-        release = self._release or self._cache.get(self._scope, "meta", "release") or "unknown"
+        release = self._release or self._cached_release() or "unknown"
         return {"source": "ensembl", "server": self.base_url, "species": self.species, "assembly": self.assembly,
                 "ensembl_release": str(release)}
 
@@ -305,22 +332,40 @@ class EnsemblSource:
         """Learn the server's Ensembl release (cached for ``release_ttl``); ``needed_for`` ends the error message."""
         if self._release is not None or self.offline:
             return
-        stored = self._cache.get(self._scope, "meta", "release")
+        stored = self._cached_release()
         stored_at = self._cache.stored_at(self._scope, "meta", "release")
         if stored is not None and stored_at is not None and time.time() - stored_at < self.release_ttl:
             self._release = stored
             return
         what = f"the Ensembl release{' (asked first, ' + needed_for + ')' if needed_for else ''}"
-        answer = self._request("GET", "info/data", what=what, validate=_expect(dict, "releases"))
-        releases = answer["releases"]
-        if not isinstance(releases, list) or not releases:
-            raise EnsemblError(f"Ensembl's info/data gave no release: {answer!r}")
-        release = str(max(releases))
+        answer = self._request("GET", "info/data", what=what, validate=_expect_releases)
+        release = str(max(answer["releases"]))
         if stored is not None and stored != release:
             logger.info("Ensembl moved from release %s to %s: dropping the cached answers", stored, release)
             self._cache.clear_scope(self._scope)
         self._cache.put(self._scope, "meta", "release", release)
         self._release = release
+
+    def _cached_release(self) -> str | None:
+        return self._cached("meta", ["release"], lambda key, value: _release_problem(value)).get("release")
+
+    # ------------------------------------------------------------------------------------------------------------
+    # The cache: what is read back passes the checks that answers pass
+
+    def _cached(self, kind: str, keys: Sequence[str], check: Callable[[str, Any], str | None]) -> dict[str, Any]:
+        """The cached values of ``keys`` that pass ``check``. Damaged entries count as missing (they are fetched
+        again, with a warning); offline, the first one is a :class:`CacheError` naming it."""
+        values, damaged = self._cache.get_checked(self._scope, kind, keys, check)
+        if damaged:
+            listed = "; ".join(f"{kind} {key!r}: {problem}" for key, problem in list(damaged.items())[:3])
+            more = f" and {len(damaged) - 3} more" if len(damaged) > 3 else ""
+            if self.offline:
+                raise CacheError(f"the cache {self._cache.path} holds a damaged entry ({listed}{more}); run without "
+                                 "--offline to fetch it again, or delete the cache")
+            logger.warning("the cache %s holds %d damaged entr%s (%s%s); fetching %s again", self._cache.path,
+                           len(damaged), "y" if len(damaged) == 1 else "ies", listed, more,
+                           "it" if len(damaged) == 1 else "them")
+        return values
 
     # ------------------------------------------------------------------------------------------------------------
     # Lookups
@@ -329,7 +374,7 @@ class EnsemblSource:
         """``({SYMBOL: {"gene_ids": [...], "via": "symbol"|"synonym"}}, {gene_id: Gene})``; symbols absent from the
         first dict are offline misses. Symbol keys are upper case (Ensembl matches symbols case-insensitively)."""
         keys = {s.upper(): s for s in symbols}
-        found: dict[str, dict] = self._cache.get_many(self._scope, "symbol", keys)
+        found: dict[str, dict] = self._cached("symbol", list(keys), lambda key, value: _symbol_entry_problem(value))
         genes: dict[str, Gene | None] = {}
         todo = [keys[k] for k in keys if k not in found]
         if todo and not self.offline:
@@ -350,96 +395,102 @@ class EnsemblSource:
         answer = self._request("POST", f"lookup/symbol/{_q(self.species)}", params={"expand": 1},
                                body={"symbols": symbols}, what=f"the lookup of {_names(symbols)}",
                                validate=_expect_symbols(symbols))
-        hits, genes = {}, {}
+        hits, genes, kept = {}, {}, {}
         for symbol, obj in answer.items():
             gene = self._gene_from_answer(obj, symbol)
             genes[gene.id] = gene
+            kept[gene.id] = _stripped_gene(obj)
             hits[symbol.upper()] = {"gene_ids": [gene.id], "via": "symbol"}
         # Genes first: a symbol entry must never point at a gene the cache lacks.
-        self._cache.put_many(self._scope, "gene", {i: _gene_record(g) for i, g in genes.items()})
+        self._cache.put_many(self._scope, "gene", kept)
         self._cache.put_many(self._scope, "symbol", hits)
         return hits, genes
 
     def _resolve_synonyms(self, symbols: list[str],
                           known: dict[str, Gene | None]) -> tuple[dict[str, dict], dict[str, Gene | None]]:
         """Try symbols Ensembl's lookup missed as synonyms: ``xrefs/symbol``, then the genes by ID (except the
-        ``known`` ones)."""
-        xrefs = {s: self._xref_gene_ids(s) for s in symbols}
+        ``known`` ones). Cached synonym answers cost nothing; beyond :attr:`max_synonym_lookups` names that need a
+        request, the rest are left untried (``"via": "untried"``, not cached) and a warning says so."""
+        cached = self._cached("xref", [s.upper() for s in symbols], lambda key, value: _xrefs_problem(value))
+        need = [s for s in symbols if s.upper() not in cached]
+        tried, untried = need[: self.max_synonym_lookups], need[self.max_synonym_lookups :]
+        if untried:
+            logger.warning("%d names are not current Ensembl symbols; synonym look-ups take one request each, so only "
+                           "the first %d were tried as synonyms: the other %d (%s) are reported as not found (give "
+                           "them as Ensembl gene IDs or current symbols)", len(need), len(tried), len(untried),
+                           _names(untried))
+        xrefs = {s: _xref_gene_ids(cached[s.upper()]) for s in symbols if s.upper() in cached}
+        with task("synonyms", len(tried)) as progress:
+            for symbol in tried:
+                xrefs[symbol] = self._xref_gene_ids(symbol)
+                progress.advance()
         genes = dict(known)
         genes.update(self._genes_by_id(_unique(i for ids in xrefs.values() for i in ids if i not in known)))
         hits = {}
         for symbol, ids in xrefs.items():
-            known = _prefer_primary([genes[i] for i in ids if genes.get(i) is not None])
-            hits[symbol.upper()] = {"gene_ids": [g.id for g in known], "via": "synonym"}
+            found = _prefer_primary([genes[i] for i in ids if genes.get(i) is not None])
+            hits[symbol.upper()] = {"gene_ids": [g.id for g in found], "via": "synonym"}
         self._cache.put_many(self._scope, "symbol", hits)
+        hits.update({s.upper(): {"gene_ids": [], "via": "untried"} for s in untried})
         return hits, genes
 
     def _xref_gene_ids(self, symbol: str) -> list[str]:
-        """Gene IDs whose name, synonym or external reference is ``symbol`` (cached per symbol)."""
-        cached = self._cache.get(self._scope, "xref", symbol.upper())
-        if cached is not None:
-            return cached
+        """Gene IDs whose name, synonym or external reference is ``symbol``, asked of Ensembl; the answer's gene
+        entries are cached per symbol."""
         if not _path_safe(symbol):
             return []  # "." or "..": no gene is called that, and no URL can carry it as one path segment
         path = f"xrefs/symbol/{_q(self.species)}/{_q(symbol)}"
         try:
             answer = self._request("GET", path, params={"object_type": "gene"}, what=f"the synonyms of {symbol}",
-                                   validate=_expect(list))
+                                   validate=_expect_xrefs)
         except _ClientError:
             answer = []  # Ensembl answers some unknown names with 400/404: nothing found
-        ids = _unique(_unversioned(x["id"]) for x in answer
-                      if isinstance(x, dict) and x.get("type", "gene") == "gene" and isinstance(x.get("id"), str))
-        self._cache.put(self._scope, "xref", symbol.upper(), ids)
-        return ids
+        kept = [{"type": "gene", "id": x["id"]} for x in answer if x.get("type", "gene") == "gene"]
+        self._cache.put(self._scope, "xref", symbol.upper(), kept)
+        return _xref_gene_ids(kept)
 
     def _resolve_transcripts(self, transcript_ids: list[str]) -> dict[str, dict | None]:
         """``{transcript_id: {"gene_id": ..., "version": ...} or None (unknown)}``; absent = offline miss."""
-        found: dict[str, dict | None] = self._cache.get_many(self._scope, "transcript", transcript_ids)
+        cached = self._cached("transcript", transcript_ids, _cached_transcript_problem)
+        found = {t: _transcript_parent(obj) for t, obj in cached.items()}
         todo = [t for t in transcript_ids if t not in found]
         if todo and not self.offline:
             for batch in _chunks(todo, MAX_POST_IDS):
                 answer = self._post_ids(batch, expand=False)
-                parents = {t: self._transcript_parent(t, obj) for t, obj in answer.items()}
-                self._cache.put_many(self._scope, "transcript", parents)
-                found.update(parents)
+                for transcript_id, obj in answer.items():
+                    if obj is not None:
+                        self._check_assembly(obj.get("assembly_name"), transcript_id)
+                kept = {t: None if obj is None else _stripped(obj, _TRANSCRIPT_FIELDS) for t, obj in answer.items()}
+                self._cache.put_many(self._scope, "transcript", kept)
+                found.update({t: _transcript_parent(obj) for t, obj in kept.items()})
         return found
-
-    def _transcript_parent(self, transcript_id: str, obj: dict | None) -> dict | None:
-        if obj is None:
-            return None
-        self._check_assembly(obj.get("assembly_name"), transcript_id)
-        if obj.get("object_type", "Transcript") != "Transcript" or not isinstance(obj.get("Parent"), str):
-            raise EnsemblError(f"Ensembl's answer for transcript {transcript_id} is not a transcript with a gene")
-        return {"gene_id": _unversioned(obj["Parent"]), "version": obj.get("version")}
 
     def _genes_by_id(self, gene_ids: list[str]) -> dict[str, Gene | None]:
         """``{gene_id: Gene or None (unknown to Ensembl)}``; IDs absent from the result are offline misses."""
-        records = self._cache.get_many(self._scope, "gene", gene_ids)
-        genes = {i: (None if r is None else _gene_from_record(r)) for i, r in records.items()}
+        records = self._cached("gene", gene_ids, _cached_gene_problem)
+        genes = {i: (None if r is None else gene_from_json(r)) for i, r in records.items()}
         todo = [i for i in gene_ids if i not in genes]
         if todo and not self.offline:
             for batch in _chunks(todo, MAX_POST_IDS):
                 answer = self._post_ids(batch, expand=True)
                 fetched = {i: (None if obj is None else self._gene_from_answer(obj, i)) for i, obj in answer.items()}
-                self._cache.put_many(self._scope, "gene", {i: _gene_record(g) for i, g in fetched.items()})
+                self._cache.put_many(self._scope, "gene", {i: None if obj is None else _stripped_gene(obj)
+                                                           for i, obj in answer.items()})
                 genes.update(fetched)
         return genes
 
     def _post_ids(self, ids: list[str], expand: bool) -> dict[str, dict | None]:
         """One ``POST lookup/id``; checks that every ID came back, for itself (``null`` when unknown)."""
         # species= keeps IDs of other species (which lookup/id would otherwise find) out: they count as unknown.
+        kind = "Gene" if expand else "Transcript"  # genes are looked up expanded, transcripts (for their gene) not
         return self._request("POST", "lookup/id", params={"expand": int(expand), "species": self.species},
                              body={"ids": ids},
-                             what=f"the lookup of {_names(ids)}", validate=_expect_ids(ids))
+                             what=f"the lookup of {_names(ids)}", validate=_expect_ids(ids, kind))
 
     def _gene_from_answer(self, obj: dict, asked: str) -> Gene:
+        """A checked answer (see :func:`_feature_problem`) as a Gene, once its assembly is the one asked for."""
         self._check_assembly(obj.get("assembly_name"), asked)
-        if obj.get("object_type", "Gene") != "Gene":
-            raise EnsemblError(f"Ensembl's answer for {asked} is a {obj.get('object_type')}, not a gene")
-        try:
-            return gene_from_json(obj)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise EnsemblError(f"Ensembl's answer for {asked} lacks gene fields ({exc})") from None
+        return gene_from_json(obj)
 
     def _make_lookup(self, query: str, kind: str, key: str, version: int | None, by_symbol: dict[str, dict],
                      parents: dict[str, dict | None], genes: dict[str, Gene | None]) -> GeneLookup:
@@ -508,6 +559,9 @@ class EnsemblSource:
                 status, headers, raw = self._send(method, url, params, body, max_bytes)
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ContentDecodingError) as exc:
+                if _unreachable(exc):
+                    raise EnsemblError(f"Ensembl ({self.base_url}) could not be reached for {what}: "
+                                       f"{_connection_problem(exc)}; {NO_NETWORK_HINT}") from None
                 problem, retry_after = _connection_problem(exc), None
                 continue
             except _TooLarge as exc:
@@ -559,6 +613,8 @@ class EnsemblSource:
                 validate(answer)
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             return None, f"invalid JSON ({exc})"
+        except RecursionError:
+            return None, "JSON nested too deeply"
         except _BadResponse as exc:
             return None, str(exc)
         return answer, ""
@@ -569,8 +625,9 @@ class EnsemblSource:
         if delay > self.max_wait:
             raise EnsemblError(f"Ensembl ({self.base_url}) asks to wait {delay:.0f} s before the next request, for "
                                f"{what} ({problem}); try again later")
-        logger.info("Ensembl: %s; retrying in %.2f s (attempt %d of %d)", problem, delay, attempt + 1,
-                    self.max_retries + 1)
+        # a warning, not info: API users (whose logging shows warnings only) learn why a call is slow
+        logger.warning("Ensembl (%s): %s; retrying in %.2f s (attempt %d of %d)", self.base_url, problem, delay,
+                       attempt + 1, self.max_retries + 1)
         self._sleep(delay)
 
     def _check_assembly(self, name: Any, what: str) -> None:
@@ -593,12 +650,12 @@ def gene_from_json(obj: dict) -> Gene:
     Transcripts are sorted by ID. The canonical one is the transcript flagged ``is_canonical``; if none carries the
     flag (older servers), the gene's ``canonical_transcript``.
     """
-    gene_id = _unversioned(obj["id"])
+    gene_id = unversioned(obj["id"])
     raw = obj.get("Transcript") or []
     flagged = any("is_canonical" in t for t in raw)
-    canonical = _unversioned(obj.get("canonical_transcript") or "")
+    canonical = unversioned(obj.get("canonical_transcript") or "")
     transcripts = [_transcript_from_json(t, gene_id, bool(t.get("is_canonical")) if flagged
-                                         else _unversioned(t["id"]) == canonical) for t in raw]
+                                         else unversioned(t["id"]) == canonical) for t in raw]
     return Gene(id=gene_id, name=obj.get("display_name") or "", chrom=str(obj["seq_region_name"]),
                 start=int(obj["start"]) - 1, end=int(obj["end"]), strand=_STRANDS[int(obj["strand"])],
                 biotype=obj.get("biotype") or "", transcripts=tuple(sorted(transcripts, key=lambda t: t.id)),
@@ -607,7 +664,7 @@ def gene_from_json(obj: dict) -> Gene:
 
 def _transcript_from_json(obj: dict, gene_id: str, is_canonical: bool) -> Transcript:
     """A :class:`Transcript` from Ensembl JSON: 1-based closed ``start``/``end`` become 0-based half-open."""
-    return Transcript(id=_unversioned(obj["id"]), gene_id=gene_id, chrom=str(obj["seq_region_name"]),
+    return Transcript(id=unversioned(obj["id"]), gene_id=gene_id, chrom=str(obj["seq_region_name"]),
                       start=int(obj["start"]) - 1, end=int(obj["end"]), strand=_STRANDS[int(obj["strand"])],
                       biotype=obj.get("biotype") or "", is_canonical=is_canonical,
                       version=_int_or_none(obj.get("version")))
@@ -619,15 +676,24 @@ def region_query(chrom: str, start: int, end: int) -> str:
     return f"{chrom}:{start + 1}..{end}:1"
 
 
-def _gene_record(gene: Gene | None) -> dict | None:
-    """A gene as a JSON-able dict for the cache (None stays None: "unknown to Ensembl")."""
-    return None if gene is None else asdict(gene)
+def _stripped(obj: dict, fields: Sequence[str]) -> dict:
+    """Ensembl's object with only the fields motifscan uses: what the cache keeps, still in Ensembl's shape, so that
+    it is checked on reading as an answer is checked on arrival."""
+    return {k: obj[k] for k in fields if k in obj}
 
 
-def _gene_from_record(record: dict) -> Gene:
-    fields = dict(record)
-    fields["transcripts"] = tuple(Transcript(**t) for t in record["transcripts"])
-    return Gene(**fields)
+def _stripped_gene(obj: dict) -> dict:
+    kept = _stripped(obj, _GENE_FIELDS)
+    if "Transcript" in obj:
+        kept["Transcript"] = [_stripped(t, _TRANSCRIPT_FIELDS) for t in obj["Transcript"]]
+    return kept
+
+
+def _transcript_parent(obj: dict | None) -> dict | None:
+    """``{"gene_id": ..., "version": ...}`` of a checked transcript object, None for an unknown transcript."""
+    if obj is None:
+        return None
+    return {"gene_id": unversioned(obj["Parent"]), "version": obj.get("version")}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -635,6 +701,8 @@ def _gene_from_record(record: dict) -> Gene:
 
 
 def _symbol_lookup(query: str, hit: dict | None, genes: dict[str, Gene | None]) -> GeneLookup:
+    if hit is not None and hit["via"] == "untried":
+        return GeneLookup(query, note="not tried as a synonym: too many names were not current symbols")
     if hit is None or any(i not in genes for i in hit["gene_ids"]):
         return GeneLookup(query, note=OFFLINE_NOTE)
     found = tuple(g for g in (genes[i] for i in hit["gene_ids"]) if g is not None)
@@ -664,7 +732,52 @@ def _version_note(query: str, stable_id: str, asked: int | None, served: int | N
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Validators: raise _BadResponse (worth a retry) when an answer does not fit the question
+# Checks. Each ``*_problem`` function says what is wrong with a piece of an answer (None: nothing); the ``_expect*``
+# validators raise _BadResponse (worth a retry) for server answers, and the cache applies the same functions to what
+# it reads back (:meth:`EnsemblSource._cached`).
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _feature_problem(obj: Any, kind: str) -> str | None:
+    """What is wrong with Ensembl's JSON for a ``kind`` (``"Gene"`` or ``"Transcript"``): its ID, name and biotype
+    against the strict patterns of :mod:`motifscan.identifiers`, its place (1-based closed, strand 1/-1), its version,
+    and for a gene each of its transcripts."""
+    if not isinstance(obj, dict):
+        return f"not a {kind.lower()} object: {str(obj)[:80]!r}"
+    feature_id = obj.get("id")
+    problem = name_problem("id", feature_id)
+    if problem:
+        return f"the {kind.lower()} ID {feature_id!r} {problem}"
+    if obj.get("object_type", kind) != kind:
+        return f"{feature_id} is a {obj.get('object_type')!r}, not a {kind.lower()}"
+    for field, check in (("display_name", "name"), ("biotype", "biotype"), ("Parent", "id"),
+                         ("canonical_transcript", "id")):
+        value = obj.get(field)
+        if value not in (None, "") and name_problem(check, value):
+            return f"{feature_id}: the {field} {value!r} {name_problem(check, value)}"
+    chrom, start, end, strand = (obj.get(k) for k in ("seq_region_name", "start", "end", "strand"))
+    if name_problem("chromosome", chrom):
+        return f"{feature_id}: the seq_region_name {chrom!r} {name_problem('chromosome', chrom)}"
+    if not (_is_int(start) and _is_int(end) and 1 <= start <= end):
+        return f"{feature_id}: bad start/end {start!r}/{end!r}"
+    if not _is_int(strand) or strand not in _STRANDS:
+        return f"{feature_id}: bad strand {strand!r}"
+    if obj.get("version") is not None and not (_is_int(obj["version"]) and obj["version"] >= 0):
+        return f"{feature_id}: bad version {obj['version']!r}"
+    if obj.get("is_canonical") not in (None, 0, 1):  # True and False are 1 and 0
+        return f"{feature_id}: bad is_canonical {obj['is_canonical']!r}"
+    transcripts = obj.get("Transcript", [])
+    if kind == "Gene":
+        if not isinstance(transcripts, list):
+            return f"{feature_id}: Transcript is not a list"
+        for transcript in transcripts:
+            problem = _feature_problem(transcript, "Transcript")
+            if problem:
+                return f"{feature_id}: {problem}"
+    return None
 
 
 def _expect(kind: type, *fields: str) -> Callable[[Any], None]:
@@ -672,6 +785,53 @@ def _expect(kind: type, *fields: str) -> Callable[[Any], None]:
         if not isinstance(answer, kind) or any(f not in answer for f in fields):
             raise _BadResponse(f"unexpected answer shape: {str(answer)[:200]}")
     return check
+
+
+def _release_problem(value: Any) -> str | None:
+    return None if isinstance(value, str) and value.isdigit() and value.isascii() else f"bad release {value!r}"
+
+
+def _expect_releases(answer: Any) -> None:
+    """An info/data answer: ``{"releases": [int, ...]}``, at least one."""
+    _expect(dict, "releases")(answer)
+    releases = answer["releases"]
+    if not isinstance(releases, list) or not releases or not all(_is_int(r) and r > 0 for r in releases):
+        raise _BadResponse(f"info/data gave no release as a whole number: {str(releases)[:100]}")
+
+
+def _length_problem(length: Any) -> str | None:
+    return None if _is_int(length) and length > 0 else f"bad chromosome length {length!r}"
+
+
+def _expect_length(answer: Any) -> None:
+    """An info/assembly/SPECIES/CHROM answer: ``{"length": int > 0, ...}``."""
+    _expect(dict, "length")(answer)
+    problem = _length_problem(answer["length"])
+    if problem:
+        raise _BadResponse(problem)
+
+
+def _xrefs_problem(answer: Any) -> str | None:
+    """An xrefs/symbol answer: a list of objects; those of type gene carry a valid gene ID."""
+    if not isinstance(answer, list):
+        return f"not a list: {str(answer)[:80]!r}"
+    for item in answer:
+        if not isinstance(item, dict) or not isinstance(item.get("type", "gene"), str):
+            return f"not an xref object: {str(item)[:80]!r}"
+        if item.get("type", "gene") == "gene" and name_problem("id", item.get("id")):
+            return f"the gene ID {item.get('id')!r} {name_problem('id', item.get('id'))}"
+    return None
+
+
+def _expect_xrefs(answer: Any) -> None:
+    problem = _xrefs_problem(answer)
+    if problem:
+        raise _BadResponse(problem)
+
+
+def _xref_gene_ids(answer: list[dict]) -> list[str]:
+    """The unversioned gene IDs of a checked xrefs/symbol answer."""
+    return _unique(unversioned(x["id"]) for x in answer if x.get("type", "gene") == "gene")
 
 
 def _expect_symbols(asked: list[str]) -> Callable[[Any], None]:
@@ -683,17 +843,18 @@ def _expect_symbols(asked: list[str]) -> Callable[[Any], None]:
         _expect(dict)(answer)
         stray = [k for k in answer if k not in sent]
         if stray:
-            raise _BadResponse(f"answer for names that were not asked: {_names(stray)}")
+            raise _BadResponse(f"answer for names that were not asked: {_names(repr(k) for k in stray)}")
         for symbol, obj in answer.items():
-            if not isinstance(obj, dict) or "id" not in obj:
-                raise _BadResponse(f"the answer for {symbol} is not a gene object")
+            problem = _feature_problem(obj, "Gene")
+            if problem:
+                raise _BadResponse(f"the answer for {symbol}: {problem}")
             if str(obj.get("display_name", "")).upper() != symbol.upper():
                 raise _BadResponse(f"asked for {symbol}, got {obj.get('display_name')!r} ({obj.get('id')})")
     return check
 
 
-def _expect_ids(asked: list[str]) -> Callable[[Any], None]:
-    """A lookup/id answer: every ID we sent, mapped to null or to an object with that very ID."""
+def _expect_ids(asked: list[str], kind: str) -> Callable[[Any], None]:
+    """A lookup/id answer: every ID we sent, mapped to null or to a ``kind`` object with that very ID."""
     def check(answer: Any) -> None:
         _expect(dict)(answer)
         missing = [i for i in asked if i not in answer]
@@ -701,10 +862,47 @@ def _expect_ids(asked: list[str]) -> Callable[[Any], None]:
             raise _BadResponse(f"no answer for {_names(missing)}")
         for stable_id in asked:
             obj = answer[stable_id]
-            if obj is not None and (not isinstance(obj, dict) or _unversioned(str(obj.get("id"))) != stable_id):
-                got = obj.get("id") if isinstance(obj, dict) else obj
-                raise _BadResponse(f"asked for {stable_id}, got {got!r}")
+            if obj is None:
+                continue
+            problem = _feature_problem(obj, kind)
+            if problem:
+                raise _BadResponse(f"the answer for {stable_id}: {problem}")
+            if unversioned(obj["id"]) != stable_id:
+                raise _BadResponse(f"asked for {stable_id}, got {obj['id']!r}")
+            if kind == "Transcript" and not obj.get("Parent"):
+                raise _BadResponse(f"the answer for {stable_id} names no gene (Parent)")
     return check
+
+
+def _symbol_entry_problem(entry: Any) -> str | None:
+    """A cached symbol entry: ``{"gene_ids": [valid IDs], "via": "symbol" | "synonym"}``."""
+    if not isinstance(entry, dict) or entry.get("via") not in ("symbol", "synonym") \
+            or not isinstance(entry.get("gene_ids"), list):
+        return f"not a symbol entry: {str(entry)[:80]!r}"
+    bad = next((i for i in entry["gene_ids"] if name_problem("id", i)), None)
+    return None if bad is None else f"the gene ID {bad!r} {name_problem('id', bad)}"
+
+
+def _cached_gene_problem(key: str, value: Any) -> str | None:
+    """A cached gene: None (unknown to Ensembl) or Ensembl's gene JSON for that very ID."""
+    if value is None:
+        return None
+    problem = _feature_problem(value, "Gene")
+    if problem is None and unversioned(value["id"]) != key:
+        problem = f"the entry is for {value['id']!r}"
+    return problem
+
+
+def _cached_transcript_problem(key: str, value: Any) -> str | None:
+    """A cached transcript: None (unknown to Ensembl) or Ensembl's transcript JSON for that ID, naming its gene."""
+    if value is None:
+        return None
+    problem = _feature_problem(value, "Transcript")
+    if problem is None and unversioned(value["id"]) != key:
+        problem = f"the entry is for {value['id']!r}"
+    if problem is None and not value.get("Parent"):
+        problem = "it names no gene (Parent)"
+    return problem
 
 
 def _expect_sequences(queries: dict[str, tuple[str, int, int]]) -> Callable[[Any], None]:
@@ -724,13 +922,29 @@ def _expect_sequences(queries: dict[str, tuple[str, int, int]]) -> Callable[[Any
     return check
 
 
+def _sequence_problem(sequence: Any, length: int) -> str | None:
+    """What is wrong with a sequence that should hold ``length`` bases (its length, or a character that is no
+    sequence letter: :func:`motifscan.encoding.first_non_sequence`)."""
+    if not isinstance(sequence, str):
+        return f"not a sequence: {str(sequence)[:80]!r}"
+    if len(sequence) != length:
+        return f"{len(sequence)} bases instead of {length}"
+    bad = first_non_sequence(sequence)
+    if bad is not None:
+        return f"the sequence holds {sequence[bad]!r} at base {bad + 1}, which is not a base"
+    return None
+
+
+def _cached_sequence_problem(key: str, value: Any) -> str | None:
+    _, start, end = _parse_piece_key(key)
+    return _sequence_problem(value, end - start)
+
+
 def _check_sequence(query: str, item: dict, chrom: str, start: int, end: int) -> None:
     """``item`` must hold ``end - start`` bases and an ID ``coord_system:assembly:chrom:start+1:end:1``."""
-    if len(item["seq"]) != end - start:
-        raise _BadResponse(f"{query}: {len(item['seq'])} bases instead of {end - start}")
-    bad = _NOT_A_BASE.search(item["seq"])
-    if bad:
-        raise _BadResponse(f"{query}: the sequence holds {bad.group()!r}, which is not a base")
+    problem = _sequence_problem(item["seq"], end - start)
+    if problem:
+        raise _BadResponse(f"{query}: {problem}")
     parts = str(item.get("id", "")).split(":")
     if len(parts) < 6 or parts[2:] != [chrom, str(start + 1), str(end), "1"]:
         raise _BadResponse(f"{query}: the answer is for {item.get('id')!r}")
@@ -748,6 +962,26 @@ def _connection_problem(exc: Exception) -> str:
         cause = cause.__cause__ or cause.__context__
     reason = getattr(cause, "strerror", None) or str(cause).split(": ")[-1].strip(" ')\"") or type(cause).__name__
     return f"{type(exc).__name__} ({reason})"
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether a failed connection means that the server cannot be reached at all: its name did not resolve (no
+    network, no DNS, a mistyped host) or no network route exists. Retrying those only makes the user wait."""
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo:
+        cause = todo.pop()
+        if cause is None or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if isinstance(cause, socket.gaierror) or type(cause).__name__ == "NameResolutionError":
+            return True
+        if isinstance(cause, OSError) and cause.errno == errno.ENETUNREACH:
+            return True
+        if isinstance(cause, BaseException):
+            todo += [cause.__cause__, cause.__context__, getattr(cause, "reason", None),
+                     *(a for a in cause.args if isinstance(a, BaseException))]
+    return False
 
 
 def _pick_server(assembly: str, base_url: str | None, species: str = "homo_sapiens") -> tuple[str, str]:
@@ -884,9 +1118,12 @@ def _retry_after(headers: Any) -> float | None:
     """``Retry-After`` in seconds (Ensembl sends a number, possibly fractional), or None."""
     value = headers.get("Retry-After") if headers is not None else None
     try:
-        return max(float(value), 0.0) if value is not None else None
+        seconds = float(value) if value is not None else None
     except ValueError:
         return None
+    if seconds is None or not math.isfinite(seconds):  # "nan", "inf": no usable advice, so the usual backoff
+        return None
+    return max(seconds, 0.0)
 
 
 def _error_text(raw: bytes) -> str:
@@ -894,7 +1131,7 @@ def _error_text(raw: bytes) -> str:
     text = raw[:2000].decode("utf-8", errors="replace").strip()
     try:
         decoded = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text[:300]
     return str(decoded.get("error", text))[:300] if isinstance(decoded, dict) else text[:300]
 
@@ -936,10 +1173,6 @@ def _setting(name: str, given: Any, env: str, default: Any, kind: type, minimum:
     if not (minimum <= number <= maximum):  # also refuses NaN
         raise UsageError(f"{origin} must be between {minimum:g} and {maximum:g}, not {value!r}")
     return number
-
-
-def _unversioned(stable_id: str) -> str:
-    return stable_id.split(".")[0] if re.match(r"^[A-Za-z0-9_]+\.\d+$", stable_id) else stable_id
 
 
 def _int_or_none(value: Any) -> int | None:

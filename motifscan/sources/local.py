@@ -45,7 +45,9 @@ from typing import Collection, Iterable, Iterator, Mapping, Sequence
 
 import pyfaidx
 
+from motifscan.encoding import first_non_sequence
 from motifscan.errors import GenomeError, InputFileError, UsageError
+from motifscan.identifiers import chromosome_aliases, split_version
 from motifscan.model import Gene, GeneLookup, Region, Transcript
 from motifscan.promoters import fallback_canonical
 from motifscan.sources.cache import default_cache_dir, make_private_dirs
@@ -57,13 +59,11 @@ DEMO_ANNOTATION_LABEL = "demo (Ensembl core test database genes, GRCh37)"
 CANONICAL_TAGS = ("Ensembl_canonical", "MANE_Select")
 
 _GZIP_MAGIC = b"\x1f\x8b"
-_VERSIONED_ID = re.compile(r"(?P<base>[^.]+)\.(?P<version>\d+)(?P<suffix>_PAR_Y)?")
 _ATTRIBUTE = re.compile(r'([A-Za-z_][\w.]*)\s+(?:"([^"]*)"|([^\s;"]+))')
 _HASH_CHUNK = 1 << 20
 _SNIFF_BYTES = 1 << 16
 _COORDINATE = re.compile(r"[0-9]{1,12}")  # ASCII digits; the longest chromosomes have 10
 _BINARY = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\udc80-\udcff]")
-_SEQUENCE_TEXT = re.compile(r"[^A-Za-z*.\-]")
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -262,15 +262,6 @@ class GtfRecords:
     def chroms(self) -> set[str]:
         """The chromosome names the GTF uses for genes and transcripts."""
         return {row.chrom for row in self.genes.values()} | {row.chrom for row in self.transcripts.values()}
-
-
-def split_version(identifier: str) -> tuple[str, int | None]:
-    """``"ENSG00000054598.8"`` -> ``("ENSG00000054598", 8)``; ``"ENSG….14_PAR_Y"`` keeps its ``_PAR_Y`` suffix on the
-    ID; an ID without a numeric version comes back unchanged with None."""
-    match = _VERSIONED_ID.fullmatch(identifier)
-    if match is None:
-        return identifier, None
-    return match["base"] + (match["suffix"] or ""), int(match["version"])
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -511,14 +502,6 @@ def read_gtf(path: str | os.PathLike, chrom_names: Mapping[str, str] | None = No
 # chromosome names
 
 
-def _alternative_names(name: str) -> list[str]:
-    """Names that differ from ``name`` only by the ``chr`` prefix (``chrM`` <-> ``MT`` included)."""
-    if name.startswith("chr"):
-        bare = name[3:]
-        return [bare, "MT"] if bare == "M" else [bare]
-    return [f"chr{name}", "chrM"] if name == "MT" else [f"chr{name}"]
-
-
 def reconcile_chromosomes(gtf_chroms: Iterable[str], fasta_chroms: Collection[str]) -> dict[str, str]:
     """Map each GTF chromosome to its FASTA name: itself when the FASTA has it, else the FASTA name differing only by
     a ``chr`` prefix (``chrM``/``MT`` included). GTF chromosomes with no match are left out of the map."""
@@ -527,7 +510,7 @@ def reconcile_chromosomes(gtf_chroms: Iterable[str], fasta_chroms: Collection[st
         if name in fasta_chroms:
             mapping[name] = name
             continue
-        match = next((alt for alt in _alternative_names(name) if alt in fasta_chroms), None)
+        match = next((alt for alt in chromosome_aliases(name) if alt in fasta_chroms), None)
         if match is not None:
             mapping[name] = match
     return mapping
@@ -773,11 +756,11 @@ class LocalGenomeSource:
             raise InputFileError(
                 f"cannot read {region.chrom}:{region.start}-{region.end} from {self.fasta_path}: {error}"
             ) from error
-        bad = _SEQUENCE_TEXT.search(sequence)
-        if bad:
-            position = region.start + bad.start() + 1
+        bad = first_non_sequence(sequence)
+        if bad is not None:
+            position = region.start + bad + 1
             raise InputFileError(
-                f"{self.fasta_path}: {bad.group()!r} at {region.chrom}:{position} (1-based) is not a sequence letter; "
+                f"{self.fasta_path}: {sequence[bad]!r} at {region.chrom}:{position} (1-based) is not a sequence letter; "
                 "is the FASTA damaged, or its index stale?"
             )
         if len(sequence) != inside_end - region.start:
