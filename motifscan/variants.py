@@ -133,7 +133,7 @@ class VariantResult:
         if track:
             yield 'track name="motifscan-variants" description="motif sites changed by variants" useScore=1\n'
         yield "".join(line + "\n" for line in _comment_lines(self.provenance))
-        yield "".join(line + "\n" for line in _bed_rows(self.columns, self._p_threshold))
+        yield "".join(line + "\n" for line in _bed_rows(self.columns))
 
     def to_tsv(self) -> str:
         """The TSV text."""
@@ -224,14 +224,14 @@ def _short(allele: str) -> str:
     return allele if len(allele) <= 10 else f"{len(allele)}bp"
 
 
-def _bed_rows(columns: dict[str, np.ndarray], p_threshold: float) -> Iterator[str]:
+def _bed_rows(columns: dict[str, np.ndarray]) -> Iterator[str]:
     """BED6 rows of the passing alleles' best windows, sorted by chrom, start, end, name (one lexsort)."""
     from motifscan.writers import bed_score
 
     parts = []
     for allele in ("ref", "alt"):
         p_values = columns[f"{allele}_p_value"]
-        keep = np.flatnonzero(p_values <= p_threshold)
+        keep = np.flatnonzero(columns[f"{allele}_passes"])
         names = np.array([f"{v}|{_short(r)}>{_short(a)}|{m}|{allele}|{e}" for v, r, a, m, e in zip(
             columns["variant_id"][keep].tolist(), columns["ref"][keep].tolist(), columns["alt"][keep].tolist(),
             columns["motif_name"][keep].tolist(), columns["effect"][keep].tolist())], dtype=object)
@@ -257,7 +257,8 @@ class _Model:
     motifs: list[Motif]
     log_odds: list[np.ndarray]
     distributions: list[ScoreDistribution]
-    thresholds: np.ndarray
+    thresholds: np.ndarray  # (k,) score cut of each matrix: its p threshold's, raised by --min-rel-score
+    rel_cuts: np.ndarray  # (k,) the --min-rel-score cut alone (-inf without it)
     p_threshold: float
     mask_lowercase: bool
     background: np.ndarray
@@ -277,7 +278,13 @@ class _Model:
         for k, distribution in enumerate(distributions):
             thresholds[k] = distribution.score_threshold(settings.p_threshold)
             distribution.release()  # grids are rebuilt on demand: 1019 matrices' cached grids would take GBs
-        return cls(list(motifs), matrices, distributions, thresholds, settings.p_threshold, settings.mask_lowercase,
+        rel_cuts = np.full(len(distributions), -np.inf)
+        if settings.min_rel_score is not None:
+            rel_cuts = np.array([d.min_score + settings.min_rel_score * (d.max_score - d.min_score)
+                                 for d in distributions])
+        thresholds = np.maximum(thresholds, rel_cuts)
+        return cls(list(motifs), matrices, distributions, thresholds, rel_cuts, settings.p_threshold,
+                   settings.mask_lowercase,
                    background)
 
 
@@ -498,7 +505,11 @@ def _score_placed(placed: _Placed, pool: np.ndarray, model: _Model) -> dict[str,
         both = model.distributions[k].pvalues(np.concatenate([ref_score[rows], alt_score[rows]]))
         model.distributions[k].release()
         ref_p[rows], alt_p[rows] = both[: rows.size], both[rows.size :]
-    keep = (ref_p <= model.p_threshold) | (alt_p <= model.p_threshold)
+    cut = model.rel_cuts[m] - TIE_EPS_BITS  # an allele passes with p <= threshold and, if asked, the rel score
+    ref_pass = (ref_p <= model.p_threshold) & (ref_score >= cut)
+    alt_pass = (alt_p <= model.p_threshold) & (alt_score >= cut)
+    keep = ref_pass | alt_pass
+    ref_pass, alt_pass = ref_pass[keep], alt_pass[keep]
     # an allele without a scorable touched window (N stretches, the window's edge) has no score and no p-value
     ref_p[~np.isfinite(ref_score)] = np.nan
     alt_p[~np.isfinite(alt_score)] = np.nan
@@ -519,7 +530,6 @@ def _score_placed(placed: _Placed, pool: np.ndarray, model: _Model) -> dict[str,
     delta_p = _delta_p_values(model, batch, e, m, s, frames, words, widths, np.where(use_alt, alt_score, ref_score))
     spans = _site_spans(batch, placed, e, widths, ref_offset, alt_offset)
     v = placed.variants
-    ref_pass, alt_pass = ref_p <= model.p_threshold, alt_p <= model.p_threshold
     effect = np.where(ref_pass & ~alt_pass, "lost", np.where(alt_pass & ~ref_pass, "gained", np.where(
         alt_score > ref_score, "stronger", np.where(alt_score < ref_score, "weaker", "unchanged"))))
     obj = lambda values: np.array(values, dtype=object)
@@ -539,6 +549,7 @@ def _score_placed(placed: _Placed, pool: np.ndarray, model: _Model) -> dict[str,
         "gene_name": obj([placed.gene_name[i] for i in e.tolist()]),
         "tss_rel_pos": placed.tss_rel_pos[e],
         "delta_p_value": delta_p,
+        "ref_passes": ref_pass, "alt_passes": alt_pass,
         **spans,
     }
 
@@ -550,6 +561,7 @@ def _empty_columns() -> dict[str, np.ndarray]:
     for name in ("ref_score", "alt_score", "score_delta", "ref_p_value", "alt_p_value", "delta_p_value"):
         columns[name] = np.zeros(0)
     columns["site_chrom"] = np.zeros(0, dtype=object)
+    columns["ref_passes"] = columns["alt_passes"] = np.zeros(0, dtype=bool)
     return columns
 
 
@@ -719,19 +731,20 @@ def _vcf_in_promoters(reader: VcfReader, promoters) -> list[Variant]:
     spans: dict[str, list[tuple[int, int]]] = {}
     for promoter in promoters:
         spans.setdefault(promoter.region.chrom, []).append((promoter.region.start, promoter.region.end))
-    bounds = {c: np.array(sorted(s), dtype=np.int64).reshape(-1, 2) for c, s in spans.items()}
+    # per chromosome: window starts (sorted) and the running maximum of their ends; a REF span [s, e) lies in some
+    # window iff the windows starting at or before s reach e
+    starts = {c: np.array(sorted(w), dtype=np.int64).reshape(-1, 2) for c, w in spans.items()}
+    reach = {c: np.maximum.accumulate(w[:, 1]) for c, w in starts.items()}
     kept = []
     names: dict[str, str | None] = {}
-    for variant in reader.records():
-        genome_chrom = names.get(variant.chrom, "")
-        if genome_chrom == "":
-            genome_chrom = names[variant.chrom] = chrom_map([variant.chrom], set(spans)).get(variant.chrom)
+    for variant in reader.records():  # one pass, per record (pysam yields records one by one)
+        if variant.chrom not in names:
+            names[variant.chrom] = chrom_map([variant.chrom], set(spans)).get(variant.chrom)
+        genome_chrom = names[variant.chrom]
         if genome_chrom is None:
             continue
-        windows = bounds[genome_chrom]
-        i = int(np.searchsorted(windows[:, 0], variant.ref_start, side="right")) - 1
-        near = windows[max(0, i - 50): i + 1]  # merged windows of other genes may overlap: look back a little
-        if np.any((near[:, 0] <= variant.ref_start) & (variant.ref_end <= near[:, 1])):
+        i = int(np.searchsorted(starts[genome_chrom][:, 0], variant.ref_start, side="right")) - 1
+        if i >= 0 and reach[genome_chrom][i] >= variant.ref_end:
             kept.append(variant)
     return _dedupe(kept)
 

@@ -296,7 +296,7 @@ def test_ref_mismatch_warns_and_most_mismatching_fails_with_assembly_hint(demo_c
             for i in range(3)]
     wrong_base = "C" if seq[lo + 499].upper() != "C" else "G"
     bad = f"6:{lo + 500}:{wrong_base}:T"
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.WARNING, logger="motifscan"):  # a CLI test may have set it to ERROR (-q)
         result = motifscan.score_variants(None, ["FOXC1"], SHORT_MOTIFS, variants=good + [bad], genome="demo",
                                           p_threshold=1.0)
     assert any(f"6:{lo + 500}" in r.message and "REF" in r.message for r in caplog.records)
@@ -531,3 +531,16 @@ def test_cli_variant_option_without_vcf_and_errors(tmp_path):
     assert mismatch.exit_code == 1 and "GRCh37 vs GRCh38" in mismatch.output
     gff = run_cli("variants", EXAMPLE_VCF, "FOXQ1", "--genome", "demo", "-o", out, "--gff3", tmp_path / "x.gff3")
     assert gff.exit_code == 2 and "--gff3" in gff.output
+
+
+def test_min_rel_score_filters_the_passing_alleles(matrices):
+    plain = motifscan.score_variants(EXAMPLE_VCF, ["FOXC1", "FOXQ1", "GTPBP6"], SHORT_MOTIFS, genome="demo",
+                                     p_threshold=1e-2)
+    strict = motifscan.score_variants(EXAMPLE_VCF, ["FOXC1", "FOXQ1", "GTPBP6"], SHORT_MOTIFS, genome="demo",
+                                      p_threshold=1e-2, min_rel_score=0.85)
+    assert 0 < len(strict) < len(plain)
+    for row in strict:
+        matrix = matrices[row["motif_id"]][1]
+        low, high = matrix.min(axis=0).sum(), matrix.max(axis=0).sum()
+        best = max(s for s in (row["ref_score"], row["alt_score"]) if not math.isnan(s))
+        assert (best - low) / (high - low) >= 0.85 - 1e-9
