@@ -124,10 +124,11 @@ class ScanResult:
         return counts
 
     def plot(self, path: str | Path | None = None, **options):
-        """The promoter map (needs the ``plot`` extra): one row per promoter, x = position relative to the TSS."""
+        """The promoter map (needs the ``plot`` extra): one row per scanned record, x = position relative to the
+        TSS; ``options`` as :func:`motifscan.plots.promoter_map` takes them (``title``, ``top``, ``max_q``,
+        ``motif_ids``, ``tf_names``, ``gene_strands``). ``path``: .png, .svg or .pdf."""
         from motifscan.plots import promoter_map
 
-        options.setdefault("gene_strands", {name: record.strand for name, record in self.records.items()})
         return promoter_map(self, path, **options)
 
     def to_pandas(self):
@@ -146,6 +147,23 @@ class ScanResult:
 
     def __repr__(self) -> str:
         return f"<ScanResult: {len(self.hits)} hits, {len(self.motifs)} motifs>"
+
+
+def read_hits(path: str | Path):
+    """A motifscan TSV file (as ``motifscan scan/fasta -o`` and :meth:`ScanResult.write_tsv` write it) as a pandas
+    DataFrame with fixed dtypes (:data:`motifscan.hits.TSV_DTYPES`): the same frame as
+    :meth:`ScanResult.to_pandas`. ``start``/``end`` are 0-based half-open.
+
+    Only the ``#`` lines before the header are comments: a ``#`` inside a row (a record named ``site#3``) is data,
+    which ``pandas.read_csv(comment="#")`` would cut. ``frame.attrs["provenance"]`` holds the comment lines as
+    (key, value) pairs. Raises :class:`~motifscan.errors.InputFileError` for a file that is not a motifscan TSV.
+    """
+    from motifscan.writers import read_tsv
+
+    provenance, table = read_tsv(path)  # checks the header and every row's fields
+    frame = table.to_pandas()
+    frame.attrs["provenance"] = provenance
+    return frame
 
 
 def resolve_motifs(motifs: MotifSpec, jaspar_release: str | None = None) -> list[Motif]:
@@ -185,6 +203,31 @@ def base_provenance(settings: ScanSettings, motifs: Sequence[Motif], output: Eng
         ("coordinates", "start/end 0-based half-open; strand relative to chrom"),
         ("command", command if command is not None else " ".join(sys.argv) or "python"),
     ]
+
+
+GAP_MIN_LENGTH = 10
+"""Runs of at least this many letters other than A, C, G, T (N stretches, assembly gaps) are listed in the provenance
+as ``gap`` lines, so that maps can draw them; shorter runs (a stray N or IUPAC code) are counted only in the
+unscored-windows warning."""
+
+
+def gap_provenance(targets: Sequence[ScanTarget], tss_relative=None) -> list[tuple[str, str]]:
+    """``("gap", "NAME CHROM:START-END")`` for each run of at least :data:`GAP_MIN_LENGTH` letters other than A, C,
+    G, T in each target; START-END 1-based inclusive on ``chrom`` (as ``# record:`` lines). ``tss_relative(name,
+    start, end)`` (gene scans), given 0-based half-open genomic ``[start, end)``, returns the run's first and last
+    base relative to the record's TSS, appended as `` tss_rel=FIRST..LAST`` (+1 = TSS base, no 0)."""
+    from motifscan.encoding import invalid_runs
+
+    lines = []
+    for target in targets:
+        for run_start, run_end in invalid_runs(target.sequence, GAP_MIN_LENGTH).tolist():
+            start, end = target.offset + run_start, target.offset + run_end
+            text = f"{target.name} {target.chrom}:{start + 1}-{end}"
+            if tss_relative is not None:
+                first, last = tss_relative(target.name, start, end)
+                text += f" tss_rel={first}..{last}"
+            lines.append(("gap", text))
+    return lines
 
 
 def _records(path_or_records: str | Path | Iterable) -> list[FastaRecord]:
@@ -231,14 +274,107 @@ def scan_fasta(
     release = jaspar_database(jaspar_release).release
     chosen = resolve_motifs(motifs, release)
     records = _records(path_or_records)
-    output = scan_targets([ScanTarget(r.name, r.sequence, r.name) for r in records], chosen, settings)
-    provenance = base_provenance(settings, chosen, output, release, command)
+    targets = [ScanTarget(r.name, r.sequence, r.name) for r in records]
+    output = scan_targets(targets, chosen, settings)
+    provenance = base_provenance(settings, chosen, output, release, command) + gap_provenance(targets)
     if isinstance(path_or_records, (str, Path)):
         provenance.insert(2, ("input", str(path_or_records)))
     records = {r.name: Region(r.name, 0, len(r.sequence), "+", r.name) for r in records}
     return ScanResult(output.hits, tuple(chosen), tuple(provenance), output.scored_windows, records)
 
 
+<<<<<<< HEAD
+# ------------------------------------------------------------------------------------------------ genome scans
+
+@dataclass(frozen=True)
+class GenomeScanResult:
+    """What ``scan_genome`` wrote: ``paths`` (the output and its index), ``n_hits``, ``chunks``, ``scored_windows``
+    (motif ID -> windows scored on both strands), ``provenance`` (as written at the top of the output)."""
+
+    paths: tuple[Path, ...]
+    n_hits: int
+    chunks: int
+    scored_windows: dict[str, int]
+    provenance: tuple[tuple[str, str], ...]
+
+
+def scan_genome(
+    fasta_path: str | Path,
+    output: str | Path,
+    motifs: MotifSpec = None,
+    *,
+    regions: str | Path | None = None,
+    chunk_size: int | None = None,
+    jobs: int = 1,
+    dask_scheduler: str | None = None,
+    p_threshold: float = 1e-4,
+    q_threshold: float | None = None,
+    min_rel_score: float | None = None,
+    pseudocount: float = 0.8,
+    background: str = "uniform",
+    mask_lowercase: bool = False,
+    max_strand: bool = False,
+    jaspar_release: str | None = None,
+    cache_dir: str | Path | None = None,
+    command: str | None = None,
+) -> GenomeScanResult:
+    """Scan every record of a genome FASTA (plain or bgzip), or the regions of a BED file (0-based half-open, hits
+    named by the BED's name column), in chunks, and stream the hits to ``output`` (``.tsv.gz`` or ``.bed.gz`` with a
+    tabix index, or a ``.parquet`` folder partitioned by chromosome). See :mod:`motifscan.genome_scan`.
+
+    The hits, p- and q-values are those ``scan_fasta`` gives on the same sequences (q: BH per motif over every window
+    scored in the whole input), whatever ``chunk_size`` (default 1,000,000 window starts), ``jobs`` (local
+    processes) or ``dask_scheduler`` (``tcp://HOST:PORT`` of a running scheduler, or ``local:N``).
+    """
+    from motifscan.background import is_auto, parse_background
+    from motifscan.chunks import plan_chunks
+    from motifscan.genome_scan import DEFAULT_CHUNK_SIZE, ChunkReader, fasta_spans, genome_background, read_regions
+    from motifscan.genome_scan import scan_genome as run_scan
+    from motifscan.indexed_output import open_sink, output_kind
+    from motifscan.sources.local import open_fasta
+    from motifscan.writers import comment_lines, record_line
+
+    settings = ScanSettings(p_threshold=p_threshold, q_threshold=q_threshold, min_rel_score=min_rel_score,
+                            pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase,
+                            max_strand=max_strand, jobs=jobs)
+    output_kind(output)  # a bad name fails before any work
+    release = jaspar_database(jaspar_release).release
+    chosen = resolve_motifs(motifs, release)
+    if not chosen:
+        raise UsageError("no motif selected")
+    fasta = open_fasta(fasta_path, cache_dir)
+    try:
+        lengths = {name: int(record.rlen) for name, record in fasta.faidx.index.items()}
+        spans = read_regions(regions, lengths) if regions is not None else fasta_spans(fasta)
+        fixed = None if is_auto(background) else parse_background(background)
+        if fixed is None:
+            fixed = genome_background(ChunkReader(fasta, spans), plan_chunks(spans, DEFAULT_CHUNK_SIZE, 1),
+                                      mask_lowercase)
+        provenance = base_provenance(settings, chosen, EngineOutput([], fixed), release, command)
+        provenance.insert(2, ("input", str(fasta_path)))
+        if regions is not None:
+            provenance.insert(3, ("regions", str(regions)))
+        records = comment_lines([("record", record_line(Region(s.chrom, s.start, s.end, "+", s.name)))
+                                 for s in spans])
+        sink = open_sink(output, provenance, records, lengths)
+        try:
+            scan = run_scan(fasta, chosen, spans=spans, p_threshold=p_threshold, q_threshold=q_threshold,
+                            min_rel_score=min_rel_score, pseudocount=pseudocount, background=fixed,
+                            mask_lowercase=mask_lowercase, max_strand=max_strand,
+                            chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, jobs=jobs,
+                            dask_scheduler=dask_scheduler, spill_folder=Path(output).parent, sink=sink)
+            paths = sink.close()
+        except BaseException:
+            sink.abort()
+            raise
+    finally:
+        fasta.close()
+    return GenomeScanResult(tuple(paths), scan.n_hits, scan.chunks, scan.scored_windows, tuple(provenance))
+=======
 from motifscan.design import DesignResult, design_sites  # noqa: E402  (the bench design, re-exported here)
+<<<<<<< HEAD
 # Variant scans live in their own module (allele-specific scoring); exported here with every public entry point.
 from motifscan.variants import VariantResult, score_variants  # noqa: E402
+=======
+>>>>>>> main
+>>>>>>> main

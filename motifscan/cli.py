@@ -38,6 +38,12 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
     log.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO)
 
 
+def _restore_logging(handlers: list[logging.Handler], propagate: bool, level: int) -> None:
+    log.handlers[:] = handlers
+    log.propagate = propagate
+    log.setLevel(level)
+
+
 class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program is, so that it unwinds like Ctrl-C: staged outputs are removed."""
 
@@ -184,6 +190,8 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     from motifscan.progress import report_to, terminal_stream
 
     ctx.obj = {"verbose": verbose, "quiet": quiet}
+    saved = (list(log.handlers), log.propagate, log.level)
+    ctx.call_on_close(lambda: _restore_logging(*saved))  # in-process callers (tests, notebooks) get theirs back
     _configure_logging(verbose, quiet)
     ctx.with_resource(report_to(terminal_stream(quiet)))
 
@@ -509,21 +517,108 @@ def promoters(genes, genes_file, genome, annotation, species, assembly, ensembl_
     write_lines(output, lines)
 
 
+_EXECUTION_OPTIONS = ("--jobs", "-j", "--dask-scheduler", "--chunk-size")
+
+
+def _command_line_without_execution() -> str:
+    """The command line less the options that say only where and in what pieces to run (so that the output's
+    provenance, and thus its bytes, do not depend on them)."""
+    words, skip = [], False
+    for word in _Group.argv:
+        if skip:
+            skip = False
+            continue
+        name, equals, _ = word.partition("=")
+        if name in _EXECUTION_OPTIONS:
+            skip = not equals
+            continue
+        words.append(word)
+    return " ".join(shlex.quote(a) for a in ["motifscan", *words])
+
+
+@cli.command()
+@click.argument("fasta_path", metavar="FASTA", type=click.Path(exists=True, dir_okay=False))
+@click.option("--regions", type=click.Path(exists=True, dir_okay=False), default=None, metavar="BED",
+              help="Scan only these regions (BED, 0-based half-open; hits named by the name column).")
+@_motif_options
+@click.option("--pvalue", "p_threshold", type=float, default=1e-4, show_default=True,
+              help="Report windows with p-value <= this.")
+@click.option("--qvalue", "q_threshold", type=float, default=None,
+              help="Also require the BH q-value (per motif, over the whole genome) <= this.")
+@click.option("--min-rel-score", type=float, default=None, help="Also require the relative score >= this.")
+@click.option("--pseudocount", type=float, default=0.8, show_default=True,
+              help="Total pseudocount per matrix column, spread by the background.")
+@click.option("--background", default="uniform", show_default=True, metavar="uniform|auto|A,C,G,T",
+              help="0-order background; 'auto' estimates it from the scanned sequence (one extra read).")
+@click.option("--mask-lowercase", is_flag=True, help="Do not score windows with soft-masked letters.")
+@click.option("--max-strand", is_flag=True, help="Of a site found on both strands, keep the better one (ties: +).")
+@click.option("-o", "--output", required=True, metavar="FILE",
+              help="FILE.tsv.gz or FILE.bed.gz (bgzip + tabix index) or FILE.parquet (partitioned by chromosome).")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=None, metavar="BASES",
+              help="Window starts per chunk of work [default: 1000000]; results do not depend on it.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+              help="Local worker processes.")
+@click.option("--dask-scheduler", default=None, metavar="ADDRESS",
+              help="Run the chunks on a Dask cluster: tcp://HOST:PORT, or local:N to start one of N workers.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Cache folder (FASTA indexes when the genome's folder is read-only).")
+def genome(fasta_path, regions, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release,
+           p_threshold, q_threshold, min_rel_score, pseudocount, background, mask_lowercase, max_strand, output,
+           chunk_size, jobs, dask_scheduler, cache_dir):
+    """Scan a whole genome FASTA (plain or bgzip), or its --regions, in chunks, to an indexed file.
+
+    Coordinates: 0-based half-open on each chromosome; the hits, p- and q-values are those of `motifscan fasta` on
+    the same sequences, whatever --chunk-size, --jobs or --dask-scheduler.
+    """
+    from motifscan.api import scan_genome
+
+    if jobs > 1 and dask_scheduler:
+        raise click.UsageError("--jobs and --dask-scheduler exclude each other (the Dask cluster sets the workers)")
+    release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
+    result = scan_genome(fasta_path, output, motifs, regions=regions, chunk_size=chunk_size, jobs=jobs,
+                         dask_scheduler=dask_scheduler, p_threshold=p_threshold, q_threshold=q_threshold,
+                         min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
+                         mask_lowercase=mask_lowercase, max_strand=max_strand, jaspar_release=release,
+                         cache_dir=cache_dir, command=_command_line_without_execution())
+    log.info("%d hits in %d chunks -> %s", result.n_hits, result.chunks, ", ".join(map(str, result.paths)))
+
+
 @cli.command()
 @click.argument("hits_path", metavar="HITS.tsv", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", required=True, metavar="FILE", help="Image file: .png or .svg.")
+@click.option("-o", "--output", required=True, metavar="FILE", help="Image file: .png, .svg or .pdf.")
 @click.option("--title", default=None, help="Figure title.")
-def plot(hits_path, output, title):
-    """Draw a promoter map of a motifscan TSV: one row per promoter, sites by position relative to the TSS."""
+@click.option("--top", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Draw the N motifs whose best site has the lowest p-value; 0 = all [default: 25].")
+@click.option("--max-q", type=click.FloatRange(0, 1), default=None, metavar="Q",
+              help="Draw only sites with q-value <= Q.")
+@click.option("--motif", "motif_ids", multiple=True, metavar="ID",
+              help="Draw only this motif (MA0605.3, or MA0605 for any version). Repeatable.")
+@click.option("--tf", "tf_names", multiple=True, metavar="NAME",
+              help="Draw only motifs of this TF name (case-insensitive). Repeatable.")
+def plot(hits_path, output, title, top, max_q, motif_ids, tf_names):
+    """Draw a promoter map of a motifscan TSV: one row per scanned promoter (or sequence), sites by position
+    relative to the TSS, N stretches hatched."""
     from motifscan.api import ScanResult
+    from motifscan.plots import DEFAULT_TOP, suffix_check
     from motifscan.writers import read_tsv, records_from_provenance
 
     _check_outputs({"-o/--output": output}, {"HITS.tsv": hits_path})
+    suffix_check(output)
     provenance, hits = read_tsv(hits_path)
-    # the provenance gives the promoter window's extent, and the record lines each promoter's strand
+    # the provenance gives the promoter window's extent, the record lines each promoter's strand, the gap lines
+    # the N stretches
     result = ScanResult(hits, (), tuple(provenance), {}, records_from_provenance(provenance))
-    result.plot(output, title=title)
-    log.info("%d sites drawn to %s", len(hits), output)
+    cap = DEFAULT_TOP if top is None else (top or None)
+    figure = result.plot(output, title=title, top=cap, max_q=max_q, motif_ids=motif_ids, tf_names=tf_names)
+    left_out = figure.left_out
+    drawn = len(hits) - left_out["sites"]
+    log.info("%s drawn to %s", _count(drawn, "site"), output)
+    if left_out["by_q"]:
+        log.info("not drawn: %s with q > %g (--max-q)", _count(left_out["by_q"], "site"), max_q)
+    capped = left_out["sites"] - left_out["by_q"]
+    if capped:
+        log.warning("not drawn: %s of %s beyond the %d with the strongest sites; use --top N (0 = all), --motif "
+                    "or --tf to choose", _count(capped, "site"), _count(left_out["motifs"], "more motif"), cap)
 
 
 @cli.command()
