@@ -13,13 +13,8 @@ Data flow (each step has one home):
                -> scanning: codes x log-odds on both strands (BLAS) -> candidate windows -> engine: Hit records
                -> writers: TSV | BED (one module knows each format's columns)
 
-<<<<<<< HEAD
-Public API: :func:`scan_fasta`, :func:`scan_genes`, :class:`ScanResult`, :func:`select_motifs`, :func:`read_motif_file`,
-:func:`score_variants` (does a variant break or make a site?), :class:`VariantResult`.
-=======
 Public API: :func:`scan_fasta`, :func:`scan_genes`, :class:`ScanResult`, :func:`read_hits`, :func:`select_motifs`,
-:func:`read_motif_file`.
->>>>>>> main
+:func:`read_motif_file`, :func:`score_variants` (does a variant break or make a site?), :class:`VariantResult`.
 Coordinates are 0-based half-open everywhere inside; 1-based only where a format demands it.
 """
 

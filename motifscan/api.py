@@ -283,7 +283,6 @@ def scan_fasta(
     return ScanResult(output.hits, tuple(chosen), tuple(provenance), output.scored_windows, records)
 
 
-<<<<<<< HEAD
 # ------------------------------------------------------------------------------------------------ genome scans
 
 @dataclass(frozen=True)
@@ -370,11 +369,7 @@ def scan_genome(
     finally:
         fasta.close()
     return GenomeScanResult(tuple(paths), scan.n_hits, scan.chunks, scan.scored_windows, tuple(provenance))
-=======
+
+
 from motifscan.design import DesignResult, design_sites  # noqa: E402  (the bench design, re-exported here)
-<<<<<<< HEAD
-# Variant scans live in their own module (allele-specific scoring); exported here with every public entry point.
-from motifscan.variants import VariantResult, score_variants  # noqa: E402
-=======
->>>>>>> main
->>>>>>> main
+from motifscan.variants import VariantResult, score_variants  # noqa: E402  (variant scans, re-exported here)
