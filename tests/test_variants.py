@@ -18,7 +18,7 @@ import pytest
 from ensembl_standin import VariationRecord, load_demo, serve_variations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oracles import enumerate_scores, exact_pvalues, reverse_complement, window_score
+from oracles import enumerate_scores, exact_pvalues, read_fasta_plainly, reverse_complement, window_score
 
 import motifscan
 from motifscan.allele_scores import EditBatch, best_windows
@@ -544,3 +544,35 @@ def test_min_rel_score_filters_the_passing_alleles(matrices):
         low, high = matrix.min(axis=0).sum(), matrix.max(axis=0).sum()
         best = max(s for s in (row["ref_score"], row["alt_score"]) if not math.isnan(s))
         assert (best - low) / (high - low) >= 0.85 - 1e-9
+
+
+def test_sites_found_by_scan_on_the_chr7_test_genome_are_lost_when_planted_over(tmp_path):
+    """Real data (Ensembl's GRCh37 chr7 test genome): variants planted in the middle of the sites `scan` reports
+    destroy them, with the reference allele scored exactly as `scan` scored the site."""
+    import gzip
+    import shutil
+
+    data = Path(__file__).parent / "data" / "chr7"
+    fasta, gtf = tmp_path / "chr7.fa", tmp_path / "chr7.gtf"
+    for packed, target in (("genome.fa.gz", fasta), ("genes.gtf.gz", gtf)):
+        with gzip.open(data / packed, "rb") as source, open(target, "wb") as out:
+            shutil.copyfileobj(source, out)
+    genes = ["GRM3", "KIAA1324L", "DMTF1", "TMEM243", "TP53TG1", "CROT"]
+    hits = motifscan.scan_genes(genes, genome=fasta, annotation=gtf).to_pandas()
+    assert len(hits) >= 3
+    chroms = read_fasta_plainly(fasta)
+    specs = []
+    for hit in hits.itertuples():
+        middle = (hit.start + hit.end) // 2  # 0-based
+        base = chroms[hit.chrom][middle].upper()
+        specs.append((hit, f"{hit.chrom}:{middle + 1}:{base}:{'A' if base in 'GC' else 'C'}"))
+    result = motifscan.score_variants(None, genes, variants=[s for _, s in specs], genome=fasta, annotation=gtf)
+    rows = result.to_pandas()
+    for hit, spec in specs:
+        row = rows[(rows.variant_id == spec) & (rows.motif_id == hit.motif_id) & (rows.strand == hit.strand)]
+        assert len(row) >= 1, spec
+        assert row.ref_score.iloc[0] >= hit.score - 1e-9  # the site's window is one of the touched ones
+        if abs(row.ref_score.iloc[0] - hit.score) < 1e-9:  # (a better overlapping window may win)
+            assert row.ref_p_value.iloc[0] == pytest.approx(hit.p_value, rel=0.02)  # each within 1% of exact
+            assert row.ref_sequence.iloc[0].upper() == hit.matched_sequence.upper()
+    assert (rows.effect == "lost").sum() >= len(specs) // 2
