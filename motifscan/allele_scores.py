@@ -190,7 +190,7 @@ def _best(rows: np.ndarray, allowed: np.ndarray | None, weights: np.ndarray, wid
     scorable = (invalid_counts[:, width:] - invalid_counts[:, :-width]) == 0  # (n, n_windows)
     if allowed is not None:
         scorable &= allowed
-    step = max(1, _CHUNK_CELLS // max(1, n_windows * columns))
+    step = max(1, _CHUNK_CELLS // max(1, n_windows * max(columns, 4 * width)))  # product's input and output
     for first in range(0, n, step):
         last = min(n, first + step)
         windows = sliding_window_view(onehot[first:last], (width, 4), axis=(1, 2))  # (c, n_windows, 1, w, 4)

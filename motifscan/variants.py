@@ -305,6 +305,13 @@ class _Placed:
     tss_rel_pos: np.ndarray  # 0 = none
 
 
+def _subset(placed: _Placed, first: int, last: int) -> _Placed:
+    """Variants ``first`` to ``last`` of a placement (same pool)."""
+    return _Placed(placed.variants[first:last], placed.genome_chrom[first:last], placed.pool_offset[first:last],
+                   placed.lo[first:last], placed.hi[first:last], placed.gene_name[first:last],
+                   placed.tss_rel_pos[first:last])
+
+
 class _RefCheck:
     """REF against the genome: warn per variant, count, and fail when most differ (wrong assembly)."""
 
@@ -896,7 +903,9 @@ def score_variants(
     check.verdict()
     counts["scored"] = len(placed.variants)
     counts["mismatched"] = check.mismatched
-    columns = _score_placed(placed, pool, model)
+    parts = [_score_placed(_subset(placed, first, first + BATCH_VARIANTS), pool, model)  # bounded memory
+             for first in range(0, len(placed.variants), BATCH_VARIANTS)]
+    columns = _concat(parts)
     if max_strand:
         columns = _best_strand_only(columns)
     columns = _sorted(columns)
