@@ -23,7 +23,6 @@ from faults import unprivileged
 
 from motifscan.cli import cli
 from motifscan.progress import report_to
-from motifscan.sources import ensembl
 from motifscan.sources.cache import CACHE_FILE_NAME
 from motifscan.sources.ensembl import EnsemblSource
 

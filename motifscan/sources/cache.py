@@ -256,6 +256,7 @@ class Cache:
             self._db.close()
 
     def _transaction(self) -> "_Transaction":
+        assert self._db is not None  # callers return early without a database
         return _Transaction(self._db)
 
 
