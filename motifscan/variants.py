@@ -839,8 +839,8 @@ def score_variants(
     rules, the effects and ``delta_p_value``). ``q_threshold`` does not apply to variants and is refused.
     """
     from motifscan.api import resolve_motifs
-    from motifscan.engine import ScanSettings
-    from motifscan.genes import GenomeSpec, collect_promoters
+    from motifscan.genes import collect_promoters
+    from motifscan.options import GenomeSpec, PromoterOptions, ScanOptions
     from motifscan.motifs import jaspar_database
 
     if isinstance(genes, str):
@@ -850,8 +850,8 @@ def score_variants(
     if q_threshold is not None:
         raise UsageError("--qvalue does not apply to variant scans (rows are allele pairs, not a family of windows "
                          "tested together); filter on ref_p_value/alt_p_value instead")
-    settings = ScanSettings(p_threshold=p_threshold, min_rel_score=min_rel_score, pseudocount=pseudocount,
-                            background=background, mask_lowercase=mask_lowercase, max_strand=max_strand, jobs=jobs)
+    settings = ScanOptions(p_threshold=p_threshold, min_rel_score=min_rel_score, pseudocount=pseudocount,
+                           background=background, mask_lowercase=mask_lowercase, max_strand=max_strand, jobs=jobs)
     if vcf is None and not variants:
         raise UsageError("give a VCF file or --variant CHROM:POS:REF:ALT (or an rsID)")
     if all_variants and genes:
@@ -862,8 +862,9 @@ def score_variants(
         raise UsageError("--all needs --genome FASTA (or demo): the whole genome is read from a local file")
     if all_variants and is_auto(background):
         raise UsageError("--background auto is estimated from promoters; with --all give uniform or A,C,G,T")
-    release = jaspar_database(jaspar_release).release
-    chosen = resolve_motifs(motifs, release)
+    database = jaspar_database(jaspar_release)
+    release = database.release
+    chosen = resolve_motifs(motifs, database)
     if not chosen:
         raise UsageError("no motif selected")
     spec = GenomeSpec(genome, annotation, species, assembly, ensembl_url, cache_dir, use_cache, offline)
@@ -877,8 +878,9 @@ def score_variants(
     counts = {"read": 0, "scored": 0}
     if all_variants:
         return _score_genome(vcf, listed, rsids, chosen, settings, spec, release, command, inputs, skipped, counts)
-    promoter_set = collect_promoters(genes, spec, upstream=upstream, downstream=downstream, transcripts=transcripts,
-                                     biotypes=biotypes, strict=strict)
+    window = PromoterOptions(upstream=upstream, downstream=downstream, transcripts=transcripts, biotypes=biotypes,
+                             strict=strict)
+    promoter_set = collect_promoters(genes, spec, window)
     source_facts = list(promoter_set.provenance)
     assembly_name = assembly or dict(source_facts).get("source_assembly") or dict(source_facts).get("assembly")
     found = list(listed) + _rsid_variants(rsids, spec, assembly_name)
