@@ -231,6 +231,8 @@ def _scoring_options(command):
         click.option("--gff3", "gff3_path", default=None, metavar="FILE", help="Also write GFF3 (1-based)."),
         click.option("--fimo", "fimo_path", default=None, metavar="FILE",
                      help="Also write FIMO-compatible TSV (1-based, within each record)."),
+        click.option("--html", "html_path", default=None, metavar="FILE",
+                     help="Also write a self-contained HTML report: interactive map, site table, logos."),
     ]
     return functools.reduce(lambda c, option: option(c), reversed(options), command)
 
@@ -299,13 +301,13 @@ def _count(n: int, noun: str) -> str:
 
 
 def _scan_outputs(output: str, bed_path: str | None, gff3_path: str | None,
-                  fimo_path: str | None) -> dict[str, str | None]:
+                  fimo_path: str | None, html_path: str | None = None) -> dict[str, str | None]:
     """The output options of a scan, by option name, for :func:`_check_outputs`."""
-    return {"-o/--output": output, "--bed": bed_path, "--gff3": gff3_path, "--fimo": fimo_path}
+    return {"-o/--output": output, "--bed": bed_path, "--gff3": gff3_path, "--fimo": fimo_path, "--html": html_path}
 
 
 def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, gff3_path: str | None,
-                   fimo_path: str | None) -> None:
+                   fimo_path: str | None, html_path: str | None = None) -> None:
     """Every requested file, written as one step (all or none)."""
     from motifscan.writers import write_outputs
 
@@ -316,6 +318,8 @@ def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, g
         pieces.append((gff3_path, result.gff3_chunks()))
     if fimo_path is not None:
         pieces.append((fimo_path, result.fimo_chunks()))
+    if html_path is not None:
+        pieces.append((html_path, [result.to_html()]))
     write_outputs(pieces)
     log.info("%s", _count(len(result), "hit"))
 
@@ -326,21 +330,21 @@ def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, g
 @_scoring_options
 def fasta(fasta_path, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, p_threshold,
           q_threshold, min_rel_score, pseudocount, background, mask_lowercase, jobs, max_strand, output, bed_path,
-          bed_track, gff3_path, fimo_path):
+          bed_track, gff3_path, fimo_path, html_path):
     """Scan the records of a FASTA file (plain or gzip) on both strands.
 
     Coordinates are positions in each record, 0-based half-open; seq_name = chrom = the record ID.
     """
     from motifscan.api import scan_fasta
 
-    _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path),
+    _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path, html_path),
                    {"FASTA": fasta_path, "--motif-file": motif_files})
     release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
     result = scan_fasta(fasta_path, motifs, p_threshold=p_threshold, q_threshold=q_threshold,
                         min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
                         mask_lowercase=mask_lowercase, max_strand=max_strand, jobs=jobs, jaspar_release=release,
                         command=_command_line())
-    _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path)
+    _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path, html_path)
 
 
 @cli.command()
@@ -416,14 +420,14 @@ def _genome_spec(genome, annotation, species, assembly, ensembl_url, cache_dir, 
 def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline,
          upstream, downstream, transcripts, biotypes, strict, chrom_style, motif_ids, tf_names, motif_files,
          collections, tax_groups, jaspar_release, p_threshold, q_threshold, min_rel_score, pseudocount, background,
-         mask_lowercase, jobs, max_strand, output, bed_path, bed_track, gff3_path, fimo_path):
+         mask_lowercase, jobs, max_strand, output, bed_path, bed_track, gff3_path, fimo_path, html_path):
     """Scan the promoters of GENES (symbols, Ensembl gene or transcript IDs).
 
     Coordinates are genomic, 0-based half-open; tss_rel_start/tss_rel_end count from the TSS (+1 = TSS base).
     """
     from motifscan.genes import scan_genes
 
-    _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path),
+    _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path, html_path),
                    {"--genes-file": genes_file, "--genome": genome, "--annotation": annotation,
                     "--motif-file": motif_files})
     names = _gene_list(genes, genes_file)
@@ -435,7 +439,7 @@ def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, 
                         min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
                         mask_lowercase=mask_lowercase, max_strand=max_strand, jobs=jobs, jaspar_release=release,
                         command=_command_line())
-    _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path)
+    _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path, html_path)
 
 
 @cli.command()
@@ -512,8 +516,9 @@ def logo(motif_id, output, jaspar_release, pseudocount):
                    "that do not cut the insert are used.")
 @_motif_options
 @click.option("-o", "--output", required=True, metavar="FILE", help="Design TSV ('-' for stdout).")
+@click.option("--html", "html_path", default=None, metavar="FILE", help="Also write the design as an HTML page.")
 def design(hits_path, top, rows, genome, species, assembly, ensembl_url, cache_dir, no_cache, offline, enzymes,
-           motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, output):
+           motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, output, html_path):
     """Bench designs for sites of a scan TSV: ChIP-qPCR primers, a site-destroying mutation with QuikChange-style
     primers, and primers to clone the promoter window into a reporter vector.
 
@@ -522,7 +527,7 @@ def design(hits_path, top, rows, genome, species, assembly, ensembl_url, cache_d
     """
     from motifscan.api import design_sites
 
-    _check_outputs({"-o/--output": output}, {"HITS.tsv": hits_path, "--genome": genome})
+    _check_outputs({"-o/--output": output, "--html": html_path}, {"HITS.tsv": hits_path, "--genome": genome})
     motifs = None
     if motif_ids or tf_names or motif_files or collections or tax_groups:
         _, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
@@ -532,7 +537,10 @@ def design(hits_path, top, rows, genome, species, assembly, ensembl_url, cache_d
                           offline=offline, command=_command_line())
     from motifscan.writers import write_outputs
 
-    write_outputs([(output, [result.to_tsv()])])
+    pieces = [(output, [result.to_tsv()])]
+    if html_path is not None:
+        pieces.append((html_path, [result.to_html()]))
+    write_outputs(pieces)
     log.info("%d sites designed", len(result))
 
 

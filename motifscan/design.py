@@ -368,6 +368,12 @@ class DesignResult:
             write_lines(Path(path), lines)
         return "\n".join(lines) + "\n"
 
+    def to_html(self, *, title: str | None = None) -> str:
+        """One self-contained HTML page of the design (see :func:`motifscan.report.design_report`)."""
+        from motifscan.report import design_report
+
+        return design_report(self, title=title)
+
     def to_pandas(self):
         """The TSV columns as a pandas DataFrame (all text, as written)."""
         import pandas as pd
