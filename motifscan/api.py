@@ -251,4 +251,93 @@ def scan_fasta(
     return ScanResult(output.hits, tuple(chosen), tuple(provenance), output.scored_windows, records)
 
 
+<<<<<<< HEAD
+# ------------------------------------------------------------------------------------------------ genome scans
+
+@dataclass(frozen=True)
+class GenomeScanResult:
+    """What ``scan_genome`` wrote: ``paths`` (the output and its index), ``n_hits``, ``chunks``, ``scored_windows``
+    (motif ID -> windows scored on both strands), ``provenance`` (as written at the top of the output)."""
+
+    paths: tuple[Path, ...]
+    n_hits: int
+    chunks: int
+    scored_windows: dict[str, int]
+    provenance: tuple[tuple[str, str], ...]
+
+
+def scan_genome(
+    fasta_path: str | Path,
+    output: str | Path,
+    motifs: MotifSpec = None,
+    *,
+    regions: str | Path | None = None,
+    chunk_size: int | None = None,
+    jobs: int = 1,
+    dask_scheduler: str | None = None,
+    p_threshold: float = 1e-4,
+    q_threshold: float | None = None,
+    min_rel_score: float | None = None,
+    pseudocount: float = 0.8,
+    background: str = "uniform",
+    mask_lowercase: bool = False,
+    max_strand: bool = False,
+    jaspar_release: str | None = None,
+    cache_dir: str | Path | None = None,
+    command: str | None = None,
+) -> GenomeScanResult:
+    """Scan every record of a genome FASTA (plain or bgzip), or the regions of a BED file (0-based half-open, hits
+    named by the BED's name column), in chunks, and stream the hits to ``output`` (``.tsv.gz`` or ``.bed.gz`` with a
+    tabix index, or a ``.parquet`` folder partitioned by chromosome). See :mod:`motifscan.genome_scan`.
+
+    The hits, p- and q-values are those ``scan_fasta`` gives on the same sequences (q: BH per motif over every window
+    scored in the whole input), whatever ``chunk_size`` (default 1,000,000 window starts), ``jobs`` (local
+    processes) or ``dask_scheduler`` (``tcp://HOST:PORT`` of a running scheduler, or ``local:N``).
+    """
+    from motifscan.background import is_auto, parse_background
+    from motifscan.chunks import plan_chunks
+    from motifscan.genome_scan import DEFAULT_CHUNK_SIZE, ChunkReader, fasta_spans, genome_background, read_regions
+    from motifscan.genome_scan import scan_genome as run_scan
+    from motifscan.indexed_output import open_sink, output_kind
+    from motifscan.sources.local import open_fasta
+    from motifscan.writers import comment_lines, record_line
+
+    settings = ScanSettings(p_threshold=p_threshold, q_threshold=q_threshold, min_rel_score=min_rel_score,
+                            pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase,
+                            max_strand=max_strand, jobs=jobs)
+    output_kind(output)  # a bad name fails before any work
+    release = jaspar_database(jaspar_release).release
+    chosen = resolve_motifs(motifs, release)
+    if not chosen:
+        raise UsageError("no motif selected")
+    fasta = open_fasta(fasta_path, cache_dir)
+    try:
+        lengths = {name: int(record.rlen) for name, record in fasta.faidx.index.items()}
+        spans = read_regions(regions, lengths) if regions is not None else fasta_spans(fasta)
+        fixed = None if is_auto(background) else parse_background(background)
+        if fixed is None:
+            fixed = genome_background(ChunkReader(fasta, spans), plan_chunks(spans, DEFAULT_CHUNK_SIZE, 1),
+                                      mask_lowercase)
+        provenance = base_provenance(settings, chosen, EngineOutput([], fixed), release, command)
+        provenance.insert(2, ("input", str(fasta_path)))
+        if regions is not None:
+            provenance.insert(3, ("regions", str(regions)))
+        records = comment_lines([("record", record_line(Region(s.chrom, s.start, s.end, "+", s.name)))
+                                 for s in spans])
+        sink = open_sink(output, provenance, records, lengths)
+        try:
+            scan = run_scan(fasta, chosen, spans=spans, p_threshold=p_threshold, q_threshold=q_threshold,
+                            min_rel_score=min_rel_score, pseudocount=pseudocount, background=fixed,
+                            mask_lowercase=mask_lowercase, max_strand=max_strand,
+                            chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, jobs=jobs,
+                            dask_scheduler=dask_scheduler, spill_folder=Path(output).parent, sink=sink)
+            paths = sink.close()
+        except BaseException:
+            sink.abort()
+            raise
+    finally:
+        fasta.close()
+    return GenomeScanResult(tuple(paths), scan.n_hits, scan.chunks, scan.scored_windows, tuple(provenance))
+=======
 from motifscan.design import DesignResult, design_sites  # noqa: E402  (the bench design, re-exported here)
+>>>>>>> main

@@ -462,6 +462,72 @@ def promoters(genes, genes_file, genome, annotation, species, assembly, ensembl_
     write_lines(output, lines)
 
 
+_EXECUTION_OPTIONS = ("--jobs", "-j", "--dask-scheduler", "--chunk-size")
+
+
+def _command_line_without_execution() -> str:
+    """The command line less the options that say only where and in what pieces to run (so that the output's
+    provenance, and thus its bytes, do not depend on them)."""
+    words, skip = [], False
+    for word in _Group.argv:
+        if skip:
+            skip = False
+            continue
+        name, equals, _ = word.partition("=")
+        if name in _EXECUTION_OPTIONS:
+            skip = not equals
+            continue
+        words.append(word)
+    return " ".join(shlex.quote(a) for a in ["motifscan", *words])
+
+
+@cli.command()
+@click.argument("fasta_path", metavar="FASTA", type=click.Path(exists=True, dir_okay=False))
+@click.option("--regions", type=click.Path(exists=True, dir_okay=False), default=None, metavar="BED",
+              help="Scan only these regions (BED, 0-based half-open; hits named by the name column).")
+@_motif_options
+@click.option("--pvalue", "p_threshold", type=float, default=1e-4, show_default=True,
+              help="Report windows with p-value <= this.")
+@click.option("--qvalue", "q_threshold", type=float, default=None,
+              help="Also require the BH q-value (per motif, over the whole genome) <= this.")
+@click.option("--min-rel-score", type=float, default=None, help="Also require the relative score >= this.")
+@click.option("--pseudocount", type=float, default=0.8, show_default=True,
+              help="Total pseudocount per matrix column, spread by the background.")
+@click.option("--background", default="uniform", show_default=True, metavar="uniform|auto|A,C,G,T",
+              help="0-order background; 'auto' estimates it from the scanned sequence (one extra read).")
+@click.option("--mask-lowercase", is_flag=True, help="Do not score windows with soft-masked letters.")
+@click.option("--max-strand", is_flag=True, help="Of a site found on both strands, keep the better one (ties: +).")
+@click.option("-o", "--output", required=True, metavar="FILE",
+              help="FILE.tsv.gz or FILE.bed.gz (bgzip + tabix index) or FILE.parquet (partitioned by chromosome).")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=None, metavar="BASES",
+              help="Window starts per chunk of work [default: 1000000]; results do not depend on it.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+              help="Local worker processes.")
+@click.option("--dask-scheduler", default=None, metavar="ADDRESS",
+              help="Run the chunks on a Dask cluster: tcp://HOST:PORT, or local:N to start one of N workers.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Cache folder (FASTA indexes when the genome's folder is read-only).")
+def genome(fasta_path, regions, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release,
+           p_threshold, q_threshold, min_rel_score, pseudocount, background, mask_lowercase, max_strand, output,
+           chunk_size, jobs, dask_scheduler, cache_dir):
+    """Scan a whole genome FASTA (plain or bgzip), or its --regions, in chunks, to an indexed file.
+
+    Coordinates: 0-based half-open on each chromosome; the hits, p- and q-values are those of `motifscan fasta` on
+    the same sequences, whatever --chunk-size, --jobs or --dask-scheduler.
+    """
+    from motifscan.api import scan_genome
+
+    if jobs > 1 and dask_scheduler:
+        raise click.UsageError("--jobs and --dask-scheduler exclude each other (the Dask cluster sets the workers)")
+    release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
+    result = scan_genome(fasta_path, output, motifs, regions=regions, chunk_size=chunk_size, jobs=jobs,
+                         dask_scheduler=dask_scheduler, p_threshold=p_threshold, q_threshold=q_threshold,
+                         min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
+                         mask_lowercase=mask_lowercase, max_strand=max_strand, jaspar_release=release,
+                         cache_dir=cache_dir, command=_command_line_without_execution())
+    log.info("%d hits in %d chunks -> %s", result.n_hits, result.chunks, ", ".join(map(str, result.paths)))
+
+
 @cli.command()
 @click.argument("hits_path", metavar="HITS.tsv", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", required=True, metavar="FILE", help="Image file: .png or .svg.")

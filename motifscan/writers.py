@@ -85,6 +85,11 @@ def tsv_chunks(table: HitTable, provenance: Provenance, records: Iterable[Region
     (so that records without hits are visible too), the header, then the rows, CHUNK_ROWS at a time."""
     yield _block([*comment_lines(provenance), *comment_lines([("record", record_line(r)) for r in records]),
                   "\t".join(TSV_COLUMNS)])
+    yield from tsv_row_chunks(table)
+
+
+def tsv_row_chunks(table: HitTable) -> Iterator[str]:
+    """The TSV rows alone (no header), CHUNK_ROWS at a time, in the table's order (genome scans stream them)."""
     motif = _lookup([f"{i}\t{n}" for i, n in zip(table.motifs.ids, table.motifs.names)])
     target = _lookup([f"{n}\t{c}" for n, c in zip(table.targets.names, table.targets.chroms)])
     genes = table.genes
@@ -233,6 +238,11 @@ def bed_chunks(table: HitTable, provenance: Provenance = (), track: str | None =
     half-open."""
     head = [track] if track else []  # UCSC and IGV expect the track line first
     yield _block([*head, *comment_lines(provenance)])
+    yield from bed_row_chunks(table)
+
+
+def bed_row_chunks(table: HitTable) -> Iterator[str]:
+    """The BED6 rows alone, sorted by chrom, start, end, name, strand (genome scans stream them block by block)."""
     if not len(table):
         return
     names, name_rank = _bed_names(table)
