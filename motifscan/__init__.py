@@ -13,7 +13,8 @@ Data flow (each step has one home):
                -> scanning: codes x log-odds on both strands (BLAS) -> candidate windows -> engine: Hit records
                -> writers: TSV | BED (one module knows each format's columns)
 
-Public API: :func:`scan_fasta`, :func:`scan_genes`, :class:`ScanResult`, :func:`select_motifs`, :func:`read_motif_file`.
+Public API: :func:`scan_fasta`, :func:`scan_genes`, :class:`ScanResult`, :func:`read_hits`, :func:`select_motifs`,
+:func:`read_motif_file`.
 Coordinates are 0-based half-open everywhere inside; 1-based only where a format demands it.
 """
 
@@ -21,8 +22,9 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "ScanResult": "motifscan.api", "DesignResult": "motifscan.api", "design_sites": "motifscan.api",
-    "scan_fasta": "motifscan.api", "scan_genes": "motifscan.genes",
-    "Gene": "motifscan.model", "Hit": "motifscan.hits", "HitTable": "motifscan.hits", "Motif": "motifscan.model", "Region": "motifscan.model",
+    "scan_fasta": "motifscan.api", "read_hits": "motifscan.api", "scan_genes": "motifscan.genes",
+    "Gene": "motifscan.model", "Hit": "motifscan.hits", "HitTable": "motifscan.hits", "Motif": "motifscan.model",
+    "Region": "motifscan.model",
     "Transcript": "motifscan.model", "read_motif_file": "motifscan.motifs", "select_motifs": "motifscan.motifs",
 }
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -136,10 +136,11 @@ class ScanResult:
         return counts
 
     def plot(self, path: str | Path | None = None, **options):
-        """The promoter map (needs the ``plot`` extra): one row per promoter, x = position relative to the TSS."""
+        """The promoter map (needs the ``plot`` extra): one row per scanned record, x = position relative to the
+        TSS; ``options`` as :func:`motifscan.plots.promoter_map` takes them (``title``, ``top``, ``max_q``,
+        ``motif_ids``, ``tf_names``, ``gene_strands``). ``path``: .png, .svg or .pdf."""
         from motifscan.plots import promoter_map
 
-        options.setdefault("gene_strands", {name: record.strand for name, record in self.records.items()})
         return promoter_map(self, path, **options)
 
     def to_pandas(self):
@@ -158,6 +159,23 @@ class ScanResult:
 
     def __repr__(self) -> str:
         return f"<ScanResult: {len(self.hits)} hits, {len(self.motifs)} motifs>"
+
+
+def read_hits(path: str | Path):
+    """A motifscan TSV file (as ``motifscan scan/fasta -o`` and :meth:`ScanResult.write_tsv` write it) as a pandas
+    DataFrame with fixed dtypes (:data:`motifscan.hits.TSV_DTYPES`): the same frame as
+    :meth:`ScanResult.to_pandas`. ``start``/``end`` are 0-based half-open.
+
+    Only the ``#`` lines before the header are comments: a ``#`` inside a row (a record named ``site#3``) is data,
+    which ``pandas.read_csv(comment="#")`` would cut. ``frame.attrs["provenance"]`` holds the comment lines as
+    (key, value) pairs. Raises :class:`~motifscan.errors.InputFileError` for a file that is not a motifscan TSV.
+    """
+    from motifscan.writers import read_tsv
+
+    provenance, table = read_tsv(path)  # checks the header and every row's fields
+    frame = table.to_pandas()
+    frame.attrs["provenance"] = provenance
+    return frame
 
 
 def resolve_motifs(motifs: MotifSpec, jaspar_release: str | None = None) -> list[Motif]:
@@ -197,6 +215,31 @@ def base_provenance(settings: ScanSettings, motifs: Sequence[Motif], output: Eng
         ("coordinates", "start/end 0-based half-open; strand relative to chrom"),
         ("command", command if command is not None else " ".join(sys.argv) or "python"),
     ]
+
+
+GAP_MIN_LENGTH = 10
+"""Runs of at least this many letters other than A, C, G, T (N stretches, assembly gaps) are listed in the provenance
+as ``gap`` lines, so that maps can draw them; shorter runs (a stray N or IUPAC code) are counted only in the
+unscored-windows warning."""
+
+
+def gap_provenance(targets: Sequence[ScanTarget], tss_relative=None) -> list[tuple[str, str]]:
+    """``("gap", "NAME CHROM:START-END")`` for each run of at least :data:`GAP_MIN_LENGTH` letters other than A, C,
+    G, T in each target; START-END 1-based inclusive on ``chrom`` (as ``# record:`` lines). ``tss_relative(name,
+    start, end)`` (gene scans), given 0-based half-open genomic ``[start, end)``, returns the run's first and last
+    base relative to the record's TSS, appended as `` tss_rel=FIRST..LAST`` (+1 = TSS base, no 0)."""
+    from motifscan.encoding import invalid_runs
+
+    lines = []
+    for target in targets:
+        for run_start, run_end in invalid_runs(target.sequence, GAP_MIN_LENGTH).tolist():
+            start, end = target.offset + run_start, target.offset + run_end
+            text = f"{target.name} {target.chrom}:{start + 1}-{end}"
+            if tss_relative is not None:
+                first, last = tss_relative(target.name, start, end)
+                text += f" tss_rel={first}..{last}"
+            lines.append(("gap", text))
+    return lines
 
 
 def _records(path_or_records: str | Path | Iterable) -> list[FastaRecord]:
@@ -243,15 +286,15 @@ def scan_fasta(
     release = jaspar_database(jaspar_release).release
     chosen = resolve_motifs(motifs, release)
     records = _records(path_or_records)
-    output = scan_targets([ScanTarget(r.name, r.sequence, r.name) for r in records], chosen, settings)
-    provenance = base_provenance(settings, chosen, output, release, command)
+    targets = [ScanTarget(r.name, r.sequence, r.name) for r in records]
+    output = scan_targets(targets, chosen, settings)
+    provenance = base_provenance(settings, chosen, output, release, command) + gap_provenance(targets)
     if isinstance(path_or_records, (str, Path)):
         provenance.insert(2, ("input", str(path_or_records)))
     records = {r.name: Region(r.name, 0, len(r.sequence), "+", r.name) for r in records}
     return ScanResult(output.hits, tuple(chosen), tuple(provenance), output.scored_windows, records)
 
 
-<<<<<<< HEAD
 # ------------------------------------------------------------------------------------------------ genome scans
 
 @dataclass(frozen=True)
@@ -338,6 +381,6 @@ def scan_genome(
     finally:
         fasta.close()
     return GenomeScanResult(tuple(paths), scan.n_hits, scan.chunks, scan.scored_windows, tuple(provenance))
-=======
+
+
 from motifscan.design import DesignResult, design_sites  # noqa: E402  (the bench design, re-exported here)
->>>>>>> main

@@ -38,6 +38,12 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
     log.setLevel(logging.DEBUG if verbose else logging.ERROR if quiet else logging.INFO)
 
 
+def _restore_logging(handlers: list[logging.Handler], propagate: bool, level: int) -> None:
+    log.handlers[:] = handlers
+    log.propagate = propagate
+    log.setLevel(level)
+
+
 class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program is, so that it unwinds like Ctrl-C: staged outputs are removed."""
 
@@ -184,6 +190,8 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     from motifscan.progress import report_to, terminal_stream
 
     ctx.obj = {"verbose": verbose, "quiet": quiet}
+    saved = (list(log.handlers), log.propagate, log.level)
+    ctx.call_on_close(lambda: _restore_logging(*saved))  # in-process callers (tests, notebooks) get theirs back
     _configure_logging(verbose, quiet)
     ctx.with_resource(report_to(terminal_stream(quiet)))
 
@@ -530,19 +538,40 @@ def genome(fasta_path, regions, motif_ids, tf_names, motif_files, collections, t
 
 @cli.command()
 @click.argument("hits_path", metavar="HITS.tsv", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", required=True, metavar="FILE", help="Image file: .png or .svg.")
+@click.option("-o", "--output", required=True, metavar="FILE", help="Image file: .png, .svg or .pdf.")
 @click.option("--title", default=None, help="Figure title.")
-def plot(hits_path, output, title):
-    """Draw a promoter map of a motifscan TSV: one row per promoter, sites by position relative to the TSS."""
+@click.option("--top", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Draw the N motifs whose best site has the lowest p-value; 0 = all [default: 25].")
+@click.option("--max-q", type=click.FloatRange(0, 1), default=None, metavar="Q",
+              help="Draw only sites with q-value <= Q.")
+@click.option("--motif", "motif_ids", multiple=True, metavar="ID",
+              help="Draw only this motif (MA0605.3, or MA0605 for any version). Repeatable.")
+@click.option("--tf", "tf_names", multiple=True, metavar="NAME",
+              help="Draw only motifs of this TF name (case-insensitive). Repeatable.")
+def plot(hits_path, output, title, top, max_q, motif_ids, tf_names):
+    """Draw a promoter map of a motifscan TSV: one row per scanned promoter (or sequence), sites by position
+    relative to the TSS, N stretches hatched."""
     from motifscan.api import ScanResult
+    from motifscan.plots import DEFAULT_TOP, suffix_check
     from motifscan.writers import read_tsv, records_from_provenance
 
     _check_outputs({"-o/--output": output}, {"HITS.tsv": hits_path})
+    suffix_check(output)
     provenance, hits = read_tsv(hits_path)
-    # the provenance gives the promoter window's extent, and the record lines each promoter's strand
+    # the provenance gives the promoter window's extent, the record lines each promoter's strand, the gap lines
+    # the N stretches
     result = ScanResult(hits, (), tuple(provenance), {}, records_from_provenance(provenance))
-    result.plot(output, title=title)
-    log.info("%d sites drawn to %s", len(hits), output)
+    cap = DEFAULT_TOP if top is None else (top or None)
+    figure = result.plot(output, title=title, top=cap, max_q=max_q, motif_ids=motif_ids, tf_names=tf_names)
+    left_out = figure.left_out
+    drawn = len(hits) - left_out["sites"]
+    log.info("%s drawn to %s", _count(drawn, "site"), output)
+    if left_out["by_q"]:
+        log.info("not drawn: %s with q > %g (--max-q)", _count(left_out["by_q"], "site"), max_q)
+    capped = left_out["sites"] - left_out["by_q"]
+    if capped:
+        log.warning("not drawn: %s of %s beyond the %d with the strongest sites; use --top N (0 = all), --motif "
+                    "or --tf to choose", _count(capped, "site"), _count(left_out["motifs"], "more motif"), cap)
 
 
 @cli.command()

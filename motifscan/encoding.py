@@ -51,6 +51,18 @@ def encode(sequence: str, mask_lowercase: bool = False) -> np.ndarray:
     return _TABLES[not mask_lowercase][raw]
 
 
+def invalid_runs(sequence: str, min_length: int = 1) -> np.ndarray:
+    """The runs of letters other than A, C, G, T (either case: N, IUPAC codes, gaps) in ``sequence``, at least
+    ``min_length`` long; shape (k, 2), int64, rows ``[start, end)`` 0-based half-open positions in the sequence."""
+    invalid = (encode(sequence) == INVALID).view(np.int8)
+    if not invalid.any():
+        return np.zeros((0, 2), dtype=np.int64)
+    edges = np.diff(np.concatenate(([0], invalid, [0])).astype(np.int8))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    keep = ends - starts >= min_length
+    return np.column_stack((starts[keep], ends[keep])).astype(np.int64)
+
+
 def reverse_complement(sequence: str) -> str:
     """The reverse complement, keeping letter case and IUPAC codes (N stays N)."""
     return sequence.translate(_COMPLEMENT)[::-1]

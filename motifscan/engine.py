@@ -19,7 +19,7 @@ import numpy as np
 
 from motifscan import pvalues
 from motifscan.background import background_from_codes, is_auto, parse_background
-from motifscan.encoding import encode
+from motifscan.encoding import INVALID, encode
 from motifscan.errors import UsageError
 from motifscan.hits import HitTable, MotifTable, TargetTable
 from motifscan.model import Motif
@@ -123,12 +123,37 @@ def scan_targets(targets: Sequence[ScanTarget], motifs: Sequence[Motif], setting
     possible = sum(2 * np.maximum(len(c) - scanner.widths + 1, 0) for c in codes) if codes else np.zeros(1)
     skipped = int(np.sum(possible - scored))
     if skipped:
-        log.warning("%d windows (motif x strand x position) hold letters other than A, C, G, T and were not scored",
-                    skipped)
+        log.warning("%s", _unscored_message(targets, codes, skipped, settings.mask_lowercase))
     table = _hit_table(targets, found, motifs, distributions, ranges, scored, settings)
     if settings.max_strand:
         table = best_strand(table)
     return EngineOutput(table, background, {m.id: int(n) for m, n in zip(motifs, scored)})
+
+
+_NAMED_RECORDS = 5
+"""The unscored-windows warning names this many records (those with the most unscored letters)."""
+
+
+def _unscored_message(targets: Sequence[ScanTarget], codes: Sequence[np.ndarray], skipped: int,
+                      mask_lowercase: bool) -> str:
+    """The warning about windows not scored, naming the records that hold the letters and how many (of their
+    length) are N, other non-ACGT letters or, with ``mask_lowercase``, soft-masked. ``codes[i]``: shape
+    (len(targets[i].sequence),)."""
+    counted = []
+    for target, code in zip(targets, codes):
+        unscored = int(np.count_nonzero(code == INVALID))
+        if unscored:
+            n = target.sequence.count("N") + target.sequence.count("n")
+            counted.append((unscored, n, target))
+    counted.sort(key=lambda item: -item[0])
+    parts = []
+    for unscored, n, target in counted[:_NAMED_RECORDS]:
+        what = "N" if n == unscored else f"unscorable, {n} of them N"
+        parts.append(f"{target.name} ({unscored} of {len(target.sequence)} bp {what})")
+    more = f"; and {len(counted) - _NAMED_RECORDS} more records" if len(counted) > _NAMED_RECORDS else ""
+    letters = "letters other than A, C, G, T" + (" or soft-masked letters" if mask_lowercase else "")
+    return (f"{skipped} windows (motif x strand x position) hold {letters} and were not scored: "
+            + ", ".join(parts) + more)
 
 
 def _distribution(motif: Motif, matrix: np.ndarray, background: np.ndarray) -> pvalues.ScoreDistribution:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from motifscan.api import MotifSpec, ScanResult, base_provenance, resolve_motifs
+from motifscan.api import MotifSpec, ScanResult, base_provenance, gap_provenance, resolve_motifs
 from motifscan.engine import ScanSettings, ScanTarget, scan_targets
 from motifscan.errors import InputFileError, NoGenesError, UsageError
 from motifscan.hits import GeneTable, HitTable
@@ -28,6 +28,7 @@ from motifscan.promoters import (
     Promoter,
     promoters_for_gene,
     selected_transcripts,
+    tss_relative,
     tss_relative_columns,
     windows_holding,
 )
@@ -299,4 +300,7 @@ def scan_genes(
                                                                           if biotypes else "")),
         ("tss_rel", "tss_rel_start/tss_rel_end: +1 = TSS base, -1 = base upstream, no 0, gene orientation"),
     ]
+    by_name = {p.name: p for p in promoter_set.promoters}
+    provenance += gap_provenance(targets, lambda name, start, end: tss_relative(
+        by_name[name].transcripts[0].tss, by_name[name].gene.strand, start, end))
     return ScanResult(hits, tuple(chosen), tuple(provenance), output.scored_windows, records)

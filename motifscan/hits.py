@@ -60,6 +60,16 @@ TSV_COLUMNS = (
 )
 """The columns of the TSV and of :meth:`HitTable.to_pandas`, in order (one schema, in one place)."""
 
+TSV_DTYPES = {
+    "motif_id": "str", "motif_name": "str", "seq_name": "str", "chrom": "str", "start": "int64", "end": "int64",
+    "strand": "str", "score": "float64", "rel_score": "float64", "p_value": "float64", "q_value": "float64",
+    "matched_sequence": "str", "gene_id": "str", "gene_name": "str", "transcript_ids": "str",
+    "tss_rel_start": "Int64", "tss_rel_end": "Int64",
+}
+"""The pandas dtype of each TSV column, whatever the rows hold: text columns are strings (pandas' ``str``: object
+in pandas 2, the string dtype in pandas 3; ``chrom`` "6", never int64; an empty gene field is "", not NaN),
+``start``/``end`` int64 (0-based half-open), TSS-relative positions the nullable Int64 (<NA> on FASTA scans)."""
+
 
 def _strings(values: Sequence[str]) -> np.ndarray:
     array = np.empty(len(values), dtype=object)

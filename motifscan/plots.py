@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import re
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +42,7 @@ __all__ = ["MISSING_MESSAGE", "PlotDependencyError", "infer_gene_strands", "info
 MISSING_MESSAGE = ('plots need matplotlib and logomaker: pip install ".[plot]" in the motifscan clone '
                    "(or pip install matplotlib logomaker)")
 
-IMAGE_SUFFIXES = (".png", ".svg")
+IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
 
 # Up to 20 motifs: tab10, then tab20 (paired shades); more: tab20 + tab20b + tab20c (60 colours), then repeat.
 _PALETTES_SMALL = ("tab10", "tab20")
@@ -107,17 +109,43 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def suffix_check(path: str | Path) -> str:
+    """The image format of ``path`` from its extension ("png", "svg" or "pdf"), or UsageError."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise UsageError(f"image file must end in .png, .svg or .pdf, not {Path(path).name!r}")
+    return suffix[1:]
+
+
 def _save(figure, path: str | Path | None) -> None:
+    """Save the figure to ``path`` (format from the extension) through a temporary file beside it, renamed into
+    place when complete, so that a failure leaves no half-written image and an existing one as it was."""
     if path is None:
         return
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in IMAGE_SUFFIXES:
-        raise UsageError(f"image file must end in .png or .svg, not {path.name!r}")
+    image_format = suffix_check(path)
+    dpi = 150 if image_format == "png" else None
+    if path.exists() and not path.is_file():  # /dev/null, a FIFO: written in place
+        figure.savefig(path, format=image_format, dpi=dpi)
+        return
     try:
-        figure.savefig(path, format=suffix[1:], dpi=150 if suffix == ".png" else None)
+        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+        handle.close()
+        try:
+            figure.savefig(handle.name, format=image_format, dpi=dpi)
+            os.chmod(handle.name, 0o666 & ~_umask())
+            os.replace(handle.name, path)
+        except BaseException:
+            Path(handle.name).unlink(missing_ok=True)
+            raise
     except OSError as error:
-        raise UsageError(f"cannot write {path}: {error}") from None
+        raise MotifscanError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 # --- promoter map ------------------------------------------------------------------------------------------------
@@ -137,13 +165,12 @@ def _row_key(hit: Hit) -> str:
     return hit.seq_name
 
 
-def _row_label(hits: Sequence[Hit]) -> str:
+def _row_label(name: str, hits: Sequence[Hit]) -> str:
     """``GENE ENST...`` (first transcript of the record, "+N" when it holds more), else the record name."""
-    first = hits[0]
-    name = first.seq_name
     gene, _, transcripts = name.partition("|")
-    ids = [t for t in transcripts.split(",") if t] or list(first.transcript_ids)
-    gene = first.gene_name or gene or first.gene_id
+    first = hits[0] if hits else None
+    ids = [t for t in transcripts.split(",") if t] or (list(first.transcript_ids) if first else [])
+    gene = (first.gene_name or gene or first.gene_id) if first else gene
     if not ids:
         return gene or name
     more = f" +{len(ids) - 1}" if len(ids) > 1 else ""
@@ -163,7 +190,7 @@ def infer_gene_strands(rows: Mapping[str, Sequence[Hit]]) -> dict[str, str | Non
     """
     by_gene: dict[str, list[str]] = {}
     for key, hits in rows.items():
-        gene = hits[0].gene_id or hits[0].gene_name or key
+        gene = (hits[0].gene_id or hits[0].gene_name or key) if hits else key
         by_gene.setdefault(gene, []).append(key)
     strands: dict[str, str | None] = {}
     for gene, keys in by_gene.items():
@@ -208,6 +235,87 @@ def _colours(count: int) -> list:
     return [pool[i % len(pool)] for i in range(count)]
 
 
+def _colour_map(motifs: Sequence[tuple[str, str]], scanned_ids: Sequence[str]) -> dict[tuple[str, str], tuple]:
+    """Each drawn motif's colour, fixed by motif rather than by which motifs happen to have sites: with at most
+    :data:`DEFAULT_TOP` scanned motifs (known from the result), the motif's place among the scanned IDs in sorted
+    order; otherwise its place among the drawn motifs' IDs."""
+    ids = sorted(set(scanned_ids))
+    drawn_ids = {m[0] for m in motifs}
+    if not ids or len(ids) > DEFAULT_TOP or not drawn_ids <= set(ids):
+        ids = sorted(drawn_ids)
+    palette = _colours(len(ids))
+    rank = {motif_id: i for i, motif_id in enumerate(ids)}
+    return {m: palette[rank[m[0]]] for m in motifs}
+
+
+def _scanned_motif_ids(source) -> list[str]:
+    """The IDs of the motifs scanned (a ScanResult's motifs, else its ``motifs`` provenance line when that lists
+    them all), or []."""
+    motifs = _result_motifs(source)
+    if motifs:
+        return [m.id for m in motifs]
+    count, ids = _motifs_line(source)
+    return ids if count == len(ids) else []
+
+
+def _scanned_motif_count(source) -> int:
+    motifs = _result_motifs(source)
+    return len(motifs) if motifs else _motifs_line(source)[0]
+
+
+def _result_motifs(source) -> tuple[Motif, ...]:
+    """A ScanResult's scanned motifs (a tuple of Motif), else () (a HitTable's ``motifs`` is its lookup table)."""
+    motifs = getattr(source, "motifs", None)
+    return tuple(motifs) if isinstance(motifs, (tuple, list)) else ()
+
+
+def _motifs_line(source) -> tuple[int, list[str]]:
+    """(count, listed IDs) of the ``motifs`` provenance line ``"22: MA0018.5 MA0604.1 ..."``, or (0, [])."""
+    for key, value in getattr(source, "provenance", ()) or ():
+        if key == "motifs":
+            count, _, listed = str(value).partition(": ")
+            if count.isdigit():
+                return int(count), [w for w in listed.split() if w != "..."]
+    return 0, []
+
+
+_GAP_LINE = re.compile(r"^(\S+) (\S+):(\d+)-(\d+)(?: tss_rel=(-?\d+)\.\.(-?\d+))?$")
+
+
+def _gaps_from_provenance(source, tss_mode: bool, records: Mapping) -> dict[str, list[tuple[float, float]]]:
+    """N stretches of each record from the ``gap`` provenance lines, as [left, right) on the map's x axis: from
+    their TSS-relative first and last base on a gene map, else positions in the record (0-based)."""
+    gaps: dict[str, list[tuple[float, float]]] = {}
+    for key, value in getattr(source, "provenance", ()) or ():
+        match = _GAP_LINE.match(str(value)) if key == "gap" else None
+        if not match:
+            continue
+        name, _, first, last, rel_first, rel_last = match.groups()
+        if tss_mode and rel_first is not None:
+            left, right = tss_axis_position(int(rel_first)), tss_axis_position(int(rel_last)) + 1
+        elif not tss_mode:
+            offset = records[name].start if name in records else 0
+            left, right = int(first) - 1 - offset, int(last) - offset
+        else:
+            continue
+        gaps.setdefault(name, []).append((float(left), float(right)))
+    return gaps
+
+
+def _draw_gaps(ax, y: int, gaps: Sequence[tuple[float, float]]) -> None:
+    """Hatched boxes over row ``y`` where its sequence is N (not scanned), labelled "N" where they are wide enough
+    (ids ``gap-row{Y}-{I}``)."""
+    from matplotlib.patches import Rectangle
+
+    for i, (left, right) in enumerate(gaps):
+        box = Rectangle((left, y - 0.42), right - left, 0.84, facecolor="0.93", edgecolor="0.6", hatch="////",
+                        linewidth=0.5, zorder=0.5, gid=f"gap-row{y}-{i}")
+        ax.add_patch(box)
+        ax.text((left + right) / 2, y, f"N ({int(right - left)} bp)", ha="center", va="center", fontsize=7.5,
+                color="0.3", zorder=0.6, clip_on=True, gid=f"gap-label-row{y}-{i}",
+                bbox=dict(boxstyle="square,pad=0.15", facecolor="white", edgecolor="none", alpha=0.85))
+
+
 def _marker_sizes(neg_log_p: np.ndarray, low: float, high: float, scale: float = 1.0) -> np.ndarray:
     """Marker areas (points^2) from -log10 p: 20 at the weakest site of the map, 120 at the strongest (times
     ``scale`` squared)."""
@@ -233,75 +341,167 @@ def _lanes(centres: np.ndarray, order: np.ndarray, min_gap: float, max_lanes: in
     return lanes
 
 
+DEFAULT_TOP = 25
+"""A promoter map draws the sites of at most this many motifs unless told otherwise (``top``): more colours than
+this cannot be told apart (the default ATF/CREB set, 22 matrices, is drawn whole)."""
+
+
 def promoter_map(
     hits: Iterable[Hit],
     path: str | Path | None = None,
     *,
     title: str | None = None,
     gene_strands: Mapping[str, str] | None = None,
+    top: int | None = DEFAULT_TOP,
+    max_q: float | None = None,
+    motif_ids: Sequence[str] = (),
+    tf_names: Sequence[str] = (),
 ) -> "Figure":
-    """A map of the sites on each promoter: one row per record, x = position relative to the TSS.
+    """A map of the sites on each promoter: one row per scanned record, x = position relative to the TSS.
 
     Parameters
     ----------
-    hits : iterable of Hit
-        The sites to draw; a :class:`~motifscan.api.ScanResult` works (its promoter window then sets the x range).
+    hits : ScanResult or iterable of Hit
+        The sites to draw. A :class:`~motifscan.api.ScanResult` gives more: every scanned record is a row (sites or
+        not), its strand is the gene's strand, its promoter window sets the x range, its N stretches (``gap``
+        provenance lines) are drawn hatched, and its scanned motifs fix the colours.
     path : str or Path, optional
-        Also save the figure there; the format follows the extension, ``.png`` (150 dpi) or ``.svg``.
+        Also save the figure there; the format follows the extension: ``.png`` (150 dpi), ``.svg`` or ``.pdf``.
     title : str, optional
         Figure title; by default ``"N sites of M motifs on K promoters"``.
     gene_strands : mapping of seq_name -> "+"/"-", optional
-        The gene strand of each row; rows not named are inferred (see :func:`infer_gene_strands`).
+        The gene strand of each row; overrides the records' strands; rows without either are inferred from their
+        sites (see :func:`infer_gene_strands`).
+    top : int or None
+        Draw the sites of at most this many motifs: those whose best site has the lowest p-value (ties: motif ID).
+        Default :data:`DEFAULT_TOP`; None draws every motif. What is left out is said under the title and in
+        ``figure.left_out``.
+    max_q : float, optional
+        Draw only sites with q-value <= this.
+    motif_ids, tf_names : sequences of str
+        Draw only these motifs: JASPAR IDs (``MA0605.3``, or ``MA0605`` for any version) and TF names
+        (case-insensitive); either matching is enough.
 
     Returns
     -------
     matplotlib.figure.Figure
-        One axes. Rows are ordered as the records first appear in ``hits``, top to bottom, at y = 0, 1, ...;
-        row labels are ``GENE FIRST_TRANSCRIPT``.
+        One axes. Rows are the records in scan order (then any further record the hits name), top to bottom, at
+        y = 0, 1, ...; row labels are ``GENE FIRST_TRANSCRIPT``. ``figure.left_out`` is a dict: ``sites`` and
+        ``motifs`` not drawn because of ``top`` and ``max_q`` (after the motif filters).
 
     Notes
     -----
     Gene scans (hits with ``tss_rel_start``): x is continuous in the gene's orientation (see the module docstring),
     the TSS is a vertical line at x = 0 with a bent arrow pointing downstream (right). Each site is a triangle at
     its centre: ``▶`` on the gene's strand (above the row line), ``◀`` on the opposite strand (below it), a diamond
-    when the gene's strand is unknown. FASTA scans (no ``tss_rel_start``): x is the 0-based record position,
-    ``▶`` = ``+`` strand of the record, and there is no TSS mark. Colour = motif (legend "motif"); marker area grows
-    with -log10 p (legend "mark"). Sites at nearly the same place stack outwards from the row line, strongest
-    nearest; beyond three lanes they overlap. In a record that merges several transcripts' windows
-    (``transcripts="all"``), each site sits relative to the TSS of its own first transcript, as in the TSV.
+    when the gene's strand is unknown. FASTA scans (no ``tss_rel_start``): x is the 0-based record position, from 0
+    to the record's end, ``▶`` = ``+`` strand of the record, and there is no TSS mark. Colour = motif (legend
+    "motif"): with at most :data:`DEFAULT_TOP` scanned motifs each keeps its colour whatever the hits (colours follow
+    the order of the scanned motif IDs), else the order of the drawn motifs' IDs. Marker area grows with -log10 p (legend
+    "mark"). Sites at nearly the same place stack outwards from the row line, strongest nearest; beyond three
+    lanes they overlap. Stretches of N (at least 10 letters other than A, C, G, T; never scanned) are hatched grey
+    boxes labelled "N". In a record that merges several transcripts' windows (``transcripts="all"``), each site
+    sits relative to the TSS of its own first transcript, as in the TSV.
 
     Matplotlib artists carry ids (kept in SVG files): ``sites-row{Y}-{MOTIF_ID}-{same|opposite|unknown}`` (one
-    scatter per row, motif and mark), ``tss-line``, ``tss-arrow-stem-row{Y}``, ``tss-arrow-row{Y}``,
-    ``motif-legend``, ``mark-legend``.
+    scatter per row, motif and mark), ``gap-row{Y}-{I}`` (N stretches), ``tss-line``, ``tss-arrow-stem-row{Y}``,
+    ``tss-arrow-row{Y}``, ``motif-legend``, ``mark-legend``.
     """
     figure_class = _matplotlib()  # first, so that a missing extra fails before any work
     source = hits
-    hits = list(hits)
-    rows = _gather_rows(hits)
+    every_hit = list(hits)
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise UsageError(f"top must be a positive whole number or None, not {top!r}")
+    if max_q is not None and not 0 <= max_q <= 1:
+        raise UsageError(f"max_q must be in [0, 1], not {max_q}")
+    chosen = _select_motifs(every_hit, motif_ids, tf_names)
+    hits, left_out = _strongest(chosen, top, max_q)
+    records = dict(getattr(source, "records", None) or {})
+    rows = _gather_rows(hits, [*records, *(h.seq_name for h in every_hit)])
     window = _window_from_provenance(source)
-    tss_mode = _is_tss_map(hits, window)
-    strands = _row_strands(rows, gene_strands) if tss_mode else {}
+    tss_mode = _is_tss_map(every_hit, window)
+    strands = _row_strands(rows, {**{k: r.strand for k, r in records.items()}, **(gene_strands or {})}) \
+        if tss_mode else {}
     motifs = _motifs_of(hits)
-    colour_of = dict(zip(motifs, _colours(len(motifs))))
+    colour_of = _colour_map(motifs, _scanned_motif_ids(source))
+    gaps = _gaps_from_provenance(source, tss_mode, records)
 
     figure, ax, scale = _map_figure(figure_class, len(rows), len(motifs))
-    span = _set_map_limits(ax, _x_range(hits, tss_mode, window), len(rows))
+    span = _set_map_limits(ax, _x_range(hits, tss_mode, window, records, gaps), len(rows))
     size_of, p_low, p_high = _site_sizes(hits, scale)
     frame = _MapFrame(tss_mode=tss_mode, strands=strands, colour_of=colour_of, size_of=size_of, span=span,
                       min_gap=0.02 * span * scale)  # min_gap: about the widest marker on the axis
     for y, (key, row) in enumerate(rows.items()):
+        _draw_gaps(ax, y, gaps.get(key, ()))
         _draw_row(ax, y, key, row, frame)
 
     if tss_mode:
         ax.axvline(0, color="black", linewidth=0.8, linestyle=(0, (3, 2)), zorder=2, gid="tss-line")
-    _style_map_axes(ax, rows, tss_mode, empty=not hits)
-    ax.set_title(_map_title(len(hits), len(motifs), len(rows), tss_mode) if title is None else title,
-                 loc="left", fontsize=11)
-    if motifs:
-        _add_motif_legend(figure, motifs, colour_of)
-        _add_mark_legend(ax, tss_mode, p_low, p_high, any(s is None for s in strands.values()), scale)
+    _style_map_axes(ax, rows, tss_mode, empty=not rows)
+    n_motifs = len(motifs) if left_out["motifs"] or motif_ids or tf_names else \
+        max(len(motifs), _scanned_motif_count(source))
+    note = _left_out_note(left_out, top, max_q)
+    if not hits and rows:
+        note = "; ".join(filter(None, ["no sites", note]))
+    ax.set_title(_map_title(len(hits), n_motifs, len(rows), tss_mode) if title is None else title,
+                 loc="left", fontsize=11, pad=20 if note else 6)
+    if note:  # between the title and the axes
+        ax.annotate(note, xy=(0.0, 1.0), xycoords="axes fraction", xytext=(0, 5), textcoords="offset points",
+                    ha="left", va="bottom", fontsize=8.5, color="0.35", gid="left-out-note")
+    if motifs or any(gaps.values()):
+        if motifs:
+            _add_motif_legend(figure, motifs, colour_of)
+        _add_mark_legend(ax, tss_mode, p_low, p_high, any(s is None for s in strands.values()), scale,
+                         sites=bool(motifs), gaps=any(gaps.values()))
+    figure.left_out = left_out
     _save(figure, path)
     return figure
+
+
+def _select_motifs(hits: Sequence[Hit], motif_ids: Sequence[str], tf_names: Sequence[str]) -> list[Hit]:
+    """The hits of the motifs named by ID (``MA0605.3``, or ``MA0605`` for any version) or TF name
+    (case-insensitive); all hits when neither is given."""
+    if isinstance(motif_ids, str):
+        motif_ids = [motif_ids]
+    if isinstance(tf_names, str):
+        tf_names = [tf_names]
+    if not motif_ids and not tf_names:
+        return list(hits)
+    ids = set(motif_ids)
+    names = {n.upper() for n in tf_names}
+    return [h for h in hits if h.motif_id in ids or h.motif_id.partition(".")[0] in ids
+            or h.motif_name.upper() in names]
+
+
+def _strongest(hits: Sequence[Hit], top: int | None, max_q: float | None) -> tuple[list[Hit], dict[str, int]]:
+    """The hits with q <= ``max_q`` of the ``top`` motifs whose best site has the lowest p (ties: motif ID), and how
+    many sites and motifs were left out (``{"sites", "motifs", "of_motifs", "by_q"}``)."""
+    kept = [h for h in hits if max_q is None or h.q_value <= max_q]
+    by_q = len(hits) - len(kept)
+    best: dict[str, float] = {}
+    for hit in kept:
+        best[hit.motif_id] = min(best.get(hit.motif_id, math.inf), hit.p_value)
+    ranked = sorted(best, key=lambda motif: (best[motif], motif))
+    shown = set(ranked if top is None else ranked[:top])
+    drawn = [h for h in kept if h.motif_id in shown]
+    all_motifs = {h.motif_id for h in hits}
+    return drawn, {"sites": len(hits) - len(drawn), "motifs": len(all_motifs) - len(shown),
+                   "of_motifs": len(all_motifs), "by_q": by_q}
+
+
+def _left_out_note(left_out: Mapping[str, int], top: int | None, max_q: float | None) -> str:
+    """The line under the title that says what the map does not show, or ""."""
+    if not left_out["sites"]:
+        return ""
+    parts = []
+    if left_out["by_q"]:
+        parts.append(f"{left_out['by_q']} site{'s' * (left_out['by_q'] != 1)} with q > {max_q:g}")
+    capped = left_out["sites"] - left_out["by_q"]
+    if capped:
+        shown = left_out["of_motifs"] - left_out["motifs"]
+        parts.append(f"{capped} site{'s' * (capped != 1)} of {left_out['motifs']} more motif"
+                     f"{'s' * (left_out['motifs'] != 1)} (drawn: the {shown} with the strongest sites)")
+    return "not drawn: " + "; ".join(parts)
 
 
 # Sites stack outwards from their row line: the first lane's distance from the line, the distance between lanes
@@ -341,9 +541,10 @@ class _MapFrame:
     min_gap: float
 
 
-def _gather_rows(hits: Sequence[Hit]) -> dict[str, list[Hit]]:
-    """The hits of each record, records in order of first appearance (the map's rows, top to bottom)."""
-    rows: dict[str, list[Hit]] = {}
+def _gather_rows(hits: Sequence[Hit], names: Iterable[str] = ()) -> dict[str, list[Hit]]:
+    """The hits of each record, as the map's rows top to bottom: every name in ``names`` in order (scanned records,
+    with sites or not), then any further record of the hits in order of first appearance."""
+    rows: dict[str, list[Hit]] = {name: [] for name in names}
     for hit in hits:
         rows.setdefault(_row_key(hit), []).append(hit)
     return rows
@@ -401,17 +602,18 @@ def _map_figure(figure_class, n_rows: int, n_motifs: int) -> tuple:
     return figure, figure.add_subplot(), row_inches / 0.9
 
 
-def _x_range(hits: Sequence[Hit], tss_mode: bool, window: tuple[int, int] | None) -> tuple[float, float]:
+def _x_range(hits: Sequence[Hit], tss_mode: bool, window: tuple[int, int] | None, records: Mapping = {},
+             gaps: Mapping[str, Sequence[tuple[float, float]]] = {}) -> tuple[float, float]:
     """The map's x range before padding: the promoter window (else the TSS and the sites) on a gene scan, widened
-    to any site outside it; 0 to the last site's end on a FASTA scan."""
+    to any site outside it; on a FASTA scan 0 to the longest record's end (else the last site's end)."""
     if tss_mode:
         lefts = [tss_axis_position(h.tss_rel_start) for h in hits]
         rights = [tss_axis_position(h.tss_rel_end) + 1 for h in hits]
         low, high = (-window[0], window[1]) if window else (min(lefts + [0]), max(rights + [1]))
         return min([low, *lefts]), max([high, *rights])
-    if hits:
-        return 0, max(h.end for h in hits)
-    return -1, 1
+    ends = [r.end - r.start for r in records.values()] + [h.end for h in hits]
+    ends += [right for row in gaps.values() for _, right in row]
+    return (0, max(ends)) if ends else (-1, 1)
 
 
 def _set_map_limits(ax, x_range: tuple[float, float], n_rows: int) -> float:
@@ -523,7 +725,7 @@ def _style_map_axes(ax, rows: Mapping[str, Sequence[Hit]], tss_mode: bool, empty
     else:
         ax.set_xlabel("position in the sequence (bp, 0-based)")
     ax.xaxis.set_major_locator(MaxNLocator(nbins=12, steps=[1, 2, 2.5, 5, 10]))
-    ax.set_yticks(range(len(rows)), [_row_label(r) for r in rows.values()])
+    ax.set_yticks(range(len(rows)), [_row_label(name, r) for name, r in rows.items()])
     ax.tick_params(axis="y", length=0)
     for spine in ("left", "right", "top"):
         ax.spines[spine].set_visible(False)
@@ -558,11 +760,17 @@ def _add_motif_legend(figure, motifs: Sequence[tuple[str, str]], colour_of: Mapp
     legend.set_gid("motif-legend")
 
 
-def _add_mark_legend(ax, tss_mode: bool, p_low: float, p_high: float, unknown: bool, scale: float) -> None:
-    """The "mark" legend (id ``mark-legend``) right of the axes: the strand shapes and the p-value sizes."""
+def _add_mark_legend(ax, tss_mode: bool, p_low: float, p_high: float, unknown: bool, scale: float, *,
+                     sites: bool = True, gaps: bool = False) -> None:
+    """The "mark" legend (id ``mark-legend``) right of the axes: the strand shapes and the p-value sizes (when there
+    are ``sites``), and the N-stretch box (when there are ``gaps``)."""
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
-    handles = _key_handles(Line2D, tss_mode, p_low, p_high, unknown, scale)
+    handles = _key_handles(Line2D, tss_mode, p_low, p_high, unknown, scale) if sites else []
+    if gaps:
+        handles.append(Patch(facecolor="0.93", edgecolor="0.6", hatch="////", linewidth=0.5,
+                             label="N (not scanned)"))
     legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), title="mark", frameon=False,
                        fontsize=8, title_fontsize=9, alignment="left", labelspacing=0.9)
     legend.set_gid("mark-legend")

@@ -122,7 +122,7 @@ def read_tsv(path: str | Path) -> tuple[list[tuple[str, str]], HitTable]:
         raise InputFileError(f"{path}: cannot read ({error})") from None
     numbers = []
     for number, line in enumerate(lines, 1):
-        if line.startswith("#"):
+        if header is None and line.startswith("#"):  # comments come first; later a '#' is data (motif "#1")
             key, _, value = line[1:].strip().partition(": ")
             provenance.append((key, value))
         elif header is None:

@@ -7,7 +7,8 @@ the output bytes of every format. A change of output made on purpose regenerates
     python tests/golden_cases.py          # rewrites tests/golden/*.gz; review the diff, say why in the commit
 
 Every run happens in a scratch folder with relative paths, so that the provenance's ``command:`` and ``input:`` lines
-do not depend on where the tests run.
+do not depend on where the tests run; the demo genome's absolute path (``source_genome_file:``) is written as
+``<repository>`` for the same reason.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import shutil
 from pathlib import Path
 
+REPOSITORY = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -62,7 +64,7 @@ def run(name: str, folder: Path) -> dict[str, bytes]:
     try:
         result = CliRunner().invoke(cli, ["-q", *CASES[name]], catch_exceptions=False)
         assert result.exit_code == 0, result.output
-        return {f: (folder / f).read_bytes() for f in FILES}
+        return {f: (folder / f).read_bytes().replace(str(REPOSITORY).encode(), b"<repository>") for f in FILES}
     finally:
         os.chdir(here)
         logger.level, logger.handlers[:], logger.propagate = saved[0], saved[1], saved[2]

@@ -122,12 +122,12 @@ def test_sigterm_while_outputs_are_staged_leaves_no_temporary_file(tmp_path):
         cli._treat_sigterm_as_sigint()
 
         def lines():
-            yield "new line 1"
+            yield "new line 1\\n"
             os.kill(os.getpid(), signal.SIGTERM)
-            yield "new line 2"
+            yield "new line 2\\n"
 
         try:
-            writers.write_outputs([({str(first)!r}, ["new a"]), ({str(second)!r}, lines())])
+            writers.write_outputs([({str(first)!r}, ["new a\\n"]), ({str(second)!r}, lines())])
         except KeyboardInterrupt as error:
             raise SystemExit(type(error).__name__)
     """)
