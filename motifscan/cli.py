@@ -196,12 +196,21 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     ctx.with_resource(report_to(terminal_stream(quiet)))
 
 
+def _remember_tf_species(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    ctx.meta["motifscan.tf_species"] = value
+
+
 def _motif_options(command):
     options = [
         click.option("--motif", "motif_ids", multiple=True, metavar="ID",
                      help="JASPAR matrix ID (MA0605.3, or MA0605 for its latest version). Repeatable."),
         click.option("--tf", "tf_names", multiple=True, metavar="NAME",
                      help="TF name, case-insensitive, within --collection and --tax-group. Repeatable."),
+        # not passed to the command (expose_value=False): _motif_selection reads it from the context, so that every
+        # command taking the motif options gets it without a new parameter
+        click.option("--tf-species", metavar="SPECIES", expose_value=False, callback=_remember_tf_species,
+                     help="Only --tf matrices of this species: 'Homo sapiens', 'human', 'mouse' or a taxonomy ID "
+                          "(JASPAR names JUN in human and Jun in mouse; --tf JUN matches both)."),
         click.option("--motif-file", "motif_files", multiple=True, metavar="FILE",
                      type=click.Path(exists=True, dir_okay=False),
                      help="Motif file: JASPAR (.jaspar/.pfm), MEME or TRANSFAC. Repeatable."),
@@ -254,8 +263,13 @@ def _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, 
     from motifscan.motifs import jaspar_database, select_motifs
 
     release = jaspar_database(jaspar_release).release
+    context = click.get_current_context(silent=True)
+    tf_species = context.meta.get("motifscan.tf_species") if context else None
+    if tf_species and not tf_names:
+        raise click.UsageError("--tf-species narrows --tf: give a TF name with --tf")
     return release, select_motifs(release=release, motif_ids=motif_ids, tf_names=tf_names, motif_files=motif_files,
-                                  collections=collections or None, tax_groups=tax_groups or None)
+                                  collections=collections or None, tax_groups=tax_groups or None,
+                                  tf_species=tf_species)
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -360,17 +374,20 @@ def fasta(fasta_path, motif_ids, tf_names, motif_files, collections, tax_groups,
 @click.option("--collection", "collections", multiple=True, metavar="NAME", help="[default: CORE]")
 @click.option("--tax-group", "tax_groups", multiple=True, metavar="NAME", help="[default: vertebrates]")
 @click.option("--jaspar-release", default=None, metavar="RELEASE", help="[default: the newest bundled]")
-def motifs(query, collections, tax_groups, jaspar_release):
-    """List JASPAR motifs, or those whose ID, name, class or family contains QUERY."""
+@click.option("--tf-species", "species", default=None, metavar="SPECIES",
+              help="Only matrices of this species: 'Homo sapiens', 'human', 'mouse' or a taxonomy ID.")
+def motifs(query, collections, tax_groups, jaspar_release, species):
+    """List JASPAR motifs (latest version of each base ID), or those whose ID, name, class or family contains
+    QUERY; with the species JASPAR gives for each matrix."""
     from motifscan.motifs import jaspar_database
 
     _check_outputs({"standard output": "-"})
     database = jaspar_database(jaspar_release)
-    found = database.search(query, list(collections) or ["CORE"], list(tax_groups) or ["vertebrates"])
-    click.echo("\t".join(["id", "name", "class", "family", "length", "collection", "tax_group"]))
+    found = database.search(query, list(collections) or ["CORE"], list(tax_groups) or ["vertebrates"], species)
+    click.echo("\t".join(["id", "name", "class", "family", "length", "collection", "tax_group", "species"]))
     for motif in found:
         click.echo("\t".join([motif.id, motif.name, motif.tf_class, motif.family, str(motif.width),
-                              motif.collection, motif.tax_group]))
+                              motif.collection, motif.tax_group, motif.species]))
     log.info("%s in %s", _count(len(found), "motif"), database.release)
 
 

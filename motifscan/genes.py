@@ -113,12 +113,13 @@ def _report(lookups: Sequence[GeneLookup], strict: bool) -> Sequence[GeneLookup]
         if len(lookup.genes) > 1:
             log.warning("%s names %d genes, scanning each: %s", lookup.query, len(lookup.genes),
                         ", ".join(f"{g.id} ({g.chrom}:{g.start + 1}-{g.end})" for g in lookup.genes))
+    described = [lk.query + (f" (did you mean {', '.join(lk.suggestions)}?)" if lk.suggestions else "")
+                 + (f" ({lk.note})" if lk.note else "") for lk in missing]
     if missing:
-        described = [lk.query + (f" (did you mean {', '.join(lk.suggestions)}?)" if lk.suggestions else "")
-                     + (f" ({lk.note})" if lk.note else "") for lk in missing]
         log.warning("%d gene(s) not found: %s", len(missing), "; ".join(described))
     if not any(lk.genes for lk in lookups):
-        raise NoGenesError("none of the genes could be resolved: " + ", ".join(lk.query for lk in lookups))
+        shown = "; ".join(described[:5]) + (f"; and {len(described) - 5} more" if len(described) > 5 else "")
+        raise NoGenesError("none of the genes could be resolved: " + shown)
     if strict and missing:
         raise NoGenesError(f"--strict: {len(missing)} gene(s) not found: " + ", ".join(lk.query for lk in missing))
     return lookups
@@ -167,6 +168,9 @@ def collect_promoters(queries: Sequence[str], spec: GenomeSpec, *, upstream: int
     """Resolve ``queries`` and cut their promoter windows (0-based half-open) with forward-strand sequences."""
     if not queries:
         raise UsageError("no gene given")
+    if biotypes and transcripts != "all":
+        log.warning("--biotype %s is ignored: it selects among all transcripts, so it needs --transcripts all "
+                    "(--transcripts %s uses one transcript per gene)", ",".join(biotypes), transcripts)
     source = spec.open()
     try:
         lookups = source.lookup(list(queries))
@@ -182,6 +186,9 @@ def collect_promoters(queries: Sequence[str], spec: GenomeSpec, *, upstream: int
         sequences = source.fetch_sequences([p.region for p in promoters])
         provenance = tuple((f"source_{k}" if not k.startswith("source") else k, str(v))
                            for k, v in source.provenance().items())
+        not_found = [lookup.query for lookup in lookups if not lookup.genes]
+        if not_found:
+            provenance += (("genes_not_found", " ".join(not_found)),)
     finally:
         close = getattr(source, "close", None)
         if close:

@@ -158,6 +158,7 @@ class Motif:
     tax_group: str = ""
     tf_class: str = ""
     family: str = ""
+    species: str = ""  # JASPAR's species of the matrix (scientific names, ", "-joined when several), "" if unknown
 
     @property
     def width(self) -> int:

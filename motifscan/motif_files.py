@@ -46,6 +46,9 @@ from motifscan.model import Motif
 
 NSITES_FOR_FREQUENCIES = 20
 """Counts = frequency x nsites for frequency matrices whose file gives no site count."""
+MAX_WIDTH = 100
+"""Wider matrices are refused: their exact p-values take seconds per matrix (about 3 s at 100 columns, 100 s at 300)
+and no real motif comes near (the widest JASPAR CORE matrix has 33 columns, HOCOMOCO's and CIS-BP's about 30)."""
 MAX_BYTES = 64 * 2**20
 """Larger files are refused: no motif file comes near."""
 
@@ -297,10 +300,13 @@ def _bio_counts(bio_motif, path: Path, name: str) -> np.ndarray:
 
 
 def _checked_counts(counts: np.ndarray, path: Path, name: str) -> np.ndarray:
-    """``counts`` itself; InputFileError for a matrix without columns, with a count that is negative or not a finite
-    number, or with a column whose total is 0 or overflows."""
+    """``counts`` itself; InputFileError for a matrix without columns or with more than :data:`MAX_WIDTH`, with a
+    count that is negative or not a finite number, or with a column whose total is 0 or overflows."""
     if counts.ndim != 2 or counts.shape[1] == 0:
         raise InputFileError(f"{path}: motif {name!r} has no columns")
+    if counts.shape[1] > MAX_WIDTH:
+        raise InputFileError(f"{path}: motif {name!r} has {counts.shape[1]} columns; motifscan scans matrices of at "
+                             f"most {MAX_WIDTH} (their exact p-values take seconds per matrix beyond that)")
     if not np.all(np.isfinite(counts)) or (counts < 0).any():
         raise InputFileError(f"{path}: motif {name!r} has negative or non-numeric counts")
     with np.errstate(over="ignore"):

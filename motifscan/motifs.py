@@ -139,6 +139,30 @@ class JasparDatabase:
         return annotations
 
     @cached_property
+    def _species(self) -> dict[int, list[tuple[str, str, str]]]:
+        """Database key -> [(NCBI taxonomy ID, scientific name, common name)] of the matrix's species, in ID order."""
+        rows = self._db.execute(
+            "SELECT ms.ID, ms.TAX_ID, COALESCE(t.SPECIES, ''), COALESCE(e.NAME, '') FROM MATRIX_SPECIES ms "
+            "LEFT JOIN TAX t ON t.TAX_ID = ms.TAX_ID LEFT JOIN TAX_EXT e ON e.TAX_ID = ms.TAX_ID ORDER BY ms.TAX_ID"
+        )
+        species: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+        for key, tax_id, scientific, common in rows:
+            if str(tax_id or "").strip() and str(tax_id).strip() != "-":
+                species[key].append((str(tax_id).strip(), scientific, common))
+        return species
+
+    def species_of(self, key: int) -> str:
+        """The matrix's species, scientific names ", "-joined (a heterodimer may have two), "" if JASPAR gives none."""
+        return ", ".join(scientific or f"taxon {tax_id}" for tax_id, scientific, _ in self._species.get(key, []))
+
+    def _species_matches(self, key: int, species: str) -> bool:
+        """Whether ``species`` names one of the matrix's species: its scientific name ("Mus musculus"), NCBI taxonomy
+        ID ("10090"), common name ("house mouse") or that name's last word ("mouse"), any case."""
+        wanted = species.strip().lower()
+        return any(wanted in (tax_id, scientific.lower(), common.lower(), (common.split() or [""])[-1].lower())
+                   for tax_id, scientific, common in self._species.get(key, []))
+
+    @cached_property
     def _latest(self) -> dict[str, int]:
         """Base ID -> database key of its newest version."""
         latest: dict[str, tuple[int, int]] = {}
@@ -190,6 +214,7 @@ class JasparDatabase:
             tax_group=annotation.get("tax_group", ""),
             tf_class=annotation.get("class", ""),
             family=annotation.get("family", ""),
+            species=self.species_of(key),
         )
 
     def _in_group(self, key: int, collections: Sequence[str], tax_groups: Sequence[str]) -> bool:
@@ -230,9 +255,22 @@ class JasparDatabase:
     def has_id(self, motif_id: str) -> bool:
         return self._key_of(motif_id) is not None
 
-    def by_names(self, names: Sequence[str], collections: Sequence[str], tax_groups: Sequence[str]) -> list[Motif]:
+    def latest_version(self, base_id: str) -> str:
+        """``BASE.VERSION`` of the newest version of a base ID in this release; unknown -> UnknownMotifError."""
+        key = self._key_of(base_id.split(".")[0])
+        if key is None:
+            raise UnknownMotifError(f"unknown motif ID {base_id!r} in {self.release}")
+        _, base, version, _ = self._matrices[key]
+        return f"{base}.{version}"
+
+    def by_names(self, names: Sequence[str], collections: Sequence[str], tax_groups: Sequence[str],
+                 species: str | None = None) -> list[Motif]:
         """The latest version of every matrix whose name equals one of ``names`` (case-insensitively), within the
-        collections and tax groups; a name matching nothing -> UnknownMotifError with close names."""
+        collections and tax groups and, given ``species`` (see :meth:`_species_matches`), of that species; a name
+        matching nothing -> UnknownMotifError with close names (or, with ``species``, the species it has).
+
+        Every name that selects matrices of more than one species, or whose matrices are all of another species than
+        asked, is logged (INFO) with the matrices and their species."""
         self._check_group(collections, tax_groups)
         keys = []
         latest = set(self._latest.values())
@@ -248,8 +286,25 @@ class JasparDatabase:
                     f"no {'/'.join(collections)} {'/'.join(tax_groups) or 'any tax group'} motif named "
                     f"{name!r} in {self.release}{_suggest(name, pool)}"
                 )
+            listing = ", ".join(f"{self._label(k)} ({self.species_of(k) or 'species unknown'})" for k in found)
+            if species:
+                of_species = [k for k in found if self._species_matches(k, species)]
+                if not of_species:
+                    raise UnknownMotifError(f"no matrix named {name!r} of species {species!r} in {self.release}; "
+                                            f"{name!r} has: {listing}")
+                if len(of_species) < len(found):
+                    log.info("TF %r of species %r: %s, of %s", name, species,
+                             ", ".join(self._label(k) for k in of_species), listing)
+                found = of_species
+            elif len({self.species_of(k) for k in found}) > 1:
+                log.info("TF %r selects matrices of several species: %s (narrow it with --tf-species, API: "
+                         "tf_species)", name, listing)
             keys.extend(found)
         return self._load(keys)
+
+    def _label(self, key: int) -> str:
+        _, base, version, name = self._matrices[key]
+        return f"{base}.{version} {name}"
 
     def group(self, collections: Sequence[str], tax_groups: Sequence[str]) -> list[Motif]:
         """The latest version of every base ID in the collections and tax groups (empty tax_groups: all), by ID."""
@@ -257,9 +312,14 @@ class JasparDatabase:
         keys = [k for k in self._latest.values() if self._in_group(k, collections, tax_groups)]
         return self._load(sorted(keys, key=lambda k: self._matrices[k][1]))
 
-    def search(self, query: str | None, collections: Sequence[str], tax_groups: Sequence[str]) -> list[Motif]:
-        """The latest matrices of the group whose ID, name, class or family contains ``query`` (case-insensitive)."""
-        motifs = self.group(collections, tax_groups)
+    def search(self, query: str | None, collections: Sequence[str], tax_groups: Sequence[str],
+               species: str | None = None) -> list[Motif]:
+        """The latest matrices of the group whose ID, name, class or family contains ``query`` (case-insensitive),
+        of ``species`` if given (see :meth:`_species_matches`)."""
+        self._check_group(collections, tax_groups)
+        keys = [k for k in self._latest.values() if self._in_group(k, collections, tax_groups)
+                and (not species or self._species_matches(k, species))]
+        motifs = self._load(sorted(keys, key=lambda k: self._matrices[k][1]))
         if not query:
             return motifs
         needle = query.lower()
@@ -300,17 +360,19 @@ def select_motifs(
     motif_files: Sequence[str | Path] = (),
     collections: Sequence[str] | None = None,
     tax_groups: Sequence[str] | None = None,
+    tf_species: str | None = None,
 ) -> list[Motif]:
     """The union of every selector, in the order given, each motif once (by ID and source).
 
     - ``motif_ids``: JASPAR IDs (``MA0605.3``, or ``MA0605`` for its latest version);
     - ``tf_names``: TF names, matched case-insensitively within ``collections`` (default CORE) and ``tax_groups``
-      (default vertebrates);
+      (default vertebrates), and, given ``tf_species``, of that species (``"Homo sapiens"``, ``"human"``, ``"9606"``;
+      JASPAR names a factor ``JUN`` in human and ``Jun`` in mouse, and a name matches both);
     - ``motif_files``: JASPAR/MEME/TRANSFAC files;
     - ``collections``/``tax_groups`` given without ``tf_names``: the whole group (latest version of each base ID).
 
-    With no selector at all: the default ATF/CREB set; under an older release its missing IDs are dropped with one
-    warning.
+    With no selector at all: the default ATF/CREB set, each base ID in its latest version in ``release`` (under an
+    older release, one warning names the versions that changed and the base IDs the release lacks, dropped).
     """
     database = jaspar_database(release)
     group_given = collections is not None or tax_groups is not None
@@ -318,24 +380,44 @@ def select_motifs(
     tax_groups = list(tax_groups if tax_groups is not None else [DEFAULT_TAX_GROUP])
     chosen: list[Motif] = []
     if not (motif_ids or tf_names or motif_files or group_given):
-        wanted = default_motif_ids()
-        present = [m for m in wanted if database.has_id(m)]
-        if len(present) < len(wanted):
-            missing = sorted(set(wanted) - set(present))
-            log.warning("%s lacks %d motif(s) of the default set, dropped: %s",
-                        database.release, len(missing), " ".join(missing))
-        if not present:
-            raise UnknownMotifError(f"{database.release} holds none of the default motifs; "
-                                    "choose motifs with --motif or --tf")
-        chosen = database.by_ids(present)
+        chosen = _default_set(database)
     chosen += database.by_ids(motif_ids)
+    if tf_species and not tf_names:
+        raise UsageError("tf_species (--tf-species) narrows TF names (tf_names, --tf); no TF name was given")
     if tf_names:
-        chosen += database.by_names(tf_names, collections, tax_groups)
+        chosen += database.by_names(tf_names, collections, tax_groups, species=tf_species)
     elif group_given:
         chosen += database.group(collections, tax_groups)
     for path in motif_files:
         chosen += read_motif_file(path)
     return _unique(chosen)
+
+
+def _default_set(database: JasparDatabase) -> list[Motif]:
+    """The default set in ``database``'s release: the default set is a set of factors, so each base ID is taken in
+    its latest version in that release (``MA0605.3`` is ``MA0605.2`` in JASPAR2020); base IDs the release lacks are
+    dropped. One warning names the versions that changed and the IDs dropped."""
+    wanted = default_motif_ids()
+    chosen_ids, changed, missing = [], [], []
+    for motif_id in wanted:
+        base = motif_id.split(".")[0]
+        if database.has_id(motif_id):
+            chosen_ids.append(motif_id)
+        elif database.has_id(base):
+            in_release = database.latest_version(base)
+            chosen_ids.append(in_release)
+            changed.append(f"{motif_id} -> {in_release}")
+        else:
+            missing.append(motif_id)
+    if changed or missing:
+        log.warning("default motif set in %s: %d of %d matrices in that release's version%s%s",
+                    database.release, len(chosen_ids), len(wanted),
+                    f"; {len(changed)} changed: {', '.join(changed)}" if changed else "",
+                    f"; {len(missing)} not in {database.release}, dropped: {' '.join(missing)}" if missing else "")
+    if not chosen_ids:
+        raise UnknownMotifError(f"{database.release} holds none of the default motifs; "
+                                "choose motifs with --motif or --tf")
+    return database.by_ids(chosen_ids)
 
 
 def _unique(motifs: Sequence[Motif]) -> list[Motif]:

@@ -394,7 +394,7 @@ class ScoreDistribution:
 
     def _threshold_grid_rounds(self) -> int:
         """Grids to try before enumerating: coarse, ~_FINE_BINS bins, 4x finer (enough for most widths >= 9)."""
-        if 4.0**self.width <= 4 * _MAX_ENUMERATED_STATES:
+        if 4 ** min(self.width, 64) <= 4 * _MAX_ENUMERATED_STATES:  # 4**w words, as an int (a float overflows)
             return 1  # few words: enumerating the tail is cheaper than a fine grid
         return 3
 

@@ -101,7 +101,7 @@ def test_motifs_listing():
     result = run("motifs", "ATF3")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].split("\t") == ["id", "name", "class", "family", "length", "collection", "tax_group"]
+    assert lines[0].split("\t") == ["id", "name", "class", "family", "length", "collection", "tax_group", "species"]
     ids = [line.split("\t")[0] for line in lines[1:]]
     assert "MA0605.3" in ids and "MA1988.2" in ids and "MA0835.3" in ids  # BATF3 contains "ATF3"
 

@@ -11,16 +11,14 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import socket
 import sqlite3
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
+from faults import unprivileged
 
 from motifscan.cli import cli
 from motifscan.progress import report_to
@@ -260,36 +258,6 @@ def test_synonym_lookups_show_progress_and_stop_at_the_stated_limit(ensembl_stan
 
 # ---------------------------------------------------------------------------------------------------------------
 # item 21: a read-only cache is read (offline, and online without keeping anything new)
-
-
-@contextmanager
-def unprivileged(*owned: Path) -> Iterator[None]:
-    """Run the block without the power to ignore file permissions: as root, with the effective user ``nobody``
-    (``owned`` paths handed to it, the temporary folders above them made traversable); as anyone else, as is."""
-    if os.geteuid() != 0:
-        yield
-        return
-    nobody = 65534
-    opened = []
-    for path in owned:
-        for folder in [path, *path.parents]:
-            if folder == Path("/"):
-                break
-            mode = folder.stat().st_mode & 0o777
-            if not mode & 0o001:
-                opened.append((folder, mode))
-                folder.chmod(mode | 0o001)
-        for item in [path, *path.rglob("*")] if path.is_dir() else [path]:
-            os.chown(item, nobody, nobody)
-    os.setegid(nobody)
-    os.seteuid(nobody)
-    try:
-        yield
-    finally:
-        os.seteuid(0)
-        os.setegid(0)
-        for folder, mode in opened:
-            folder.chmod(mode)
 
 
 def test_a_read_only_cache_is_read_offline_and_online(ensembl_standin, tmp_path, demo_rows):

@@ -16,11 +16,15 @@ import numpy as np
 import pytest
 from Bio import motifs as bio_motifs
 
+from click.testing import CliRunner
+
+from motifscan.cli import cli
 from motifscan.errors import InputFileError
-from motifscan.motif_files import read_motif_file
+from motifscan.motif_files import MAX_WIDTH, read_motif_file
 from motifscan.motifs import jaspar_database
 
 DATA = Path(__file__).parent / "data"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "promoters.fa"
 BIO = DATA / "biopython"
 GIMME = DATA / "gimmemotifs"
 
@@ -211,3 +215,33 @@ def test_meme_xml_of_proteins_is_refused(tmp_path):
     assert protein != text
     with pytest.raises(InputFileError, match="only DNA motifs"):
         read_motif_file(write(tmp_path / "protein.xml", protein))
+
+
+# --- wide matrices -------------------------------------------------------------------------------------------------
+
+
+def test_a_matrix_wider_than_the_limit_is_refused_in_one_line(tmp_path):
+    row = " ".join(["5"] * 512)
+    path = write(tmp_path / "wide.jaspar", f">WIDE1 wide\nA [ {row} ]\nC [ {row} ]\nG [ {row} ]\nT [ {row} ]\n")
+    result = CliRunner().invoke(cli, ["-q", "fasta", str(EXAMPLE), "--motif-file", str(path)])
+    assert result.exit_code == 1, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line == (f"motifscan: error: {path}: motif 'WIDE1' has 512 columns; motifscan scans matrices of at most "
+                    f"{MAX_WIDTH} (their exact p-values take seconds per matrix beyond that)")
+    narrow = " ".join(["5"] * MAX_WIDTH)
+    (motif,) = read_motif_file(write(tmp_path / "ok.jaspar", f">OK1\nA [ {narrow} ]\nC [ {narrow} ]\n"
+                                                            f"G [ {narrow} ]\nT [ {narrow} ]\n"))
+    assert motif.width == MAX_WIDTH
+
+
+def test_score_distribution_of_512_columns_does_not_overflow():
+    """4.0 ** 512 overflowed a float (OverflowError) when choosing the threshold search; the choice is made on
+    exponents now. (A full threshold search at this width takes minutes: the file reader refuses such matrices.)"""
+    from motifscan.motifs import log_odds
+    from motifscan.pvalues import ScoreDistribution
+
+    counts = np.random.default_rng(1).integers(1, 20, size=(4, 512)).astype(float)
+    background = np.full(4, 0.25)
+    distribution = ScoreDistribution(log_odds(counts, 0.8, background), background)
+    assert distribution._threshold_grid_rounds() == 3
+    assert ScoreDistribution(log_odds(counts[:, :8], 0.8, background), background)._threshold_grid_rounds() == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from pathlib import Path
@@ -21,6 +22,18 @@ JASPAR2026 = Path(pyjaspar.__file__).parent / "data" / "JASPAR2026.sqlite"
 DEFAULT_SET = ("MA0604.1 MA1632.2 MA0605.3 MA1988.2 MA0833.3 MA1466.2 MA0834.2 MA0018.5 MA0609.3 MA0638.2 MA0839.2 "
                "MA0608.1 MA2541.1 MA1474.2 MA1475.2 MA0840.2 MA0655.1 MA0656.2 MA0019.2 MA1634.2 MA0835.3 "
                "MA0462.3").split()
+
+
+@pytest.fixture(autouse=True)
+def _motifscan_logs_reach_caplog(monkeypatch):
+    """A CLI run earlier in the session (``-q``) leaves the motifscan logger at ERROR and not propagating."""
+    logger = logging.getLogger("motifscan")
+    monkeypatch.setattr(logger, "propagate", True)
+    monkeypatch.setattr(logger, "handlers", [])
+    level = logger.level
+    logger.setLevel(logging.NOTSET)  # setLevel, not an attribute: it clears the loggers' level caches
+    yield
+    logger.setLevel(level)
 
 
 def test_default_set_is_the_issue_list():
@@ -86,12 +99,55 @@ def test_unknown_names_suggest_close_matches(kwargs, word):
     assert caught.value.exit_code == 2
 
 
-def test_older_release_drops_missing_default_ids_with_one_warning(caplog):
+def test_older_release_takes_each_default_factor_in_its_version_there(caplog):
+    """The default set is a set of factors: under JASPAR2020 each base ID in its newest version of that release
+    (20 of the 22 base IDs are there; only 3 matrices were kept when versions had to match exactly)."""
+    database = sqlite3.connect(Path(pyjaspar.__file__).parent / "data" / "JASPAR2020.sqlite")
+    latest = dict(database.execute("SELECT BASE_ID, MAX(VERSION) FROM MATRIX GROUP BY BASE_ID").fetchall())
+    expected = [f"{m.split('.')[0]}.{latest[m.split('.')[0]]}" for m in DEFAULT_SET if m.split(".")[0] in latest]
     motifs = select_motifs(release="JASPAR2020")
-    assert 0 < len(motifs) < len(DEFAULT_SET)
-    assert {m.id for m in motifs} <= set(DEFAULT_SET)
-    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
-    assert len(warnings) == 1 and "JASPAR2020" in warnings[0].getMessage()
+    assert [m.id for m in motifs] == expected and len(expected) == 20
+    assert all(m.source == "JASPAR2020" for m in motifs)
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "JASPAR2020: 20 of 22" in warning and "17 changed: MA1632.2 -> MA1632.1, MA0605.3 -> MA0605.2" in warning
+    assert warning.endswith("2 not in JASPAR2020, dropped: MA1988.2 MA2541.1")
+
+
+def test_tf_name_shows_and_narrows_species(caplog):
+    """JASPAR names JUN (MA0488, human) and Jun (MA0489, mouse): --tf JUN matches both and says so."""
+    caplog.set_level("INFO", logger="motifscan.motifs")
+    database = sqlite3.connect(JASPAR2026)
+    species = dict(database.execute(
+        "SELECT m.BASE_ID || '.' || m.VERSION, t.SPECIES FROM MATRIX m JOIN MATRIX_SPECIES s ON s.ID = m.ID "
+        "JOIN TAX t ON t.TAX_ID = s.TAX_ID WHERE upper(m.NAME) = 'JUN'").fetchall())
+    both = select_motifs(tf_names=["JUN"])
+    assert [(m.id, m.species) for m in both] == [("MA0488.2", species["MA0488.2"]), ("MA0489.3", species["MA0489.3"])]
+    assert [m.species for m in both] == ["Homo sapiens", "Mus musculus"]
+    assert "MA0488.2 JUN (Homo sapiens), MA0489.3 Jun (Mus musculus)" in caplog.text
+    for name in ("human", "Homo sapiens", "HOMO SAPIENS", "9606"):
+        assert [m.id for m in select_motifs(tf_names=["JUN"], tf_species=name)] == ["MA0488.2"]
+    for name in ("mouse", "house mouse", "Mus musculus", "10090"):
+        assert [m.id for m in select_motifs(tf_names=["jun"], tf_species=name)] == ["MA0489.3"]
+    with pytest.raises(UnknownMotifError, match=r"no matrix named 'JUN' of species 'rat'.*MA0489.3 Jun \(Mus"):
+        select_motifs(tf_names=["JUN"], tf_species="rat")
+
+
+def test_cli_tf_species_and_the_species_column():
+    from click.testing import CliRunner
+
+    from motifscan.cli import cli
+
+    listing = CliRunner().invoke(cli, ["motifs", "JUN", "--tf-species", "mouse"])
+    rows = [line.split("\t") for line in listing.stdout.splitlines()]
+    assert rows[0][-1] == "species" and {row[-1] for row in rows[1:]} == {"Mus musculus"}
+    assert ["MA0489.3", "Jun"] == rows[[r[0] for r in rows].index("MA0489.3")][:2]
+    example = Path(__file__).resolve().parent.parent / "examples" / "promoters.fa"
+    scan = CliRunner().invoke(cli, ["fasta", str(example), "--tf", "JUN", "--tf-species", "human"])
+    assert scan.exit_code == 0, scan.stderr
+    assert {line.split("\t")[0] for line in scan.stdout.splitlines() if line[:2] == "MA"} == {"MA0488.2"}
+    assert "TF 'JUN' of species 'human': MA0488.2 JUN" in scan.stderr
+    alone = CliRunner().invoke(cli, ["fasta", str(example), "--tf-species", "human"])
+    assert alone.exit_code == 2 and "--tf-species narrows --tf" in alone.stderr
 
 
 @pytest.mark.parametrize("name", ["atf3_MA0605.3.jaspar", "atf3_MA0605.3.transfac"])

@@ -22,20 +22,23 @@ Canonical transcript
 Chromosome names
     Outputs use the FASTA's names. A GTF chromosome that the FASTA lacks is renamed to the FASTA name that differs
     from it only by a leading ``chr`` (added or removed); ``chrM`` and ``MT`` count as such a pair. Genes on
-    chromosomes that still do not match stay loaded under their GTF name; asking for one is a :class:`GenomeError`.
+    chromosomes that still do not match stay loaded under their GTF name; asking for one finds nothing, with a note
+    naming the chromosome and the GTF line (the run goes on with the other genes).
     A GTF none of whose chromosomes match the FASTA is a :class:`GenomeError` at load.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import difflib
 import gzip
 import hashlib
-import io
 import logging
 import os
 import re
+import secrets
+import struct
 import warnings
 import zlib
 from collections import defaultdict
@@ -45,9 +48,10 @@ from typing import Collection, Iterable, Iterator, Mapping, Sequence
 
 import pyfaidx
 
+from motifscan import textfiles
 from motifscan.encoding import first_non_sequence
 from motifscan.errors import GenomeError, InputFileError, UsageError
-from motifscan.identifiers import chromosome_aliases, split_version
+from motifscan.identifiers import chromosome_aliases, name_problem, split_version
 from motifscan.model import Gene, GeneLookup, Region, Transcript
 from motifscan.promoters import fallback_canonical
 from motifscan.sources.cache import default_cache_dir, make_private_dirs
@@ -58,34 +62,20 @@ DEMO_LABEL = "demo (GRCh37 chr6+chrX test genome from Ensembl)"
 DEMO_ANNOTATION_LABEL = "demo (Ensembl core test database genes, GRCh37)"
 CANONICAL_TAGS = ("Ensembl_canonical", "MANE_Select")
 
-_GZIP_MAGIC = b"\x1f\x8b"
+_KIND = "genome FASTA"
 _ATTRIBUTE = re.compile(r'([A-Za-z_][\w.]*)\s+(?:"([^"]*)"|([^\s;"]+))')
 _HASH_CHUNK = 1 << 20
-_SNIFF_BYTES = 1 << 16
+_SNIFF_BYTES = textfiles.SNIFF_BYTES
 _COORDINATE = re.compile(r"[0-9]{1,12}")  # ASCII digits; the longest chromosomes have 10
-_BINARY = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\udc80-\udcff]")
 
 
 # --------------------------------------------------------------------------------------------------------------------
 # FASTA
 
 
-def _compression(path: Path) -> str:
-    """``"plain"``, ``"bgzf"`` or ``"gzip"``, from the file's first bytes (BGZF: gzip with a ``BC`` extra subfield)."""
-    with open(path, "rb") as handle:
-        header = handle.read(18)
-    if not header.startswith(_GZIP_MAGIC):
-        return "plain"
-    has_extra = len(header) >= 14 and header[3] & 4
-    return "bgzf" if has_extra and header[12:14] == b"BC" else "gzip"
-
-
-def _is_current(index_path: Path, fasta_path: Path) -> bool:
-    """True when ``index_path`` exists and is not older than the FASTA."""
-    try:
-        return index_path.stat().st_mtime >= fasta_path.stat().st_mtime
-    except OSError:
-        return False
+_MAX_CHECKED_RECORDS = 2000  # records whose place in the FASTA is checked against the index (all, up to this many)
+_MAX_GAP_BYTES = 1 << 20  # the most text allowed between one record's sequence and the next one's (its header)
+_LOOK_BACK = 1 << 16  # how far back from a record's offset its header line is looked for
 
 
 @dataclass(frozen=True)
@@ -98,9 +88,6 @@ class _IndexPaths:
 
     def exist(self) -> bool:
         return all(path.exists() for path in self.files())
-
-    def current_for(self, fasta_path: Path) -> bool:
-        return all(_is_current(path, fasta_path) for path in self.files())
 
 
 def _index_locations(fasta_path: Path, cache_dir: Path, bgzf: bool) -> tuple[_IndexPaths, _IndexPaths]:
@@ -116,7 +103,7 @@ def _check_fasta_file(fasta_path: Path) -> bool:
     """Check that pyfaidx can read the FASTA; return whether it is bgzip-compressed."""
     if not fasta_path.is_file():
         raise UsageError(f"genome FASTA not found: {fasta_path}")
-    compression = _compression(fasta_path)
+    compression = textfiles.compression(fasta_path)
     if compression == "gzip":
         raise InputFileError(
             f"{fasta_path} is compressed with plain gzip, which cannot be read at random positions; "
@@ -127,22 +114,22 @@ def _check_fasta_file(fasta_path: Path) -> bool:
         raise InputFileError(f"{fasta_path} is bgzip-compressed; give it a name ending in .gz")
     if compression == "plain" and named_compressed:
         raise InputFileError(f"{fasta_path} ends in .gz but is not compressed")
-    _sniff_fasta(fasta_path, compression == "bgzf")
+    _sniff_fasta(fasta_path)
     return compression == "bgzf"
 
 
-def _sniff_fasta(fasta_path: Path, bgzf: bool) -> None:
-    """Refuse, before pyfaidx indexes it, a FASTA that holds binary data or classic Mac (CR-only) line ends: pyfaidx
-    would index the first as text and read the second as one endless line, giving wrong sequence silently."""
+def _sniff_fasta(fasta_path: Path) -> None:
+    """Refuse, before pyfaidx indexes it, a FASTA that holds binary data (the shared reader preamble's check,
+    :func:`motifscan.textfiles.open_text`) or classic Mac (CR-only) line ends: pyfaidx would index the first as text
+    and read the second as one endless line, giving wrong sequence silently."""
     try:
-        with (gzip.open(fasta_path, "rb") if bgzf else open(fasta_path, "rb")) as handle:
+        with textfiles.open_text(fasta_path, _KIND):
+            pass
+        with gzip.open(fasta_path, "rb") if textfiles.compression(fasta_path) != "plain" \
+                else open(fasta_path, "rb") as handle:
             head = handle.read(_SNIFF_BYTES)
-    except (OSError, EOFError, zlib.error) as error:
-        raise InputFileError(f"cannot read FASTA {fasta_path}: {error}") from None
-    zero = head.find(b"\x00")
-    if zero >= 0:
-        line = head.count(b"\n", 0, zero) + 1
-        raise InputFileError(f"{fasta_path}, line {line}: binary data (byte 0x00), not FASTA text")
+    except textfiles.READ_ERRORS as error:
+        raise InputFileError(f"cannot read FASTA {fasta_path}: {textfiles.read_error_reason(error)}") from None
     lone_cr = re.search(rb"\r(?!\n)", head[:-1])
     if lone_cr:
         line = head.count(b"\n", 0, lone_cr.start()) + 1
@@ -150,43 +137,175 @@ def _sniff_fasta(fasta_path: Path, bgzf: bool) -> None:
                              "convert them to LF first (e.g. tr '\\r' '\\n')")
 
 
-def _pyfaidx_open(fasta_path: Path, index: _IndexPaths, trust_index: bool) -> pyfaidx.Fasta:
-    """Open with pyfaidx, building the index at ``index`` if needed (OSError when it cannot be written)."""
-    for path in index.files():
-        if not path.parent.exists():
-            make_private_dirs(path.parent)
+def _pyfaidx_open(fasta_path: Path, index: _IndexPaths) -> pyfaidx.Fasta:
+    """Open with pyfaidx using the index files at ``index`` as they are (never building or rewriting them)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # "index older than FASTA" when trusting a shipped index
+        warnings.simplefilter("ignore", RuntimeWarning)  # "index older than FASTA": the index is checked instead
         return pyfaidx.Fasta(
             str(fasta_path),
             indexname=str(index.fai),
             gzi_indexname=str(index.gzi) if index.gzi else None,
             as_raw=True,
             sequence_always_upper=False,
-            rebuild=not trust_index,
+            rebuild=False,
+            build_index=False,
         )
 
 
-def _open_with_index(fasta_path: Path, cache_dir: Path, bgzf: bool, trust_index: bool) -> pyfaidx.Fasta:
-    beside, cached = _index_locations(fasta_path, cache_dir, bgzf)
-    if beside.exist() and (trust_index or beside.current_for(fasta_path)):
-        return _pyfaidx_open(fasta_path, beside, trust_index)
-    if cached.exist() and cached.current_for(fasta_path):
-        return _pyfaidx_open(fasta_path, cached, False)
-    if os.access(fasta_path.parent, os.W_OK):
-        try:
-            return _pyfaidx_open(fasta_path, beside, False)
-        except OSError as error:
-            log.info("cannot write the index beside %s (%s); building it in %s", fasta_path, error, cached.fai.parent)
+def _read_at(faidx: pyfaidx.Faidx, offset: int, size: int) -> bytes:
+    """``size`` bytes of the FASTA's (uncompressed) text from byte ``offset`` on; fewer at the end of the file."""
+    if faidx._bgzf:  # seek through the .gzi: the block holding ``offset``, then the offset within it
+        from Bio.bgzf import make_virtual_offset
+
+        starts = [block.ustart for block in faidx.gzi_index]
+        block = faidx.gzi_index[bisect.bisect_right(starts, offset) - 1]
+        faidx.file.seek(make_virtual_offset(block.cstart, offset - block.ustart))
     else:
-        log.info("%s is in a read-only folder; building its index in %s", fasta_path, cached.fai.parent)
-    return _pyfaidx_open(fasta_path, cached, False)
+        faidx.file.seek(offset)
+    return faidx.file.read(size)
+
+
+def _record_problem(faidx: pyfaidx.Faidx, name: str, record, next_offset: int | None) -> str | None:
+    """What shows that the index line of record ``name`` does not describe the FASTA: its line layout, the header
+    line just before its offset (it must name the record), its first sequence line, and what follows its sequence
+    (the next record's header, or the end of the file, with nothing but blank lines between)."""
+    rlen, offset, lenc, lenb = record.rlen, record.offset, record.lenc, record.lenb
+    if rlen and not (0 < lenc <= lenb <= lenc + 2):
+        return f"record {name}: impossible line layout ({lenc} letters in lines of {lenb} bytes)"
+    before = _read_at(faidx, max(offset - _LOOK_BACK, 0), min(offset, _LOOK_BACK))
+    if not before.endswith(b"\n"):
+        return f"record {name}: its offset {offset} does not start a line"
+    start = before.rfind(b"\n", 0, len(before) - 1) + 1
+    if start or offset <= _LOOK_BACK:  # the header line is wholly in view
+        words = before[start:].rstrip(b"\r\n").split(maxsplit=1)
+        if not words or words[0] != b">" + name.encode("utf-8", "surrogateescape"):
+            return f"record {name}: the line before its offset {offset} is not its header"
+    newline = lenb - lenc
+    first = min(lenc, rlen)
+    line = _read_at(faidx, offset, first + newline)
+    if rlen and (len(line) < first or line.startswith(b">") or re.search(rb"[\r\n]", line[:first])
+                 or line[first:] not in (b"", b"\n", b"\r\n", b"\r")):
+        return f"record {name}: its first sequence line is not {lenc} letters long as the index says"
+    end = record.bend  # the end of its sequence lines, line end included (pyfaidx's own arithmetic)
+    limit = _MAX_GAP_BYTES if next_offset is None else next_offset - end
+    if limit < 0:
+        return f"record {name}: its sequence would run into the next record"
+    if limit > _MAX_GAP_BYTES:
+        return f"record {name}: {limit} bytes between its sequence and the next record"
+    gap = _read_at(faidx, max(end - newline, 0), limit + newline + 1)[newline:]  # the line end may be missing at EOF
+    if next_offset is None:
+        return None if len(gap) <= limit and not gap.strip() else \
+            f"record {name}: the file goes on after its sequence"
+    header_start = gap.rfind(b"\n", 0, len(gap) - 1) + 1 if gap.endswith(b"\n") else 0
+    if gap[:header_start].strip() or not gap[header_start:].startswith(b">"):
+        return f"record {name}: its sequence does not end where the index says"
+    return None
+
+
+def _index_problem(faidx: pyfaidx.Faidx) -> str | None:
+    """What shows that an index (``.fai``, and ``.gzi`` for bgzip) does not describe its FASTA, or None.
+
+    Each record's offset must start a sequence line right after the header naming it, its first line must have the
+    index's layout, and its sequence must end where the next record's header (or the file) begins. All records are
+    checked when there are at most :data:`_MAX_CHECKED_RECORDS`, else that many, evenly spread, the last included (an
+    edit shifts every later offset, so a spread sample finds it). mtimes are not trusted: ``cp -p``, ``rsync -a`` and
+    ``tar x`` keep an old one on a rewritten FASTA.
+    """
+    records = sorted(faidx.index.items(), key=lambda item: item[1].offset)
+    if not records:
+        return "it lists no sequence"
+    picked = range(len(records))
+    if len(records) > _MAX_CHECKED_RECORDS:
+        step = len(records) / _MAX_CHECKED_RECORDS
+        picked = sorted({int(i * step) for i in range(_MAX_CHECKED_RECORDS)} | {len(records) - 1})
+    try:
+        for i in picked:
+            name, record = records[i]
+            following = records[i + 1][1].offset if i + 1 < len(records) else None
+            problem = _record_problem(faidx, name, record, following)
+            if problem:
+                return problem
+    except (OSError, ValueError, EOFError, zlib.error, IndexError, struct.error) as error:
+        return f"the FASTA cannot be read with it ({textfiles.read_error_reason(error)})"
+    return None
+
+
+def _open_checked(fasta_path: Path, index: _IndexPaths) -> tuple[pyfaidx.Fasta | None, str]:
+    """The FASTA opened with an existing index when the index describes it; else ``(None, why not)``."""
+    try:
+        fasta = _pyfaidx_open(fasta_path, index)
+    except (pyfaidx.FastaIndexingError, pyfaidx.IndexNotFoundError, ValueError, IndexError, OSError,
+            struct.error, EOFError, zlib.error) as error:
+        return None, f"it cannot be read ({textfiles.read_error_reason(error)})"
+    problem = _index_problem(fasta.faidx)
+    if problem:
+        fasta.close()
+        return None, problem
+    return fasta, ""
+
+
+def _write_index(fasta_path: Path, index: _IndexPaths) -> None:
+    """Build the index of ``fasta_path`` at ``index``, atomically: pyfaidx writes temporary files in the same folder,
+    which are flushed to disk and then renamed over the final names, so that a full disk or a kill while writing
+    leaves no truncated index behind (only the old one, or none). OSError when the folder cannot be written."""
+    folder = index.fai.parent
+    if not folder.exists():
+        make_private_dirs(folder)
+    token = f"{os.getpid()}.{secrets.token_hex(4)}"
+    temporary = {path: path.with_name(f".{path.name}.{token}.tmp") for path in index.files()}
+    try:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                built = pyfaidx.Faidx(str(fasta_path), indexname=str(temporary[index.fai]),
+                                      gzi_indexname=str(temporary[index.gzi]) if index.gzi else None)
+            built.close()
+        except OSError as error:  # pyfaidx's "may not be writable" hides the reason (e.g. no space left)
+            cause = error.__context__
+            raise OSError(getattr(cause, "errno", None) or error.errno,
+                          getattr(cause, "strerror", None) or str(error)) from None
+        for path in temporary.values():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        for path in index.files()[::-1]:  # the .gzi first: a .fai is only ever beside a .gzi of the same build
+            os.replace(temporary[path], path)
+    finally:
+        for path in temporary.values():
+            path.unlink(missing_ok=True)
+
+
+def _open_with_index(fasta_path: Path, cache_dir: Path, bgzf: bool) -> pyfaidx.Fasta:
+    """The FASTA opened with an index that describes it: beside it, else in the cache, else built (beside it where
+    its folder can be written, else in the cache) after saying why the existing one was not used."""
+    beside, cached = _index_locations(fasta_path, cache_dir, bgzf)
+    rejected = []
+    for index in (beside, cached):
+        if index.exist():
+            fasta, problem = _open_checked(fasta_path, index)
+            if fasta is not None:
+                if rejected:
+                    log.info("%s; using %s", rejected[0], index.fai)
+                return fasta
+            rejected.append(f"the index {index.fai} does not match {fasta_path.name} ({problem})")
+    failures = []
+    for index in ((beside, cached) if os.access(fasta_path.parent, os.W_OK) else (cached,)):
+        try:
+            _write_index(fasta_path, index)
+        except OSError as error:
+            failures.append(f"{index.fai.parent}: {textfiles.read_error_reason(error)}")
+            continue
+        if rejected:
+            log.warning("%s: rebuilt it%s", "; ".join(rejected), "" if index == beside else f" in {index.fai}")
+        elif index == cached:
+            log.info("%s is in a folder that cannot be written; its index is in %s", fasta_path, index.fai.parent)
+        return _pyfaidx_open(fasta_path, index)
+    raise InputFileError(f"cannot write an index for {fasta_path} ({'; '.join(failures)})")
 
 
 def open_fasta(
     fasta_path: str | os.PathLike, cache_dir: str | os.PathLike | None = None, trust_index: bool = False
 ) -> pyfaidx.Fasta:
-    """Open a FASTA (plain or bgzip) with pyfaidx, indexing it beside itself or in the cache.
+    """Open a FASTA (plain or bgzip) with pyfaidx, with an index checked against it (see :func:`_index_problem`).
 
     Parameters
     ----------
@@ -196,8 +315,8 @@ def open_fasta(
         motifscan's cache directory (default: ``$MOTIFSCAN_CACHE_DIR``, else the user cache directory); indexes that
         cannot go beside the FASTA go to its ``fasta-index/`` folder.
     trust_index : bool
-        Use an existing index beside the FASTA even when its timestamp is older than the FASTA's (for shipped data,
-        whose timestamps are those of the checkout or install).
+        Ignored, kept for callers of older releases: every index is now checked against its FASTA, whatever the
+        timestamps say.
 
     Returns
     -------
@@ -208,7 +327,7 @@ def open_fasta(
     bgzf = _check_fasta_file(fasta_path)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     try:
-        fasta = _open_with_index(fasta_path, cache, bgzf, trust_index)
+        fasta = _open_with_index(fasta_path, cache, bgzf)
     except (pyfaidx.FastaIndexingError, pyfaidx.UnsupportedCompressionFormat, ValueError) as error:
         raise InputFileError(f"cannot read FASTA {fasta_path}: {error}") from error
     except OSError as error:
@@ -216,6 +335,12 @@ def open_fasta(
     if not fasta.faidx.index:
         fasta.close()
         raise InputFileError(f"{fasta_path} holds no sequences")
+    for name in fasta.faidx.index:
+        problem = name_problem("chromosome", name)
+        if problem:
+            fasta.close()
+            raise InputFileError(f"{fasta_path}: the record name {name!r} {problem}; rename it (names are "
+                                 "written to every output as the chromosome)")
     return fasta
 
 
@@ -264,32 +389,11 @@ class GtfRecords:
         return {row.chrom for row in self.genes.values()} | {row.chrom for row in self.transcripts.values()}
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    with open(path, "rb") as handle:
-        compressed = handle.read(2) == _GZIP_MAGIC
-    binary = gzip.open(path, "rb") if compressed else open(path, "rb")
-    # surrogateescape: bytes that are not UTF-8 reach the line checks (which name the line) instead of failing in a
-    # read-ahead block; utf-8-sig drops a byte-order mark
-    return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape")
-
-
 def _numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """The file's lines (plain or gzip), numbered from 1; read errors, binary data and text that is not UTF-8 become
-    InputFileError naming the line."""
-    line_number = 0
-    try:
-        with _open_text(path) as handle:
-            for line_number, line in enumerate(handle, 1):
-                bad = _BINARY.search(line)
-                if bad:
-                    char = bad.group()
-                    code = ord(char) - 0xDC00 if "\udc80" <= char <= "\udcff" else ord(char)
-                    raise InputFileError(f"{path}, line {line_number}: binary data or text that is not UTF-8 "
-                                         f"(byte 0x{code:02x}); is it a GTF?")
-                yield line_number, line
-    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
-        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
-        raise InputFileError(f"{path}, line {line_number + 1}: cannot read the GTF ({reason})") from None
+    """The GTF's lines (plain or gzip), numbered from 1, through the shared reader preamble
+    (:func:`motifscan.textfiles.numbered_lines`: binary data, text that is not UTF-8 and read errors become
+    InputFileError naming the line)."""
+    return textfiles.numbered_lines(path, "GTF file")
 
 
 def _malformed(path: Path, line_number: int, problem: str) -> InputFileError:
@@ -354,8 +458,19 @@ def _gene_row(fields: list[str], values: Mapping[str, str], path: Path, line_num
     start, end, strand = _interval(fields, path, line_number)
     gene_id, version = _versioned_attribute(values, "gene_id")
     biotype = values.get("gene_biotype") or values.get("gene_type") or ""
-    return _GeneRow(gene_id, version, values.get("gene_name", ""), biotype, fields[0], start, end, strand,
-                    line_number)
+    name = values.get("gene_name", "")
+    _check_names(path, line_number, ("chromosome", "chromosome", fields[0]), ("gene_id", "id", gene_id),
+                 ("gene_name", "name", name), ("gene biotype", "biotype", biotype))
+    return _GeneRow(gene_id, version, name, biotype, fields[0], start, end, strand, line_number)
+
+
+def _check_names(path: Path, line_number: int, *checks: tuple[str, str, str]) -> None:
+    """Each ``(what, kind, value)`` must pass :func:`motifscan.identifiers.name_problem` (empty values are allowed:
+    a gene may have no name or biotype); else InputFileError naming the file, the line and the value."""
+    for what, kind, value in checks:
+        problem = name_problem(kind, value) if value else None
+        if problem:
+            raise _malformed(path, line_number, f"the {what} {value!r} {problem}")
 
 
 def _transcript_row(fields: list[str], path: Path, line_number: int) -> _TranscriptRow:
@@ -364,6 +479,7 @@ def _transcript_row(fields: list[str], path: Path, line_number: int) -> _Transcr
     _required(values, "transcript_id", fields[8], path, line_number)
     transcript_id, version = _versioned_attribute(values, "transcript_id")
     biotype = values.get("transcript_biotype") or values.get("transcript_type") or ""
+    _check_names(path, line_number, ("transcript_id", "id", transcript_id), ("transcript biotype", "biotype", biotype))
     return _TranscriptRow(transcript_id, version, gene, gene.chrom, gene.start, gene.end, gene.strand, biotype, tags)
 
 
@@ -645,10 +761,8 @@ class LocalGenomeSource:
         One :class:`GeneLookup` per query, in order. A symbol shared by several genes gives all of them and a note;
         an unknown query gives no genes and close symbols as suggestions (a GTF has no synonyms).
 
-        Raises
-        ------
-        GenomeError
-            When every gene a query names lies on a chromosome the FASTA lacks.
+        A query whose every gene lies on a chromosome the FASTA lacks gives no genes either, with a note naming the
+        chromosome and the GTF line (the caller warns about it as about any gene not found).
         """
         return [self._lookup_one(query) for query in queries]
 
@@ -658,7 +772,9 @@ class LocalGenomeSource:
         if found is None:
             return GeneLookup(query, suggestions=self._suggest(text))
         genes, transcript_id, notes = found
-        genes, missing_note = self._on_fasta_chromosomes(query, genes)
+        genes, missing_note = self._on_fasta_chromosomes(genes)
+        if not genes:  # a gene whose sequence is not in the FASTA is not found, like an unknown one
+            return GeneLookup(query, note=missing_note)
         if missing_note:
             notes.append(missing_note)
         if len(genes) > 1:
@@ -696,16 +812,15 @@ class LocalGenomeSource:
             return None
         return list(genes), None, []
 
-    def _on_fasta_chromosomes(self, query: str, genes: list[Gene]) -> tuple[list[Gene], str]:
+    def _on_fasta_chromosomes(self, genes: list[Gene]) -> tuple[list[Gene], str]:
+        """The genes whose chromosome the FASTA has, and a note on those it lacks ("" when none)."""
         usable = [gene for gene in genes if gene.chrom in self._chrom_lengths]
         lost = [gene for gene in genes if gene.chrom not in self._chrom_lengths]
         if not lost:
             return genes, ""
         described = ", ".join(f"{self._describe(g)} on chromosome {g.chrom}{self._where(g)}" for g in lost)
         if not usable:
-            raise GenomeError(
-                f"{query}: {described}, which {self.fasta_path} lacks (it has {_preview(self._chrom_lengths)})"
-            )
+            return [], f"{described}, which {self.fasta_path} lacks (it has {_preview(self._chrom_lengths)})"
         return usable, f"skipped {described}, which the FASTA lacks"
 
     def _where(self, gene: Gene) -> str:
