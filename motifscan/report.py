@@ -389,3 +389,68 @@ def design_report(result: DesignResult, *, title: str | None = None) -> str:
             f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div></section>"
             + _provenance_section(result.provenance))
     return _page(title, body, None)
+
+
+# ------------------------------------------------------------------------------------------------ the enrich page
+
+
+def enrich_report(result: Any, *, title: str | None = None, top_logos: int = 12) -> str:
+    """An HTML page of a promoter-background enrichment (``motifscan enrich``): the query genes, one row per matrix
+    with its TF family (sortable by any column, filterable by family and q with the inlined script; all rows are
+    in the page), the families summarised (best q, matrices with q < 0.05), logos of the ``top_logos`` matrices with
+    the smallest p, the provenance and the TSV as a download."""
+    from motifscan.gene_lists import ENRICH_COLUMNS
+
+    facts = dict(result.provenance)
+    known = {m.id: m for m in result.motifs}
+    columns = result.columns
+    rows = result.rows()
+    families = [_family(known.get(str(motif_id))) for motif_id in columns["motif_id"]]
+    genes = facts.get("genes", "").split()
+    title = title or "motifscan enrich: " + (" ".join(genes[:8]) + (" ..." if len(genes) > 8 else ""))
+    significant = int((np.asarray(columns["q_value"], dtype=float) < 0.05).sum())
+    head = "<th data-key=\"family\">family</th>" + "".join(
+        f'<th data-key="{_e(c)}">{_e(c)}</th>' for c in ENRICH_COLUMNS)
+    body = "".join(f'<tr data-family="{_e(family)}" data-q="{_e(fields[ENRICH_COLUMNS.index("q_value")])}"><td>'
+                   f"{_e(family)}</td>" + "".join(f"<td>{_e(v)}</td>" for v in fields) + "</tr>"
+                   for family, fields in zip(families, rows))
+    by_family: dict[str, list[int]] = {}
+    for i, family in enumerate(families):
+        by_family.setdefault(family, []).append(i)
+    q = np.asarray(columns["q_value"], dtype=float)
+    summary_rows = sorted(by_family.items(), key=lambda item: float(q[item[1]].min()))
+    family_table = "".join(
+        f"<tr><td>{_e(f)}</td><td>{len(ix)}</td><td>{int((q[ix] < 0.05).sum())}</td><td>{float(q[ix].min()):.3g}"
+        f"</td><td>{_e(columns['motif_id'][ix[int(np.argmin(q[ix]))]])} "
+        f"{_e(columns['motif_name'][ix[int(np.argmin(q[ix]))]])}</td></tr>" for f, ix in summary_rows)
+    pseudocount = float(facts.get("pseudocount", 0.8) or 0.8)
+    background = _background(facts)
+    logos = []
+    for motif_id, name in list(zip(columns["motif_id"], columns["motif_name"]))[:top_logos]:
+        motif = known.get(str(motif_id))
+        if motif is not None:
+            logos.append(f'<figure class="logo-box">{logo_svg(motif, pseudocount, background)}<figcaption>'
+                         f"{_e(motif_id)} {_e(name)}</figcaption></figure>")
+    options = "".join(f'<option value="{_e(f)}">{_e(f)} ({len(ix)})</option>' for f, ix in sorted(by_family.items()))
+    tsv = result.to_tsv()
+    page = (
+        f"<header><h1>{_e(title)}</h1><p class=summary>{len(result)} matrices tested; {significant} with presence "
+        f"q &lt; 0.05 ({_e(facts.get('jaspar_release', ''))})</p><nav><a href=\"#matrices\">Matrices</a> "
+        '<a href="#families">Families</a> <a href="#logos">Logos</a> <a href="#provenance">Provenance</a> '
+        f'<a download="motifscan_enrich.tsv" href="{_data_uri(tsv, "text/tab-separated-values")}" '
+        'id="download-tsv">Download TSV</a></nav></header>'
+        f'<section id="scanned"><h2>Genes ({len(genes)})</h2><p class="gene-list">'
+        + " ".join(f'<span class="gene">{_e(g)}</span>' for g in genes) + "</p></section>"
+        '<section id="matrices"><h2>Matrices</h2><div class="controls"><label>Family <select id="e-family">'
+        f'<option value="">all</option>{options}</select></label> <label>q &le; <input id="e-q" type="number" '
+        'min="0" max="1" step="any" placeholder="any"></label> <span id="e-count"></span></div>'
+        f'<div class="wide"><table id="enrich-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        "</div><p class=note>Sorted by p; click a header to sort. q: Benjamini-Hochberg over all matrices; related "
+        "matrices of one family move together, so read the family table too.</p></section>"
+        '<section id="families"><h2>By TF family</h2><table class="families"><thead><tr><th>family</th>'
+        "<th>matrices</th><th>q &lt; 0.05</th><th>best q</th><th>best matrix</th></tr></thead>"
+        f"<tbody>{family_table}</tbody></table></section>"
+        f'<section id="logos"><h2>Logos of the {len(logos)} matrices with the smallest p</h2><div class="logos">'
+        f'{"".join(logos)}</div></section>' + _provenance_section(result.provenance))
+    script = f"<script>{_asset('enrich.js')}</script>"
+    return _page(title, page, None).replace("</body>", script + "</body>")

@@ -267,3 +267,33 @@ def test_cli_writes_html_for_scan_fasta_and_design(browser, tmp_path) -> None:
             assert values[column] and values[column] in body
     bad = runner.invoke(cli, ["scan", "--genome", "demo", "FOXC1", "-o", str(hits), "--html", str(hits)])
     assert bad.exit_code == 2 and "same file" in bad.output
+
+
+def test_enrich_html(browser, tmp_path) -> None:
+    """motifscan enrich --html: every query gene, every matrix row, sorting and the family filter, no script error."""
+    runner = CliRunner()
+    table, page = tmp_path / "enrich.tsv", tmp_path / "enrich.html"
+    result = runner.invoke(cli, ["enrich", "--genome", "demo", "FOXC1", "FOXQ1", "FOXF2", "-o", str(table),
+                                 "--html", str(page)])
+    assert result.exit_code == 0, result.output
+    lines = [line.split("\t") for line in table.read_text().splitlines() if not line.startswith("#")]
+    header, rows = lines[0], lines[1:]
+    log = open_page(browser, page)
+    assert not errors_in(log), log
+    body = browser.find_element("tag name", "body").text
+    assert all(gene in body for gene in ("FOXC1", "FOXQ1", "FOXF2"))
+    shown = browser.find_elements("css selector", "#enrich-table tbody tr")
+    assert [r.find_elements("tag name", "td")[1].text for r in shown] == [row[0] for row in rows]
+    q_column = header.index("q_value") + 2  # 1-based, after the family column
+    browser.find_element("css selector", '#enrich-table th[data-key="q_value"]').click()
+    qs = [float(r.find_element("css selector", f"td:nth-child({q_column})").text)
+          for r in browser.find_elements("css selector", "#enrich-table tbody tr")]
+    assert qs == sorted(qs)
+    from selenium.webdriver.support.ui import Select
+
+    family = Select(browser.find_element("id", "e-family"))
+    family.select_by_index(1)
+    chosen = family.first_selected_option.get_attribute("value")
+    visible = [r for r in browser.find_elements("css selector", "#enrich-table tbody tr") if r.is_displayed()]
+    assert visible and all(r.find_element("tag name", "td").text == chosen for r in visible)
+    assert not errors_in(browser.get_log("browser"))
