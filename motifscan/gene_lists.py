@@ -21,7 +21,7 @@ import numpy as np
 
 from motifscan import __version__
 from motifscan.best_scores import PromoterScores, score_promoters
-from motifscan.engine import ScanSettings
+from motifscan.options import ScanOptions
 from motifscan.enrichment import (
     benjamini_hochberg,
     fisher_greater,
@@ -261,10 +261,10 @@ def enrich(
         raise UsageError("no gene given")
     if isinstance(gc_strata, bool) or not isinstance(gc_strata, int) or gc_strata < 1:
         raise UsageError(f"--gc-strata must be a positive whole number, not {gc_strata!r}")
-    ScanSettings(p_threshold=p_threshold, min_rel_score=min_rel_score, pseudocount=pseudocount,
-                 background=background, mask_lowercase=mask_lowercase, jobs=jobs)  # checks the values
+    ScanOptions(p_threshold=p_threshold, min_rel_score=min_rel_score, pseudocount=pseudocount,
+                background=background, mask_lowercase=mask_lowercase, jobs=jobs)  # checks the values
     release = jaspar_database(jaspar_release).release
-    chosen = resolve_motifs(motifs, release)
+    chosen = resolve_motifs(motifs, jaspar_database(release))
     if not chosen:
         raise UsageError("no motif selected")
     if isinstance(background_genes, (str, os.PathLike)):

@@ -30,7 +30,6 @@ and MEME XML, and its parse of a MEME text file refuses what it cannot read (a m
 from __future__ import annotations
 
 import io
-import math
 import re
 from collections.abc import Sequence
 from decimal import Decimal
