@@ -102,7 +102,7 @@ def _fimo_tsv(meme: Path, records, p_threshold: float) -> str:
         for e in FIMO(both_strands=True, threshold=p_threshold).score_motif(motif, sequences,
                                                                              background).matched_elements:
             start, stop = sorted((e.start, e.stop))
-            lines.append("%s\t%s\t%s\t%d\t%d\t%c\t%g\t%.3g\t%.3g\t%s" % (
+            lines.append("%s\t%s\t%s\t%d\t%d\t%c\t%g\t%.3g\t%.3g\t%s" % (  # noqa: UP031 (fimo.c printf)
                 motif.accession.decode(), motif.name.decode(), e.source.accession.decode(), start, stop, e.strand,
                 e.score, e.pvalue, e.qvalue, e.sequence))
     return "\n".join(lines) + "\n\n# FIMO (Find Individual Motif Occurrences): Version 5\n# fimo motifs.meme seqs.fa\n"

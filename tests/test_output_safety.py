@@ -24,7 +24,13 @@ import motifscan
 from motifscan.errors import UnsafeTextError
 from motifscan.model import Region
 from motifscan.writers import (
-    bed_chunks, comment_lines, fimo_chunks, gff3_chunks, promoter_bed_lines, promoter_fasta_lines, tsv_chunks,
+    bed_chunks,
+    comment_lines,
+    fimo_chunks,
+    gff3_chunks,
+    promoter_bed_lines,
+    promoter_fasta_lines,
+    tsv_chunks,
     write_outputs,
 )
 
@@ -100,7 +106,7 @@ def test_provenance_values_never_start_a_line():
 
 
 def _cli(*args, preexec_fn=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "motifscan", "-q", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "motifscan", "-q", *map(str, args)], capture_output=True, text=True, check=False,
                           preexec_fn=preexec_fn, cwd=cwd)
 
 
@@ -160,7 +166,7 @@ def full_tmpfs(tmp_path):
     mount = tmp_path / "small"
     mount.mkdir()
     if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                                           capture_output=True).returncode:
+                                           capture_output=True, check=False).returncode:
         pytest.skip("needs root to mount a small tmpfs")
     try:
         (mount / "a.tsv").write_text("old tsv\n")
