@@ -111,8 +111,9 @@ def _outside_windows(targets: Sequence[ScanTarget], codes: Sequence[np.ndarray],
     their target's ``windows`` (targets without windows have none). A loop over targets with windows and distinct
     widths, numpy inside."""
     outside = np.zeros(len(widths), dtype=np.int64)
+    widest = int(widths.max()) if len(widths) else 0
     for target, code in zip(targets, codes):
-        if not target.windows:
+        if not target.windows or not _has_uncovered_windows(target.windows, widest, len(code)):
             continue
         blocked = np.concatenate(([0], np.cumsum(code == INVALID)))
         for width in np.unique(widths):
@@ -129,6 +130,21 @@ def _outside_windows(targets: Sequence[ScanTarget], codes: Sequence[np.ndarray],
             allowed = np.cumsum(edges[:n]) > 0
             outside[widths == width] += int(np.count_nonzero(valid & ~allowed))
     return outside
+
+
+def _has_uncovered_windows(windows: Sequence[tuple[int, int]], width: int, length: int) -> bool:
+    """Whether some window of ``width`` (or narrower) in ``[0, length)`` may lie wholly inside none of ``windows``:
+    only where the windows leave part of the sequence out, or two of them abut or overlap by less than
+    ``width - 1`` (most merged promoters overlap by far more: they are skipped)."""
+    ordered = sorted(windows)
+    reach = ordered[0][1]
+    if ordered[0][0] > 0:
+        return True
+    for start, end in ordered[1:]:
+        if start > reach - width + 1:  # the allowed starts of the windows so far end at reach - width
+            return True
+        reach = max(reach, end)
+    return reach < length
 
 
 def _inside_windows(targets: Sequence[ScanTarget], found: Candidates, widths: np.ndarray) -> Candidates:

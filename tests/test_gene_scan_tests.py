@@ -91,3 +91,34 @@ def test_tests_counted_are_the_windows_that_can_be_hits(genome):
     for key, (p, q) in oracle.items():
         assert ours[key][0] == pytest.approx(p, rel=0.01)
         assert ours[key][1] == pytest.approx(q, rel=0.02)
+
+
+def test_windows_outside_every_window_against_brute_force():
+    """The engine's count of windows lying in no target window (its shortcut for chains that overlap by at least
+    a motif width included) against a count over every start, for random merged chains of windows."""
+    from motifscan.encoding import INVALID, encode
+    from motifscan.engine import ScanTarget, _outside_windows
+
+    rng = np.random.default_rng(3)
+    widths = np.array([6, 10, 15])
+    for _ in range(200):
+        length = int(rng.integers(30, 200))
+        starts = np.sort(rng.integers(0, length - 5, int(rng.integers(2, 6))))
+        windows, reach = [], 0
+        for start in starts:
+            start = min(int(start), reach) if windows else int(start)  # each window overlaps or abuts the chain
+            end = int(min(length, start + rng.integers(5, 80)))
+            windows.append((start, end))
+            reach = max(reach, end)
+        sequence = "".join(rng.choice(list("ACGTN"), length, p=[0.24, 0.24, 0.24, 0.24, 0.04]))
+        code = encode(sequence)
+        expected = []
+        for width in widths:
+            count = 0
+            for s in range(length - width + 1):
+                valid = not (code[s : s + width] == INVALID).any()
+                inside = any(a <= s and s + width <= b for a, b in windows)
+                count += valid and not inside
+            expected.append(count)
+        got = _outside_windows([ScanTarget("t", sequence, "1", 0, "+", tuple(windows))], [code], widths)
+        assert got.tolist() == expected, (windows, length)
