@@ -615,6 +615,50 @@ MAX_LOGOS = 12
 """The most logos ``motifscan logo`` draws in one figure (a motif file may hold hundreds)."""
 
 
+@cli.command()
+@click.argument("hits_path", metavar="HITS.tsv", type=click.Path(exists=True, dir_okay=False))
+@click.option("--top", type=int, default=None, metavar="N", help="Design the best N sites by p [default: 5].")
+@click.option("--row", "rows", type=int, multiple=True, metavar="K",
+              help="Design the site of data row K (1-based, header not counted). Repeatable.")
+@click.option("--genome", default=None, metavar="FASTA|demo",
+              help="Genome FASTA (plain or bgzip; no annotation needed) or 'demo'. Default: Ensembl REST.")
+@click.option("--species", default="human", show_default=True, help="Ensembl species.")
+@click.option("--assembly", default=None, metavar="NAME", help="Ensembl assembly [default: GRCh38 for human].")
+@click.option("--ensembl-url", envvar="MOTIFSCAN_ENSEMBL_URL", default=None, metavar="URL",
+              help="Ensembl REST server (mirror, tests); env MOTIFSCAN_ENSEMBL_URL.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Cache directory [default: the user cache directory].")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the Ensembl cache.")
+@click.option("--offline", is_flag=True, help="Answer from the cache only.")
+@click.option("--enzymes", default=None, metavar="E1,E2,...",
+              help="Restriction enzymes for the cloning primers' tails, 5' first (e.g. KpnI,XhoI); the first two "
+                   "that do not cut the insert are used.")
+@_motif_options
+@click.option("-o", "--output", required=True, metavar="FILE", help="Design TSV ('-' for stdout).")
+def design(hits_path, top, rows, genome, species, assembly, ensembl_url, cache_dir, no_cache, offline, enzymes,
+           motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, output):
+    """Bench designs for sites of a scan TSV: ChIP-qPCR primers, a site-destroying mutation with QuikChange-style
+    primers, and primers to clone the promoter window into a reporter vector.
+
+    Coordinates are 0-based half-open on the chromosome's + strand. Give the scan's motifs again (--motif, --tf,
+    --motif-file, ...) only when the TSV cannot name them all (motif files, more than 30 motifs).
+    """
+    from motifscan.api import design_sites
+
+    _check_outputs({"-o/--output": output}, {"HITS.tsv": hits_path, "--genome": genome})
+    motifs = None
+    if motif_ids or tf_names or motif_files or collections or tax_groups:
+        _, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
+    result = design_sites(hits_path, top=top, rows=rows, genome=genome, motifs=motifs,
+                          enzymes=[e for e in (enzymes or "").split(",") if e.strip()], cache_dir=cache_dir,
+                          species=species, assembly=assembly, ensembl_url=ensembl_url, use_cache=not no_cache,
+                          offline=offline, command=_command_line())
+    from motifscan.writers import write_outputs
+
+    write_outputs([(output, [result.to_tsv()])])
+    log.info("%d sites designed", len(result))
+
+
 def main() -> None:
     """Entry point of the ``motifscan`` console script and ``python -m motifscan``."""
     _treat_sigterm_as_sigint()

@@ -10,8 +10,11 @@ Formats, told apart by their text (not by the file name); the file may be gzip-c
 - **MEME** (minimal MEME format, or MEME's text output; a ``MEME version`` line): ``MOTIF id [alt_name]`` lines, each
   followed by its ``letter-probability matrix: alength= 4 w= W nsites= N`` line and W rows of four probabilities
   (A, C, G, T), one row per position. ID: ``id``; name: ``alt_name``, else ``id``.
+- **sites** (JASPAR ``.sites``: ``>`` headers, each followed by one line of letters, the site in capitals): counts
+  are the letters of the sites. ID and name: the first header's first two words.
 - **TRANSFAC** (a ``P0``/``PO`` line and a ``//`` line): one row of four counts per position after ``P0``.
-  ID: ``AC``, else ``ID``; name: ``NA``, else ``ID``.
+  ID: ``AC``, else ``ID``; name: ``NA``, else ``ID``. Keys followed by one space or a tab (JASPAR's TRANSFAC
+  download) read like TRANSFAC's two spaces.
 - **Matrix text** (anything else): JASPAR and four-row PFMs (one row per letter), HOMER ``.motif``, cluster-buster,
   GimmeMotifs/HOCOMOCO ``.pfm`` and four-column PFMs (one row per position), each matrix's layout told by its shape,
   a 4 x 4 one's by its file, its header or its totals, else refused: see :mod:`motifscan.matrix_text`.
@@ -54,6 +57,8 @@ MAX_BYTES = 64 * 2**20
 
 _ROWS = "ACGT"
 _MEME_FIELD = re.compile(r"(\w+)=\s*(\S+)")
+_TRANSFAC_KEY = re.compile(r"^(\w\w)[ \t]+", re.MULTILINE)
+_SITES = re.compile(r"\s*(?:>[^\n]*\n\s*[A-Za-z]+[ \t]*(?:\n\s*|\Z))+")  # '>' headers, each with one line of letters
 
 
 def read_motif_file(path: str | Path) -> list[Motif]:
@@ -85,8 +90,13 @@ def read_motif_file(path: str | Path) -> list[Motif]:
         return [_meme_motif(matrix, path) for matrix in matrices]
     if fmt == "transfac":
         checked.check_transfac()
+        # Bio wants two spaces after each two-letter key; JASPAR's own TRANSFAC download has one (``AC MA0056.1``)
+        # and tabs (``PO<TAB>A<TAB>C...``): same lines, same line numbers, keys spaced as Bio wants
+        bio_text = _TRANSFAC_KEY.sub(r"\1  ", text)
         return [_transfac_motif(bio_motif, number, path)
-                for number, bio_motif in enumerate(_parse_with_bio(path, text, fmt), 1)]
+                for number, bio_motif in enumerate(_parse_with_bio(path, bio_text, fmt), 1)]
+    if fmt == "sites":
+        return [_sites_motif(path, text)]
     if fmt == "meme-xml":
         return _meme_xml_motifs(path, text)
     if fmt == "xml":
@@ -110,6 +120,8 @@ def _sniff_format(text: str) -> str:
         return "meme-xml" if re.search(r"<MEME[\s>]", text[:1 << 16]) and "<motifs>" in text else "xml"
     if re.search(r"^MEME version", text, re.MULTILINE):
         return "minimal"
+    if _SITES.fullmatch(text):
+        return "sites"
     if re.search(r"^(P0|PO)\s", text, re.MULTILINE) and re.search(r"^//", text, re.MULTILINE):
         return "transfac"
     return "matrix"
@@ -255,6 +267,34 @@ def _quoted_line(message: str, text: str) -> str:
         if found:
             return f", line {found}"
     return ""
+
+
+def _sites_motif(path: Path, text: str) -> Motif:
+    """The motif of a JASPAR ``.sites`` file: ``>ID<TAB>NAME<TAB>n`` headers, each with one site, the site in capitals
+    between lowercase flanks; counts are the letters of the sites (ID and name: the first header's)."""
+    lines = text.split("\n")
+    sites: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith(">"):
+            continue
+        capitals = re.findall(r"[A-Z]+", line)
+        if len(capitals) != 1:
+            raise InputFileError(f"{path}, line {number}: a site is one run of capital letters (the flanks in lower "
+                                 f"case); this line has {len(capitals)}")
+        site = capitals[0]
+        if set(site) - set(_ROWS):
+            raise InputFileError(f"{path}, line {number}: a site of letters other than A, C, G, T ({site})")
+        if sites and len(site) != len(sites[0][1]):
+            raise InputFileError(f"{path}, line {number}: this site has {len(site)} letters, the site on line "
+                                 f"{sites[0][0]} has {len(sites[0][1])}")
+        sites.append((number, site))
+    header = next(line for line in lines if line.strip().startswith(">"))[1:].split()
+    motif_id = header[0] if header else path.stem
+    letters = np.array([list(site) for _, site in sites])  # (sites, width)
+    counts = np.array([(letters == letter).sum(axis=0) for letter in _ROWS], dtype=np.float64)
+    return Motif(id=motif_id, name=header[1] if len(header) > 1 else motif_id,
+                 counts=_checked_counts(counts, path, motif_id), source=str(path))
 
 
 def _meme_xml_motifs(path: Path, text: str) -> list[Motif]:

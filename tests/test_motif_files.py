@@ -245,3 +245,29 @@ def test_score_distribution_of_512_columns_does_not_overflow():
     distribution = ScoreDistribution(log_odds(counts, 0.8, background), background)
     assert distribution._threshold_grid_rounds() == 3
     assert ScoreDistribution(log_odds(counts[:, :8], 0.8, background), background)._threshold_grid_rounds() == 1
+
+
+# --- TRANSFAC variants ---------------------------------------------------------------------------------------------
+
+
+def test_jaspar_transfac_download_with_single_spaces_and_tabs():
+    """Biopython's MA0056.1.transfac, as JASPAR's site exports it ('AC MA0056.1', 'PO<TAB>A<TAB>C...'): Bio.motifs
+    refuses it ("should have 2 spaces between key and value"); it is JASPAR's MA0056.1."""
+    (motif,) = read_motif_file(BIO / "MA0056.1.transfac")
+    assert (motif.id, motif.name) == ("MA0056.1", "MZF1")
+    np.testing.assert_array_equal(motif.counts, jaspar_database("JASPAR2024").by_ids(["MA0056.1"])[0].counts)
+
+
+def test_jaspar_sites_file_gives_the_jaspar_counts():
+    """Biopython's Arnt.sites: JASPAR's 20 sites of MA0004 (ARNT), in capitals between lowercase flanks."""
+    (motif,) = read_motif_file(BIO / "Arnt.sites")
+    assert (motif.id, motif.name) == ("MA0004", "ARNT")
+    np.testing.assert_array_equal(motif.counts, jaspar_database("JASPAR2024").by_ids(["MA0004.1"])[0].counts)
+    sites = [line for line in (BIO / "Arnt.sites").read_text().splitlines() if line and line[0] != ">"]
+    np.testing.assert_array_equal(motif.counts, bio_counts(BIO / "Arnt.sites", "sites")[0])
+    assert motif.counts.sum(axis=0).tolist() == [len(sites)] * 6
+
+
+def test_sites_of_unequal_length_are_refused(tmp_path):
+    with pytest.raises(InputFileError, match=r"bad.sites, line 4: this site has 5 letters, the site on line 2 has 6"):
+        read_motif_file(write(tmp_path / "bad.sites", ">M1 x 1\nccCACGTGaa\n>M1 x 2\ngCACGTt\n"))
