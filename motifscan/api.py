@@ -20,7 +20,7 @@ from motifscan import __version__
 from motifscan.engine import EngineOutput, ScanSettings, ScanTarget, scan_targets
 from motifscan.errors import UsageError
 from motifscan.fasta import FastaRecord, read_fasta
-from motifscan.hits import TSV_COLUMNS, Hit, HitTable
+from motifscan.hits import TSV_COLUMNS, Hit, HitTable, MotifTable, TargetTable
 from motifscan.model import Motif, Region
 from motifscan.motifs import jaspar_database, select_motifs
 from motifscan.writers import bed_chunks, fimo_chunks, gff3_chunks, tsv_chunks, write_outputs
@@ -328,6 +328,8 @@ def scan_genome(
     scored in the whole input), whatever ``chunk_size`` (default 1,000,000 window starts), ``jobs`` (local
     processes) or ``dask_scheduler`` (``tcp://HOST:PORT`` of a running scheduler, or ``local:N``).
     """
+    import numpy as np
+
     from motifscan.background import is_auto, parse_background
     from motifscan.chunks import plan_chunks
     from motifscan.genome_scan import DEFAULT_CHUNK_SIZE, ChunkReader, fasta_spans, genome_background, read_regions
@@ -352,23 +354,28 @@ def scan_genome(
         if fixed is None:
             fixed = genome_background(ChunkReader(fasta, spans), plan_chunks(spans, DEFAULT_CHUNK_SIZE, 1),
                                       mask_lowercase)
-        provenance = base_provenance(settings, chosen, EngineOutput([], fixed), release, command)
+        no_targets = TargetTable((), (), np.zeros(0, dtype=np.int64), ())
+        provenance = base_provenance(settings, chosen, EngineOutput(HitTable.empty(MotifTable.of(chosen), no_targets),
+                                                                    fixed), release, command)
         provenance.insert(2, ("input", str(fasta_path)))
         if regions is not None:
             provenance.insert(3, ("regions", str(regions)))
         records = comment_lines([("record", record_line(Region(s.chrom, s.start, s.end, "+", s.name)))
                                  for s in spans])
-        sink = open_sink(output, provenance, records, lengths)
-        try:
-            scan = run_scan(fasta, chosen, spans=spans, p_threshold=p_threshold, q_threshold=q_threshold,
-                            min_rel_score=min_rel_score, pseudocount=pseudocount, background=fixed,
-                            mask_lowercase=mask_lowercase, max_strand=max_strand,
-                            chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, jobs=jobs,
-                            dask_scheduler=dask_scheduler, spill_folder=Path(output).parent, sink=sink)
-            paths = sink.close()
-        except BaseException:
-            sink.abort()
-            raise
+
+        def open_output(runs: np.ndarray):
+            gaps = runs[runs[:, 2] - runs[:, 1] >= GAP_MIN_LENGTH]  # as gap_provenance lists them
+            gap_lines = [("gap", f"{spans[k].name} {spans[k].chrom}:{start + 1}-{end}")
+                         for k, start, end in gaps.tolist()]
+            provenance.extend(gap_lines)
+            return open_sink(output, provenance, records, lengths)
+
+        scan, paths = run_scan(fasta, chosen, spans=spans, p_threshold=p_threshold, q_threshold=q_threshold,
+                               min_rel_score=min_rel_score, pseudocount=pseudocount, background=fixed,
+                               mask_lowercase=mask_lowercase, max_strand=max_strand,
+                               chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, jobs=jobs,
+                               dask_scheduler=dask_scheduler, spill_folder=Path(output).parent,
+                               open_sink=open_output)
     finally:
         fasta.close()
     return GenomeScanResult(tuple(paths), scan.n_hits, scan.chunks, scan.scored_windows, tuple(provenance))

@@ -23,13 +23,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from motifscan import pvalues
 from motifscan.chunks import Chunk, ChunkHits, ScanPlan, Span, plan_chunks, scan_chunk
-from motifscan.encoding import encode, letter_frequencies
+from motifscan.encoding import encode, invalid_runs, letter_frequencies
 from motifscan.errors import InputFileError, UsageError
 from motifscan.execution import executor_for
 from motifscan.hits import HitTable, MotifTable, TargetTable
@@ -206,17 +206,40 @@ def genome_background(reader: ChunkReader, chunks: Sequence[Chunk], mask_lowerca
 
 
 def run_pass_one(plan: ScanPlan, reader: ChunkReader, chunks: Sequence[Chunk], spill: Spill, *, jobs: int,
-                 dask_scheduler: str | None, mask_lowercase: bool) -> None:
-    """Score every chunk where the executor runs it and spill the results (arrival order does not matter)."""
+                 dask_scheduler: str | None, mask_lowercase: bool) -> np.ndarray:
+    """Score every chunk where the executor runs it and spill the results (arrival order does not matter).
+    Returns the runs of letters other than A, C, G, T seen on the way: shape (k, 3) int64 rows (span index, start,
+    end), 0-based half-open on the span's chromosome, runs that cross chunk edges joined."""
+    runs: list[np.ndarray] = []
+
+    def items():
+        for chunk in chunks:
+            text = reader.text(chunk)
+            found = invalid_runs(text[: chunk.owned]) + chunk.start
+            runs.append(np.column_stack((np.full(len(found), chunk.span), found)))
+            yield chunk, encode(text, mask_lowercase)
+
     executor = executor_for(jobs, dask_scheduler)
     try:
-        items = ((chunk, reader.codes(chunk, mask_lowercase)) for chunk in chunks)
         with task("scanning chunks", len(chunks)) as progress:
-            for done, hits in enumerate(executor.map_unordered(scan_chunk, plan, items), 1):
+            for done, hits in enumerate(executor.map_unordered(scan_chunk, plan, items()), 1):
                 spill.add(hits)
                 progress.update(done, len(chunks))
     finally:
         executor.close()
+    return join_runs(np.concatenate(runs).astype(np.int64) if runs else np.zeros((0, 3), dtype=np.int64))
+
+
+def join_runs(runs: np.ndarray) -> np.ndarray:
+    """Runs (span, start, end) sorted by span and start, with those that touch (one's end is the next's start, same
+    span) joined into one; shape (k, 3) -> (j, 3)."""
+    if not len(runs):
+        return runs
+    new = np.ones(len(runs), dtype=bool)
+    new[1:] = (runs[1:, 0] != runs[:-1, 0]) | (runs[1:, 1] != runs[:-1, 2])
+    first = np.flatnonzero(new)
+    last = np.append(first[1:], len(runs)) - 1
+    return np.column_stack((runs[first, 0], runs[first, 1], runs[last, 2]))
 
 
 def matrix_tables(distributions: Sequence[pvalues.ScoreDistribution], spill: Spill, scored: np.ndarray,
@@ -351,10 +374,14 @@ def scan_genome(
     jobs: int,
     dask_scheduler: str | None,
     spill_folder: Path | None,
-    sink,
-) -> GenomeScan:
-    """Scan ``spans`` of an open pyfaidx ``fasta`` with ``motifs`` under ``background`` (shape (4,)); hand each
-    chromosome's reported hits, in output order, to ``sink(table)`` as a :class:`~motifscan.hits.HitTable`."""
+    open_sink: Callable[[np.ndarray], Any],
+) -> tuple[GenomeScan, list[Path]]:
+    """Scan ``spans`` of an open pyfaidx ``fasta`` with ``motifs`` under ``background`` (shape (4,)).
+
+    After pass 1, ``open_sink(runs)`` is given the runs of letters other than A, C, G, T (shape (k, 3): span index,
+    start, end; 0-based half-open), for the provenance's gap lines, and returns the output sink; each
+    chromosome's reported hits, in output order, go to ``sink(table)`` as :class:`~motifscan.hits.HitTable` blocks;
+    then ``sink.close()`` (returning the paths written), or ``sink.abort()`` on any failure."""
     if chunk_size < 1:
         raise UsageError(f"--chunk-size must be a positive number of bases, not {chunk_size}")
     if jobs < 1:
@@ -374,20 +401,27 @@ def scan_genome(
     plan = ScanPlan.build(matrices, thresholds)
     spill = Spill(spill_folder)
     try:
-        run_pass_one(plan, reader, chunks, spill, jobs=jobs, dask_scheduler=dask_scheduler,
-                     mask_lowercase=mask_lowercase)
+        runs = run_pass_one(plan, reader, chunks, spill, jobs=jobs, dask_scheduler=dask_scheduler,
+                            mask_lowercase=mask_lowercase)
         scored = spill.scored if spill.scored is not None else np.zeros(len(motifs), dtype=np.int64)
         scored_both = scored * 2
         tables = matrix_tables(distributions, spill, scored_both, p_threshold, q_threshold)
         motif_rank = np.unique([m.id for m in motifs], return_inverse=True)[1].ravel()
-        n_hits = 0
-        for chrom, block in ordered_blocks(spill, chunks, spans, tables, motif_rank, max_strand):
-            n_hits += len(block)
-            sink(BlockContext(reader, spans, motifs, tables).table(chrom, block))
+        sink = open_sink(runs)
+        try:
+            n_hits = 0
+            for chrom, block in ordered_blocks(spill, chunks, spans, tables, motif_rank, max_strand):
+                n_hits += len(block)
+                sink(BlockContext(reader, spans, motifs, tables).table(chrom, block))
+            paths = sink.close()
+        except BaseException:
+            sink.abort()
+            raise
     finally:
         spill.close()
-    return GenomeScan(tuple(spans[i] for i in output_order(spans)), tuple(motifs), background,
+    scan = GenomeScan(tuple(spans[i] for i in output_order(spans)), tuple(motifs), background,
                       {m.id: int(n) for m, n in zip(motifs, scored_both)}, n_hits, len(chunks))
+    return scan, paths
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -32,7 +33,20 @@ from motifscan.resources import demo_genome
 from oracles import window_score
 
 DATA = Path(__file__).parent / "data"
-CHR7 = DATA / "grch37_chr7_86Mb" / "genome.fa.gz"
+CHR7_SHIPPED = DATA / "grch37_chr7_86Mb" / "genome.fa.gz"
+
+
+@pytest.fixture(scope="module")
+def chr7(tmp_path_factory) -> Path:
+    """The chr7 test genome, copied to a temporary folder (indexing a FASTA writes beside it)."""
+    path = tmp_path_factory.mktemp("chr7") / "genome.fa.gz"
+    shutil.copyfile(CHR7_SHIPPED, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def genomes(chr7) -> dict[str, Path]:
+    return {"demo": demo_genome()[0], "chr7": chr7}
 
 
 def run(*args):
@@ -52,18 +66,17 @@ def provenance(path: Path) -> list[str]:
         return [line.rstrip("\n") for line in handle if line.startswith("#") and not line.startswith("# command")]
 
 
-GENOMES = {"demo": lambda: demo_genome()[0], "chr7": lambda: CHR7}
 
 
 @pytest.fixture(scope="module")
-def fasta_outputs(tmp_path_factory):
+def fasta_outputs(tmp_path_factory, genomes):
     """`motifscan fasta` TSV and BED of each test genome at p <= 1e-4 (the default) and at 1e-3 with filters."""
     folder = tmp_path_factory.mktemp("fasta")
     outputs = {}
-    for name, path in GENOMES.items():
+    for name, path in genomes.items():
         for label, extra in (("default", []), ("lax", ["--pvalue", "1e-3", "--qvalue", "0.5", "--max-strand"])):
             tsv, bed = folder / f"{name}-{label}.tsv", folder / f"{name}-{label}.bed"
-            result = run("fasta", path(), "-o", tsv, "--bed", bed, *extra)
+            result = run("fasta", path, "-o", tsv, "--bed", bed, *extra)
             assert result.exit_code == 0, result.output
             outputs[name, label] = (tsv, bed, extra)
     return outputs
@@ -71,35 +84,35 @@ def fasta_outputs(tmp_path_factory):
 
 @pytest.mark.parametrize("genome", ["demo", "chr7"])
 @pytest.mark.parametrize("chunk_size", [None, 65_536, 99_991])
-def test_genome_equals_fasta(genome, chunk_size, fasta_outputs, tmp_path):
+def test_genome_equals_fasta(genome, chunk_size, fasta_outputs, genomes, tmp_path):
     tsv, bed, _ = fasta_outputs[genome, "default"]
     out = tmp_path / "hits.tsv.gz"
     options = [] if chunk_size is None else ["--chunk-size", chunk_size]
-    result = run("genome", GENOMES[genome](), "-o", out, *options)
+    result = run("genome", genomes[genome], "-o", out, *options)
     assert result.exit_code == 0, result.output
     expected = body(tsv)
     assert len(expected) > 1000
     assert body(out) == expected
     assert provenance(out) == provenance(tsv)
     bed_out = tmp_path / "hits.bed.gz"
-    assert run("genome", GENOMES[genome](), "-o", bed_out, *options).exit_code == 0
+    assert run("genome", genomes[genome], "-o", bed_out, *options).exit_code == 0
     assert body(bed_out) == body(bed)
 
 
-def test_genome_equals_fasta_with_filters_and_small_chunks(fasta_outputs, tmp_path):
+def test_genome_equals_fasta_with_filters_and_small_chunks(chr7, fasta_outputs, tmp_path):
     """q-values over the whole genome, the q filter and --max-strand agree with `fasta` with many chunk edges."""
     tsv, _, extra = fasta_outputs["chr7", "lax"]
     out = tmp_path / "hits.tsv.gz"
-    assert run("genome", CHR7, "-o", out, "--chunk-size", 4_999, *extra).exit_code == 0
+    assert run("genome", chr7, "-o", out, "--chunk-size", 4_999, *extra).exit_code == 0
     expected = body(tsv)
     assert len(expected) > 50  # the q filter leaves few of the ~30,000 windows at p <= 1e-3
     assert body(out) == expected
 
 
-def test_local_processes_give_the_same_bytes(tmp_path):
+def test_local_processes_give_the_same_bytes(chr7, tmp_path):
     one, two = tmp_path / "one.tsv.gz", tmp_path / "two.tsv.gz"
-    assert run("genome", CHR7, "-o", one, "--chunk-size", 200_000).exit_code == 0
-    assert run("genome", CHR7, "-o", two, "--chunk-size", 200_000, "--jobs", 2).exit_code == 0
+    assert run("genome", chr7, "-o", one, "--chunk-size", 200_000).exit_code == 0
+    assert run("genome", chr7, "-o", two, "--chunk-size", 200_000, "--jobs", 2).exit_code == 0
     assert gzip.open(one).read() != b"" and gzip.open(one).read().replace(b"one.tsv.gz", b"two.tsv.gz") == \
         gzip.open(two).read()
 
@@ -150,11 +163,11 @@ def dask_cluster():
                 process.wait()
 
 
-def test_dask_cluster_gives_the_same_bytes(dask_cluster, tmp_path):
+def test_dask_cluster_gives_the_same_bytes(chr7, dask_cluster, tmp_path):
     distributed = pytest.importorskip("distributed")
     local, remote = tmp_path / "local.tsv.gz", tmp_path / "remote.tsv.gz"
-    assert run("genome", CHR7, "-o", local, "--chunk-size", 100_000).exit_code == 0
-    result = run("genome", CHR7, "-o", remote, "--chunk-size", 100_000, "--dask-scheduler", dask_cluster)
+    assert run("genome", chr7, "-o", local, "--chunk-size", 100_000).exit_code == 0
+    result = run("genome", chr7, "-o", remote, "--chunk-size", 100_000, "--dask-scheduler", dask_cluster)
     assert result.exit_code == 0, result.output
     assert gzip.open(local).read().replace(b"local.tsv.gz", b"remote.tsv.gz") == gzip.open(remote).read()
     with distributed.Client(dask_cluster, timeout=5) as client:  # both workers took part: each built a scanner
@@ -163,10 +176,10 @@ def test_dask_cluster_gives_the_same_bytes(dask_cluster, tmp_path):
     assert len(built) == 2 and all(n == 1 for n in built.values())
 
 
-def test_dask_unreachable_scheduler_is_one_line(tmp_path, monkeypatch):
+def test_dask_unreachable_scheduler_is_one_line(chr7, tmp_path, monkeypatch):
     monkeypatch.setattr("motifscan.execution.CONNECT_TIMEOUT", 2.0)
     port = _free_port()
-    result = run("genome", CHR7, "-o", tmp_path / "x.tsv.gz", "--dask-scheduler", f"tcp://127.0.0.1:{port}")
+    result = run("genome", chr7, "-o", tmp_path / "x.tsv.gz", "--dask-scheduler", f"tcp://127.0.0.1:{port}")
     assert result.exit_code == 1
     assert "--dask-scheduler" in result.output and "Traceback" not in result.output
     assert result.output.strip().count("\n") == 0
@@ -175,10 +188,10 @@ def test_dask_unreachable_scheduler_is_one_line(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------------------------------------ indexed output
 
-def test_tabix_region_queries_match_a_filter_of_the_rows(tmp_path):
+def test_tabix_region_queries_match_a_filter_of_the_rows(chr7, tmp_path):
     pysam = pytest.importorskip("pysam")
     out = tmp_path / "hits.tsv.gz"
-    assert run("genome", CHR7, "-o", out, "--pvalue", "1e-3").exit_code == 0
+    assert run("genome", chr7, "-o", out, "--pvalue", "1e-3").exit_code == 0
     assert (tmp_path / "hits.tsv.gz.tbi").is_file()
     rows = [line.split("\t") for line in body(out)[1:]]
     chrom = rows[0][3]
@@ -190,7 +203,7 @@ def test_tabix_region_queries_match_a_filter_of_the_rows(tmp_path):
         expected = ["\t".join(r) for r in rows if int(r[4]) < end and int(r[5]) > start]
         assert list(index.fetch(chrom, start, end)) == expected
     bed = tmp_path / "hits.bed.gz"
-    assert run("genome", CHR7, "-o", bed, "--pvalue", "1e-3").exit_code == 0
+    assert run("genome", chr7, "-o", bed, "--pvalue", "1e-3").exit_code == 0
     bed_rows = body(bed)
     first = bed_rows[len(bed_rows) // 2].split("\t")
     got = list(pysam.TabixFile(str(bed)).fetch(chrom, int(first[1]), int(first[2])))
@@ -214,7 +227,7 @@ def test_parquet_partitions_hold_the_rows(fasta_outputs, tmp_path):
 
 # ------------------------------------------------------------------------------------------------ regions
 
-def test_regions_equal_fasta_of_the_extracted_regions(tmp_path):
+def test_regions_equal_fasta_of_the_extracted_regions(chr7, tmp_path):
     """Regions (overlapping ones too) scanned in place == `fasta` of `bedtools getfasta -nameOnly` output, shifted."""
     bedtools = shutil.which("bedtools")
     if bedtools is None:
@@ -222,7 +235,7 @@ def test_regions_equal_fasta_of_the_extracted_regions(tmp_path):
             pytest.fail("MOTIFSCAN_REQUIRE_BEDTOOLS=1 but bedtools is not on PATH")
         pytest.skip("bedtools is not on PATH")
     plain = tmp_path / "chr7.fa"
-    plain.write_bytes(gzip.open(CHR7).read())
+    plain.write_bytes(gzip.open(chr7).read())
     chrom = "7_86000000_87000000"
     regions = [(1_000, 60_000, "peakA"), (50_000, 90_000, "peakB"), (400_000, 400_040, "tiny"),
                (999_000, 1_000_001, "end")]
@@ -242,7 +255,7 @@ def test_regions_equal_fasta_of_the_extracted_regions(tmp_path):
         fields[4], fields[5] = str(int(fields[4]) + offsets[fields[2]]), str(int(fields[5]) + offsets[fields[2]])
         expected.append(fields)
     out = tmp_path / "peaks.tsv.gz"
-    result = run("genome", CHR7, "--regions", bed, "-o", out, "--pvalue", "1e-3", "--chunk-size", 7_777)
+    result = run("genome", chr7, "--regions", bed, "-o", out, "--pvalue", "1e-3", "--chunk-size", 7_777)
     assert result.exit_code == 0, result.output
     got = [line.split("\t") for line in body(out)[1:]]
     # the overlap of peakA and peakB is reported once per region; q-values count both regions' windows, as fasta's
@@ -259,10 +272,10 @@ def test_regions_equal_fasta_of_the_extracted_regions(tmp_path):
     ("7_86000000_87000000\t0\t2000000\tx\n", "past the end"),
     ("7_86000000_87000000\t0\t10\tx\n7_86000000_87000000\t5\t20\tx\n", "must be unique"),
 ])
-def test_bad_regions_are_one_line_errors(tmp_path, content, message):
+def test_bad_regions_are_one_line_errors(chr7, tmp_path, content, message):
     bed = tmp_path / "bad.bed"
     bed.write_text(content)
-    result = run("genome", CHR7, "--regions", bed, "-o", tmp_path / "x.tsv.gz")
+    result = run("genome", chr7, "--regions", bed, "-o", tmp_path / "x.tsv.gz")
     assert result.exit_code == 1
     assert message in result.output and str(bed) in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.bed"]
@@ -274,8 +287,8 @@ def test_bad_regions_are_one_line_errors(tmp_path, content, message):
     (["-o", "{tmp}/x.tsv.gz", "--dask-scheduler", "local:zero"], "local:N"),
     (["-o", "{tmp}/x.tsv.gz", "--chunk-size", "0"], "--chunk-size"),
 ])
-def test_bad_options_are_usage_errors(tmp_path, args, message):
-    result = run("genome", CHR7, *[a.format(tmp=tmp_path) for a in args])
+def test_bad_options_are_usage_errors(chr7, tmp_path, args, message):
+    result = run("genome", chr7, *[a.format(tmp=tmp_path) for a in args])
     assert result.exit_code == 2
     assert message in result.output
     assert not any(tmp_path.iterdir())
@@ -335,3 +348,22 @@ def test_chunk_hits_equal_one_window_at_a_time_scoring(seed, chunk_size, n_motif
             if window_score(matrix, "".join(complement[c] for c in reversed(w))) >= thresholds[k] - 1e-9:
                 expected.add((k, s, True))
     assert got == expected
+
+
+def test_sigterm_leaves_no_spill_and_no_partial_output(chr7, tmp_path):
+    """A scan stopped by SIGTERM mid-way removes its spill folder and staged output (and keeps an older output)."""
+    out = tmp_path / "hits.tsv.gz"
+    out.write_bytes(b"older output")
+    process = subprocess.Popen([sys.executable, "-m", "motifscan", "genome", str(chr7), "-o", str(out),
+                                "--chunk-size", "500", "--pvalue", "1e-3"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".motifscan-spill.") for p in tmp_path.iterdir()):  # pass 1 has begun
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert "Traceback" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hits.tsv.gz"]
+    assert out.read_bytes() == b"older output"
