@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from motifscan import textfiles
 from motifscan.errors import InputFileError
@@ -61,7 +61,8 @@ def read_fasta(path: str | Path) -> list[FastaRecord]:
 
 def _parse(path: Path, position: list[int]) -> Iterator[FastaRecord]:
     seen: dict[str, int] = {}
-    name = description = None
+    name: str | None = None
+    description = ""
     header_line = 0
     chunks: list[str] = []
     with textfiles.open_text(path, _KIND) as handle:

@@ -33,7 +33,6 @@ and MEME XML, and its parse of a MEME text file refuses what it cannot read (a m
 from __future__ import annotations
 
 import io
-import math
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -44,7 +43,12 @@ import numpy as np
 
 from motifscan import textfiles
 from motifscan.errors import InputFileError
-from motifscan.matrix_text import SUPPORTED_LAYOUTS, MatrixText, looks_numeric, plain_numbers
+from motifscan.matrix_text import (
+    SUPPORTED_LAYOUTS,
+    MatrixText,
+    looks_numeric,
+    plain_numbers,
+)
 from motifscan.model import Motif
 
 NSITES_FOR_FREQUENCIES = 20
@@ -102,11 +106,11 @@ def read_motif_file(path: str | Path) -> list[Motif]:
     if fmt == "xml":
         raise InputFileError(f"{path}: an XML file that is not MEME's XML output: not a supported motif file "
                              f"(supported: {SUPPORTED_LAYOUTS})")
-    matrices = MatrixText(path, text).matrices()
-    if not matrices:
+    found = MatrixText(path, text).matrices()
+    if not found:
         raise InputFileError(f"{path}: no motif found (supported: {SUPPORTED_LAYOUTS})")
     return [Motif(id=motif_id, name=name, counts=_frequencies_to_counts(_checked_counts(counts, path, motif_id)),
-                  source=str(path)) for motif_id, name, counts in matrices]
+                  source=str(path)) for motif_id, name, counts in found]
 
 
 # --- the text ---------------------------------------------------------------------------------------------------
@@ -246,7 +250,9 @@ class _MotifLines:
 def _parse_with_bio(path: Path, text: str, fmt: str, whole_record: bool = False):
     """Bio.motifs' motifs of the text (``whole_record``: the record Bio returns, a list of motifs with the file's
     alphabet); InputFileError (with the line Bio's message quotes) if it cannot parse it or finds no motif."""
-    from Bio import motifs as bio_motifs  # imported here so that `motifscan --version` stays fast
+    from Bio import (
+        motifs as bio_motifs,  # imported here so that `motifscan --version` stays fast
+    )
 
     try:
         record = bio_motifs.parse(io.StringIO(text), fmt)

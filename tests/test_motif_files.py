@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import gzip
 import re
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
 from Bio import motifs as bio_motifs
-
 from click.testing import CliRunner
 
 from motifscan.cli import cli
