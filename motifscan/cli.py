@@ -213,7 +213,8 @@ def _motif_options(command):
                           "(JASPAR names JUN in human and Jun in mouse; --tf JUN matches both)."),
         click.option("--motif-file", "motif_files", multiple=True, metavar="FILE",
                      type=click.Path(exists=True, dir_okay=False),
-                     help="Motif file: JASPAR (.jaspar/.pfm), MEME or TRANSFAC. Repeatable."),
+                     help="Motif file: JASPAR, PFM, HOMER, cluster-buster, MEME (text or XML), TRANSFAC or "
+                          "JASPAR .sites; plain or gzip. Repeatable."),
         click.option("--collection", "collections", multiple=True, metavar="NAME",
                      help="JASPAR collection [default: CORE]. Without --tf: select the whole group."),
         click.option("--tax-group", "tax_groups", multiple=True, metavar="NAME",
