@@ -62,6 +62,8 @@ MAX_BYTES = 64 * 2**20
 _ROWS = "ACGT"
 _MEME_FIELD = re.compile(r"(\w+)=\s*(\S+)")
 _TRANSFAC_KEY = re.compile(r"^(\w\w)[ \t]+", re.MULTILINE)
+_UNSUPPORTED_SIGNS = {"alignace": r"\AAlignACE \d", "mast": r"^MAST - Motif Alignment and Search Tool"}
+_UNSUPPORTED = {"alignace": "AlignACE output", "mast": "MAST output (motif matches, not motifs)"}
 _SITES = re.compile(r"\s*(?:>[^\n]*\n\s*[A-Za-z]+[ \t]*(?:\n\s*|\Z))+")  # '>' headers, each with one line of letters
 
 
@@ -99,6 +101,9 @@ def read_motif_file(path: str | Path) -> list[Motif]:
         bio_text = _TRANSFAC_KEY.sub(r"\1  ", text)
         return [_transfac_motif(bio_motif, number, path)
                 for number, bio_motif in enumerate(_parse_with_bio(path, bio_text, fmt), 1)]
+    if fmt in _UNSUPPORTED:
+        raise InputFileError(f"{path}: {_UNSUPPORTED[fmt]} is not a supported motif file (supported: "
+                             f"{SUPPORTED_LAYOUTS})")
     if fmt == "sites":
         return [_sites_motif(path, text)]
     if fmt == "meme-xml":
@@ -122,6 +127,10 @@ def _sniff_format(text: str) -> str:
     :mod:`motifscan.matrix_text`)."""
     if text.lstrip().startswith("<"):
         return "meme-xml" if re.search(r"<MEME[\s>]", text[:1 << 16]) and "<motifs>" in text else "xml"
+    head = text.lstrip()[:4096]
+    for fmt, pattern in _UNSUPPORTED_SIGNS.items():
+        if re.search(pattern, head, re.MULTILINE):
+            return fmt
     if re.search(r"^MEME version", text, re.MULTILINE):
         return "minimal"
     if _SITES.fullmatch(text):

@@ -270,3 +270,9 @@ def test_jaspar_sites_file_gives_the_jaspar_counts():
 def test_sites_of_unequal_length_are_refused(tmp_path):
     with pytest.raises(InputFileError, match=r"bad.sites, line 4: this site has 5 letters, the site on line 2 has 6"):
         read_motif_file(write(tmp_path / "bad.sites", ">M1 x 1\nccCACGTGaa\n>M1 x 2\ngCACGTt\n"))
+
+
+@pytest.mark.parametrize("name, what", [("alignace.out", "AlignACE output"), ("mast.crp0.de.oops.txt.xml", "XML")])
+def test_program_outputs_that_are_not_motif_files_are_named(name, what):
+    with pytest.raises(InputFileError, match=f"{name}: .*{what}.* not a supported motif file"):
+        read_motif_file(BIO / name)
