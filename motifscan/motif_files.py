@@ -33,6 +33,7 @@ and MEME XML, and its parse of a MEME text file refuses what it cannot read (a m
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -50,6 +51,8 @@ from motifscan.matrix_text import (
     plain_numbers,
 )
 from motifscan.model import Motif
+
+log = logging.getLogger(__name__)
 
 NSITES_FOR_FREQUENCIES = 20
 """Counts = frequency x nsites for frequency matrices whose file gives no site count."""
@@ -87,6 +90,24 @@ def read_motif_file(path: str | Path) -> list[Motif]:
         cannot parse.
     """
     path = Path(path)
+    return _distinct_ids(path, _read_motifs(path))
+
+
+def _distinct_ids(path: Path, motifs: list[Motif]) -> list[Motif]:
+    """The motifs, each ID once: a repeat of the same matrix is dropped with a warning (Biopython's fourrows.pfm
+    gives MA0001.1 twice, in two layouts); another matrix under a used ID is refused (it would be lost later)."""
+    first: dict[str, Motif] = {}
+    for motif in motifs:
+        seen = first.setdefault(motif.id, motif)
+        if seen is not motif:
+            if seen.counts.shape != motif.counts.shape or not np.allclose(seen.counts, motif.counts):
+                raise InputFileError(f"{path}: two different matrices named {motif.id!r}; give them distinct IDs")
+            log.warning("%s: motif %s given twice (the same matrix): read once", path, motif.id)
+    return list(first.values())
+
+
+def _read_motifs(path: Path) -> list[Motif]:
+    """The file's motifs in file order (see read_motif_file)."""
     text = textfiles.read_text(path, "motif file", MAX_BYTES)
     fmt = _sniff_format(text)
     checked = _MotifLines(path, text.split("\n"))

@@ -97,7 +97,10 @@ def test_biopython_four_row_file_reads_as_bio_reads_it():
     path = BIO / "fourrows.pfm"
     motifs = read_motif_file(path)
     expected = bio_counts(path, "pfm-four-rows")
-    assert len(motifs) == len(expected) == 9
+    assert len(expected) == 9
+    np.testing.assert_array_equal(expected[6], expected[7])  # MA0001.1 twice (labelled, then bare): read once
+    del expected[7]
+    assert len(motifs) == len(expected)
     for motif, counts in zip(motifs, expected):
         np.testing.assert_allclose(probs(motif.counts), probs(counts), rtol=1e-12)
     yetfasco = motifs[1]  # rows A, T, G, C: column 3 is A 0.0 T 0.0 G 0.0 C 1.0
@@ -276,3 +279,13 @@ def test_sites_of_unequal_length_are_refused(tmp_path):
 def test_program_outputs_that_are_not_motif_files_are_named(name, what):
     with pytest.raises(InputFileError, match=f"{name}: .*{what}.* not a supported motif file"):
         read_motif_file(BIO / name)
+
+
+def test_a_motif_id_given_twice(tmp_path):
+    """fourrows.pfm holds MA0001.1 twice, once labelled, once bare: the same matrix, read once; two different
+    matrices under one ID are refused (select_motifs keeps one motif per ID and source: one would be lost)."""
+    motifs = read_motif_file(BIO / "fourrows.pfm")
+    assert [m.id for m in motifs].count("MA0001.1") == 1 and len(motifs) == 8
+    text = ">M1 x\nA [ 1 2 ]\nC [ 1 2 ]\nG [ 1 2 ]\nT [ 1 2 ]\n>M1 y\nA [ 2 2 ]\nC [ 1 2 ]\nG [ 1 2 ]\nT [ 1 2 ]\n"
+    with pytest.raises(InputFileError, match="two different matrices named 'M1'"):
+        read_motif_file(write(tmp_path / "twice.jaspar", text))
