@@ -225,12 +225,11 @@ def _motif_options(command):
     return functools.reduce(lambda c, option: option(c), reversed(options), command)
 
 
-def _scoring_options(command):
+def _model_options(command):
+    """The options that decide how windows are scored and which are sites (shared by every scanning command)."""
     options = [
         click.option("--pvalue", "p_threshold", type=float, default=1e-4, show_default=True,
                      help="Report windows with p-value <= this."),
-        click.option("--qvalue", "q_threshold", type=float, default=None,
-                     help="Also require the BH q-value (per motif) <= this."),
         click.option("--min-rel-score", type=float, default=None,
                      help="Also require the relative score (score - min) / (max - min) >= this, e.g. 0.8."),
         click.option("--pseudocount", type=float, default=0.8, show_default=True,
@@ -239,9 +238,18 @@ def _scoring_options(command):
                      help="0-order background; 'auto' estimates it from the scanned sequences."),
         click.option("--mask-lowercase", is_flag=True,
                      help="Do not score windows with soft-masked (lowercase) letters."),
-        click.option("-o", "--output", default="-", metavar="FILE", help="TSV output [default: stdout]."),
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
                      help="Worker threads for scanning [default: all cores]."),
+    ]
+    return functools.reduce(lambda c, option: option(c), reversed(options), command)
+
+
+def _scoring_options(command):
+    """:func:`_model_options` plus the site filters and output files of the commands that report sites."""
+    options = [
+        click.option("--qvalue", "q_threshold", type=float, default=None,
+                     help="Also require the BH q-value (per motif) <= this."),
+        click.option("-o", "--output", default="-", metavar="FILE", help="TSV output [default: stdout]."),
         click.option("--max-strand", is_flag=True,
                      help="Of a site found on both strands, keep only the better one (ties: +)."),
         click.option("--bed", "bed_path", default=None, metavar="FILE", help="Also write BED6 (0-based half-open)."),
@@ -250,7 +258,7 @@ def _scoring_options(command):
         click.option("--fimo", "fimo_path", default=None, metavar="FILE",
                      help="Also write FIMO-compatible TSV (1-based, within each record)."),
     ]
-    return functools.reduce(lambda c, option: option(c), reversed(options), command)
+    return _model_options(functools.reduce(lambda c, option: option(c), reversed(options), command))
 
 
 def _command_line() -> str:
@@ -462,6 +470,56 @@ def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, 
                         mask_lowercase=mask_lowercase, max_strand=max_strand, jobs=jobs, jaspar_release=release,
                         command=_command_line())
     _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path)
+
+
+@cli.command()
+@_gene_options
+@click.option("--background-genes", "background_genes_file", type=click.Path(exists=True, dir_okay=False),
+              default=None, metavar="FILE",
+              help="The universe to compare with, one gene per line (e.g. the genes expressed in your cells) "
+                   "[default: every protein-coding gene of the source].")
+@click.option("--gc-match/--no-gc-match", default=True, show_default=True,
+              help="Compare query promoters with background promoters of similar GC (strata, exact CMH test).")
+@click.option("--gc-strata", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Number of GC strata (equal-frequency in the background, at least 20 promoters each).")
+@click.option("-o", "--output", default="-", metavar="FILE", help="TSV output [default: stdout].")
+@click.option("--plot", "plot_path", default=None, metavar="FILE",
+              help="Also draw odds ratio against -log10 q (.png or .svg).")
+@_motif_options
+@_model_options
+def enrich(genes, genes_file, genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline,
+           upstream, downstream, transcripts, biotypes, strict, background_genes_file, gc_match, gc_strata, output,
+           plot_path, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, p_threshold,
+           min_rel_score, pseudocount, background, mask_lowercase, jobs):
+    """Test each motif for sites enriched in the promoters of GENES against a background of promoters.
+
+    Per matrix: promoters with a site at --pvalue (one-sided Fisher; with --gc-match the exact stratified test) and
+    each promoter's best site score (one-sided Mann-Whitney; with --gc-match van Elteren), BH across the matrices.
+    One row per matrix, sorted by p_value. Query genes are left out of the background.
+    """
+    from motifscan.enrich import enrich as run_enrich
+
+    _check_outputs({"-o/--output": output, "--plot": plot_path},
+                   {"--genes-file": genes_file, "--genome": genome, "--annotation": annotation,
+                    "--motif-file": motif_files, "--background-genes": background_genes_file})
+    if plot_path is not None and not plot_path.lower().endswith((".png", ".svg")):
+        raise click.BadParameter("must end in .png or .svg", param_hint="--plot")
+    names = _gene_list(genes, genes_file)
+    release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
+    result = run_enrich(names, motifs, background_genes=background_genes_file, gc_match=gc_match,
+                        gc_strata=gc_strata, genome=genome, annotation=annotation, species=species,
+                        assembly=assembly, ensembl_url=ensembl_url, cache_dir=cache_dir, use_cache=not no_cache,
+                        offline=offline, upstream=upstream, downstream=downstream, transcripts=transcripts,
+                        biotypes=biotypes, strict=strict, p_threshold=p_threshold, min_rel_score=min_rel_score,
+                        pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase, jobs=jobs,
+                        jaspar_release=release, command=_command_line())
+    from motifscan.writers import write_lines
+
+    write_lines(output, result.tsv_lines())
+    if plot_path is not None:
+        result.plot(plot_path)
+    significant = int((result.columns["q_value"] < 0.05).sum())
+    log.info("%d matrices tested; %d with presence q < 0.05", len(result), significant)
 
 
 @cli.command()

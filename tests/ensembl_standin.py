@@ -45,6 +45,7 @@ SPECIES_ALIASES = {"homo_sapiens": "homo_sapiens", "human": "homo_sapiens", "hsa
 MAX_POST_IDS = 1000
 MAX_POST_REGIONS = 50
 MAX_SLICE_LENGTH = 10_000_000
+MAX_OVERLAP_LENGTH = 5_000_000  # overlap/region: "A maximum of 5Mb is allowed to be requested at any one time"
 HOURLY_LIMIT = 55_000
 _COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
 _REGION_RE = re.compile(r"^(?P<chrom>[^:]+):(?P<start>\d+)(?:\.\.|-)(?P<end>\d+)(?::(?P<strand>-?1))?$")
@@ -447,7 +448,7 @@ class EnsemblStandin:
             (["sequence", "region", "*"], "POST", self._post_regions),
             (["info", "assembly", "*", "*"], "GET", self._info_assembly),
             (["info", "data"], "GET", lambda query, body: {"releases": [self.release]}),
-        ]
+        ] + self._background_routes()
 
     # -- endpoints -----------------------------------------------------------------------------------------------
 
@@ -510,6 +511,49 @@ class EnsemblStandin:
         return {"length": len(self.sequences[region]), "assembly_name": self.assembly_name,
                 "coordinate_system": "chromosome", "is_chromosome": 1, "is_circular": 0,
                 "assembly_exception_type": "REF"}
+
+    # -- endpoints for enumerating genes (the promoter background of motifscan enrich) -------------------------
+
+    def _background_routes(self) -> list[tuple[list[str], str, Callable[..., Any]]]:
+        return [
+            (["overlap", "region", "*", "*"], "GET", self._overlap_region),
+            (["info", "assembly", "*"], "GET", self._info_assembly_species),
+        ]
+
+    def _overlap_region(self, species: str, region: str, query: dict, body: Any) -> list:
+        """Genes overlapping a region, as Ensembl's overlap endpoint lists them (at most 5 Mb per request)."""
+        _species(species)
+        parsed = _parse_region(region)
+        if parsed is None:
+            raise _ApiError(400, f"Could not decode region {region}")
+        chrom, start, end, _ = parsed
+        if chrom not in self.sequences:
+            raise _ApiError(400, f"No slice found for location {region}")
+        if end - start + 1 > MAX_OVERLAP_LENGTH:
+            raise _ApiError(400, f"{end - start + 1} is greater than the maximum allowed length of "
+                                 f"{MAX_OVERLAP_LENGTH}. Requested region was {region}")
+        features = query.get("feature") or []
+        if not features:
+            raise _ApiError(400, "No feature given. Please specify a feature to retrieve from this service")
+        if any(f not in ("gene", "none") for f in features):
+            raise _ApiError(400, f"The feature type {features[0]} is not understood")
+        if "gene" not in features:
+            return []
+        biotypes = set(query.get("biotype") or [])
+        found = [g for g in self.genes.values() if g["chrom"] == chrom and g["start"] <= end and g["end"] >= start
+                 and (not biotypes or g["biotype"] in biotypes)]
+        return [{"id": g["id"], "gene_id": g["id"], "feature_type": "gene", "biotype": g["biotype"],
+                 "external_name": g["name"], "description": None, "logic_name": f"{g['source']}_gene",
+                 "source": g["source"], "seq_region_name": g["chrom"], "start": g["start"], "end": g["end"],
+                 "strand": g["strand"], "assembly_name": self.assembly_name, "version": g["version"]}
+                for g in sorted(found, key=lambda g: g["start"])]
+
+    def _info_assembly_species(self, species: str, query: dict, body: Any) -> dict:
+        _species(species)
+        return {"assembly_name": self.assembly_name, "karyotype": sorted(self.sequences),
+                "top_level_region": [{"name": n, "length": len(s), "coord_system": "chromosome"}
+                                     for n, s in sorted(self.sequences.items())],
+                "default_coord_system_version": self.assembly_name}
 
     # -- JSON builders -------------------------------------------------------------------------------------------
 

@@ -61,6 +61,7 @@ server trickling bytes could otherwise hold a request for ever); a slower answer
 MAX_POST_IDS = 1000  # Ensembl's limit for lookup POSTs
 MAX_POST_REGIONS = 50  # Ensembl's limit for sequence/region POSTs
 MAX_REGION_BP = 10_000_000  # Ensembl's limit per region; longer regions are split
+MAX_OVERLAP_BP = 5_000_000  # Ensembl's limit per overlap/region request ("a maximum of 5Mb")
 MAX_BATCH_BP = 10_000_000  # our limit per sequence POST, so that one answer stays ~10 MB
 MAX_JSON_BYTES = 256 * 2**20  # no lookup answer is allowed to grow beyond this (1000 expanded genes are far less)
 RATE_LIMIT = 15  # requests ...
@@ -534,6 +535,66 @@ class EnsemblSource:
         seqs = {_piece_key(queries[item["query"]]): item["seq"] for item in answer}
         self._cache.put_many(self._scope, "region", seqs)  # kept at once, so an interrupted run resumes here
         return seqs
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Enumerating genes (the promoter background of ``motifscan enrich``)
+
+    def chromosomes(self) -> list[str]:
+        """The assembly's chromosomes (``karyotype`` of ``info/assembly/:species``, else its top-level regions of
+        coordinate system "chromosome"); cached."""
+        cached = self._cache.get(self._scope, "karyotype", "all")
+        if isinstance(cached, list) and cached and all(isinstance(c, str) and _path_safe(c) for c in cached):
+            return cached
+        if self.offline:
+            raise OfflineCacheMiss(f"the chromosomes of {self.species} {self.assembly} are {OFFLINE_NOTE}")
+        self._ensure_release("for the list of chromosomes")
+        answer = self._request("GET", f"info/assembly/{_q(self.species)}", what="the list of chromosomes",
+                               validate=_expect(dict))
+        self._check_assembly(answer.get("assembly_name"), "the list of chromosomes")
+        names = answer.get("karyotype")
+        if not isinstance(names, list) or not names:
+            regions = answer.get("top_level_region") or []
+            names = [r.get("name") for r in regions if isinstance(r, dict) and r.get("coord_system") == "chromosome"]
+        if not names or not all(isinstance(c, str) and _path_safe(c) for c in names):
+            raise EnsemblError(f"Ensembl ({self.base_url}) gave no usable list of chromosomes for {self.species} "
+                               f"{self.assembly}")
+        self._cache.put(self._scope, "karyotype", "all", names)
+        return names
+
+    def gene_ids(self, biotype: str = "protein_coding") -> list[str]:
+        """IDs of every gene of ``biotype`` on the assembly's chromosomes, in genomic order: ``overlap/region`` per
+        chromosome in pieces of at most :data:`MAX_OVERLAP_BP` (Ensembl's limit for that endpoint), throttled and
+        retried like every request, each piece cached as it arrives (so an interrupted run resumes)."""
+        pieces = []
+        for chrom in self.chromosomes():
+            length = self.chrom_length(chrom)
+            pieces += [(chrom, s, min(s + MAX_OVERLAP_BP, length)) for s in range(0, length, MAX_OVERLAP_BP)]
+        keys = [f"{_piece_key(p)}|{biotype}" for p in pieces]
+        have = {k: v for k, v in self._cache.get_many(self._scope, "overlap_genes", keys).items()
+                if isinstance(v, list) and all(isinstance(i, str) and _GENE_ID.match(i) for i in v)}
+        missing = [(k, p) for k, p in zip(keys, pieces) if k not in have]
+        if missing and self.offline:
+            raise OfflineCacheMiss(f"the {biotype} genes of {len(missing)} stretches of {self.species} "
+                                   f"{self.assembly} are {OFFLINE_NOTE}")
+        with task("genes", len(missing)) as progress:
+            for key, (chrom, start, end) in missing:
+                region = f"{chrom}:{start + 1}-{end}"
+                answer = self._request("GET", f"overlap/region/{_q(self.species)}/{_q(region)}",
+                                       params={"feature": "gene", "biotype": biotype},
+                                       what=f"the {biotype} genes of {region}", validate=_expect(list))
+                ids = []
+                for item in answer:
+                    if not isinstance(item, dict) or not isinstance(item.get("id"), str) \
+                            or not _GENE_ID.match(item["id"]):
+                        raise EnsemblError(f"Ensembl ({self.base_url}) answered the genes of {region} with an "
+                                           f"entry that is not a gene: {str(item)[:80]}")
+                    self._check_assembly(item.get("assembly_name"), f"the genes of {region}")
+                    if item.get("biotype", biotype) == biotype:
+                        ids.append(unversioned(item["id"]))
+                self._cache.put(self._scope, "overlap_genes", key, ids)
+                have[key] = ids
+                progress.advance()
+        return _unique(i for k in keys for i in have[k])
 
     # ------------------------------------------------------------------------------------------------------------
     # HTTP
