@@ -13,7 +13,7 @@ Data flow (each step has one home):
                -> scanning: codes x log-odds on both strands (BLAS) -> candidate windows -> engine: Hit records
                -> writers: TSV | BED (one module knows each format's columns)
 
-Public API: :func:`scan_fasta`, :func:`scan_genes`, :class:`ScanResult`, :func:`read_hits`, :func:`select_motifs`,
+Public API: :func:`scan_fasta`, :func:`scan_genes`, :class:`ScanResult`, :func:`enrich`, :class:`EnrichResult`, :func:`read_hits`, :func:`select_motifs`,
 :func:`read_motif_file`.
 Coordinates are 0-based half-open everywhere inside; 1-based only where a format demands it.
 """
@@ -26,6 +26,7 @@ _EXPORTS = {
     "Gene": "motifscan.model", "Hit": "motifscan.hits", "HitTable": "motifscan.hits", "Motif": "motifscan.model",
     "Region": "motifscan.model",
     "Transcript": "motifscan.model", "read_motif_file": "motifscan.motifs", "select_motifs": "motifscan.motifs",
+    "enrich": "motifscan.api", "EnrichResult": "motifscan.api",
 }
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from motifscan import __version__
 from motifscan.engine import EngineOutput, ScanSettings, ScanTarget, scan_targets
 from motifscan.errors import UsageError
@@ -46,6 +48,9 @@ class ScanResult:
     provenance: tuple[tuple[str, str], ...]
     scored_windows: dict[str, int]
     records: dict[str, Region] = field(default_factory=dict)
+    promoter_rank_p: np.ndarray | None = None
+    """With ``rank_promoters``: per hit (shape (n_hits,), in row order), (1 + k) / (1 + n) against the background
+    of promoters (see :func:`motifscan.best_scores.promoter_rank_p`); else None."""
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
@@ -58,13 +63,13 @@ class ScanResult:
 
     # streaming pieces of text, for writing large results without holding them whole
     def tsv_chunks(self) -> Iterator[str]:
-        return tsv_chunks(self.hits, self.provenance, self.records.values())
+        return tsv_chunks(self.hits, self.provenance, self.records.values(), self.promoter_rank_p)
 
     def bed_chunks(self, track: bool = False) -> Iterator[str]:
         return bed_chunks(self.hits, self.provenance, self._track_line() if track else None)
 
     def gff3_chunks(self) -> Iterator[str]:
-        return gff3_chunks(self.hits, self.provenance)
+        return gff3_chunks(self.hits, self.provenance, self.promoter_rank_p)
 
     def fimo_chunks(self) -> Iterator[str]:
         return fimo_chunks(self.hits, self.records, self.provenance)
@@ -135,7 +140,10 @@ class ScanResult:
         """A pandas DataFrame with the TSV columns, from the hit table's columns: see
         :meth:`motifscan.hits.HitTable.to_pandas` (start/end 0-based half-open, numeric dtypes, ``chrom`` a str).
         Needs pandas (``pip install ".[pandas]"`` in the clone, or ``pip install pandas``)."""
-        return self.hits.to_pandas()
+        frame = self.hits.to_pandas()
+        if self.promoter_rank_p is not None:
+            frame["promoter_rank_p"] = np.asarray(self.promoter_rank_p, dtype=np.float64)
+        return frame
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in TSV_COLUMNS)
@@ -382,3 +390,12 @@ def scan_genome(
 
 
 from motifscan.design import DesignResult, design_sites  # noqa: E402  (the bench design, re-exported here)
+
+
+def __getattr__(name: str):
+    # motifscan.gene_lists needs scipy: imported when first asked for, so that plain scans do not pay for it
+    if name in ("enrich", "EnrichResult"):
+        import motifscan.gene_lists as module
+
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -426,6 +426,12 @@ def _gene_options(command):
     return functools.reduce(lambda c, option: option(c), reversed(options), command)
 
 
+_BACKGROUND_GENES = click.option(
+    "--background-genes", "background_genes_file", type=click.Path(exists=True, dir_okay=False), default=None,
+    metavar="FILE", help="The background universe, one gene per line (e.g. the genes expressed in your cells) "
+                         "[default: every protein-coding gene of the source].")
+
+
 def _gene_list(genes, genes_file) -> list[str]:
     from motifscan.genes import read_gene_file
 
@@ -445,12 +451,16 @@ def _genome_spec(genome, annotation, species, assembly, ensembl_url, cache_dir, 
 @_gene_options
 @click.option("--chrom-style", type=click.Choice(["source", "ucsc"]), default="source", show_default=True,
               help="Chromosome names as the source gives them ('6') or UCSC style ('chr6').")
+@click.option("--rank-promoters", is_flag=True,
+              help="Add promoter_rank_p: the site's score against every background promoter's best (cached).")
+@_BACKGROUND_GENES
 @_motif_options
 @_scoring_options
 def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline,
-         upstream, downstream, transcripts, biotypes, strict, chrom_style, motif_ids, tf_names, motif_files,
-         collections, tax_groups, jaspar_release, p_threshold, q_threshold, min_rel_score, pseudocount, background,
-         mask_lowercase, jobs, max_strand, output, bed_path, bed_track, gff3_path, fimo_path):
+         upstream, downstream, transcripts, biotypes, strict, chrom_style, rank_promoters, background_genes_file,
+         motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, p_threshold, q_threshold,
+         min_rel_score, pseudocount, background, mask_lowercase, jobs, max_strand, output, bed_path, bed_track,
+         gff3_path, fimo_path):
     """Scan the promoters of GENES (symbols, Ensembl gene or transcript IDs).
 
     Coordinates are genomic, 0-based half-open; tss_rel_start/tss_rel_end count from the TSS (+1 = TSS base).
@@ -459,7 +469,9 @@ def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, 
 
     _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path),
                    {"--genes-file": genes_file, "--genome": genome, "--annotation": annotation,
-                    "--motif-file": motif_files})
+                    "--motif-file": motif_files, "--background-genes": background_genes_file})
+    if background_genes_file is not None and not rank_promoters:
+        raise click.UsageError("--background-genes is the background of --rank-promoters: give both")
     names = _gene_list(genes, genes_file)
     release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
     result = scan_genes(names, motifs, genome=genome, annotation=annotation, species=species, assembly=assembly,
@@ -468,16 +480,14 @@ def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, 
                         chrom_style=chrom_style, strict=strict, p_threshold=p_threshold, q_threshold=q_threshold,
                         min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
                         mask_lowercase=mask_lowercase, max_strand=max_strand, jobs=jobs, jaspar_release=release,
-                        command=_command_line())
+                        command=_command_line(), rank_promoters=rank_promoters,
+                        background_genes=background_genes_file)
     _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path)
 
 
 @cli.command()
 @_gene_options
-@click.option("--background-genes", "background_genes_file", type=click.Path(exists=True, dir_okay=False),
-              default=None, metavar="FILE",
-              help="The universe to compare with, one gene per line (e.g. the genes expressed in your cells) "
-                   "[default: every protein-coding gene of the source].")
+@_BACKGROUND_GENES
 @click.option("--gc-match/--no-gc-match", default=True, show_default=True,
               help="Compare query promoters with background promoters of similar GC (strata, exact CMH test).")
 @click.option("--gc-strata", type=click.IntRange(min=1), default=10, show_default=True,
@@ -497,7 +507,7 @@ def enrich(genes, genes_file, genome, annotation, species, assembly, ensembl_url
     each promoter's best site score (one-sided Mann-Whitney; with --gc-match van Elteren), BH across the matrices.
     One row per matrix, sorted by p_value. Query genes are left out of the background.
     """
-    from motifscan.enrich import enrich as run_enrich
+    from motifscan.gene_lists import enrich as run_enrich
 
     _check_outputs({"-o/--output": output, "--plot": plot_path},
                    {"--genes-file": genes_file, "--genome": genome, "--annotation": annotation,

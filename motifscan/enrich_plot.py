@@ -1,6 +1,6 @@
 """The picture of an enrichment: per matrix, odds ratio (presence test) against -log10 q, the top rows labelled.
 
-Reads the columns of an :class:`motifscan.enrich.EnrichResult`; needs matplotlib (the ``plot`` extra).
+Reads the columns of an :class:`motifscan.gene_lists.EnrichResult`; needs matplotlib (the ``plot`` extra).
 """
 
 from __future__ import annotations

@@ -271,8 +271,13 @@ def scan_genes(
     jobs: int | None = None,
     jaspar_release: str | None = None,
     command: str | None = None,
+    rank_promoters: bool = False,
+    background_genes: Sequence[str] | str | os.PathLike | None = None,
 ) -> ScanResult:
     """Scan the promoters of genes (symbols, Ensembl gene IDs or transcript IDs) for motifs.
+
+    ``rank_promoters``: also give every site its ``promoter_rank_p`` against the background of promoters (every
+    protein-coding gene of the source, or ``background_genes``: names or a file of names), cut and scored as these.
 
     ``genome``: None (Ensembl REST, online, cached), ``"demo"`` (embedded GRCh37 chr6+chrX test genome), or a FASTA
     path with ``annotation`` a GTF. Windows: ``upstream`` bases before each TSS and ``downstream`` bases from the TSS
@@ -310,4 +315,50 @@ def scan_genes(
     by_name = {p.name: p for p in promoter_set.promoters}
     provenance += gap_provenance(targets, lambda name, start, end: tss_relative(
         by_name[name].transcripts[0].tss, by_name[name].gene.strand, start, end))
-    return ScanResult(hits, tuple(chosen), tuple(provenance), output.scored_windows, records)
+    rank_p = None
+    if rank_promoters:
+        rank_p, facts = _rank_against_background(hits, spec, chosen, release, settings, upstream, downstream,
+                                                 transcripts, biotypes, background_genes)
+        provenance += facts
+    return ScanResult(hits, tuple(chosen), tuple(provenance), output.scored_windows, records, rank_p)
+
+
+def _rank_against_background(hits, spec: GenomeSpec, motifs, release: str, settings: ScanSettings, upstream: int,
+                             downstream: int, transcripts: str, biotypes: Sequence[str], background_genes):
+    """Each hit's ``promoter_rank_p`` against the (cached) background of promoters, and provenance lines."""
+    import numpy as np
+
+    from motifscan.background import is_auto
+    from motifscan.best_scores import promoter_rank_p
+    from motifscan.promoter_background import BackgroundCache, PromoterRule, build_background, universe_label
+
+    if is_auto(settings.background):
+        raise UsageError("--rank-promoters needs a fixed --background (uniform or A,C,G,T): with 'auto' the query "
+                         "and the background promoters would be scored with different matrices")
+    if isinstance(background_genes, (str, os.PathLike)):
+        names: list[str] | None = read_gene_file(background_genes)
+    else:
+        names = None if background_genes is None else list(background_genes)
+    cache = BackgroundCache(Path(spec.cache_dir) / "backgrounds" if spec.cache_dir is not None else None) \
+        if spec.use_cache else None
+    source = spec.open()
+    try:
+        background = build_background(source, motifs, rule=PromoterRule(upstream, downstream, transcripts,
+                                                                        tuple(biotypes)),
+                                      universe_names=names, universe_label=universe_label(names),
+                                      jaspar_release=release, pseudocount=settings.pseudocount,
+                                      background=str(settings.background), p_threshold=settings.p_threshold,
+                                      min_rel_score=settings.min_rel_score, mask_lowercase=settings.mask_lowercase,
+                                      jobs=settings.jobs, cache=cache)
+    finally:
+        close = getattr(source, "close", None)
+        if close:
+            close()
+    own = np.asarray(hits.genes.ids, dtype=object)[hits.gene] if len(hits) and hits.genes is not None \
+        else np.zeros(0, dtype=object)
+    ranks = promoter_rank_p(background.scores, hits.motif, hits.score, list(own))
+    facts = [*background.provenance,
+             ("promoter_rank_p", "(1 + k) / (1 + n): n = background promoters with a scorable window for the "
+                                 "site's matrix, except the site's own gene; k = those whose best score (both "
+                                 "strands, any window) is >= the site's")]
+    return ranks, facts

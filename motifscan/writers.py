@@ -80,15 +80,22 @@ def _block(lines: Iterable[str]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def tsv_chunks(table: HitTable, provenance: Provenance, records: Iterable[Region] = ()) -> Iterator[str]:
+RANK_COLUMN = "promoter_rank_p"
+"""The optional last TSV column of ``scan --rank-promoters`` (see :func:`motifscan.best_scores.promoter_rank_p`)."""
+
+
+def tsv_chunks(table: HitTable, provenance: Provenance, records: Iterable[Region] = (),
+               promoter_rank_p: np.ndarray | None = None) -> Iterator[str]:
     """The TSV file in pieces of text (each ending in a newline): provenance, one ``# record:`` line per scanned record
-    (so that records without hits are visible too), the header, then the rows, CHUNK_ROWS at a time."""
+    (so that records without hits are visible too), the header, then the rows, CHUNK_ROWS at a time; with
+    ``promoter_rank_p`` (shape (n_hits,)) a last column of that name."""
+    header = "\t".join(TSV_COLUMNS) + (f"\t{RANK_COLUMN}" if promoter_rank_p is not None else "")
     yield _block([*comment_lines(provenance), *comment_lines([("record", record_line(r)) for r in records]),
-                  "\t".join(TSV_COLUMNS)])
-    yield from tsv_row_chunks(table)
+                  header])
+    yield from tsv_row_chunks(table, promoter_rank_p)
 
 
-def tsv_row_chunks(table: HitTable) -> Iterator[str]:
+def tsv_row_chunks(table: HitTable, promoter_rank_p: np.ndarray | None = None) -> Iterator[str]:
     """The TSV rows alone (no header), CHUNK_ROWS at a time, in the table's order (genome scans stream them)."""
     motif = _lookup([f"{i}\t{n}" for i, n in zip(table.motifs.ids, table.motifs.names)])
     target = _lookup([f"{n}\t{c}" for n, c in zip(table.targets.names, table.targets.chroms)])
@@ -99,6 +106,8 @@ def tsv_row_chunks(table: HitTable) -> Iterator[str]:
         row = "%s\t%s\t%d\t%d\t%s\t%.6f\t%.6f\t%.6g\t%.6g\t%s\t%s\t%s\t%d\t%d"
     else:
         row = "%s\t%s\t%d\t%d\t%s\t%.6f\t%.6f\t%.6g\t%.6g\t%s\t\t\t\t\t"
+    if promoter_rank_p is not None:
+        row += "\t%.6g"
     for rows in _chunks(len(table)):
         part = table.take(rows)
         columns = [motif[part.motif], target[part.target], part.start, part.end, part.strand, part.score,
@@ -107,6 +116,8 @@ def tsv_row_chunks(table: HitTable) -> Iterator[str]:
             assert part.gene is not None and part.transcripts is not None
             assert part.tss_rel_start is not None and part.tss_rel_end is not None
             columns += [gene[part.gene], transcripts[part.transcripts], part.tss_rel_start, part.tss_rel_end]
+        if promoter_rank_p is not None:
+            columns.append(np.asarray(promoter_rank_p)[rows])
         yield "\n".join([row % fields for fields in zip(*[c.tolist() for c in columns])]) + "\n"
 
 
@@ -127,13 +138,13 @@ def read_tsv(path: str | Path) -> tuple[list[tuple[str, str]], HitTable]:
             provenance.append((key, value))
         elif header is None:
             header = line.split("\t")
-            if tuple(header) != TSV_COLUMNS:
+            if tuple(header) not in (TSV_COLUMNS, (*TSV_COLUMNS, RANK_COLUMN)):
                 raise InputFileError(f"{path}, line {number}: not a motifscan TSV header")
         elif line.strip():
             fields = line.split("\t")
-            if len(fields) != len(TSV_COLUMNS):
-                raise InputFileError(f"{path}, line {number}: {len(fields)} fields, expected {len(TSV_COLUMNS)}")
-            rows.append(fields)
+            if len(fields) != len(header):
+                raise InputFileError(f"{path}, line {number}: {len(fields)} fields, expected {len(header)}")
+            rows.append(fields[: len(TSV_COLUMNS)])
             numbers.append(number)
     if header is None:
         raise InputFileError(f"{path}: no motifscan TSV header found")
@@ -354,9 +365,11 @@ def _gff3_escape(value: str) -> str:
     return "".join(f"%{ord(c):02X}" if c in "\t\n\r%;=&," or ord(c) < 32 else c for c in value)
 
 
-def gff3_chunks(table: HitTable, provenance: Provenance = ()) -> Iterator[str]:
+def gff3_chunks(table: HitTable, provenance: Provenance = (), promoter_rank_p: np.ndarray | None = None
+                ) -> Iterator[str]:
     """GFF3: one ``TF_binding_site`` (SO:0000235) feature per hit, 1-based inclusive (start + 1 .. end), sorted by
-    chrom, start, end, motif_id, strand; attribute values percent-encoded where GFF3 reserves the character."""
+    chrom, start, end, motif_id, strand; attribute values percent-encoded where GFF3 reserves the character; with
+    ``promoter_rank_p`` (shape (n_hits,)) an attribute of that name."""
     yield _block(["##gff-version 3", *comment_lines(provenance)])
     if not len(table):
         return
@@ -374,6 +387,8 @@ def gff3_chunks(table: HitTable, provenance: Provenance = ()) -> Iterator[str]:
         gene_id = _lookup([_gff3_escape(i) for i in genes.ids])
         gene_name = _lookup([_gff3_escape(n) for n in genes.names])
         transcripts = _lookup([_gff3_escape(" ".join(ids)) for ids in table.transcript_sets])
+    if promoter_rank_p is not None:
+        row += f";{RANK_COLUMN}=%.6g"
     number = np.arange(1, len(table) + 1)
     for first, rows in zip(range(0, len(table), CHUNK_ROWS), _chunks(len(table), order)):
         part = table.take(rows)
@@ -385,6 +400,8 @@ def gff3_chunks(table: HitTable, provenance: Provenance = ()) -> Iterator[str]:
             assert part.tss_rel_start is not None and part.tss_rel_end is not None
             columns += [gene_id[part.gene], gene_name[part.gene], transcripts[part.transcripts], part.tss_rel_start,
                         part.tss_rel_end]
+        if promoter_rank_p is not None:
+            columns.append(np.asarray(promoter_rank_p)[rows])
         yield "\n".join([row % f for f in zip(*[c.tolist() for c in columns])]) + "\n"
 
 

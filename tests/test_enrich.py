@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from motifscan.enrich import compare, enrich
+from motifscan.gene_lists import compare, enrich
 from motifscan.model import Region
 from motifscan.motifs import default_motif_ids, log_odds, select_motifs
 from motifscan.promoter_background import BackgroundCache, PromoterRule, build_background

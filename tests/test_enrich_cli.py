@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from motifscan.cli import cli
-from motifscan.enrich import ENRICH_COLUMNS
+from motifscan.gene_lists import ENRICH_COLUMNS
 from synthetic_genome import DOWNSTREAM, UPSTREAM, make_genome
 
 
