@@ -1,17 +1,19 @@
 #!/usr/bin/env python
-"""Benchmark harness: motifscan against MOODS, memelite and FIMO (pymemesuite) on the same seeded workloads.
+"""Benchmark harness: motifscan against MOODS, lightmotif, memelite and FIMO, whole process, in one run.
 
-Run ``python benchmarks/run.py`` (all workloads, full scale) or e.g. ``python benchmarks/run.py --workload a,c
---scale 0.1``. Needs the ``[bench]`` extra: ``pip install '.[bench]'``. See benchmarks/README.md.
+``python benchmarks/run.py`` runs every workload at full size (about 10 minutes on 2 cores);
+``python benchmarks/run.py --workload b --quick`` one workload at a tenth of its records. See benchmarks/README.md.
 
-Every tool runs in a subprocess of its own (this same script with ``--child``), so that whole-process wall time counts
-interpreter start, imports, reading the input, building the model, thresholds and the scan. The parent measures that
-wall time and the CPU time (``os.wait4``; also the sampled RSS of the whole process tree when psutil is installed);
-the child measures its phases (import, read, motifs, thresholds, scan call) and its peak RSS (VmHWM), and writes its
-hits as arrays, which the parent compares as sets of (motif, sequence, 0-based start, strand).
+Every tool runs as its users run it, as a command of its own that reads the FASTA file and writes every hit to a
+file: ``motifscan fasta ... -o hits.tsv``; MOODS's own ``moods-dna.py`` script (its defaults: natural-log odds with
+pseudocount 0.01, ``--batch`` thresholds from ``threshold_from_p`` for each matrix and its reverse complement);
+lightmotif, memelite and FIMO (pymemesuite) through the small scripts in ``benchmarks/peers/``. Each run starts cold:
+its own empty working directory and empty cache folders (``XDG_CACHE_HOME``, ``NUMBA_CACHE_DIR``), so nothing is
+carried from one run to the next. A lean launcher process forks the command and reports its wall time, CPU time and
+peak resident memory (``wait4``: the peak of the command's whole process, interpreter start to exit).
 
-The scoring model handed to every tool is motifscan's: counts + a total pseudocount of 0.8 per column spread by a
-uniform background, log2 odds, p <= 1e-4 per strand, both strands. Where a tool cannot follow it, the report says so.
+The motifscan measured is the source tree this script sits in (or ``--source DIR``), copied at the start of the run so
+that edits made meanwhile do not mix versions.
 """
 
 from __future__ import annotations
@@ -21,372 +23,86 @@ import datetime
 import json
 import os
 import platform
-import resource
 import shutil
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).resolve().parent / "results"
-PSEUDOCOUNT = 0.8
-P_THRESHOLD = 1e-4
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+PEERS = HERE / "peers"
+PSEUDOCOUNT = 0.8  # motifscan's default, total per column
 BACKGROUND = np.full(4, 0.25)
 LETTERS = "ACGT"
 SEED = 20260
 SCORE_EPSILON = 1e-9  # bits: a window within this below a threshold counts as reaching it (float sums' order)
+P_THRESHOLD = 1e-4  # the exact checks' p (workloads at another p skip them)
 
-# name -> (records, record length, motif set, tools, description)
+VERTEBRATES = "JASPAR2026 CORE vertebrates (1019)"
+ATF_CREB = "ATF/CREB default set (22)"
+# name -> sequences (a seeded set: "promoters" is shared by b, d and e), motif set, p threshold, tools
 WORKLOADS = {
-    "a": dict(n=1000, length=1000, motifs="vertebrates", tools=["motifscan", "motifscan-cli", "moods", "memelite"],
-              what="1 Mb (1000 x 1 kb) x JASPAR2026 CORE vertebrates"),
-    "b": dict(n=20000, length=2500, motifs="atf_creb", tools=["motifscan", "moods", "memelite"],
-              what="20,000 promoters x 2.5 kb (50 Mb) x ATF/CREB set"),
-    "c": dict(n=100, length=1000, motifs="vertebrates", tools=["motifscan", "moods", "memelite", "fimo"],
-              what="100 kb (100 x 1 kb) x JASPAR2026 CORE vertebrates"),
-    "mem": dict(n=1, length=50_000_000, motifs="atf_creb", tools=["motifscan", "motifscan-cli", "moods"],
-                what="one 50 Mb sequence x ATF/CREB set (memory)"),
+    "a": dict(sequences="a", n=1000, length=1000, motifs="vertebrates", p=1e-4,
+              tools=["motifscan", "moods", "lightmotif", "memelite"],
+              what=f"1 Mb (1,000 x 1 kb) x {VERTEBRATES}"),
+    "b": dict(sequences="promoters", n=20000, length=2500, motifs="atf_creb", p=1e-4,
+              tools=["motifscan", "moods", "lightmotif", "memelite"],
+              what=f"20,000 promoters x 2.5 kb (50 Mb) x {ATF_CREB}"),
+    "c": dict(sequences="c", n=100, length=1000, motifs="vertebrates", p=1e-4,
+              tools=["motifscan", "moods", "lightmotif", "memelite", "fimo"],
+              what=f"100 kb (100 x 1 kb) x {VERTEBRATES}, with FIMO"),
+    "d": dict(sequences="promoters", n=20000, length=2500, motifs="vertebrates", p=1e-4,
+              tools=["motifscan", "moods"],
+              what=f"20,000 promoters x 2.5 kb (50 Mb) x {VERTEBRATES}"),
+    "e": dict(sequences="promoters", n=20000, length=2500, motifs="atf_creb", p=1e-3,
+              tools=["motifscan"],
+              what=f"(b) at p <= 1e-3: 20,000 promoters x 2.5 kb x {ATF_CREB}, about 2.3 M hits"),
 }
-ALL_TOOLS = ["motifscan", "motifscan-cli", "moods", "memelite", "fimo"]
-DIAGNOSTIC = "moods@motifscan-thresholds"
-PROFILED = "motifscan@cprofile"
+ALL_TOOLS = ["motifscan", "moods", "lightmotif", "memelite", "fimo"]
+QUICK_SCALE = 0.1
 
+# (workload, what, limit, description): "ratio:TOOL" is motifscan's whole time / TOOL's; "seconds" and "peak_mb"
+# are motifscan's own
+TARGETS = [
+    ("a", "ratio:moods", 0.2, "(a) motifscan time <= 0.2 x MOODS"),
+    ("a", "ratio:lightmotif", 1.0, "(a) motifscan time <= 1.0 x lightmotif"),
+    ("b", "ratio:moods", 1.0, "(b) motifscan time <= 1.0 x MOODS"),
+    ("b", "ratio:lightmotif", 1.0, "(b) motifscan faster than lightmotif"),
+    ("b", "ratio:memelite", 1.0, "(b) motifscan faster than memelite"),
+    ("e", "peak_mb", 600.0, "(e) motifscan peak memory <= 600 MB"),
+    ("e", "seconds", 10.0, "(e) motifscan time <= 10 s"),
+]
 
-# =====================================================================================================================
-# Shared helpers (parent and children)
-# =====================================================================================================================
-
-
-def read_fasta(path: str | Path) -> list[tuple[str, str]]:
-    """(name, sequence) pairs of a FASTA file, read lean (one bytearray per record, then one str), so that reading
-    a 50 Mb record costs about 100 MB at its peak and 50 MB after."""
-    records: list[tuple[str, str]] = []
-    name, body = None, bytearray()
-    with open(path, "rb") as handle:
-        for line in handle:
-            if line.startswith(b">"):
-                if name is not None:
-                    records.append((name, body.decode("ascii")))
-                name, body = line[1:].split()[0].decode(), bytearray()
-            else:
-                body += line.rstrip(b"\r\n")
-    if name is not None:
-        records.append((name, body.decode("ascii")))
-    return records
-
-
-def seq_index(name: str) -> int:
-    return int(name[3:])  # names are "seq000123"
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set size since its exec (VmHWM). Not ru_maxrss: Linux carries that across exec, so
-    a child would report at least the RSS of the parent that forked it."""
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def current_rss_mb() -> float:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def load_motif_npz(path: str | Path) -> tuple[list[str], list[np.ndarray]]:
-    """IDs and probability matrices (4, w) written by :func:`write_motif_files`."""
-    data = np.load(path)
-    ids = [str(i) for i in data["ids"]]
-    bounds = np.concatenate([[0], np.cumsum(data["widths"])])
-    probs = data["probs"]
-    return ids, [probs[:, bounds[k] : bounds[k + 1]].copy() for k in range(len(ids))]
-
-
-def save_hits(path: str | Path, motif: np.ndarray, seq: np.ndarray, start: np.ndarray, minus: np.ndarray,
-              **extra) -> None:
-    np.savez(path, motif=np.asarray(motif, np.int64), seq=np.asarray(seq, np.int64),
-             start=np.asarray(start, np.int64), minus=np.asarray(minus, bool), **extra)
-
-
-# =====================================================================================================================
-# Children: one tool, one workload
-# =====================================================================================================================
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t0 = time.perf_counter()
-        self.phases: dict[str, float] = {}
-        self._last = self.t0
-        self.memory: dict[str, float] = {}
-
-    def before_scan(self) -> None:
-        """Note the memory in use and the peak so far, just before the scan call."""
-        self.memory = dict(rss_before_scan_mb=current_rss_mb(), peak_before_scan_mb=peak_rss_mb())
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.phases[name] = self.phases.get(name, 0.0) + now - self._last
-        self._last = now
-
-
-def _timed(function, store: dict, key: str):
-    """Wrap ``function`` so that the time spent in it is added to ``store[key]``."""
-    def wrapper(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            store[key] = store.get(key, 0.0) + time.perf_counter() - start
-    return wrapper
-
-
-def _profiled(spec: dict, call):
-    """Run ``call()``, under cProfile when the spec asks for it (the profile text goes to ``<out>.profile.txt``)."""
-    if not spec.get("profile"):
-        return call()
-    import cProfile
-    import io
-    import pstats
-
-    profiler = cProfile.Profile()
-    result = profiler.runcall(call)
-    text = io.StringIO()
-    stats = pstats.Stats(profiler, stream=text)
-    stats.sort_stats("tottime").print_stats(30)
-    stats.sort_stats("cumulative").print_stats(40)
-    Path(spec["out"] + ".profile.txt").write_text(text.getvalue())
-    return result
-
-
-def child_motifscan(spec: dict, clock: Clock) -> dict:
-    import inspect
-
-    import motifscan
-    import motifscan.api
-    import motifscan.motifs
-    import motifscan.pvalues
-    clock.lap("import")
-    records = read_fasta(spec["fasta"])
-    clock.lap("read")
-    if spec["motif_set"] == "vertebrates":
-        motifs = motifscan.motifs.select_motifs(collections=["CORE"], tax_groups=["vertebrates"])
-    else:
-        motifs = motifscan.motifs.select_motifs()
-    clock.lap("motifs")
-    ids = [m.id for m in motifs]
-    index = {m: k for k, m in enumerate(spec["motif_ids"])}
-    timing: dict[str, float] = {}
-    original = motifscan.pvalues.score_thresholds
-    motifscan.pvalues.score_thresholds = _timed(original, timing, "thresholds")
-    clock.before_scan()
-    result = _profiled(spec, lambda: motifscan.api.scan_fasta(records, motifs, p_threshold=spec["p"]))
-    clock.lap("scan")
-    motifscan.pvalues.score_thresholds = original
-    hits = result.hits
-    save_hits(spec["out"] + ".npz",
-              motif=np.fromiter((index.get(h.motif_id, -1) for h in hits), np.int64, len(hits)),
-              seq=np.fromiter((seq_index(h.seq_name) for h in hits), np.int64, len(hits)),
-              start=np.fromiter((h.start for h in hits), np.int64, len(hits)),
-              minus=np.fromiter((h.strand == "-" for h in hits), bool, len(hits)))
-    clock.lap("export")
-    return dict(thresholds=timing.get("thresholds"), threshold_in_scan=True,
-                version=motifscan.__version__, motif_ids_match=ids == spec["motif_ids"],
-                scan_fasta_signature=str(inspect.signature(motifscan.api.scan_fasta)))
-
-
-def child_motifscan_cli(spec: dict, clock: Clock) -> dict:
-    """The ``motifscan fasta`` command, run in this process (as ``python -m motifscan`` would), so that its peak
-    memory is measured the same way as every other tool's; its TSV output is then read back for the comparison."""
-    group = ["--collection", "CORE", "--tax-group", "vertebrates"] if spec["motif_set"] == "vertebrates" else []
-    sys.argv = ["motifscan", "-q", "fasta", spec["fasta"], *group, "--pvalue", str(spec["p"]),
-                "-o", spec["out"] + ".tsv"]
-    from motifscan.cli import main as cli_main
-    clock.before_scan()
+LAUNCHER = r"""
+import os, sys, time
+report, argv = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
     try:
-        cli_main()
-    except SystemExit as stop:
-        if stop.code not in (0, None):
-            raise
-    clock.lap("command")  # the whole command: no separate scan phase
-    parse_cli_tsv(spec["out"] + ".tsv", spec["motif_ids"], Path(spec["out"]))
-    clock.lap("export")
-    return dict(thresholds=None, threshold_in_scan=True)
-
-
-def child_motifscan_thresholds(spec: dict, clock: Clock) -> dict:
-    """motifscan.pvalues.score_thresholds for the set's log-odds matrices, timed alone; writes them for the checks."""
-    import motifscan.motifs
-    import motifscan.pvalues
-    clock.lap("import")
-    if spec["motif_set"] == "vertebrates":
-        motifs = motifscan.motifs.select_motifs(collections=["CORE"], tax_groups=["vertebrates"])
-    else:
-        motifs = motifscan.motifs.select_motifs()
-    matrices = [motifscan.motifs.log_odds(m.counts, PSEUDOCOUNT, BACKGROUND) for m in motifs]
-    clock.lap("motifs")
-    thresholds = np.asarray(motifscan.pvalues.score_thresholds(matrices, BACKGROUND, spec["p"]), np.float64)
-    clock.lap("thresholds")
-    second = time.perf_counter()
-    motifscan.pvalues.score_thresholds(matrices, BACKGROUND, spec["p"])
-    second = time.perf_counter() - second
-    by_id = dict(zip((m.id for m in motifs), thresholds))
-    ordered = np.array([by_id.get(i, np.nan) for i in spec["motif_ids"]])
-    np.save(spec["out"] + ".thresholds.npy", ordered)
-    save_hits(spec["out"] + ".npz", [], [], [], [])
-    clock.lap("export")
-    return dict(thresholds=clock.phases["thresholds"], thresholds_second_call=second,
-                motif_ids_match=[m.id for m in motifs] == spec["motif_ids"])
-
-
-def child_moods(spec: dict, clock: Clock) -> dict:
-    import MOODS.scan
-    import MOODS.tools
-    clock.lap("import")
-    records = read_fasta(spec["fasta"])
-    clock.lap("read")
-    ids, probs = load_motif_npz(spec["motif_npz"])
-    bg = list(BACKGROUND)
-    forward = [[list(row) for row in np.log2(p / BACKGROUND[:, None])] for p in probs]
-    reverse = [MOODS.tools.reverse_complement(m) for m in forward]
-    clock.lap("motifs")
-    if spec.get("thresholds_file"):  # diagnostic: motifscan's exact thresholds
-        thresholds = [float(t) for t in np.load(spec["thresholds_file"])]
-    else:  # the distribution of a matrix and of its reverse complement are the same: compute once
-        thresholds = [MOODS.tools.threshold_from_p(m, bg, spec["p"]) for m in forward]
-    clock.lap("thresholds")
-    clock.before_scan()
-    scanner = MOODS.scan.Scanner(7)
-    scanner.set_motifs(forward + reverse, bg, thresholds + thresholds)
-    n = len(forward)
-    motif, seq, start, minus = [], [], [], []
-    convert = {"export": 0.0}
-
-    def scan_all():
-        # hits are turned into arrays record by record (so that MOODS's match objects do not pile up in memory);
-        # that conversion is timed apart and counted as export, not as scanning
-        for name, sequence in records:
-            per_matrix = scanner.scan(sequence)
-            began = time.perf_counter()
-            s = seq_index(name)
-            for k, matches in enumerate(per_matrix):
-                if matches:
-                    positions = np.fromiter((m.pos for m in matches), np.int64, len(matches))
-                    motif.append(np.full(len(positions), k % n))
-                    seq.append(np.full(len(positions), s))
-                    start.append(positions)
-                    minus.append(np.full(len(positions), k >= n))
-            convert["export"] += time.perf_counter() - began
-
-    _profiled(spec, scan_all)
-    clock.lap("scan")
-    clock.phases["scan"] -= convert["export"]
-    clock.phases["export"] = convert["export"]
-    cat = (lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype))
-    save_hits(spec["out"] + ".npz", cat(motif, np.int64), cat(seq, np.int64), cat(start, np.int64), cat(minus, bool),
-              thresholds=np.array(thresholds))
-    clock.lap("export")
-    return dict(thresholds=clock.phases["thresholds"], threshold_in_scan=False)
-
-
-def child_memelite(spec: dict, clock: Clock) -> dict:
-    import memelite
-    fimo_module = sys.modules["memelite.fimo"]
-    clock.lap("import")
-    # memelite reads the FASTA itself (pyfaidx), inside the scan call: the natural use, and leaner than one-hot
-    # arrays (200 MB more for workload b). The parent deletes pyfaidx's index first, so each run builds it.
-    clock.lap("read")
-    ids, probs = load_motif_npz(spec["motif_npz"])
-    motifs = dict(zip(ids, probs))
-    clock.lap("motifs")
-    timing: dict[str, float] = {}
-    original = fimo_module._pvalue_tables
-    fimo_module._pvalue_tables = _timed(original, timing, "thresholds")
-    clock.before_scan()
-    # eps=0: the probabilities already hold motifscan's pseudocount, so log2(p) - log2(0.25) is motifscan's matrix
-    frames = _profiled(spec, lambda: memelite.fimo(motifs, spec["fasta"], threshold=spec["p"], eps=0.0))
-    clock.lap("scan")
-    fimo_module._pvalue_tables = original
-    index = {m: k for k, m in enumerate(ids)}
-    motif, seq, start, minus = [], [], [], []
-    for frame in frames:
-        if len(frame):
-            motif.append(frame["motif_name"].map(index).to_numpy(np.int64))
-            seq.append(np.fromiter((seq_index(s) for s in frame["sequence_name"]), np.int64, len(frame)))
-            start.append(frame["start"].to_numpy(np.int64))
-            minus.append((frame["strand"] == "-").to_numpy(bool))
-    cat = (lambda parts, dtype: np.concatenate(parts) if parts else np.zeros(0, dtype))
-    save_hits(spec["out"] + ".npz", cat(motif, np.int64), cat(seq, np.int64), cat(start, np.int64), cat(minus, bool))
-    clock.lap("export")
-    return dict(thresholds=timing.get("thresholds"), threshold_in_scan=True)
-
-
-def child_fimo(spec: dict, clock: Clock) -> dict:
-    from pymemesuite.common import Background, MotifFile, Sequence
-    from pymemesuite.fimo import FIMO
-    clock.lap("import")
-    records = read_fasta(spec["fasta"])
-    sequences = [Sequence(s, name.encode()) for name, s in records]
-    del records
-    clock.lap("read")
-    # pseudocount 0: the MEME file's probabilities already hold motifscan's pseudocount
-    with MotifFile(spec["motif_meme"], pseudocount=0.0) as motif_file:
-        motifs = list(motif_file)
-        background = Background.from_uniform(motif_file.alphabet)
-    clock.lap("motifs")
-    fimo = FIMO(both_strands=True, threshold=spec["p"])
-    clock.before_scan()
-    patterns = _profiled(spec, lambda: [fimo.score_motif(m, sequences, background) for m in motifs])
-    clock.lap("scan")
-    index = {m: k for k, m in enumerate(spec["motif_ids"])}
-    motif, seq, start, minus = [], [], [], []
-    for m, pattern in zip(motifs, patterns):
-        k = index[m.accession.decode()]
-        for element in pattern.matched_elements:
-            motif.append(k)
-            seq.append(seq_index(element.source.accession.decode()))
-            start.append(min(element.start, element.stop) - 1)  # 1-based closed -> 0-based
-            minus.append(element.strand == "-")
-    save_hits(spec["out"] + ".npz", motif, seq, start, minus)
-    clock.lap("export")
-    return dict(thresholds=None, threshold_in_scan=True)
-
-
-CHILDREN = {
-    "motifscan": child_motifscan,
-    "motifscan-thresholds": child_motifscan_thresholds,
-    "motifscan-cli": child_motifscan_cli,
-    "moods": child_moods,
-    DIAGNOSTIC: child_moods,
-    PROFILED: child_motifscan,
-    "memelite": child_memelite,
-    "fimo": child_fimo,
-}
-
-
-def child_main(spec_path: str) -> None:
-    clock = Clock()
-    spec = json.loads(Path(spec_path).read_text())
-    info = CHILDREN[spec["tool"]](spec, clock)
-    info["phases"] = clock.phases
-    info.update(clock.memory)
-    info["peak_rss_mb"] = peak_rss_mb()
-    info["maxrss_self_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    info["maxrss_children_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    Path(spec["out"] + ".json").write_text(json.dumps(info))
+        os.execvp(argv[0], argv)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+code = os.waitstatus_to_exitcode(status)
+with open(report, "w") as handle:
+    handle.write(f"{wall} {usage.ru_utime} {usage.ru_stime} {usage.ru_maxrss} {code}\n")
+sys.exit(0 if code == 0 else 1)
+"""
+"""Forks and execs a command, then writes its wall time, CPU time, peak RSS (ru_maxrss, kB) and exit code. A lean
+process (``python -S``, about 8 MB), because Linux carries ru_maxrss across exec: a command forked from this harness
+(which holds the sequences) would report at least the harness's RSS."""
 
 
 # =====================================================================================================================
-# Parent: inputs
+# Inputs
 # =====================================================================================================================
 
 
@@ -444,26 +160,31 @@ def log_odds(counts: np.ndarray) -> np.ndarray:
 
 
 def write_motif_files(directory: Path, motif_set: str) -> dict:
+    """The motif set in each peer's format: a folder of MOODS .pfm count files (one per matrix, named by ID) and a
+    MEME file of motifscan's pseudocounted probabilities (lightmotif, memelite, FIMO)."""
     ids, names, counts = load_jaspar(motif_set)
-    probs = [probabilities(c) for c in counts]
-    npz = directory / f"{motif_set}.npz"
-    np.savez(npz, ids=np.array(ids), widths=np.array([p.shape[1] for p in probs]), probs=np.concatenate(probs, axis=1))
-    meme = directory / f"{motif_set}.meme"
-    lines = ["MEME version 4", "", "ALPHABET= ACGT", "", "strands: + -", "",
-             "Background letter frequencies", "A 0.25 C 0.25 G 0.25 T 0.25", ""]
-    for motif_id, name, c, p in zip(ids, names, counts, probs):
+    pfm_dir = directory / f"{motif_set}-pfm"
+    pfm_dir.mkdir(exist_ok=True)
+    meme_lines = ["MEME version 4", "", "ALPHABET= ACGT", "", "strands: + -", "",
+                                    "Background letter frequencies", "A 0.25 C 0.25 G 0.25 T 0.25", ""]
+    for motif_id, name, c in zip(ids, names, counts):
+        rows = [" ".join(f"{v:g}" for v in row) for row in c]
+        (pfm_dir / f"{motif_id}.pfm").write_text("\n".join(rows) + "\n")
+        p = probabilities(c)
         nsites = int(round(c.sum(axis=0).max()))
-        lines += [f"MOTIF {motif_id} {name.replace(' ', '_')}",
-                  f"letter-probability matrix: alength= 4 w= {p.shape[1]} nsites= {nsites} E= 0"]
-        lines += [" ".join(f"{v:.12f}" for v in column) for column in p.T]
-        lines.append("")
-    meme.write_text("\n".join(lines))
-    return dict(ids=ids, names=names, log_odds=[log_odds(c) for c in counts], npz=str(npz), meme=str(meme))
+        meme_lines += [f"MOTIF {motif_id} {name.replace(' ', '_')}",
+                       f"letter-probability matrix: alength= 4 w= {p.shape[1]} nsites= {nsites} E= 0"]
+        meme_lines += [" ".join(f"{v:.12f}" for v in column) for column in p.T]
+        meme_lines.append("")
+    meme = directory / f"{motif_set}.meme"
+    meme.write_text("\n".join(meme_lines))
+    return dict(ids=ids, names=names, log_odds=[log_odds(c) for c in counts], pfms=sorted(map(str, pfm_dir.iterdir())),
+                meme=str(meme))
 
 
-def make_sequences(workload: str, n: int, length: int) -> np.ndarray:
-    """Uniform ACGT codes (n, length), uint8, from a seed fixed per workload (a scaled run takes a prefix)."""
-    rng = np.random.default_rng(SEED + sorted(WORKLOADS).index(workload) if workload in WORKLOADS else SEED + 99)
+def make_sequences(name: str, n: int, length: int) -> np.ndarray:
+    """Uniform ACGT codes (n, length), uint8, from a seed fixed per sequence set (a smaller run takes a prefix)."""
+    rng = np.random.default_rng(SEED + sorted({w["sequences"] for w in WORKLOADS.values()}).index(name))
     return rng.integers(0, 4, size=(n, length), dtype=np.uint8)
 
 
@@ -477,153 +198,213 @@ def write_fasta(path: Path, codes: np.ndarray) -> None:
                 handle.write(text[offset : offset + 80] + b"\n")
 
 
+
 # =====================================================================================================================
-# Parent: running children
+# Running one tool
 # =====================================================================================================================
 
+SOURCE: dict = {"src": None, "before": None}  # snapshots of motifscan's sources (see snapshot_source)
+BEFORE = "motifscan-before"
+"""The row of ``--before DIR``: motifscan from another checkout (e.g. the commit before this work), same command."""
 
-SOURCE = {"path": None}  # the snapshot of motifscan's source that the children import (set by snapshot_source)
 
-
-def snapshot_source(workdir: Path) -> dict:
-    """Copy motifscan/ and motifs/ of this checkout into the working directory, so that every run of one benchmark
-    uses the same code even while the checkout is being edited; returns the path and a digest of the sources."""
+def snapshot_source(source: Path, workdir: Path, name: str = "src") -> dict:
+    """Copy motifscan/ and motifs/ of a checkout into the working folder, so that every run of one benchmark uses the
+    same code even while the checkout is being edited; the path, a digest of the sources and ``git describe``."""
     import hashlib
 
-    if not (REPO / "motifscan" / "__init__.py").exists():
-        return dict(path=None, digest="installed motifscan (no source checkout beside benchmarks/)")
-    target = workdir / "src"
+    if not (source / "motifscan" / "__init__.py").exists():
+        raise SystemExit(f"--source {source}: no motifscan/ source tree there")
+    target = workdir / name
     shutil.rmtree(target, ignore_errors=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(REPO / "motifscan", target / "motifscan", ignore=ignore)
-    shutil.copytree(REPO / "motifs", target / "motifs", ignore=ignore)
+    shutil.copytree(source / "motifscan", target / "motifscan", ignore=ignore)
+    shutil.copytree(source / "motifs", target / "motifs", ignore=ignore)
     digest = hashlib.sha256()
     for path in sorted((target / "motifscan").rglob("*.py")):
         digest.update(path.relative_to(target).as_posix().encode() + b"\0" + path.read_bytes())
-    SOURCE["path"] = str(target)
-    return dict(path=str(target), digest=digest.hexdigest()[:12])
+    SOURCE[name] = str(target)
+    try:
+        head = subprocess.run(["git", "-C", str(source), "log", "-1", "--format=%h %s"], capture_output=True,
+                              text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(source), "status", "--porcelain", "motifscan"], capture_output=True,
+                               text=True).stdout.strip()
+        describe = f"commit {head[:80]}" + (" + uncommitted changes" if dirty else "") if head else str(source)
+    except OSError:
+        describe = str(source)
+    return dict(path=str(target), digest=digest.hexdigest()[:12], describe=describe)
 
 
-def child_env() -> dict:
-    env = dict(os.environ)
-    if SOURCE["path"]:
-        env["PYTHONPATH"] = SOURCE["path"] + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env.setdefault("PYTHONHASHSEED", "0")
-    return env
+def moods_script() -> str:
+    found = shutil.which("moods-dna.py") or str(Path(sys.executable).parent / "moods-dna.py")
+    if not Path(found).exists():
+        raise SystemExit("moods-dna.py not found: pip install '.[bench]' (MOODS-python)")
+    return found
 
 
-class TreeSampler(threading.Thread):
-    """Samples the summed RSS of a process and its descendants (psutil), every ``interval`` seconds."""
+def tool_command(tool: str, spec: dict, motifs: dict, fasta: str, out: str) -> list[str]:
+    """The command line of one tool, as its users type it (the FASTA and the output are in the run's folder)."""
+    p = f"{spec['p']:g}"
+    if tool in ("motifscan", BEFORE):
+        group = ["--collection", "CORE", "--tax-group", "vertebrates"] if spec["motifs"] == "vertebrates" else []
+        return [sys.executable, "-m", "motifscan", "-q", "fasta", fasta, *group, "--pvalue", p, "-o", out]
+    if tool == "moods":
+        return [sys.executable, moods_script(), "-m", *motifs["pfms"], "-s", fasta, "-p", p, "--batch", "-o", out]
+    script = {"lightmotif": "lightmotif_scan.py", "memelite": "memelite_scan.py", "fimo": "fimo_scan.py"}[tool]
+    return [sys.executable, str(PEERS / script), motifs["meme"], fasta, p, out]
 
-    def __init__(self, pid: int, interval: float = 0.05) -> None:
-        super().__init__(daemon=True)
-        self.pid, self.interval, self.peak_mb, self.stop = pid, interval, 0.0, threading.Event()
 
-    def run(self) -> None:
+OUTPUT_NAME = {"motifscan": "hits.tsv", BEFORE: "hits.tsv", "moods": "hits.csv", "lightmotif": "hits.tsv",
+               "memelite": "hits.tsv", "fimo": "hits.tsv"}
+
+
+def run_tool(tool: str, workload: str, spec: dict, motifs: dict, fasta: Path, workdir: Path, args,
+             label: str | None = None) -> dict:
+    """Run one tool cold in a fresh folder: whole-process wall time, CPU time, peak RSS, hits written."""
+    label = label or f"{workload}-{tool}"
+    run_dir = workdir / "runs" / label
+    shutil.rmtree(run_dir, ignore_errors=True)
+    cache = run_dir / "cache"
+    cache.mkdir(parents=True)
+    local_fasta = run_dir / fasta.name
+    local_fasta.symlink_to(fasta)  # pyfaidx (memelite) writes its .fai here, not beside the shared input
+    out = run_dir / OUTPUT_NAME[tool]
+    command = tool_command(tool, spec, motifs, str(local_fasta), str(out))
+    if args.profile and tool == "motifscan":
+        command = [command[0], "-m", "pyinstrument", "-o", str(run_dir / "profile.txt"), *command[1:]]
+    if tool == "memelite" and NUMBA_CACHE["path"]:  # compiled code (not results), as after memelite's first use
+        shutil.copytree(NUMBA_CACHE["path"], cache / "numba")
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache), NUMBA_CACHE_DIR=str(cache / "numba"),
+               MPLCONFIGDIR=str(cache / "matplotlib"), PYTHONHASHSEED="0")
+    source = SOURCE["before"] if tool == BEFORE else SOURCE["src"] if tool == "motifscan" else None
+    if source:
+        env["PYTHONPATH"] = source + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    report = run_dir / "usage.txt"
+    load = os.getloadavg()
+    with open(run_dir / "stdout", "wb") as stdout, open(run_dir / "stderr", "wb") as stderr:
+        process = subprocess.Popen([sys.executable, "-S", "-c", LAUNCHER, str(report), *command], cwd=run_dir,
+                                   env=env, stdout=stdout, stderr=stderr, start_new_session=True)
         try:
-            import psutil
-            root = psutil.Process(self.pid)
-        except Exception:
-            self.peak_mb = None
-            return
-        while not self.stop.is_set():
-            try:
-                procs = [root] + root.children(recursive=True)
-                total = 0
-                for proc in procs:
-                    try:
-                        total += proc.memory_info().rss
-                    except psutil.Error:
-                        pass
-                self.peak_mb = max(self.peak_mb, total / 2**20)
-            except psutil.Error:
-                break
-            self.stop.wait(self.interval)
-
-
-def run_process(argv: list[str], workdir: Path, label: str, timeout: float) -> dict:
-    """Run one process; wall time, exit code and its own peak RSS (wait4), sampled tree RSS, stderr tail."""
-    stdout = open(workdir / f"{label}.stdout", "wb")
-    stderr = open(workdir / f"{label}.stderr", "wb")
-    load = os.getloadavg()[0]
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=child_env(), cwd=workdir)
-    sampler = TreeSampler(proc.pid)
-    sampler.start()
-    timer = threading.Timer(timeout, lambda: os.kill(proc.pid, signal.SIGKILL))
-    timer.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    timer.cancel()
-    sampler.stop.set()
-    sampler.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    stdout.close()
-    stderr.close()
-    tail = (workdir / f"{label}.stderr").read_text(errors="replace").strip().splitlines()[-3:]
-    return dict(wall=wall, returncode=proc.returncode, maxrss_mb=usage.ru_maxrss / 1024,
-                cpu=usage.ru_utime + usage.ru_stime,
-                tree_peak_mb=sampler.peak_mb, user=usage.ru_utime, sys=usage.ru_stime, load1_at_start=load,
-                timed_out=wall >= timeout, stderr_tail=tail)
-
-
-def run_tool(tool: str, workload: str, inputs: dict, workdir: Path, args, repeat_index: int,
-             extra: dict | None = None) -> dict:
-    label = f"{workload}-{tool.replace('@', '_')}-{repeat_index}"
-    out = workdir / label
-    motif_set = inputs["motif_set"]
-    spec = dict(tool=tool, fasta=inputs["fasta"], motif_set=motif_set, motif_ids=inputs["motifs"]["ids"],
-                motif_npz=inputs["motifs"]["npz"], motif_meme=inputs["motifs"]["meme"], p=P_THRESHOLD,
-                out=str(out), profile=tool == PROFILED, **(extra or {}))
-    Path(inputs["fasta"] + ".fai").unlink(missing_ok=True)  # memelite's pyfaidx index: built in every run
-    spec_path = workdir / f"{label}.spec.json"
-    spec_path.write_text(json.dumps(spec))
-    argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(spec_path)]
-    process = run_process(argv, workdir, label, args.timeout)
-    record = dict(tool=tool, workload=workload, **process)
-    if process["returncode"] != 0:
-        record["error"] = " | ".join(process["stderr_tail"]) or f"exit code {process['returncode']}"
+            process.wait(timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    record = dict(tool=tool, workload=workload, command=" ".join(_short(c, workdir) for c in command[:12])
+                  + (" ..." if len(command) > 12 else ""), load_at_start=load[0], run_dir=str(run_dir))
+    if not report.exists():
+        record["error"] = f"timed out after {args.timeout:g} s"
         return record
-    info = json.loads(Path(str(out) + ".json").read_text())
-    record["maxrss_wait4_mb"] = record.pop("maxrss_mb")  # inflated by the parent's RSS at fork: see peak_rss_mb
-    record.update(info)
-    record["maxrss_mb"] = info["peak_rss_mb"]
-    record["whole"] = process["wall"] - info["phases"].get("export", 0.0)  # the harness's own hit export excluded
-    record["hits_file"] = str(out) + ".npz"
-    if spec.get("profile") and Path(str(out) + ".profile.txt").exists():
-        record["profile_file"] = str(out) + ".profile.txt"
+    wall, user, system, maxrss_kb, code = report.read_text().split()
+    record.update(whole=float(wall), cpu=float(user) + float(system), peak_mb=int(maxrss_kb) / 1024,
+                  returncode=int(code))
+    if int(code) != 0 or not out.exists():
+        tail = (run_dir / "stderr").read_text(errors="replace").strip().splitlines()[-3:]
+        record["error"] = " | ".join(tail) or f"exit code {code}"
+        return record
+    record["output"] = str(out)
+    record["output_mb"] = out.stat().st_size / 2**20
+    record["hits"] = count_hits(tool, out)
+    if args.profile and tool == "motifscan" and (run_dir / "profile.txt").exists():
+        record["profile"] = str(run_dir / "profile.txt")
     return record
 
 
-def parse_cli_tsv(path: str, ids: list[str], out: Path) -> None:
-    index = {m: k for k, m in enumerate(ids)}
-    motif, seq, start, minus = [], [], [], []
-    with open(path) as handle:
-        header = None
-        for line in handle:
-            if line.startswith("#"):
-                continue
-            fields = line.rstrip("\n").split("\t")
-            if header is None:
-                header = {name: k for k, name in enumerate(fields)}
-                continue
-            motif.append(index.get(fields[header["motif_id"]], -1))
-            seq.append(seq_index(fields[header["seq_name"]]))
-            start.append(int(fields[header["start"]]))
-            minus.append(fields[header["strand"]] == "-")
-    save_hits(str(out) + ".npz", motif, seq, start, minus)
+NUMBA_CACHE: dict = {"path": None}
+
+
+def warm_numba(motifs: dict, workdir: Path, args) -> dict:
+    """Run memelite once on a tiny input so that numba compiles its functions into a cache folder, which each timed
+    memelite run then starts from (a copy): the state of an installation after its first use. Without it, each run
+    spends about 20 s of CPU compiling (measured by this warm-up's time)."""
+    codes = make_sequences("c", 2, 1000)
+    fasta = workdir / "warm.fa"
+    write_fasta(fasta, codes)
+    spec = dict(p=1e-4, motifs="warm")
+    r = run_tool("memelite", "warm-up", spec, motifs, fasta, workdir, args, label="memelite-warm-up")
+    if "error" not in r:
+        NUMBA_CACHE["path"] = str(Path(r["run_dir"]) / "cache" / "numba")
+    return r
+
+
+def _short(text: str, workdir: Path) -> str:
+    return text.replace(str(workdir) + "/", "").replace(str(REPO) + "/", "").replace(sys.executable, "python")
+
+
+def count_hits(tool: str, path: Path) -> int:
+    """Data rows of a tool's hit file: every line but the header and ``#`` lines (MOODS: no header)."""
+    lines = comments = 0
+    previous = b"\n"
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 24):
+            lines += block.count(b"\n")
+            comments += block.count(b"\n#") + (previous == b"\n" and block[:1] == b"#")
+            previous = block[-1:]
+    return lines - comments - (0 if tool == "moods" else 1)
+
+
+def motifscan_thresholds(motif_set: str, p: float, workdir: Path) -> dict | None:
+    """motifscan's score thresholds of a motif set timed alone (its p-value code, in a process of its own)."""
+    selection = 'collections=["CORE"], tax_groups=["vertebrates"]' if motif_set == "vertebrates" else ""
+    code = "\n".join([
+        "import time, numpy as np",
+        "from motifscan.motifs import select_motifs, log_odds",
+        "from motifscan import pvalues",
+        f"motifs = select_motifs({selection})",
+        "bg = np.full(4, 0.25)",
+        f"matrices = [log_odds(m.counts, {PSEUDOCOUNT}, bg) for m in motifs]",
+        "start = time.perf_counter()",
+        f"pvalues.score_thresholds(matrices, bg, {p})",
+        "print(time.perf_counter() - start, len(matrices))"])
+    env = dict(os.environ, XDG_CACHE_HOME=str(workdir / "thresholds-cache"))
+    if SOURCE["src"]:
+        env["PYTHONPATH"] = SOURCE["src"]
+    try:
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+        seconds, n = done.stdout.split()
+        return dict(seconds=float(seconds), matrices=int(n))
+    except (ValueError, subprocess.SubprocessError):
+        return None
 
 
 # =====================================================================================================================
-# Parent: analysis
+# Reading the hits back (for the comparisons)
 # =====================================================================================================================
 
 
-def hit_keys(path: str, n_seqs: int, length: int) -> tuple[np.ndarray, int]:
-    """Sorted unique int64 keys of (motif, seq, start, strand), and the number of rows."""
-    data = np.load(path)
-    keys = ((data["motif"] * n_seqs + data["seq"]) * length + data["start"]) * 2 + data["minus"]
-    return np.unique(keys), len(keys)
+def hit_keys(tool: str, path: str, ids: list[str], n_seqs: int, length: int) -> np.ndarray:
+    """Sorted unique int64 keys of (motif, sequence, 0-based start, strand) of a tool's hit file."""
+    import pandas
+
+    if tool in ("motifscan", BEFORE):
+        frame = pandas.read_csv(path, sep="\t", comment="#", usecols=["motif_id", "seq_name", "start", "strand"])
+        motif, seq, start, strand = frame["motif_id"], frame["seq_name"], frame["start"], frame["strand"]
+    elif tool == "moods":
+        frame = pandas.read_csv(path, sep=",", header=None, usecols=[0, 1, 2, 3])
+        motif = frame[1].str.removesuffix(".pfm")
+        seq, start, strand = frame[0], frame[2], frame[3]
+    elif tool == "lightmotif":
+        frame = pandas.read_csv(path, sep="\t")
+        motif, seq, start, strand = frame["motif_id"], frame["seq_name"], frame["start"], frame["strand"]
+    elif tool == "memelite":
+        frame = pandas.read_csv(path, sep="\t")
+        motif = frame["motif_name"].str.split().str[0]
+        seq, start, strand = frame["sequence_name"], frame["start"], frame["strand"]
+    else:  # fimo: 1-based inclusive
+        frame = pandas.read_csv(path, sep="\t")
+        motif, seq, start, strand = frame["motif_id"], frame["sequence_name"], frame["start"] - 1, frame["strand"]
+    index = pandas.Series(np.arange(len(ids)), index=ids)
+    motif_index = index.reindex(motif.astype(str)).to_numpy()
+    if np.isnan(motif_index.astype(float)).any():
+        raise ValueError(f"{tool}: hits of motifs outside the set")
+    seq_index = seq.astype(str).str[3:].astype(np.int64).to_numpy()  # names are "seq000123"
+    minus = (strand.astype(str) == "-").to_numpy()
+    keys = ((motif_index.astype(np.int64) * n_seqs + seq_index) * length + start.to_numpy(np.int64)) * 2 + minus
+    return np.unique(keys)
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    union = len(np.union1d(a, b))
+    return len(np.intersect1d(a, b, assume_unique=True)) / union if union else 1.0
 
 
 def decode_keys(keys: np.ndarray, n_seqs: int, length: int):
@@ -632,11 +413,6 @@ def decode_keys(keys: np.ndarray, n_seqs: int, length: int):
     start = rest % length
     rest //= length
     return rest // n_seqs, rest % n_seqs, start, minus.astype(bool)
-
-
-def jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    union = len(np.union1d(a, b))
-    return len(np.intersect1d(a, b, assume_unique=True)) / union if union else 1.0
 
 
 def exact_scores(keys: np.ndarray, codes: np.ndarray, matrices: list[np.ndarray]) -> np.ndarray:
@@ -653,49 +429,6 @@ def exact_scores(keys: np.ndarray, codes: np.ndarray, matrices: list[np.ndarray]
         reverse = matrix[::-1, ::-1][window, np.arange(width)].sum(axis=1)
         scores[rows] = np.where(minus[rows], reverse, forward)
     return scores
-
-
-def motifscan_pvalue_function():
-    """motifscan.pvalues.pvalues from the snapshot, or None: to tell windows that motifscan's own p-value filter
-    dropped (score at/above its threshold, p-value just above p) from windows it missed."""
-    try:
-        if SOURCE["path"] and SOURCE["path"] not in sys.path:
-            sys.path.insert(0, SOURCE["path"])
-        from motifscan import pvalues
-        return lambda matrix, scores: pvalues.pvalues(matrix, BACKGROUND, scores)
-    except Exception:
-        return None
-
-
-def classify(tool_keys: np.ndarray, ms_keys: np.ndarray, codes: np.ndarray, matrices: list[np.ndarray],
-             thresholds: np.ndarray) -> dict:
-    """Explain the hits on which a tool and motifscan disagree, by each window's exact score against motifscan's
-    threshold: a window at or above it that motifscan lacks, or one below it that motifscan reports, is a motifscan
-    bug; the others come from the tool's own threshold."""
-    n_seqs, length = codes.shape
-    out = {}
-    for name, keys in (("only_tool", np.setdiff1d(tool_keys, ms_keys, assume_unique=True)),
-                       ("only_motifscan", np.setdiff1d(ms_keys, tool_keys, assume_unique=True))):
-        if not len(keys):
-            out[name] = dict(n=0)
-            continue
-        scores = exact_scores(keys, codes, matrices)
-        motif = decode_keys(keys, n_seqs, length)[0]
-        margin = scores - thresholds[motif]
-        reaches = margin >= -SCORE_EPSILON
-        dropped_by_p = 0
-        pvalue_of = motifscan_pvalue_function() if name == "only_tool" and reaches.any() else None
-        if pvalue_of is not None:
-            for k in np.unique(motif[reaches]):
-                rows = np.flatnonzero(reaches & (motif == k))
-                dropped_by_p += int((pvalue_of(matrices[k], scores[rows]) > P_THRESHOLD).sum())
-        out[name] = dict(n=int(len(keys)), at_or_above_ms_threshold=int(reaches.sum()),
-                         at_or_above_but_ms_pvalue_above_p=dropped_by_p if pvalue_of is not None else None,
-                         below_ms_threshold=int((~reaches).sum()),
-                         in_matrices_without_any_word_at_p=int(np.isinf(thresholds[motif]).sum()),
-                         margin_bits_min=float(np.min(margin)), margin_bits_max=float(np.max(margin)),
-                         motifs=int(len(np.unique(motif))))
-    return out
 
 
 def exact_tails(matrices: list[np.ndarray], max_width: int) -> dict[int, tuple[np.ndarray, np.ndarray, int]]:
@@ -726,32 +459,6 @@ def exact_pvalues(tail: tuple[np.ndarray, np.ndarray, int], scores: np.ndarray) 
     return np.where(scores >= top[0] - SCORE_EPSILON, p, np.inf)
 
 
-def exact_threshold_check(tails: dict, ids: list[str], thresholds: np.ndarray, rel_tol: float = 0.01) -> dict:
-    """Check motifscan's threshold of every enumerated matrix against the exact p-values of all words: a word passing
-    (score >= threshold) with p > (1 + rel_tol) * p_threshold, or failing with p <= p_threshold / (1 + rel_tol),
-    breaks motifscan's contract (p-values exact within 1%); words whose p lies within that band may fall either way
-    and are counted apart."""
-    broken, in_band, extra_words, missing_words = [], 0, 0, 0
-    for k, (top, p_of, total) in tails.items():
-        threshold = thresholds[k]
-        passes = top >= threshold - SCORE_EPSILON
-        too_high = passes & (p_of > (1 + rel_tol) * P_THRESHOLD)
-        too_low = ~passes & (p_of <= P_THRESHOLD / (1 + rel_tol))
-        strict = passes != (p_of <= P_THRESHOLD)
-        if too_high.any() or too_low.any():
-            broken.append(dict(id=ids[k], words=total, threshold=float(threshold),
-                               passing_with_p_above=float(p_of[too_high].max()) if too_high.any() else None,
-                               failing_with_p_below=float(p_of[too_low].min()) if too_low.any() else None))
-        elif strict.any():
-            in_band += 1
-            extra_words += int((strict & passes).sum())
-            missing_words += int((strict & ~passes).sum())
-    return dict(matrices_checked=len(tails), contract_broken=len(broken),
-                differ_from_strict_only_within_1pct=in_band,
-                words_passing_with_p_just_above_p=extra_words,
-                words_failing_with_p_just_below_p=missing_words, examples=broken[:10])
-
-
 def truth_check(keys: dict[str, np.ndarray], codes: np.ndarray, matrices: list[np.ndarray], tails: dict,
                 rel_tol: float = 0.01) -> dict:
     """Each tool's hits against exact p-values, on the matrices narrow enough to enumerate, among the windows that
@@ -779,10 +486,6 @@ def truth_check(keys: dict[str, np.ndarray], codes: np.ndarray, matrices: list[n
                          missed=int((~np.isin(truth, mine)).sum()), missed_1pct=int((~np.isin(clear, mine)).sum()))
     return out
 
-
-# =====================================================================================================================
-# Parent: machine, report
-# =====================================================================================================================
 
 
 def machine_info() -> dict:
@@ -812,20 +515,35 @@ def machine_info() -> dict:
         blas = config.get("Build Dependencies", {}).get("blas", {}) if isinstance(config, dict) else {}
         info["blas"] = f"{blas.get('name', '?')} {blas.get('version', '')} (threadpoolctl not installed)"
     from importlib import metadata
-    for package in ("MOODS-python", "memelite", "pymemesuite", "numba", "pyjaspar"):
+    for package in ("MOODS-python", "lightmotif", "memelite", "pymemesuite", "numba", "pyjaspar"):
         try:
             info[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             info[package] = None
-    try:
-        head = (REPO / ".git" / "HEAD").read_text().strip()
-        if head.startswith("ref: "):
-            ref = REPO / ".git" / head[5:]
-            head = ref.read_text().strip() if ref.exists() else head
-        info["motifscan_commit"] = head[:12]
-    except OSError:
-        pass
     return info
+
+
+def analyse(entry: dict, spec: dict, codes: np.ndarray, motifs: dict, tails: dict | None) -> None:
+    """Hit sets against motifscan's (Jaccard) and, for the tools sharing motifscan's model, against exact p-values."""
+    n_seqs, length = codes.shape
+    keys = {}
+    for tool, r in entry["tools"].items():
+        if r.get("output"):
+            try:
+                keys[tool] = hit_keys(tool, r["output"], motifs["ids"], n_seqs, length)
+            except Exception as error:  # a comparison that fails must not lose the timings
+                entry["notes"].append(f"{tool}: hits not compared ({type(error).__name__}: {error})")
+    mine = keys.get("motifscan")
+    for tool, k in keys.items():
+        entry["tools"][tool]["jaccard_vs_motifscan"] = jaccard(k, mine) if mine is not None else None
+    same_model = {tool: k for tool, k in keys.items() if tool != "moods"}  # MOODS: its own log-odds model
+    if tails and same_model and spec["p"] == P_THRESHOLD:
+        entry["truth"] = truth_check(same_model, codes, motifs["log_odds"], tails)
+
+
+# =====================================================================================================================
+# Report
+# =====================================================================================================================
 
 
 def fmt(value, digits=2, unit=""):
@@ -833,177 +551,163 @@ def fmt(value, digits=2, unit=""):
         return "–"
     if isinstance(value, float):
         return f"{value:.{digits}f}{unit}"
-    return f"{value}{unit}"
+    return f"{value:,}{unit}" if isinstance(value, int) else f"{value}{unit}"
 
 
-def summarise(runs: list[dict]) -> dict:
-    """Median over repeats of the times; max of the memory; the last run's other fields."""
-    ok = [r for r in runs if "error" not in r]
-    if not ok:
-        return runs[-1]
-    out = dict(ok[-1])
-    out["repeats"] = len(ok)
-    for key in ("whole", "cpu"):
-        out[key] = statistics.median(r[key] for r in ok)
-        out[key + "_all"] = [r[key] for r in ok]
-    for phase in {p for r in ok for p in r.get("phases", {})}:
-        out.setdefault("phases", {})[phase] = statistics.median(r["phases"].get(phase, 0.0) for r in ok)
-    if any(r.get("thresholds") is not None for r in ok):
-        out["thresholds"] = statistics.median(r.get("thresholds") or 0.0 for r in ok)
-    out["maxrss_mb"] = max(r["maxrss_mb"] for r in ok)
-    peaks = [r["tree_peak_mb"] for r in ok if r.get("tree_peak_mb") is not None]
-    out["tree_peak_mb"] = max(peaks) if peaks else None
-    return out
+def target_rows(results: dict) -> list[dict]:
+    rows = []
+    for workload, what, limit, description in TARGETS:
+        tools = results["workloads"].get(workload, {}).get("tools", {})
+        mine = tools.get("motifscan", {})
+        value = None
+        if what.startswith("ratio:"):
+            peer = tools.get(what.split(":")[1], {})
+            if mine.get("whole") and peer.get("whole"):
+                value = mine["whole"] / peer["whole"]
+        elif what == "seconds":
+            value = mine.get("whole")
+        elif what == "peak_mb":
+            value = mine.get("peak_mb")
+        if value is None:
+            continue
+        strict = "faster" in description
+        met = value < limit if strict else value <= limit
+        rows.append(dict(target=description, value=value, limit=limit, met=met, unit="x" if ":" in what else
+                         (" s" if what == "seconds" else " MB")))
+    return rows
 
 
-def report(results: dict, machine: dict, args, started: str) -> str:
-    lines = [f"# motifscan benchmark — {started}", ""]
-    lines.append(f"Machine: {machine.get('cpu')} ({machine.get('simd')}), {machine.get('cores')} cores "
-                 f"({machine.get('usable_cores')} usable), {machine.get('memory_gb')} GB; Python {machine['python']}, "
-                 f"numpy {machine['numpy']}, BLAS: {machine.get('blas')}.")
-    lines.append(f"Peers: MOODS-python {machine.get('MOODS-python')}, memelite {machine.get('memelite')} (numba "
-                 f"{machine.get('numba')}), pymemesuite {machine.get('pymemesuite')}; motifscan: working tree "
-                 f"on top of commit {machine.get('motifscan_commit', '?')}, sources sha256 "
-                 f"{machine.get('motifscan_source', {}).get('digest')} (snapshot taken at the start of the run).")
-    lines.append(f"Command: `{' '.join(['python', 'benchmarks/run.py', *sys.argv[1:]])}`; scale {args.scale}, "
-                 f"repeats {args.repeat} (times: median), warm-up {'off' if args.no_warmup else 'on'}.")
+def report(results: dict) -> str:
+    m = results["machine"]
+    lines = [f"# motifscan benchmark — {results['started']}", ""]
+    lines.append(f"Machine: {m.get('cpu')} ({m.get('simd')}), {m.get('cores')} cores, {m.get('memory_gb')} GB; "
+                 f"{m.get('platform')}; Python {m['python']}, numpy {m['numpy']}. Peers: MOODS-python "
+                 f"{m.get('MOODS-python')}, lightmotif {m.get('lightmotif')}, memelite {m.get('memelite')} (numba "
+                 f"{m.get('numba')}), pymemesuite {m.get('pymemesuite')}.")
+    lines.append(f"motifscan: {m.get('motifscan_source', {}).get('describe')} (sources sha256 "
+                 f"{m.get('motifscan_source', {}).get('digest')}, copied at the start of the run).")
+    if m.get("before_source"):
+        lines.append(f"{BEFORE}: {m['before_source'].get('describe')} (sources sha256 "
+                     f"{m['before_source'].get('digest')}), the same command.")
+    lines.append(f"Load: `uptime` at the start: `{results.get('uptime_start')}`; at the end: "
+                 f"`{results.get('uptime_end', '?')}`. The machine is shared (other engineers run test suites on "
+                 f"its 2 cores), so single timings move; every ratio below comes from this one run.")
+    warm = results.get("memelite-warm-up")
+    if warm and "whole" in warm:
+        lines.append(f"memelite: numba compiled its functions once, in an untimed warm-up on 2 kb "
+                     f"({warm['whole']:.1f} s, {warm['cpu']:.1f} s CPU); each memelite run starts from a copy of that "
+                     f"compiled-code cache, as an installation does after its first use (with an empty one, each run "
+                     f"would add that time).")
+    lines.append(f"Command: `{results['command']}` (size x{results['scale']:g}); each tool run once, cold (own "
+                 f"folder, empty cache folders), writing every hit to a file.")
     lines.append("")
-    for workload, entry in results["workloads"].items():
-        lines.append(f"## ({workload}) {entry['what']}: {entry['n']} x {entry['length']:,} bp = "
-                     f"{entry['n'] * entry['length'] / 1e6:g} Mb, {entry['n_motifs']} matrices, both strands, "
-                     f"p <= {P_THRESHOLD:g}")
+    rows = target_rows(results)
+    if rows:
+        lines += ["## Targets", "", "| target | measured | met |", "|---|---:|---|"]
+        for row in rows:
+            lines.append(f"| {row['target']} | {row['value']:.2f}{row['unit']} | {'yes' if row['met'] else '**no**'} |")
         lines.append("")
-        lines.append("| tool | whole s | CPU s | tool import s | thresholds s | scan call s | scan excl. thresholds s | "
-                     "peak RSS MB | hits | Jaccard vs motifscan | whole / motifscan | scan excl. thr. / motifscan |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for workload, entry in results["workloads"].items():
+        lines.append(f"## ({workload}) {entry['what']}: {entry['n']:,} x {entry['length']:,} bp, {entry['n_motifs']} "
+                     f"matrices, both strands, p <= {entry['p']:g}")
+        lines.append("")
+        lines.append("| tool | whole s | CPU s | peak RSS MB | hits | output MB | motifscan time / tool | "
+                     "motifscan memory / tool | Jaccard vs motifscan |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         base = entry["tools"].get("motifscan", {})
         for tool, r in entry["tools"].items():
             if "error" in r:
-                lines.append(f"| {tool} | failed: {r['error'][:150]} ||||||||||")
+                lines.append(f"| {tool} | failed: {r['error'][:200]} ||||||||")
                 continue
-            phases = r.get("phases", {})
-            scan = phases.get("scan")
-            thresholds = r.get("thresholds")
-            match, base_match = r.get("match"), base.get("match")
-            diagnostic = tool in ("motifscan-thresholds", DIAGNOSTIC, PROFILED)
-            ratio = (r["whole"] / base["whole"]) if base.get("whole") and not diagnostic else None
-            ratio_scan = (match / base_match) if match is not None and base_match and not diagnostic else None
-            thr = fmt(thresholds, 3) + (" (in scan)" if r.get("threshold_in_scan") and thresholds is not None else "")
-            rss = fmt(r["maxrss_mb"], 0)
-            if r.get("tree_peak_mb") and r["tree_peak_mb"] > 1.2 * r["maxrss_mb"]:
-                rss += f" (tree {r['tree_peak_mb']:.0f})"
-            lines.append(f"| {tool} | {fmt(r['whole'])} | {fmt(r.get('cpu'))} | {fmt(phases.get('import'))} | {thr} | {fmt(scan)} | "
-                         f"{fmt(match)} | {rss} | {fmt(r.get('hits'))} | {fmt(r.get('jaccard_vs_motifscan'), 4)} | "
-                         f"{fmt(ratio, 2, 'x')} | {fmt(ratio_scan, 2, 'x')} |")
+            time_ratio = base["whole"] / r["whole"] if base.get("whole") else None
+            memory_ratio = base["peak_mb"] / r["peak_mb"] if base.get("peak_mb") else None
+            lines.append(f"| {tool} | {fmt(r['whole'])} | {fmt(r['cpu'])} | {fmt(r['peak_mb'], 0)} | "
+                         f"{fmt(r.get('hits'))} | {fmt(r.get('output_mb'), 1)} | {fmt(time_ratio, 2, 'x')} | "
+                         f"{fmt(memory_ratio, 2, 'x')} | {fmt(r.get('jaccard_vs_motifscan'), 4)} |")
         lines.append("")
-        loads = [r.get("load1_at_start") for r in entry["tools"].values() if r.get("load1_at_start") is not None]
+        loads = [r["load_at_start"] for r in entry["tools"].values() if "load_at_start" in r]
         if loads:
-            lines.append(f"- 1-min load average at the tools' starts: {min(loads):.2f} to {max(loads):.2f} "
-                         f"(this machine has {machine.get('cores')} cores; other work running inflates times)")
-        before = [f"{tool} {r['rss_before_scan_mb']:.0f} MB (peak so far {r['peak_before_scan_mb']:.0f})"
-                  for tool, r in entry["tools"].items() if r.get("rss_before_scan_mb") is not None]
-        if before:
-            lines.append("- memory in use just before the scan call (input read, matrices built): " + "; ".join(before))
-        notes = entry.get("notes", [])
-        for note in notes:
+            lines.append("- 1-minute load average when each tool started: "
+                         + ", ".join(f"{t} {r['load_at_start']:.2f}" for t, r in entry["tools"].items()
+                                     if "load_at_start" in r))
+        if entry.get("thresholds"):
+            t = entry["thresholds"]
+            lines.append(f"- motifscan's score thresholds for the {t['matrices']} matrices, timed alone in a process "
+                         f"of its own: {t['seconds']:.3f} s")
+        for note in entry.get("notes", []):
             lines.append(f"- {note}")
-        if entry.get("pairwise"):
-            tools = list(entry["pairwise"])
-            lines.append("")
-            lines.append("Pairwise Jaccard: | " + " | ".join(tools) + " |")
-            lines.append("")
-            lines.append("| | " + " | ".join(tools) + " |")
-            lines.append("|---" * (len(tools) + 1) + "|")
-            for a in tools:
-                lines.append(f"| {a} | " + " | ".join(fmt(entry["pairwise"][a].get(b), 4) for b in tools) + " |")
         if entry.get("truth"):
             t = entry["truth"]
             lines.append("")
-            lines.append(f"Against exact p-values (all 4^w words enumerated) on the {t['matrices']} matrices of width "
-                         f"<= 11, among the windows any tool reported ({t['true_windows']} have exact p <= "
-                         f"{P_THRESHOLD:g}):")
+            lines.append(f"Against exact p-values (all 4^w words enumerated) of the {t['matrices']} matrices of width "
+                         f"<= 11, under motifscan's model (MOODS, with its own model, left out), among the windows "
+                         f"any tool reported ({t['true_windows']:,} have exact p <= {P_THRESHOLD:g}):")
             lines.append("")
             lines.append("| tool | hits | Jaccard vs exact | hits with p > 1e-4 | of them p > 1.01e-4 | windows with "
                          "p <= 1e-4 missed | of them p <= 1e-4/1.01 |")
             lines.append("|---|---:|---:|---:|---:|---:|---:|")
             for tool, v in t.items():
                 if isinstance(v, dict):
-                    lines.append(f"| {tool} | {v['hits']} | {v['jaccard_vs_exact']:.4f} | {v['p_above']} | "
-                                 f"{v['p_above_1pct']} | {v['missed']} | {v['missed_1pct']} |")
-        if entry.get("disagreements"):
-            lines.append("")
-            lines.append("Disagreements with motifscan, by each window's exact float64 score against motifscan's own "
-                         "threshold (a window at/above it missing from motifscan, or below it reported by motifscan, "
-                         "would be a motifscan bug):")
-            lines.append("")
-            for tool, d in entry["disagreements"].items():
-                a, b = d["only_tool"], d["only_motifscan"]
-                dropped = a.get("at_or_above_but_ms_pvalue_above_p")
-                lines.append(f"- {tool}: {a['n']} hits only in {tool} ({a.get('at_or_above_ms_threshold', 0)} at/above "
-                             f"motifscan's threshold"
-                             + (f" (of which {dropped} have a motifscan p-value > {P_THRESHOLD:g}: dropped by its "
-                                f"p-value filter)" if dropped else "")
-                             + f", {a.get('below_ms_threshold', 0)} below, in "
-                             f"{a.get('motifs', 0)} matrices"
-                             + (f", {a['in_matrices_without_any_word_at_p']} of them in matrices where no word at all "
-                                f"has p <= {P_THRESHOLD:g}" if a.get("in_matrices_without_any_word_at_p") else "")
-                             + f"); {b['n']} only in motifscan "
-                             f"({b.get('at_or_above_ms_threshold', 0)} at/above, {b.get('below_ms_threshold', 0)} "
-                             f"below, in {b.get('motifs', 0)} matrices).")
+                    lines.append(f"| {tool} | {v['hits']:,} | {v['jaccard_vs_exact']:.4f} | {v['p_above']:,} | "
+                                 f"{v['p_above_1pct']:,} | {v['missed']:,} | {v['missed_1pct']:,} |")
         lines.append("")
-    checks = results.get("checks", {})
-    if checks:
-        lines.append("## Checks")
-        lines.append("")
-        for key, value in checks.items():
-            lines.append(f"- {key}: {json.dumps(value) if not isinstance(value, str) else value}")
-        lines.append("")
-    lines.append("Columns: *whole* = wall time of the tool's process from spawn to exit (interpreter start, imports, "
-                 "reading the FASTA, building matrices, thresholds, scan; the harness's conversion of hits to a "
-                 "common format excluded). *CPU* = user + system CPU time of that process (both cores add up; "
-                 "includes the hit conversion), less sensitive than wall time to other work on the machine. *thresholds* = time computing score thresholds or p-value tables "
-                 "(\"in scan\": inside the scan call). *scan call* = the call that scans, timed inside the process. "
-                 "*peak RSS* = the process's VmHWM at its end (peak resident memory since exec); *(tree N)*: the "
-                 "sampled peak of the process and its children, when larger. Ratios > 1: the tool is slower than motifscan.")
+    lines.append("Columns: *whole* = wall time of the tool's process from exec to exit (interpreter start, imports, "
+                 "reading the FASTA, building the matrices, thresholds, the scan, writing every hit); *CPU* = user + "
+                 "system time of that process (both cores add up); *peak RSS* = its peak resident memory (wait4's "
+                 "ru_maxrss); *motifscan time / tool* < 1: motifscan is faster. Commands run:")
+    lines.append("")
+    for workload, entry in results["workloads"].items():
+        for tool, r in entry["tools"].items():
+            lines.append(f"- ({workload}) {tool}: `{r.get('command')}`")
     return "\n".join(lines) + "\n"
 
 
+def write_outputs(results: dict, prefix: str) -> None:
+    out = Path(prefix)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{out}.md").write_text(report(results))
+    Path(f"{out}.json").write_text(json.dumps(results, indent=1, default=lambda o: None))
+
+
 # =====================================================================================================================
-# Parent: main
+# Main
 # =====================================================================================================================
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workload", default="a,b,c,mem",
-                        help="comma-separated: a, b, c, mem (one 50 Mb sequence, motifscan's memory) [a,b,c,mem]")
-    parser.add_argument("--scale", type=float, default=1.0,
-                        help="multiply the number of records (a, b, c) or the length (mem) by this [1.0]")
-    parser.add_argument("--tools", default=None,
-                        help=f"only these tools (comma-separated, of {', '.join(ALL_TOOLS)}) [each workload's set]")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per tool and workload; times are medians [1]")
-    parser.add_argument("--no-warmup", action="store_true",
-                        help="skip the untimed warm-up run of each tool (numba caches, .pyc, page cache)")
-    parser.add_argument("--no-diagnostics", action="store_true",
-                        help="skip the diagnostic run of MOODS with motifscan's thresholds and the exact checks")
+    parser.add_argument("--workload", default="a,b,c,d,e", help="comma-separated, of a, b, c, d, e [all]")
+    parser.add_argument("--quick", action="store_true", help=f"a smaller size: x{QUICK_SCALE:g} the records")
+    parser.add_argument("--scale", type=float, default=None, help="multiply the number of records by this [1]")
+    parser.add_argument("--tools", default=None, help=f"only these tools (comma-separated, of {', '.join(ALL_TOOLS)})")
+    parser.add_argument("--source", default=str(REPO),
+                        help="the motifscan checkout to measure (its motifscan/ and motifs/) [this one]")
+    parser.add_argument("--before", default=None,
+                        help=f"also run motifscan from this checkout (row {BEFORE!r}, on every workload but d) for "
+                             "before/after numbers in one run")
     parser.add_argument("--profile", action="store_true",
-                        help="also run motifscan once more with its scan call under cProfile (untimed row); the "
-                             "top functions go to the results")
-    parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per tool run [3600]")
-    parser.add_argument("--output", default=str(RESULTS / "latest"),
-                        help="results prefix: writes PREFIX.md and PREFIX.json [benchmarks/results/latest]")
-    parser.add_argument("--workdir", default=None, help="where inputs and hits go [a temporary directory]")
-    parser.add_argument("--keep", action="store_true", help="keep the working directory")
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+                        help="run motifscan under pyinstrument (slower: for finding hot spots, not for the table)")
+    parser.add_argument("--no-check", action="store_true",
+                        help="skip reading the hits back (Jaccard, exact p-values)")
+    parser.add_argument("--timeout", type=float, default=1200.0, help="seconds per tool run [1200]")
+    parser.add_argument("--output", default=None,
+                        help="results prefix: writes PREFIX.md and PREFIX.json [benchmarks/results/latest, or "
+                             "benchmarks/results/quick with --quick]")
+    parser.add_argument("--workdir", default=None, help="where inputs, runs and hits go [a temporary folder]")
+    parser.add_argument("--keep", action="store_true", help="keep the working folder")
     return parser.parse_args(argv)
+
+
+def uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.child:
-        child_main(args.child)
-        return 0
     workloads = [w.strip() for w in args.workload.split(",") if w.strip()]
     unknown = [w for w in workloads if w not in WORKLOADS]
     if unknown:
@@ -1011,154 +715,67 @@ def main(argv=None) -> int:
     only = set(args.tools.split(",")) if args.tools else None
     if only and only - set(ALL_TOOLS):
         sys.exit(f"unknown tool(s): {', '.join(sorted(only - set(ALL_TOOLS)))}")
-    started = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-    machine = machine_info()
+    scale = args.scale if args.scale is not None else (QUICK_SCALE if args.quick else 1.0)
+    prefix = args.output or str(RESULTS / ("quick" if scale < 1 else "latest"))
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="motifscan-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    log = lambda message: print(message, file=sys.stderr, flush=True)
-    log(f"working directory: {workdir}")
-    machine["motifscan_source"] = snapshot_source(workdir)
-    log(f"motifscan source: {machine['motifscan_source']}")
-    log(f"machine: {machine.get('cpu')}, {machine.get('cores')} cores, BLAS {machine.get('blas')}")
-
+    log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
+    machine = machine_info()
+    machine["motifscan_source"] = snapshot_source(Path(args.source), workdir)
+    if args.before:
+        machine["before_source"] = snapshot_source(Path(args.before), workdir, "before")
+    log(f"working folder: {workdir}; motifscan: {machine['motifscan_source']['describe']}")
+    results = dict(machine=machine, started=datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+                   command=" ".join(["python", "benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]),
+                   scale=scale, uptime_start=uptime(), workloads={})
     motif_sets: dict[str, dict] = {}
-
-    def motifs_for(name: str) -> dict:
-        if name not in motif_sets:
-            motif_sets[name] = write_motif_files(workdir, name)
-        return motif_sets[name]
-
-    results: dict = dict(machine=machine, started=started, args=vars(args), workloads={}, checks={})
-    thresholds_of: dict[str, np.ndarray] = {}
-    tails_of: dict[str, dict] = {}
-
-    if not args.no_warmup:
-        codes = make_sequences("warm", 4, 1000)
-        write_fasta(workdir / "warm.fa", codes)
-        inputs = dict(fasta=str(workdir / "warm.fa"), motif_set="atf_creb", motifs=motifs_for("atf_creb"))
-        tools = {t for w in workloads for t in WORKLOADS[w]["tools"] if not only or t in only} - {"motifscan-cli"}
-        for tool in sorted(tools):
-            r = run_tool(tool, "warmup", inputs, workdir, args, 0)
-            log(f"warm-up {tool}: {'ok' if 'error' not in r else r['error']} ({r['wall']:.1f} s)")
-
+    fastas: dict[str, tuple[Path, np.ndarray]] = {}
+    tails: dict[str, dict] = {}
     for workload in workloads:
         spec = WORKLOADS[workload]
-        n, length = spec["n"], spec["length"]
-        if workload == "mem":
-            length = max(1000, int(round(length * args.scale)))
-        else:
-            n = max(1, int(round(n * args.scale)))
-        codes = make_sequences(workload, n, length)
-        fasta = workdir / f"{workload}.fa"
-        write_fasta(fasta, codes)
-        motifs = motifs_for(spec["motifs"])
-        inputs = dict(fasta=str(fasta), motif_set=spec["motifs"], motifs=motifs)
-        entry = dict(what=spec["what"], motif_set=spec["motifs"], n=n, length=length, n_motifs=len(motifs["ids"]), tools={}, notes=[])
+        n = max(1, int(round(spec["n"] * scale)))
+        if spec["motifs"] not in motif_sets:
+            motif_sets[spec["motifs"]] = write_motif_files(workdir, spec["motifs"])
+        motifs = motif_sets[spec["motifs"]]
+        if spec["sequences"] not in fastas:
+            codes = make_sequences(spec["sequences"], n, spec["length"])
+            fasta = workdir / f"{spec['sequences']}.fa"
+            write_fasta(fasta, codes)
+            fastas[spec["sequences"]] = (fasta, codes)
+        fasta, codes = fastas[spec["sequences"]]
+        entry = dict(what=spec["what"], n=n, length=spec["length"], n_motifs=len(motifs["ids"]), p=spec["p"],
+                     tools={}, notes=[])
         results["workloads"][workload] = entry
         tools = [t for t in spec["tools"] if not only or t in only]
-        # motifscan's thresholds alone, once per motif set: timed for (a), used by the checks everywhere
-        if "motifscan" in tools and spec["motifs"] not in thresholds_of:
-            r = run_tool("motifscan-thresholds", workload, inputs, workdir, args, 0)
-            if "error" not in r:
-                thresholds_of[spec["motifs"]] = np.load(str(workdir / f"{workload}-motifscan-thresholds-0") +
-                                                        ".thresholds.npy")
-                entry["tools"]["motifscan-thresholds"] = r
-                log(f"({workload}) motifscan-thresholds: {r['thresholds']:.3f} s for {len(motifs['ids'])} matrices "
-                    f"(second call {r['thresholds_second_call']:.3f} s), process {r['wall']:.1f} s")
-            else:
-                log(f"({workload}) motifscan-thresholds failed: {r['error']}")
+        if args.before and workload != "d":
+            tools.insert(1, BEFORE)
+        if "memelite" in tools and "memelite-warm-up" not in results:
+            r = results["memelite-warm-up"] = warm_numba(motifs, workdir, args)
+            log("memelite warm-up (numba compiles): " + (r.get("error") or f"{r['whole']:.1f} s"))
         for tool in tools:
-            runs = []
-            for repeat in range(args.repeat):
-                r = run_tool(tool, workload, inputs, workdir, args, repeat)
-                runs.append(r)
-                message = r.get("error") or (f"whole {r['whole']:.2f} s, scan {r.get('phases', {}).get('scan', 0):.2f}"
-                                             f" s, RSS {r['maxrss_mb']:.0f} MB")
-                log(f"({workload}) {tool} [{repeat + 1}/{args.repeat}]: {message}")
-                if "error" in r:
-                    break
-            entry["tools"][tool] = summarise(runs)
-        if ("moods" in tools and spec["motifs"] in thresholds_of and not args.no_diagnostics):
-            np.save(workdir / f"{spec['motifs']}.ms-thresholds.npy", thresholds_of[spec["motifs"]])
-            r = run_tool(DIAGNOSTIC, workload, inputs, workdir, args, 0,
-                         dict(thresholds_file=str(workdir / f"{spec['motifs']}.ms-thresholds.npy")))
-            entry["tools"][DIAGNOSTIC] = summarise([r])
-            log(f"({workload}) {DIAGNOSTIC}: {r.get('error', 'ok')}")
-        if args.profile and "motifscan" in tools:
-            r = run_tool(PROFILED, workload, inputs, workdir, args, 0)
-            entry["tools"][PROFILED] = summarise([r])
-            log(f"({workload}) {PROFILED}: {r.get('error', 'ok')}")
-        if not args.no_diagnostics and spec["motifs"] not in tails_of:
-            tails_of[spec["motifs"]] = exact_tails(motifs["log_odds"], max_width=11)
-        analyse(entry, codes, motifs, thresholds_of.get(spec["motifs"]), tails_of.get(spec["motifs"]), args)
-        write_outputs(results, machine, args, started)
-
-    if not args.no_diagnostics:
-        for name, thresholds in thresholds_of.items():
-            motifs = motif_sets[name]
-            results["checks"][f"motifscan thresholds vs exact enumeration of every word, matrices of width <= 11 "
-                               f"({name})"] = exact_threshold_check(tails_of[name], motifs["ids"], thresholds)
-            moods = [e["tools"]["moods"] for e in results["workloads"].values()
-                     if e["motif_set"] == name and e["tools"].get("moods", {}).get("hits_file")]
-            if moods:
-                theirs = np.load(moods[0]["hits_file"])["thresholds"]
-                diff = theirs - thresholds
-                finite = np.isfinite(diff)
-                results["checks"][f"MOODS threshold_from_p minus motifscan threshold, bits ({name})"] = dict(
-                    median=float(np.median(diff[finite])), min=float(diff[finite].min()),
-                    max=float(diff[finite].max()), lower=int((diff[finite] < -1e-6).sum()),
-                    higher=int((diff[finite] > 1e-6).sum()), non_finite=int((~finite).sum()))
-    write_outputs(results, machine, args, started)
-    text = (Path(args.output + ".md")).read_text()
-    print(text)
+            r = run_tool(tool, workload, spec, motifs, fasta, workdir, args)
+            entry["tools"][tool] = r
+            log(f"({workload}) {tool}: " + (r.get("error") or f"{r['whole']:.2f} s, {r['peak_mb']:.0f} MB, "
+                                                              f"{r['hits']:,} hits (load {r['load_at_start']:.2f})"))
+            if r.get("profile"):
+                entry.setdefault("profiles", {})[tool] = Path(r["profile"]).read_text()
+        if "motifscan" in entry["tools"]:
+            entry["thresholds"] = motifscan_thresholds(spec["motifs"], spec["p"], workdir)
+        if not args.no_check and workload in ("a", "b", "c"):
+            if spec["motifs"] not in tails:
+                tails[spec["motifs"]] = exact_tails(motifs["log_odds"], max_width=11)
+            analyse(entry, spec, codes, motifs, tails[spec["motifs"]])
+        results["uptime_end"] = uptime()
+        write_outputs(results, prefix)
+    results["uptime_end"] = uptime()
+    write_outputs(results, prefix)
+    print(Path(prefix + ".md").read_text())
+    for workload, entry in results["workloads"].items():
+        for tool, text in entry.get("profiles", {}).items():
+            Path(f"{prefix}.{workload}-{tool}.profile.txt").write_text(text)
     if not args.keep and not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
-
-
-def analyse(entry: dict, codes: np.ndarray, motifs: dict, thresholds: np.ndarray | None, tails: dict | None,
-            args) -> None:
-    n_seqs, length = codes.shape
-    for tool, r in entry["tools"].items():  # scan time without the thresholds computed inside the scan call
-        scan = r.get("phases", {}).get("scan")
-        if scan is not None and tool != "motifscan-thresholds":
-            r["match"] = scan - (r.get("thresholds") or 0.0) if r.get("threshold_in_scan") else scan
-    keys = {}
-    for tool, r in entry["tools"].items():
-        if r.get("hits_file") and tool != "motifscan-thresholds":
-            keys[tool], rows = hit_keys(r["hits_file"], n_seqs, length)
-            r["hits"] = rows
-            if rows != len(keys[tool]):
-                entry["notes"].append(f"{tool}: {rows - len(keys[tool])} duplicate hit rows")
-            if (np.load(r["hits_file"])["motif"] < 0).any():
-                entry["notes"].append(f"{tool}: hits of motif IDs outside the harness's set")
-    ms = keys.get("motifscan")
-    for tool, k in keys.items():
-        entry["tools"][tool]["jaccard_vs_motifscan"] = jaccard(k, ms) if ms is not None else None
-    keys.pop(PROFILED, None)
-    entry["pairwise"] = {a: {b: jaccard(keys[a], keys[b]) for b in keys} for a in keys}
-    if ms is not None and thresholds is not None and not args.no_diagnostics:
-        entry["disagreements"] = {tool: classify(k, ms, codes, motifs["log_odds"], thresholds)
-                                  for tool, k in keys.items() if tool != "motifscan"}
-    if tails:
-        entry["truth"] = truth_check(keys, codes, motifs["log_odds"], tails)
-    r = entry["tools"].get("motifscan", {})
-    if r.get("motif_ids_match") is False:
-        entry["notes"].append("motifscan's select_motifs returned another motif list than the harness's SQLite query")
-    profiled = entry["tools"].get(PROFILED, {})
-    if profiled.get("profile_file"):
-        entry["profile"] = Path(profiled["profile_file"]).read_text()
-
-
-def write_outputs(results: dict, machine: dict, args, started: str) -> None:
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    text = report(results, machine, args, started)
-    profiles = [(w, e["profile"]) for w, e in results["workloads"].items() if e.get("profile")]
-    for workload, profile in profiles:
-        text += f"\n## cProfile of motifscan's scan call, workload ({workload})\n\n```\n{profile}\n```\n"
-    Path(str(out) + ".md").write_text(text)
-    Path(str(out) + ".json").write_text(json.dumps(results, indent=1, default=lambda o: None))
 
 
 if __name__ == "__main__":

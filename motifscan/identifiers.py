@@ -105,7 +105,7 @@ def ucsc_name(chrom: str) -> str:
 
 
 def chromosome_aliases(name: str) -> list[str]:
-    """Names that differ from ``name`` only by the ``chr`` prefix (``chrM`` <-> ``MT`` included), in the order to try."""
+    """Names that differ from ``name`` only by the ``chr`` prefix (``chrM`` <-> ``MT`` included), in order."""
     if name.startswith("chr"):
         bare = name[3:]
         return [bare, "MT"] if bare == "M" else [bare]

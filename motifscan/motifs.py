@@ -78,7 +78,14 @@ def reverse_complement_matrix(matrix: np.ndarray) -> np.ndarray:
 
 
 def _jaspar_data_dir() -> Path:
-    import pyjaspar  # imported here so that `motifscan --version` stays fast
+    """pyjaspar's folder of bundled SQLite releases, found without importing pyjaspar: its ``__init__`` imports
+    Biopython's motifs package (about 0.1-0.3 s), and motifscan reads the SQLite files itself."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyjaspar")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations))) / "data"
+    import pyjaspar  # an unusual installation (e.g. zipped): ask the package itself
 
     return Path(pyjaspar.__file__).parent / "data"
 

@@ -111,15 +111,26 @@ def _add_column(dist: np.ndarray, bins: np.ndarray, probs: np.ndarray) -> np.nda
     """Distribution of (column deficit + previous deficit): sum over letters of the shifted ``dist`` times b[letter].
 
     dist: (n,); bins: (4,) int grid deficits of the column's letters; probs: (4,) background. Returns (n,).
+
+    With equal letter probabilities (the uniform background, the common case) the shifted copies are added first
+    and scaled once, without a temporary array per letter: scaling by 0.25, a power of two, is exact, so the result
+    is bit for bit the weighted sum.
     """
     n = dist.size
     by_shift: dict[int, float] = {}  # letters on the same bin (e.g. several unseen letters) share one slice add
-    for shift, prob in zip(bins.tolist(), probs.tolist()):
+    uniform = probs[0] == probs[1] == probs[2] == probs[3] == 0.25
+    for shift, prob in zip(bins.tolist(), (1.0, 1.0, 1.0, 1.0) if uniform else probs.tolist()):
         if shift < n:  # a letter whose deficit alone passes the band cannot end inside it
             by_shift[shift] = by_shift.get(shift, 0.0) + prob
-    new = dist * by_shift.pop(0)  # the column's best letter has deficit 0 in both roundings
+    first = by_shift.pop(0)  # the column's best letter has deficit 0 in both roundings
+    new = dist * first if first != 1.0 else dist.copy()
     for shift, prob in by_shift.items():
-        new[shift:] += prob * dist[: n - shift]
+        if prob == 1.0:
+            new[shift:] += dist[: n - shift]
+        else:
+            new[shift:] += prob * dist[: n - shift]
+    if uniform:
+        new *= 0.25
     return new
 
 
@@ -156,12 +167,15 @@ class ScoreDistribution:
             raise ValueError("log-odds score range too large (must stay below 4096 bits)")
         self.min_score = self.max_score - self.max_deficit
         self._grids: dict[float, _Grid] = {}
+        self._atoms: tuple[float, np.ndarray, np.ndarray] | None = None  # (largest, deficits, masses): see below
         # coarse grid: about _COARSE_BINS bins over the whole range (delta a power of two, at most 1 bit)
         self._coarse_delta = 2.0 ** min(0, math.ceil(math.log2(max(self.max_deficit, 2.0**-20) / _COARSE_BINS)))
 
     def release(self) -> None:
-        """Drop the cached grids (memory: a scan keeps one distribution per matrix until its hits have p-values)."""
+        """Drop the cached grids and tail atoms (memory: a scan keeps one distribution per matrix until its hits have
+        p-values)."""
         self._grids.clear()
+        self._atoms = None
 
     # ----------------------------------------------------------------------------------------------- p-values
 
@@ -188,8 +202,8 @@ class ScoreDistribution:
         inside = (targets >= 0) & (targets < self.max_deficit)
         if not inside.any():
             return lower, upper
-        unresolved = inside
         largest = float(targets[inside].max())
+        unresolved = inside
         cached = [g for g in self._grids.values() if g.n_bins * g.delta > largest]  # e.g. the threshold's grids
         steps = [g.delta for g in sorted(cached, key=lambda g: -g.delta)]
         steps += [2.0 ** math.floor(math.log2(max(largest, QUANTUM_BITS) / _TAIL_BINS))]
@@ -205,10 +219,17 @@ class ScoreDistribution:
         if unresolved.any():
             atoms = self._enumerate_tail(float(targets[unresolved].max()), _MAX_ENUMERATED_TAIL)
             if atoms is not None:
-                deficits, masses = atoms
-                cumulative = np.r_[0.0, np.cumsum(masses)]
-                exact = cumulative[np.searchsorted(deficits, targets[unresolved], side="right")]
-                lower[unresolved] = upper[unresolved] = exact
+                return self._exact_bounds(targets, unresolved, lower, upper, *atoms)
+        return lower, upper
+
+    @staticmethod
+    def _exact_bounds(targets: np.ndarray, chosen: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                      deficits: np.ndarray, masses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``lower`` and ``upper`` (n,) set to the exact Phi of ``targets[chosen]`` (bool mask), from tail atoms
+        (sorted distinct deficits and their probabilities) covering every chosen target."""
+        cumulative = np.r_[0.0, np.cumsum(masses)]
+        exact = cumulative[np.searchsorted(deficits, targets[chosen], side="right")]
+        lower[chosen] = upper[chosen] = exact
         return lower, upper
 
     def _target_deficits(self, scores: np.ndarray) -> np.ndarray:
@@ -407,16 +428,35 @@ class ScoreDistribution:
 
     def _enumerate_tail(self, largest: float, state_cap: int) -> tuple[np.ndarray, np.ndarray] | None:
         """Exact distinct deficits <= ``largest``, sorted, and their probabilities; shapes (a,). None when some
-        level has more than ``state_cap`` distinct prefixes."""
+        level has more than ``state_cap`` distinct prefixes. The atoms are kept, so that the p-values of hits, whose
+        deficits lie below the threshold's, are looked up in them (:meth:`_tail_bracket`) instead of enumerated
+        again.
+
+        Per level, each letter's children (the sorted prefixes plus the letter's deficit) are sorted already and
+        those past ``largest`` are a suffix, cut by one search; a stable sort of the four runs (timsort merges
+        them in linear time) and a sum over equal values merge them. Lattice sums are exact, so equal deficits
+        compare equal."""
+        if self._atoms is not None and self._atoms[0] >= largest:
+            deficits, masses = self._atoms[1], self._atoms[2]
+            n = int(np.searchsorted(deficits, largest, side="right"))
+            return deficits[:n], masses[:n]
         prefix, mass = np.zeros(1), np.ones(1)
         for level in range(self.width):
             if prefix.size > state_cap:
                 return None
-            child_prefix = (prefix[:, None] + self.deficits[:, level]).ravel()  # exact on the lattice
-            child_mass = (mass[:, None] * self.background).ravel()
-            inside = child_prefix <= largest  # suffix deficits are >= 0: past the target stays past
-            prefix, merged = np.unique(child_prefix[inside], return_inverse=True)
-            mass = np.bincount(merged, child_mass[inside], prefix.size)
+            prefixes, masses = [], []
+            for letter in range(4):
+                child = prefix + self.deficits[letter, level]  # exact on the lattice; sorted
+                n = int(np.searchsorted(child, largest, side="right"))  # past the target stays past
+                if n:
+                    prefixes.append(child[:n])
+                    masses.append(mass[:n] * self.background[letter])
+            child_prefix, child_mass = np.concatenate(prefixes), np.concatenate(masses)
+            order = np.argsort(child_prefix, kind="stable")
+            child_prefix, child_mass = child_prefix[order], child_mass[order]
+            first = np.flatnonzero(np.r_[True, child_prefix[1:] != child_prefix[:-1]])
+            prefix, mass = child_prefix[first], np.add.reduceat(child_mass, first)
+        self._atoms = (largest, prefix, mass)
         return prefix, mass
 
     def _search_cut(self, passing: float, failing: float, low_ok: float, high_ok: float) -> float:

@@ -14,6 +14,7 @@ import logging
 import socket
 import sqlite3
 import time
+import traceback
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,6 @@ from faults import unprivileged
 
 from motifscan.cli import cli
 from motifscan.progress import report_to
-from motifscan.sources import ensembl
 from motifscan.sources.cache import CACHE_FILE_NAME
 from motifscan.sources.ensembl import EnsemblSource
 
@@ -273,7 +273,7 @@ def test_a_read_only_cache_is_read_offline_and_online(ensembl_standin, tmp_path,
             online = scan(ensembl_standin, cache, *GENES, "FOXQ1", quiet=False)
     finally:
         cache.chmod(0o700)
-    assert offline.exit_code == 0, offline.stderr
+    assert offline.exit_code == 0, (offline.stderr, offline.exc_info and traceback.format_exception(*offline.exc_info))
     assert data_rows(offline.stdout) == demo_rows
     assert online.exit_code == 0, online.stderr
     assert "cannot be written" in online.stderr and "reading it only" in online.stderr

@@ -254,3 +254,22 @@ def test_sequence_shorter_than_motif():
     scanner = Scanner([np.zeros((4, 8))], np.array([-1.0]))
     assert len(scanner.scan(encode("ACGT")).start) == 0
     assert scanner.scored_windows(encode("ACGT")).tolist() == [0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(letters=st.lists(st.integers(0, 4), min_size=1, max_size=200), first=st.integers(0, 250),
+       n=st.integers(1, 260))
+def test_quad_codes_match_brute_force(letters, first, n):
+    """The scanner's uint8 4-letter word codes against a plain Python oracle: base-4 code, first letter most
+    significant, 256 for a word holding a letter not A, C, G, T or running past the end."""
+    from motifscan.scanning import _quad_codes, _Workspace
+
+    codes = np.array(letters, dtype=np.uint8)
+    first = first % len(codes)
+    out = np.empty(n, dtype=np.int16)
+    _quad_codes(codes, first, n, out, _Workspace())
+    expected = []
+    for i in range(first, first + n):
+        word = letters[i : i + 4]
+        expected.append(256 if len(word) < 4 or 4 in word else ((word[0] * 4 + word[1]) * 4 + word[2]) * 4 + word[3])
+    assert out.tolist() == expected

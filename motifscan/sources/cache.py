@@ -120,7 +120,12 @@ class Cache:
         self.read_only = read_only
         self._db: sqlite3.Connection | None = None
         if read_only:
-            if self.path.exists():
+            try:
+                present = self.path.is_file()
+            except OSError as exc:  # a folder we may not enter
+                raise CacheError(f"cannot read the cache {self.path} ({exc.strerror or exc}); run without "
+                                 "--offline, or with another --cache-dir") from None
+            if present:
                 self._db = self._open_read_only()
             return
         try:
@@ -251,6 +256,7 @@ class Cache:
             self._db.close()
 
     def _transaction(self) -> "_Transaction":
+        assert self._db is not None  # callers return early without a database
         return _Transaction(self._db)
 
 

@@ -36,7 +36,7 @@ import requests
 from motifscan import __version__
 from motifscan.encoding import first_non_sequence
 from motifscan.errors import EnsemblError, OfflineCacheMiss, UsageError
-from motifscan.identifiers import name_problem, split_version, unversioned
+from motifscan.identifiers import name_problem, unversioned
 from motifscan.model import Gene, GeneLookup, Region, Transcript
 from motifscan.progress import task
 from motifscan.sources.cache import Cache, CacheError, NullCache
@@ -429,7 +429,7 @@ class EnsemblSource:
         genes.update(self._genes_by_id(_unique(i for ids in xrefs.values() for i in ids if i not in known)))
         hits = {}
         for symbol, ids in xrefs.items():
-            found = _prefer_primary([genes[i] for i in ids if genes.get(i) is not None])
+            found = _prefer_primary([gene for gene in (genes.get(i) for i in ids) if gene is not None])
             hits[symbol.upper()] = {"gene_ids": [g.id for g in found], "via": "synonym"}
         self._cache.put_many(self._scope, "symbol", hits)
         hits.update({s.upper(): {"gene_ids": [], "via": "untried"} for s in untried})
@@ -822,7 +822,8 @@ def _feature_problem(obj: Any, kind: str) -> str | None:
     chrom, start, end, strand = (obj.get(k) for k in ("seq_region_name", "start", "end", "strand"))
     if name_problem("chromosome", chrom):
         return f"{feature_id}: the seq_region_name {chrom!r} {name_problem('chromosome', chrom)}"
-    if not (_is_int(start) and _is_int(end) and 1 <= start <= end):
+    if not (isinstance(start, int) and isinstance(end, int) and _is_int(start) and _is_int(end)
+            and 1 <= start <= end):
         return f"{feature_id}: bad start/end {start!r}/{end!r}"
     if not _is_int(strand) or strand not in _STRANDS:
         return f"{feature_id}: bad strand {strand!r}"
@@ -1019,8 +1020,11 @@ def _connection_problem(exc: Exception) -> str:
     """A short account of a failed connection: its innermost cause ("connection refused", "Name or service not
     known", "read timed out"), not urllib3's nested representation."""
     cause: BaseException = exc
-    while cause.__context__ is not None or cause.__cause__ is not None:
-        cause = cause.__cause__ or cause.__context__
+    while True:
+        inner = cause.__cause__ or cause.__context__
+        if inner is None:
+            break
+        cause = inner
     reason = getattr(cause, "strerror", None) or str(cause).split(": ")[-1].strip(" ')\"") or type(cause).__name__
     return f"{type(exc).__name__} ({reason})"
 
@@ -1058,7 +1062,7 @@ def _pick_server(assembly: str, base_url: str | None, species: str = "homo_sapie
         raise UsageError(f"{assembly} is a human assembly; give --assembly for {species} (e.g. GRCm39 for mouse)")
     if url is not None and not re.match(r"^https?://", url):
         raise UsageError(f"the Ensembl server URL must start with http:// or https://, not {url!r}")
-    return (url or SERVERS.get(canonical or "GRCh38")).rstrip("/"), canonical or assembly.strip()
+    return (url or SERVERS[canonical or "GRCh38"]).rstrip("/"), canonical or assembly.strip()
 
 
 def _normalise_species(species: str) -> str:

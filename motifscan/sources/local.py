@@ -214,7 +214,7 @@ def _index_problem(faidx: pyfaidx.Faidx) -> str | None:
     records = sorted(faidx.index.items(), key=lambda item: item[1].offset)
     if not records:
         return "it lists no sequence"
-    picked = range(len(records))
+    picked: Sequence[int] = range(len(records))
     if len(records) > _MAX_CHECKED_RECORDS:
         step = len(records) / _MAX_CHECKED_RECORDS
         picked = sorted({int(i * step) for i in range(_MAX_CHECKED_RECORDS)} | {len(records) - 1})
@@ -278,7 +278,7 @@ def _open_with_index(fasta_path: Path, cache_dir: Path, bgzf: bool) -> pyfaidx.F
     """The FASTA opened with an index that describes it: beside it, else in the cache, else built (beside it where
     its folder can be written, else in the cache) after saying why the existing one was not used."""
     beside, cached = _index_locations(fasta_path, cache_dir, bgzf)
-    rejected = []
+    rejected: list[str] = []
     for index in (beside, cached):
         if index.exist():
             fasta, problem = _open_checked(fasta_path, index)
@@ -875,7 +875,8 @@ class LocalGenomeSource:
         if bad is not None:
             position = region.start + bad + 1
             raise InputFileError(
-                f"{self.fasta_path}: {sequence[bad]!r} at {region.chrom}:{position} (1-based) is not a sequence letter; "
+                f"{self.fasta_path}: {sequence[bad]!r} at {region.chrom}:{position} (1-based) is not a sequence "
+                "letter; "
                 "is the FASTA damaged, or its index stale?"
             )
         if len(sequence) != inside_end - region.start:
