@@ -10,24 +10,25 @@ Data flow (each step has one home):
     sequences  -> encoding: uint8 codes (A0 C1 G2 T3, other 4), one lookup table
     motif IDs  -> motifs: pyjaspar's SQLite / motif files -> Motif(counts) -> log-odds (pseudocount, background)
                -> pvalues: score thresholds for a p-value, p-values of hits (within 1% of exact), BH q-values
-               -> scanning: codes x log-odds on both strands (BLAS) -> candidate windows -> engine: Hit records
+               -> scanning: codes x log-odds on both strands (BLAS) -> candidate windows -> engine: HitTable (columns)
                -> writers: TSV | BED (one module knows each format's columns)
 
-Public API: :func:`scan_fasta`, :func:`scan_genes`, :class:`ScanResult`, :func:`enrich`, :class:`EnrichResult`, :func:`read_hits`, :func:`select_motifs`,
-:func:`read_motif_file`.
+Public API (all in :mod:`motifscan.api`): :func:`scan_fasta`, :func:`scan_genes`, :class:`ScanResult` (its ``hits`` a
+columnar :class:`HitTable`, rows as :class:`Hit` views), the options dataclasses :class:`ScanOptions`,
+:class:`PromoterOptions`, :class:`GenomeSpec`, :class:`Provenance`, :func:`select_motifs`, :func:`read_motif_file`,
+:func:`read_tsv`, :func:`read_hits`, :func:`enrich`, :class:`EnrichResult`, :func:`score_variants` (does a variant
+break or make a site?), :class:`VariantResult`.
 Coordinates are 0-based half-open everywhere inside; 1-based only where a format demands it.
 """
 
 __version__ = "0.1.0"
 
-_EXPORTS = {
-    "ScanResult": "motifscan.api", "DesignResult": "motifscan.api", "design_sites": "motifscan.api",
-    "scan_fasta": "motifscan.api", "read_hits": "motifscan.api", "scan_genes": "motifscan.genes",
-    "Gene": "motifscan.model", "Hit": "motifscan.hits", "HitTable": "motifscan.hits", "Motif": "motifscan.model",
-    "Region": "motifscan.model",
-    "Transcript": "motifscan.model", "read_motif_file": "motifscan.motifs", "select_motifs": "motifscan.motifs",
-    "enrich": "motifscan.api", "EnrichResult": "motifscan.api",
-}
+_EXPORTS = {name: "motifscan.api" for name in (
+    "scan_fasta", "scan_genes", "ScanResult", "ScanOptions", "PromoterOptions", "GenomeSpec", "Provenance",
+    "Hit", "HitTable", "Gene", "Motif", "Region", "Transcript", "read_motif_file", "select_motifs", "read_tsv",
+    "DesignResult", "design_sites", "scan_genome", "GenomeScanResult", "read_hits",
+    "enrich", "EnrichResult", "score_variants", "VariantResult",
+)}  # every public entry point lives in motifscan.api
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 

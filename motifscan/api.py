@@ -1,4 +1,7 @@
-"""The Python API: scan FASTA files (and, in :mod:`motifscan.genes`, gene promoters) and get a :class:`ScanResult`.
+"""The Python API, every public entry point in one place: :func:`scan_fasta`, :func:`scan_genes` (promoters of genes),
+:class:`ScanResult`, :func:`select_motifs`, :func:`read_motif_file`, :func:`read_tsv`, and the options
+dataclasses (:class:`ScanOptions`, :class:`PromoterOptions`, :class:`GenomeSpec`) whose fields the scan functions
+take as keywords.
 
 Example
 -------
@@ -10,22 +13,31 @@ Example
 from __future__ import annotations
 
 import html
-import sys
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+
 from motifscan import __version__
-from motifscan.engine import EngineOutput, ScanSettings, ScanTarget, scan_targets
+from motifscan.engine import ScanTarget, scan_targets
 from motifscan.errors import UsageError
 from motifscan.fasta import FastaRecord, read_fasta
-from motifscan.hits import TSV_COLUMNS, Hit, HitTable, MotifTable, TargetTable
-from motifscan.model import Motif, Region
-from motifscan.motifs import jaspar_database, select_motifs
-from motifscan.writers import bed_chunks, fimo_chunks, gff3_chunks, tsv_chunks, write_outputs
+from motifscan.hits import TSV_COLUMNS, Hit, HitTable
+from motifscan.model import Gene, Motif, Region, Transcript
+from motifscan.motifs import JasparDatabase, jaspar_database, read_motif_file, select_motifs
+from motifscan.options import GenomeSpec, PromoterOptions, ScanOptions, split_options
+from motifscan.provenance import Provenance, command_line
+from motifscan.writers import bed_chunks, fimo_chunks, gff3_chunks, read_tsv, tsv_chunks, write_outputs
+
+__all__ = ["scan_fasta", "scan_genes", "ScanResult", "ScanOptions", "PromoterOptions", "GenomeSpec", "Provenance",
+           "Hit", "HitTable", "Gene", "Motif", "Region", "Transcript", "read_motif_file", "select_motifs", "read_tsv",
+           "resolve_motifs", "MotifSpec", "DesignResult", "design_sites", "scan_genome", "GenomeScanResult",
+           "read_hits"]
 
 MotifSpec = str | Motif | Sequence[str | Motif] | None
 """Motifs as the API takes them: None (the default ATF/CREB set), a JASPAR ID or TF name, a Motif, or a list."""
@@ -36,8 +48,9 @@ class ScanResult:
     """The hits of one scan with everything needed to reproduce it.
 
     ``hits``: the :class:`~motifscan.hits.HitTable` (columns; rows in output order: seq_name, start, motif_id,
-    strand). Indexing and iterating the result give :class:`~motifscan.hits.Hit` row views. ``provenance``: (key,
-    value) pairs written at the top of every output. ``scored_windows``: motif ID -> windows scored on both strands
+    strand). Indexing and iterating the result give :class:`~motifscan.hits.Hit` row views. ``provenance``: the
+    typed :class:`~motifscan.provenance.Provenance` record that every output writes (iterating it gives its (key,
+    value) lines). ``scored_windows``: motif ID -> windows scored on both strands
     (the number of tests behind each motif's q-values). ``records``: seq_name -> the scanned record as a Region
     (0-based half-open on ``chrom``; ``strand`` is the record's orientation: the gene's for promoters, + for FASTA
     records).
@@ -45,7 +58,7 @@ class ScanResult:
 
     hits: HitTable
     motifs: tuple[Motif, ...]
-    provenance: tuple[tuple[str, str], ...]
+    provenance: Provenance
     scored_windows: dict[str, int]
     records: dict[str, Region] = field(default_factory=dict)
     promoter_rank_p: np.ndarray | None = None
@@ -105,6 +118,18 @@ class ScanResult:
     def write_fimo(self, path: str | Path) -> None:
         """Write :meth:`to_fimo`'s text to ``path`` atomically, streaming."""
         write_outputs([(path, self.fimo_chunks())])
+
+    def to_html(self, *, title: str | None = None, top_motifs: int = 12) -> str:
+        """One self-contained HTML page (nothing fetched): the interactive promoter map, the sortable site table,
+        logos, provenance, and the TSV and BED as downloads; see :mod:`motifscan.report`. ``top_motifs``: motifs
+        drawn on the map at first (those with the smallest p-values; changeable on the page)."""
+        from motifscan.report import scan_report
+
+        return scan_report(self, title=title, top_motifs=top_motifs)
+
+    def write_html(self, path: str | Path, *, title: str | None = None, top_motifs: int = 12) -> None:
+        """Write :meth:`to_html`'s page to ``path`` atomically."""
+        write_outputs([(path, [self.to_html(title=title, top_motifs=top_motifs)])])
 
     def _track_line(self) -> str:
         facts = dict(self.provenance)
@@ -174,17 +199,16 @@ def read_hits(path: str | Path):
     return frame
 
 
-def resolve_motifs(motifs: MotifSpec, jaspar_release: str | None = None, *,
-                   tf_species: str | None = None) -> list[Motif]:
+def resolve_motifs(motifs: MotifSpec, database: JasparDatabase, *, tf_species: str | None = None) -> list[Motif]:
     """Motifs from the API's flexible form: None -> the default set; "MA0605.3"/"MA0605" -> by ID; other strings ->
     TF name in JASPAR CORE vertebrates, every matrix of that name (of ``tf_species`` if given: ``"human"``,
-    ``"Mus musculus"``, ``"9606"``), or a motif file path if such a file exists; Motif objects as they are."""
+    ``"Mus musculus"``, ``"9606"``), or a motif file path if such a file exists; Motif objects as they are.
+    ``database``: the run's JASPAR release (resolved once, by the caller)."""
     if motifs is None:
-        return select_motifs(release=jaspar_release)
+        return select_motifs(release=database.release)
     items = [motifs] if isinstance(motifs, (str, Motif)) else list(motifs)
     chosen: list[Motif] = [m for m in items if isinstance(m, Motif)]
     words = [m for m in items if isinstance(m, str)]
-    database = jaspar_database(jaspar_release)
     ids = [w for w in words if database.has_id(w)]
     files = [w for w in words if w not in ids and Path(w).is_file()]
     names = [w for w in words if w not in ids and w not in files]
@@ -192,28 +216,6 @@ def resolve_motifs(motifs: MotifSpec, jaspar_release: str | None = None, *,
         chosen += select_motifs(release=database.release, motif_ids=ids, tf_names=names, motif_files=files,
                                 tf_species=tf_species if names else None)
     return chosen
-
-
-def base_provenance(settings: ScanSettings, motifs: Sequence[Motif], output: EngineOutput,
-                    jaspar_release: str, command: str | None) -> list[tuple[str, str]]:
-    """The provenance lines shared by every scan."""
-    b = output.background
-    return [
-        ("motifscan", __version__),
-        ("jaspar_release", jaspar_release),
-        ("motifs", f"{len(motifs)}: " + " ".join(m.id for m in motifs[:30]) + (" ..." if len(motifs) > 30 else "")),
-        ("pseudocount", f"{settings.pseudocount:g}"),
-        ("background", f"{settings.background} A={b[0]:.4f} C={b[1]:.4f} G={b[2]:.4f} T={b[3]:.4f}"),
-        ("p_threshold", f"{settings.p_threshold:g}"),
-        ("q_threshold", "none" if settings.q_threshold is None else f"{settings.q_threshold:g}"),
-        ("min_rel_score", "none" if settings.min_rel_score is None else f"{settings.min_rel_score:g}"),
-        ("mask_lowercase", str(settings.mask_lowercase).lower()),
-        ("max_strand", str(settings.max_strand).lower()),
-        ("q_value", "Benjamini-Hochberg per motif over all windows scored on both strands; "
-                    "no correction across motifs"),
-        ("coordinates", "start/end 0-based half-open; strand relative to chrom"),
-        ("command", command if command is not None else " ".join(sys.argv) or "python"),
-    ]
 
 
 GAP_MIN_LENGTH = 10
@@ -260,38 +262,83 @@ def _records(path_or_records: str | Path | Iterable) -> list[FastaRecord]:
     return records
 
 
-def scan_fasta(
-    path_or_records: str | Path | Iterable,
-    motifs: MotifSpec = None,
-    *,
-    p_threshold: float = 1e-4,
-    q_threshold: float | None = None,
-    min_rel_score: float | None = None,
-    pseudocount: float = 0.8,
-    background: str = "uniform",
-    mask_lowercase: bool = False,
-    max_strand: bool = False,
-    jobs: int | None = None,
-    jaspar_release: str | None = None,
-    command: str | None = None,
-) -> ScanResult:
+def _scan_options(options: dict[str, Any], *extra: type) -> list[dict[str, Any]]:
+    """The API's ``**options`` split into ScanOptions (made) and the keywords of ``extra`` dataclasses."""
+    parts = split_options(options, ScanOptions, *extra)
+    return [ScanOptions(**parts[0]), *parts[1:]]  # type: ignore[list-item]
+
+
+def scan_fasta(path_or_records: str | Path | Iterable, motifs: MotifSpec = None, *, jaspar_release: str | None = None,
+               command: str | None = None, **options: Any) -> ScanResult:
     """Scan the records of a FASTA file (or (name, sequence) pairs, FastaRecords, Bio SeqRecords) on both strands.
 
+    ``options``: the fields of :class:`~motifscan.options.ScanOptions` (``p_threshold=1e-4``, ``q_threshold``,
+    ``min_rel_score``, ``pseudocount=0.8``, ``background="uniform"``, ``mask_lowercase``, ``max_strand``, ``jobs``).
+    ``jaspar_release``: a bundled release (default: the newest). ``command``: the provenance's command line.
     Hits have ``seq_name = chrom =`` the record ID and ``start``/``end`` 0-based half-open in the record.
     """
-    settings = ScanSettings(p_threshold=p_threshold, q_threshold=q_threshold, min_rel_score=min_rel_score,
-                            pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase,
-                            max_strand=max_strand, jobs=jobs)
-    release = jaspar_database(jaspar_release).release
-    chosen = resolve_motifs(motifs, release)
+    (scan_options,) = _scan_options(options)
+    database = jaspar_database(jaspar_release)  # the release, resolved once for the run
+    chosen = resolve_motifs(motifs, database)
     records = _records(path_or_records)
     targets = [ScanTarget(r.name, r.sequence, r.name) for r in records]
-    output = scan_targets(targets, chosen, settings)
-    provenance = base_provenance(settings, chosen, output, release, command) + gap_provenance(targets)
-    if isinstance(path_or_records, (str, Path)):
-        provenance.insert(2, ("input", str(path_or_records)))
-    records = {r.name: Region(r.name, 0, len(r.sequence), "+", r.name) for r in records}
-    return ScanResult(output.hits, tuple(chosen), tuple(provenance), output.scored_windows, records)
+    output = scan_targets(targets, chosen, scan_options)
+    provenance = Provenance(
+        version=__version__, jaspar_release=database.release, motif_ids=tuple(m.id for m in chosen),
+        options=scan_options, background=tuple(float(b) for b in output.background), command=command_line(command),
+        input=str(path_or_records) if isinstance(path_or_records, (str, Path)) else None,
+        extra=tuple(gap_provenance(targets)))
+    regions = {r.name: Region(r.name, 0, len(r.sequence), "+", r.name) for r in records}
+    return ScanResult(output.hits, tuple(chosen), provenance, output.scored_windows, regions)
+
+
+def scan_genes(genes: str | Sequence[str], motifs: MotifSpec = None, *,
+               genome: GenomeSpec | str | os.PathLike | None = None, jaspar_release: str | None = None,
+               command: str | None = None, rank_promoters: bool = False,
+               background_genes: Sequence[str] | str | os.PathLike | None = None, **options: Any) -> ScanResult:
+    """Scan the promoters of genes (symbols, Ensembl gene IDs or transcript IDs; one gene may be given as a string).
+
+    ``genome``: a :class:`~motifscan.genes.GenomeSpec`, or its ``genome`` field: None (Ensembl REST, online,
+    cached), ``"demo"`` (the embedded GRCh37 chr6+chrX test genome) or a FASTA path (then give ``annotation``, a
+    GTF). ``options``: the fields of :class:`~motifscan.options.ScanOptions` (scoring), of
+    :class:`~motifscan.options.PromoterOptions` (``upstream=2000``, ``downstream=500``, ``transcripts``,
+    ``biotypes``, ``chrom_style``, ``strict``) and, unless ``genome`` is a GenomeSpec, of GenomeSpec
+    (``annotation``, ``species``, ``assembly``, ``ensembl_url``, ``cache_dir``, ``use_cache``, ``offline``).
+    Hits have genomic ``start``/``end`` (0-based half-open), ``strand`` relative to the genome and
+    ``tss_rel_start``/``tss_rel_end`` relative to the first listed transcript's TSS (+1 = TSS base, no 0).
+    ``rank_promoters``: also give every site its ``promoter_rank_p`` against the background of promoters (every
+    protein-coding gene of the source, or ``background_genes``: names or a file of names), cut and scored as these.
+    """
+    from motifscan.genes import annotate, collect_promoters, promoter_targets, rank_against_background
+    from motifscan.promoters import tss_relative
+
+    queries = [genes] if isinstance(genes, str) else list(genes)  # one gene, not its letters
+    if isinstance(genome, GenomeSpec):
+        scan_options, window_fields = _scan_options(options, PromoterOptions)
+        spec = genome
+    else:
+        scan_options, window_fields, genome_fields = _scan_options(options, PromoterOptions, GenomeSpec)
+        spec = GenomeSpec(genome=genome, **genome_fields)
+    window = PromoterOptions(**window_fields)
+    database = jaspar_database(jaspar_release)  # the release, resolved once for the run
+    chosen = resolve_motifs(motifs, database)
+    promoter_set = collect_promoters(queries, spec, window)
+    targets, records = promoter_targets(promoter_set, window.chrom_style)
+    output = scan_targets(targets, chosen, scan_options)
+    hits = annotate(output.hits, promoter_set.promoters)  # in the engine's output order
+    by_name = {p.name: p for p in promoter_set.promoters}
+    gaps = gap_provenance(targets, lambda name, start, end: tss_relative(
+        by_name[name].transcripts[0].tss, by_name[name].gene.strand, start, end))
+    provenance = Provenance(
+        version=__version__, jaspar_release=database.release, motif_ids=tuple(m.id for m in chosen),
+        options=scan_options, background=tuple(float(b) for b in output.background), command=command_line(command),
+        source=promoter_set.provenance, genes=tuple(queries), promoters=window, extra=tuple(gaps))
+    rank_p = None
+    if rank_promoters:
+        rank_p, facts = rank_against_background(hits, spec, chosen, database.release, scan_options, window,
+                                                background_genes)
+        provenance = replace(provenance, extra=provenance.extra + tuple(facts))
+    return ScanResult(hits, tuple(chosen), provenance, output.scored_windows, records, rank_p)
 
 
 # ------------------------------------------------------------------------------------------------ genome scans
@@ -305,38 +352,22 @@ class GenomeScanResult:
     n_hits: int
     chunks: int
     scored_windows: dict[str, int]
-    provenance: tuple[tuple[str, str], ...]
+    provenance: Provenance
 
 
-def scan_genome(
-    fasta_path: str | Path,
-    output: str | Path,
-    motifs: MotifSpec = None,
-    *,
-    regions: str | Path | None = None,
-    chunk_size: int | None = None,
-    jobs: int = 1,
-    dask_scheduler: str | None = None,
-    p_threshold: float = 1e-4,
-    q_threshold: float | None = None,
-    min_rel_score: float | None = None,
-    pseudocount: float = 0.8,
-    background: str = "uniform",
-    mask_lowercase: bool = False,
-    max_strand: bool = False,
-    jaspar_release: str | None = None,
-    cache_dir: str | Path | None = None,
-    command: str | None = None,
-) -> GenomeScanResult:
+def scan_genome(fasta_path: str | Path, output: str | Path, motifs: MotifSpec = None, *,
+                regions: str | Path | None = None, chunk_size: int | None = None, dask_scheduler: str | None = None,
+                jaspar_release: str | None = None, cache_dir: str | Path | None = None, command: str | None = None,
+                **options: Any) -> GenomeScanResult:
     """Scan every record of a genome FASTA (plain or bgzip), or the regions of a BED file (0-based half-open, hits
     named by the BED's name column), in chunks, and stream the hits to ``output`` (``.tsv.gz`` or ``.bed.gz`` with a
     tabix index, or a ``.parquet`` folder partitioned by chromosome). See :mod:`motifscan.genome_scan`.
 
     The hits, p- and q-values are those ``scan_fasta`` gives on the same sequences (q: BH per motif over every window
-    scored in the whole input), whatever ``chunk_size`` (default 1,000,000 window starts), ``jobs`` (local
-    processes) or ``dask_scheduler`` (``tcp://HOST:PORT`` of a running scheduler, or ``local:N``).
+    scored in the whole input), whatever ``chunk_size`` (default 1,000,000 window starts), ``jobs`` (here: local
+    processes, default 1) or ``dask_scheduler`` (``tcp://HOST:PORT`` of a running scheduler, or ``local:N``).
+    ``options``: the fields of :class:`~motifscan.options.ScanOptions`.
     """
-    import numpy as np
 
     from motifscan.background import is_auto, parse_background
     from motifscan.chunks import plan_chunks
@@ -346,50 +377,50 @@ def scan_genome(
     from motifscan.sources.local import open_fasta
     from motifscan.writers import comment_lines, record_line
 
-    settings = ScanSettings(p_threshold=p_threshold, q_threshold=q_threshold, min_rel_score=min_rel_score,
-                            pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase,
-                            max_strand=max_strand, jobs=jobs)
+    (settings,) = _scan_options(options)
+    jobs = settings.jobs or 1  # processes, not threads, for genome scans
     output_kind(output)  # a bad name fails before any work
-    release = jaspar_database(jaspar_release).release
-    chosen = resolve_motifs(motifs, release)
+    database = jaspar_database(jaspar_release)  # the release, resolved once for the run
+    chosen = resolve_motifs(motifs, database)
     if not chosen:
         raise UsageError("no motif selected")
     fasta = open_fasta(fasta_path, cache_dir)
     try:
         lengths = {name: int(record.rlen) for name, record in fasta.faidx.index.items()}
         spans = read_regions(regions, lengths) if regions is not None else fasta_spans(fasta)
-        fixed = None if is_auto(background) else parse_background(background)
+        fixed = None if is_auto(settings.background) else parse_background(settings.background)
         if fixed is None:
             fixed = genome_background(ChunkReader(fasta, spans), plan_chunks(spans, DEFAULT_CHUNK_SIZE, 1),
-                                      mask_lowercase)
-        no_targets = TargetTable((), (), np.zeros(0, dtype=np.int64), ())
-        provenance = base_provenance(settings, chosen, EngineOutput(HitTable.empty(MotifTable.of(chosen), no_targets),
-                                                                    fixed), release, command)
-        provenance.insert(2, ("input", str(fasta_path)))
-        if regions is not None:
-            provenance.insert(3, ("regions", str(regions)))
+                                      settings.mask_lowercase)
+        provenance = Provenance(
+            version=__version__, jaspar_release=database.release, motif_ids=tuple(m.id for m in chosen),
+            options=settings, background=tuple(float(b) for b in fixed), command=command_line(command),
+            input=str(fasta_path), regions=None if regions is None else str(regions))
         records = comment_lines([("record", record_line(Region(s.chrom, s.start, s.end, "+", s.name)))
                                  for s in spans])
 
         def open_output(runs: np.ndarray):
+            nonlocal provenance
             gaps = runs[runs[:, 2] - runs[:, 1] >= GAP_MIN_LENGTH]  # as gap_provenance lists them
             gap_lines = [("gap", f"{spans[k].name} {spans[k].chrom}:{start + 1}-{end}")
                          for k, start, end in gaps.tolist()]
-            provenance.extend(gap_lines)
-            return open_sink(output, provenance, records, lengths)
+            provenance = replace(provenance, extra=tuple(gap_lines))
+            return open_sink(output, provenance.lines(), records, lengths)
 
-        scan, paths = run_scan(fasta, chosen, spans=spans, p_threshold=p_threshold, q_threshold=q_threshold,
-                               min_rel_score=min_rel_score, pseudocount=pseudocount, background=fixed,
-                               mask_lowercase=mask_lowercase, max_strand=max_strand,
+        scan, paths = run_scan(fasta, chosen, spans=spans, p_threshold=settings.p_threshold,
+                               q_threshold=settings.q_threshold, min_rel_score=settings.min_rel_score,
+                               pseudocount=settings.pseudocount, background=fixed,
+                               mask_lowercase=settings.mask_lowercase, max_strand=settings.max_strand,
                                chunk_size=DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size, jobs=jobs,
                                dask_scheduler=dask_scheduler, spill_folder=Path(output).parent,
                                open_sink=open_output)
     finally:
         fasta.close()
-    return GenomeScanResult(tuple(paths), scan.n_hits, scan.chunks, scan.scored_windows, tuple(provenance))
+    return GenomeScanResult(tuple(paths), scan.n_hits, scan.chunks, scan.scored_windows, provenance)
 
 
 from motifscan.design import DesignResult, design_sites  # noqa: E402  (the bench design, re-exported here)
+from motifscan.variants import VariantResult, score_variants  # noqa: E402  (variant scans, re-exported here)
 
 
 def __getattr__(name: str):

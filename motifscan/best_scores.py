@@ -20,8 +20,8 @@ observed / expected = CpG count x (A+C+G+T) / (C count x G count) (Gardiner-Gard
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -58,7 +58,7 @@ class PromoterScores:
     def __len__(self) -> int:
         return len(self.gene_ids)
 
-    def rows(self, keep: np.ndarray) -> "PromoterScores":
+    def rows(self, keep: np.ndarray) -> PromoterScores:
         """The table restricted to the rows where ``keep`` (bool (n,), or indices) holds."""
         keep = np.asarray(keep)
         index = np.flatnonzero(keep) if keep.dtype == bool else keep
@@ -117,7 +117,7 @@ def score_promoters(gene_ids: Sequence[str], gene_names: Sequence[str], windows:
     ``--transcripts all``); the best of a gene is over all its windows, both strands.
     """
     n_genes, n_motifs = len(gene_ids), len(model.motifs)
-    best = np.full(n_genes * n_motifs, -np.inf)
+    flat_best = np.full(n_genes * n_motifs, -np.inf)
     scorable = np.zeros((n_genes, n_motifs), dtype=bool)
     letters = np.zeros((n_genes, 5), dtype=np.int64)
     cpg = np.zeros(n_genes, dtype=np.int64)
@@ -129,14 +129,14 @@ def score_promoters(gene_ids: Sequence[str], gene_names: Sequence[str], windows:
             codes = [encode(s, model.mask_lowercase) for g in range(first, last) for s in windows[g]]
             found = scanner.scan_many(codes)
             key = owner[found.target] * n_motifs + found.motif_index
-            np.maximum.at(best, key, found.score)
+            np.maximum.at(flat_best, key, found.score)
             counts = scanner.scored_windows_many(codes) > 0  # (n_windows, n_motifs)
             np.logical_or.at(scorable, owner, counts)
             for i, c in enumerate(codes):  # per window (a handful per gene), not per position
                 letters[owner[i]] += np.bincount(c, minlength=INVALID + 1)[: INVALID + 1]
                 cpg[owner[i]] += int(np.count_nonzero((c[:-1] == 1) & (c[1:] == 2)))
             progress.advance()
-    best = best.reshape(n_genes, n_motifs)
+    best = flat_best.reshape(n_genes, n_motifs)
     best[~scorable] = np.nan
     has_site = best >= model.site_threshold - SCORE_EPSILON  # NaN compares False
     acgt = letters[:, :4].sum(axis=1).astype(np.float64)

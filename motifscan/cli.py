@@ -15,12 +15,12 @@ import shlex
 import signal
 import sys
 import traceback
-from collections import Counter
 
 import click
 
 from motifscan import __version__
 from motifscan.errors import EXIT_FAILURE, MotifscanError
+from motifscan.options import GenomeSpec, PromoterOptions, ScanOptions
 
 log = logging.getLogger("motifscan")
 
@@ -225,40 +225,81 @@ def _motif_options(command):
     return functools.reduce(lambda c, option: option(c), reversed(options), command)
 
 
+def _declared(dataclass_type: type, names: tuple[str, ...] | None = None) -> list:
+    """click options of the fields of an options dataclass (:mod:`motifscan.options`): each declared there once,
+    with its default, flag and help; click gets them from its metadata here."""
+    from dataclasses import MISSING, fields
+
+    declared = []
+    for f in fields(dataclass_type):
+        if names is not None and f.name not in names:
+            continue
+        flag = f.metadata["flag"]
+        default = None if f.default is MISSING else f.default
+        settings: dict = {"help": flag.help, "show_default": flag.show_default}
+        if flag.metavar:
+            settings["metavar"] = flag.metavar
+        if flag.envvar:
+            settings["envvar"] = flag.envvar
+        if flag.kind == "flag":
+            settings.update(is_flag=True, default=default)
+            if flag.inverted:
+                settings.update(flag_value=False, default=True)
+        else:
+            settings["default"] = list(default) if flag.multiple else default
+            settings["multiple"] = flag.multiple
+            settings["type"] = {"float": float, "str": str,
+                                "int": click.IntRange(min=flag.minimum) if flag.minimum is not None else int,
+                                "choice": click.Choice(list(flag.choices)),
+                                "folder": click.Path(file_okay=False)}[flag.kind]
+        declared.append(click.option(*flag.flags, f.name, **settings))
+    return declared
+
+
+def _apply(options: list):
+    return lambda command: functools.reduce(lambda c, option: option(c), reversed(options), command)
+
+
+def _build(dataclass_type: type, values: dict):
+    """The options dataclass from a command's values (taken out of ``values``); a bad value is a usage error naming
+    the flag: ``--pvalue must be in (0, 1], not 2``."""
+    from dataclasses import fields
+
+    from motifscan.errors import UsageError
+    from motifscan.options import OptionValueError, flag_name
+
+    given = {f.name: values.pop(f.name) for f in fields(dataclass_type) if f.name in values}
+    try:
+        return dataclass_type(**given)
+    except OptionValueError as error:
+        raise UsageError(f"{flag_name(dataclass_type, error.option)} {error.problem}") from None
+
+
+_MODEL_FIELDS = ("pseudocount", "background", "p_threshold", "min_rel_score", "mask_lowercase", "jobs")
+
+
 def _model_options(command):
     """The options that decide how windows are scored and which are sites (shared by every scanning command)."""
-    options = [
-        click.option("--pvalue", "p_threshold", type=float, default=1e-4, show_default=True,
-                     help="Report windows with p-value <= this."),
-        click.option("--min-rel-score", type=float, default=None,
-                     help="Also require the relative score (score - min) / (max - min) >= this, e.g. 0.8."),
-        click.option("--pseudocount", type=float, default=0.8, show_default=True,
-                     help="Total pseudocount per matrix column, spread by the background."),
-        click.option("--background", default="uniform", show_default=True, metavar="uniform|auto|A,C,G,T",
-                     help="0-order background; 'auto' estimates it from the scanned sequences."),
-        click.option("--mask-lowercase", is_flag=True,
-                     help="Do not score windows with soft-masked (lowercase) letters."),
-        click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
-                     help="Worker threads for scanning [default: all cores]."),
-    ]
-    return functools.reduce(lambda c, option: option(c), reversed(options), command)
+    return _apply(_declared(ScanOptions, _MODEL_FIELDS))(command)
 
 
 def _scoring_options(command):
-    """:func:`_model_options` plus the site filters and output files of the commands that report sites."""
+    """Every scoring option plus the output files of the commands that report sites."""
     options = [
-        click.option("--qvalue", "q_threshold", type=float, default=None,
-                     help="Also require the BH q-value (per motif) <= this."),
+        *_declared(ScanOptions),
         click.option("-o", "--output", default="-", metavar="FILE", help="TSV output [default: stdout]."),
-        click.option("--max-strand", is_flag=True,
-                     help="Of a site found on both strands, keep only the better one (ties: +)."),
         click.option("--bed", "bed_path", default=None, metavar="FILE", help="Also write BED6 (0-based half-open)."),
         click.option("--bed-track", is_flag=True, help="Start the BED with a UCSC/IGV track line (useScore=1)."),
         click.option("--gff3", "gff3_path", default=None, metavar="FILE", help="Also write GFF3 (1-based)."),
         click.option("--fimo", "fimo_path", default=None, metavar="FILE",
-                     help="Also write FIMO-compatible TSV (1-based, within each record)."),
+                     help="Also write FIMO-compatible TSV (1-based, within each record; q-values are BH)."),
+        _HTML_OPTION,
     ]
-    return _model_options(functools.reduce(lambda c, option: option(c), reversed(options), command))
+    return _apply(options)(command)
+
+
+_HTML_OPTION = click.option("--html", "html_path", default=None, metavar="FILE",
+                            help="Also write a self-contained HTML report (nothing fetched; opens anywhere).")
 
 
 def _command_line() -> str:
@@ -330,13 +371,13 @@ def _count(n: int, noun: str) -> str:
 
 
 def _scan_outputs(output: str, bed_path: str | None, gff3_path: str | None,
-                  fimo_path: str | None) -> dict[str, str | None]:
+                  fimo_path: str | None, html_path: str | None = None) -> dict[str, str | None]:
     """The output options of a scan, by option name, for :func:`_check_outputs`."""
-    return {"-o/--output": output, "--bed": bed_path, "--gff3": gff3_path, "--fimo": fimo_path}
+    return {"-o/--output": output, "--bed": bed_path, "--gff3": gff3_path, "--fimo": fimo_path, "--html": html_path}
 
 
 def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, gff3_path: str | None,
-                   fimo_path: str | None) -> None:
+                   fimo_path: str | None, html_path: str | None = None) -> None:
     """Every requested file, written as one step (all or none)."""
     from motifscan.writers import write_outputs
 
@@ -347,6 +388,8 @@ def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, g
         pieces.append((gff3_path, result.gff3_chunks()))
     if fimo_path is not None:
         pieces.append((fimo_path, result.fimo_chunks()))
+    if html_path is not None:
+        pieces.append((html_path, [result.to_html()]))
     write_outputs(pieces)
     log.info("%s", _count(len(result), "hit"))
 
@@ -355,23 +398,22 @@ def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, g
 @click.argument("fasta_path", metavar="FASTA", type=click.Path(exists=True, dir_okay=False))
 @_motif_options
 @_scoring_options
-def fasta(fasta_path, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, p_threshold,
-          q_threshold, min_rel_score, pseudocount, background, mask_lowercase, jobs, max_strand, output, bed_path,
-          bed_track, gff3_path, fimo_path):
+def fasta(fasta_path, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, output, bed_path,
+          bed_track, gff3_path, fimo_path, html_path, **values):
     """Scan the records of a FASTA file (plain or gzip) on both strands.
 
     Coordinates are positions in each record, 0-based half-open; seq_name = chrom = the record ID.
     """
+    from dataclasses import asdict
+
     from motifscan.api import scan_fasta
 
-    _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path),
+    options = _build(ScanOptions, values)
+    _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path, html_path),
                    {"FASTA": fasta_path, "--motif-file": motif_files})
     release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
-    result = scan_fasta(fasta_path, motifs, p_threshold=p_threshold, q_threshold=q_threshold,
-                        min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
-                        mask_lowercase=mask_lowercase, max_strand=max_strand, jobs=jobs, jaspar_release=release,
-                        command=_command_line())
-    _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path)
+    result = scan_fasta(fasta_path, motifs, jaspar_release=release, command=_command_line(), **asdict(options))
+    _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path, html_path)
 
 
 @cli.command()
@@ -397,33 +439,15 @@ def motifs(query, collections, tax_groups, jaspar_release, species):
 
 
 def _gene_options(command):
+
     options = [
         click.argument("genes", nargs=-1),
         click.option("--genes-file", type=click.Path(exists=True, dir_okay=False), default=None,
                      help="File of gene names, one per line; '#' comments."),
-        click.option("--genome", default=None, metavar="FASTA|demo",
-                     help="Local genome FASTA (plain or bgzip) with --annotation, or 'demo'. Default: Ensembl REST."),
-        click.option("--annotation", default=None, metavar="GTF", help="GTF (plain or .gz) for --genome FASTA."),
-        click.option("--species", default="human", show_default=True, help="Ensembl species."),
-        click.option("--assembly", default=None, metavar="NAME",
-                     help="Ensembl assembly: GRCh38 (default for human) or GRCh37 (the GRCh37 server); for other "
-                          "species their assembly, e.g. GRCm39."),
-        click.option("--ensembl-url", envvar="MOTIFSCAN_ENSEMBL_URL", default=None, metavar="URL",
-                     help="Ensembl REST server (mirror, tests); env MOTIFSCAN_ENSEMBL_URL."),
-        click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-                     help="Cache directory [default: the user cache directory]."),
-        click.option("--no-cache", is_flag=True, help="Do not read or write the Ensembl cache."),
-        click.option("--offline", is_flag=True, help="Answer from the cache only; name the genes it lacks."),
-        click.option("--upstream", type=click.IntRange(min=0), default=2000, show_default=True,
-                     help="Bases before the TSS."),
-        click.option("--downstream", type=click.IntRange(min=0), default=500, show_default=True,
-                     help="Bases from the TSS base on."),
-        click.option("--transcripts", type=click.Choice(["canonical", "all"]), default="canonical", show_default=True,
-                     help="TSS of the canonical transcript, or of all (overlapping windows merged)."),
-        click.option("--biotype", "biotypes", multiple=True, help="With --transcripts all: keep these biotypes."),
-        click.option("--strict", is_flag=True, help="Exit 1 if any gene is not found."),
+        *_declared(GenomeSpec),
+        *_declared(PromoterOptions, ("upstream", "downstream", "transcripts", "biotypes", "strict")),
     ]
-    return functools.reduce(lambda c, option: option(c), reversed(options), command)
+    return _apply(options)(command)
 
 
 _BACKGROUND_GENES = click.option(
@@ -441,48 +465,86 @@ def _gene_list(genes, genes_file) -> list[str]:
     return names
 
 
-def _genome_spec(genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline):
-    from motifscan.genes import GenomeSpec
-
-    return GenomeSpec(genome, annotation, species, assembly, ensembl_url, cache_dir, not no_cache, offline)
-
-
 @cli.command()
 @_gene_options
-@click.option("--chrom-style", type=click.Choice(["source", "ucsc"]), default="source", show_default=True,
-              help="Chromosome names as the source gives them ('6') or UCSC style ('chr6').")
+@_apply(_declared(PromoterOptions, ("chrom_style",)))
 @click.option("--rank-promoters", is_flag=True,
               help="Add promoter_rank_p: the site's score against every background promoter's best (cached).")
 @_BACKGROUND_GENES
 @_motif_options
 @_scoring_options
-def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline,
-         upstream, downstream, transcripts, biotypes, strict, chrom_style, rank_promoters, background_genes_file,
-         motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, p_threshold, q_threshold,
-         min_rel_score, pseudocount, background, mask_lowercase, jobs, max_strand, output, bed_path, bed_track,
-         gff3_path, fimo_path):
+def scan(genes, genes_file, rank_promoters, background_genes_file, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, output,
+         bed_path, bed_track, gff3_path, fimo_path, html_path, **values):
     """Scan the promoters of GENES (symbols, Ensembl gene or transcript IDs).
 
     Coordinates are genomic, 0-based half-open; tss_rel_start/tss_rel_end count from the TSS (+1 = TSS base).
     """
-    from motifscan.genes import scan_genes
+    from dataclasses import asdict
 
-    _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path),
-                   {"--genes-file": genes_file, "--genome": genome, "--annotation": annotation,
+    from motifscan.api import scan_genes
+
+    options, window, spec = (_build(ScanOptions, values), _build(PromoterOptions, values),
+                             _build(GenomeSpec, values))
+    _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path, html_path),
+                   {"--genes-file": genes_file, "--genome": spec.genome, "--annotation": spec.annotation,
                     "--motif-file": motif_files, "--background-genes": background_genes_file})
     if background_genes_file is not None and not rank_promoters:
         raise click.UsageError("--background-genes is the background of --rank-promoters: give both")
     names = _gene_list(genes, genes_file)
     release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
-    result = scan_genes(names, motifs, genome=genome, annotation=annotation, species=species, assembly=assembly,
-                        ensembl_url=ensembl_url, cache_dir=cache_dir, use_cache=not no_cache, offline=offline,
-                        upstream=upstream, downstream=downstream, transcripts=transcripts, biotypes=biotypes,
-                        chrom_style=chrom_style, strict=strict, p_threshold=p_threshold, q_threshold=q_threshold,
-                        min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
-                        mask_lowercase=mask_lowercase, max_strand=max_strand, jobs=jobs, jaspar_release=release,
-                        command=_command_line(), rank_promoters=rank_promoters,
-                        background_genes=background_genes_file)
-    _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path)
+    result = scan_genes(names, motifs, genome=spec, jaspar_release=release, command=_command_line(),
+                        rank_promoters=rank_promoters, background_genes=background_genes_file,
+                        **asdict(options), **asdict(window))
+    _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path, html_path)
+
+
+@cli.command()
+@click.argument("vcf", metavar="VCF", required=False)
+@_gene_options
+@click.option("--variant", "variant_specs", multiple=True, metavar="CHROM:POS:REF:ALT|rsID",
+              help="A variant to score (1-based POS, as in VCF), or a dbSNP rsID looked up in Ensembl. Repeatable; "
+                   "with it the VCF argument may be left out.")
+@click.option("--all", "all_variants", is_flag=True,
+              help="Score every variant of the VCF against --genome (streamed), not only those in promoters.")
+@_motif_options
+@_scoring_options
+def variants(vcf, genes, genes_file, variant_specs, all_variants, motif_ids, tf_names, motif_files, collections,
+             tax_groups, jaspar_release, output, bed_path, bed_track, gff3_path, fimo_path, **values):
+    """Does a variant break or make a site? Score both alleles of the variants in the promoters of GENES.
+
+    VCF: VCF or BCF, plain or bgzipped (a tabix/CSI index is used when present). One row per variant x motif x
+    strand where either allele's best window touching the variant has p <= --pvalue; pos is the 1-based VCF POS.
+    """
+    from dataclasses import asdict
+
+    from motifscan.errors import UsageError
+    from motifscan.variants import score_variants
+
+    options, window, spec = (_build(ScanOptions, values), _build(PromoterOptions, values),
+                             _build(GenomeSpec, values))
+    if vcf is not None and not os.path.exists(vcf):
+        if not variant_specs:
+            raise UsageError(f"VCF {vcf}: no such file")
+        genes, vcf = (vcf, *genes), None  # with --variant, the first argument may be a gene
+    for option, value in (("--gff3", gff3_path), ("--fimo", fimo_path)):
+        if value is not None:
+            raise UsageError(f"{option} is not available for variants: use -o (TSV) and --bed (the affected sites)")
+    _check_outputs({"-o/--output": output, "--bed": bed_path},
+                   {"VCF": vcf, "--genes-file": genes_file, "--genome": spec.genome, "--annotation": spec.annotation,
+                    "--motif-file": motif_files})
+    names = list(genes) + (_gene_list((), genes_file) if genes_file else [])
+    release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
+    window_values = {k: v for k, v in asdict(window).items() if k != "chrom_style"}
+    result = score_variants(vcf, names, motifs, variants=variant_specs, all_variants=all_variants,
+                            jaspar_release=release, command=_command_line(), **asdict(spec), **asdict(options),
+                            **window_values)
+    from motifscan.writers import write_outputs
+
+    outputs = [(output, result.tsv_chunks())]
+    if bed_path is not None:
+        outputs.append((bed_path, result.bed_chunks(track=bed_track)))
+    write_outputs(outputs)
+    log.info("%s", _count(len(result), "variant x motif x strand row"))
 
 
 @cli.command()
@@ -495,11 +557,12 @@ def scan(genes, genes_file, genome, annotation, species, assembly, ensembl_url, 
 @click.option("-o", "--output", default="-", metavar="FILE", help="TSV output [default: stdout].")
 @click.option("--plot", "plot_path", default=None, metavar="FILE",
               help="Also draw odds ratio against -log10 q (.png or .svg).")
+@_HTML_OPTION
 @_motif_options
 @_model_options
-def enrich(genes, genes_file, genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline,
+def enrich(genes, genes_file, genome, annotation, species, assembly, ensembl_url, cache_dir, use_cache, offline,
            upstream, downstream, transcripts, biotypes, strict, background_genes_file, gc_match, gc_strata, output,
-           plot_path, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, p_threshold,
+           plot_path, html_path, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, p_threshold,
            min_rel_score, pseudocount, background, mask_lowercase, jobs):
     """Test each motif for sites enriched in the promoters of GENES against a background of promoters.
 
@@ -509,7 +572,7 @@ def enrich(genes, genes_file, genome, annotation, species, assembly, ensembl_url
     """
     from motifscan.gene_lists import enrich as run_enrich
 
-    _check_outputs({"-o/--output": output, "--plot": plot_path},
+    _check_outputs({"-o/--output": output, "--plot": plot_path, "--html": html_path},
                    {"--genes-file": genes_file, "--genome": genome, "--annotation": annotation,
                     "--motif-file": motif_files, "--background-genes": background_genes_file})
     if plot_path is not None and not plot_path.lower().endswith((".png", ".svg")):
@@ -518,7 +581,7 @@ def enrich(genes, genes_file, genome, annotation, species, assembly, ensembl_url
     release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
     result = run_enrich(names, motifs, background_genes=background_genes_file, gc_match=gc_match,
                         gc_strata=gc_strata, genome=genome, annotation=annotation, species=species,
-                        assembly=assembly, ensembl_url=ensembl_url, cache_dir=cache_dir, use_cache=not no_cache,
+                        assembly=assembly, ensembl_url=ensembl_url, cache_dir=cache_dir, use_cache=use_cache,
                         offline=offline, upstream=upstream, downstream=downstream, transcripts=transcripts,
                         biotypes=biotypes, strict=strict, p_threshold=p_threshold, min_rel_score=min_rel_score,
                         pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase, jobs=jobs,
@@ -526,6 +589,8 @@ def enrich(genes, genes_file, genome, annotation, species, assembly, ensembl_url
     from motifscan.writers import write_lines
 
     write_lines(output, result.tsv_lines())
+    if html_path is not None:
+        write_lines(html_path, [result.to_html()])
     if plot_path is not None:
         result.plot(plot_path)
     significant = int((result.columns["q_value"] < 0.05).sum())
@@ -536,17 +601,15 @@ def enrich(genes, genes_file, genome, annotation, species, assembly, ensembl_url
 @_gene_options
 @click.option("--format", "output_format", type=click.Choice(["fasta", "bed"]), default="fasta", show_default=True)
 @click.option("-o", "--output", default="-", metavar="FILE", help="Output file [default: stdout].")
-def promoters(genes, genes_file, genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline,
-              upstream, downstream, transcripts, biotypes, strict, output_format, output):
+def promoters(genes, genes_file, output_format, output, **values):
     """Write the promoter windows of GENES as FASTA (gene orientation; header 1-based inclusive) or BED."""
     from motifscan.genes import collect_promoters
     from motifscan.writers import promoter_bed_lines, promoter_fasta_lines, write_lines
 
+    window, spec = _build(PromoterOptions, values), _build(GenomeSpec, values)
     _check_outputs({"-o/--output": output},
-                   {"--genes-file": genes_file, "--genome": genome, "--annotation": annotation})
-    spec = _genome_spec(genome, annotation, species, assembly, ensembl_url, cache_dir, no_cache, offline)
-    found = collect_promoters(_gene_list(genes, genes_file), spec, upstream=upstream, downstream=downstream,
-                              transcripts=transcripts, biotypes=biotypes, strict=strict)
+                   {"--genes-file": genes_file, "--genome": spec.genome, "--annotation": spec.annotation})
+    found = collect_promoters(_gene_list(genes, genes_file), spec, window)
     lines = (promoter_fasta_lines(found.promoters, found.sequences) if output_format == "fasta"
              else promoter_bed_lines(found.promoters, found.provenance))
     write_lines(output, lines)
@@ -576,17 +639,8 @@ def _command_line_without_execution() -> str:
 @click.option("--regions", type=click.Path(exists=True, dir_okay=False), default=None, metavar="BED",
               help="Scan only these regions (BED, 0-based half-open; hits named by the name column).")
 @_motif_options
-@click.option("--pvalue", "p_threshold", type=float, default=1e-4, show_default=True,
-              help="Report windows with p-value <= this.")
-@click.option("--qvalue", "q_threshold", type=float, default=None,
-              help="Also require the BH q-value (per motif, over the whole genome) <= this.")
-@click.option("--min-rel-score", type=float, default=None, help="Also require the relative score >= this.")
-@click.option("--pseudocount", type=float, default=0.8, show_default=True,
-              help="Total pseudocount per matrix column, spread by the background.")
-@click.option("--background", default="uniform", show_default=True, metavar="uniform|auto|A,C,G,T",
-              help="0-order background; 'auto' estimates it from the scanned sequence (one extra read).")
-@click.option("--mask-lowercase", is_flag=True, help="Do not score windows with soft-masked letters.")
-@click.option("--max-strand", is_flag=True, help="Of a site found on both strands, keep the better one (ties: +).")
+@_apply(_declared(ScanOptions, ("pseudocount", "background", "p_threshold", "q_threshold", "min_rel_score",
+                               "mask_lowercase", "max_strand")))
 @click.option("-o", "--output", required=True, metavar="FILE",
               help="FILE.tsv.gz or FILE.bed.gz (bgzip + tabix index) or FILE.parquet (partitioned by chromosome).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None, metavar="BASES",
@@ -597,24 +651,24 @@ def _command_line_without_execution() -> str:
               help="Run the chunks on a Dask cluster: tcp://HOST:PORT, or local:N to start one of N workers.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Cache folder (FASTA indexes when the genome's folder is read-only).")
-def genome(fasta_path, regions, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release,
-           p_threshold, q_threshold, min_rel_score, pseudocount, background, mask_lowercase, max_strand, output,
-           chunk_size, jobs, dask_scheduler, cache_dir):
+def genome(fasta_path, regions, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, output,
+           chunk_size, jobs, dask_scheduler, cache_dir, **values):
     """Scan a whole genome FASTA (plain or bgzip), or its --regions, in chunks, to an indexed file.
 
     Coordinates: 0-based half-open on each chromosome; the hits, p- and q-values are those of `motifscan fasta` on
     the same sequences, whatever --chunk-size, --jobs or --dask-scheduler.
     """
+    from dataclasses import asdict
+
     from motifscan.api import scan_genome
 
     if jobs > 1 and dask_scheduler:
         raise click.UsageError("--jobs and --dask-scheduler exclude each other (the Dask cluster sets the workers)")
+    options = _build(ScanOptions, {**values, "jobs": jobs})
     release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
-    result = scan_genome(fasta_path, output, motifs, regions=regions, chunk_size=chunk_size, jobs=jobs,
-                         dask_scheduler=dask_scheduler, p_threshold=p_threshold, q_threshold=q_threshold,
-                         min_rel_score=min_rel_score, pseudocount=pseudocount, background=background,
-                         mask_lowercase=mask_lowercase, max_strand=max_strand, jaspar_release=release,
-                         cache_dir=cache_dir, command=_command_line_without_execution())
+    result = scan_genome(fasta_path, output, motifs, regions=regions, chunk_size=chunk_size,
+                         dask_scheduler=dask_scheduler, jaspar_release=release, cache_dir=cache_dir,
+                         command=_command_line_without_execution(), **asdict(options))
     log.info("%d hits in %d chunks -> %s", result.n_hits, result.chunks, ", ".join(map(str, result.paths)))
 
 
@@ -635,6 +689,7 @@ def plot(hits_path, output, title, top, max_q, motif_ids, tf_names):
     relative to the TSS, N stretches hatched."""
     from motifscan.api import ScanResult
     from motifscan.plots import DEFAULT_TOP, suffix_check
+    from motifscan.provenance import Provenance
     from motifscan.writers import read_tsv, records_from_provenance
 
     _check_outputs({"-o/--output": output}, {"HITS.tsv": hits_path})
@@ -642,7 +697,7 @@ def plot(hits_path, output, title, top, max_q, motif_ids, tf_names):
     provenance, hits = read_tsv(hits_path)
     # the provenance gives the promoter window's extent, the record lines each promoter's strand, the gap lines
     # the N stretches
-    result = ScanResult(hits, (), tuple(provenance), {}, records_from_provenance(provenance))
+    result = ScanResult(hits, (), Provenance.from_lines(provenance), {}, records_from_provenance(provenance))
     cap = DEFAULT_TOP if top is None else (top or None)
     figure = result.plot(output, title=title, top=cap, max_q=max_q, motif_ids=motif_ids, tf_names=tf_names)
     left_out = figure.left_out
@@ -662,7 +717,7 @@ def plot(hits_path, output, title, top, max_q, motif_ids, tf_names):
 @click.option("--jaspar-release", default=None, metavar="RELEASE", help="[default: the newest bundled]")
 @click.option("--tf-species", "species", default=None, metavar="SPECIES",
               help="With a TF name: only its matrices of this species ('human', 'mouse', 'Homo sapiens', 9606).")
-@click.option("--pseudocount", type=float, default=0.8, show_default=True)
+@_apply(_declared(ScanOptions, ("pseudocount",)))
 def logo(motif_id, output, jaspar_release, species, pseudocount):
     """Draw the sequence logo (information content, bits) of a motif: a JASPAR ID, a TF name (each of its
     matrices, one row each) or a motif file (each of its motifs, up to 12)."""
@@ -670,7 +725,9 @@ def logo(motif_id, output, jaspar_release, species, pseudocount):
     from motifscan.plots import motif_logo
 
     _check_outputs({"-o/--output": output}, {"MOTIF": motif_id})
-    motifs = resolve_motifs(motif_id, jaspar_release, tf_species=species)
+    from motifscan.motifs import jaspar_database
+
+    motifs = resolve_motifs(motif_id, jaspar_database(jaspar_release), tf_species=species)
     if len(motifs) > MAX_LOGOS:
         log.warning("%s holds %d motifs; drawing the first %d: %s", motif_id, len(motifs), MAX_LOGOS,
                     " ".join(m.id for m in motifs[:MAX_LOGOS]))
@@ -704,8 +761,9 @@ MAX_LOGOS = 12
                    "that do not cut the insert are used.")
 @_motif_options
 @click.option("-o", "--output", required=True, metavar="FILE", help="Design TSV ('-' for stdout).")
+@click.option("--html", "html_path", default=None, metavar="FILE", help="Also write the design as an HTML page.")
 def design(hits_path, top, rows, genome, species, assembly, ensembl_url, cache_dir, no_cache, offline, enzymes,
-           motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, output):
+           motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, output, html_path):
     """Bench designs for sites of a scan TSV: ChIP-qPCR primers, a site-destroying mutation with QuikChange-style
     primers, and primers to clone the promoter window into a reporter vector.
 
@@ -714,7 +772,7 @@ def design(hits_path, top, rows, genome, species, assembly, ensembl_url, cache_d
     """
     from motifscan.api import design_sites
 
-    _check_outputs({"-o/--output": output}, {"HITS.tsv": hits_path, "--genome": genome})
+    _check_outputs({"-o/--output": output, "--html": html_path}, {"HITS.tsv": hits_path, "--genome": genome})
     motifs = None
     if motif_ids or tf_names or motif_files or collections or tax_groups:
         _, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
@@ -724,7 +782,10 @@ def design(hits_path, top, rows, genome, species, assembly, ensembl_url, cache_d
                           offline=offline, command=_command_line())
     from motifscan.writers import write_outputs
 
-    write_outputs([(output, [result.to_tsv()])])
+    pieces = [(output, [result.to_tsv()])]
+    if html_path is not None:
+        pieces.append((html_path, [result.to_html()]))
+    write_outputs(pieces)
     log.info("%d sites designed", len(result))
 
 

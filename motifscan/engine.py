@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from numbers import Integral
 
 import numpy as np
 
@@ -23,48 +22,12 @@ from motifscan.encoding import INVALID, encode
 from motifscan.errors import UsageError
 from motifscan.hits import HitTable, MotifTable, TargetTable
 from motifscan.model import Motif
-from motifscan.motifs import DEFAULT_PSEUDOCOUNT, log_odds
+from motifscan.motifs import log_odds
+from motifscan.options import ScanOptions
 from motifscan.progress import task
 from motifscan.scanning import Candidates, Scanner
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ScanSettings:
-    """Thresholds and scoring-model parameters of a scan.
-
-    ``p_threshold``: report windows with p <= this. ``q_threshold``: also require q <= this (None: no filter).
-    ``min_rel_score``: also require rel_score >= this (None: no filter). ``pseudocount``: total per column.
-    ``background``: ``"uniform"``, ``"auto"`` or ``"A,C,G,T"`` numbers. ``mask_lowercase``: do not score windows
-    holding soft-masked (lowercase) letters. ``max_strand``: of a site found on both strands keep only the better
-    scoring strand (ties: +), instead of one row per strand. ``jobs``: worker threads of the scanner (None: all
-    cores); the results do not depend on it.
-    """
-
-    p_threshold: float = 1e-4
-    q_threshold: float | None = None
-    min_rel_score: float | None = None
-    pseudocount: float = DEFAULT_PSEUDOCOUNT
-    background: str = "uniform"
-    mask_lowercase: bool = False
-    max_strand: bool = False
-    jobs: int | None = None
-
-    def __post_init__(self) -> None:
-        if not 0 < self.p_threshold <= 1:
-            raise UsageError(f"p-value threshold must be in (0, 1], not {self.p_threshold}")
-        if self.q_threshold is not None and not 0 < self.q_threshold <= 1:
-            raise UsageError(f"q-value threshold must be in (0, 1], not {self.q_threshold}")
-        if self.min_rel_score is not None and not 0 <= self.min_rel_score <= 1:
-            raise UsageError(f"minimum relative score must be in [0, 1], not {self.min_rel_score}")
-        if not (self.pseudocount > 0 and np.isfinite(self.pseudocount)):
-            raise UsageError(f"pseudocount must be a positive number, not {self.pseudocount}")
-        if self.jobs is not None and (isinstance(self.jobs, bool) or not isinstance(self.jobs, Integral)
-                                      or self.jobs < 1):
-            raise UsageError(f"jobs must be a positive whole number, not {self.jobs}")
-        if not is_auto(self.background):
-            parse_background(self.background)  # fail early on a bad background
 
 
 @dataclass(frozen=True)
@@ -95,7 +58,7 @@ class EngineOutput:
     scored_windows: dict[str, int] = field(default_factory=dict)
 
 
-def scan_targets(targets: Sequence[ScanTarget], motifs: Sequence[Motif], settings: ScanSettings) -> EngineOutput:
+def scan_targets(targets: Sequence[ScanTarget], motifs: Sequence[Motif], settings: ScanOptions) -> EngineOutput:
     """Scan every target with every motif on both strands; see the module docstring for the flow."""
     if not motifs:
         raise UsageError("no motif selected")
@@ -165,7 +128,7 @@ def _distribution(motif: Motif, matrix: np.ndarray, background: np.ndarray) -> p
 
 
 def _passing(distribution: pvalues.ScoreDistribution, scores: np.ndarray, n_tests: int,
-             settings: ScanSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             settings: ScanOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For one motif's candidate scores (k,): (kept (k,) bool, p-values, q-values of the kept)."""
     p_values = distribution.pvalues(scores)
     distribution.release()
@@ -179,7 +142,7 @@ def _passing(distribution: pvalues.ScoreDistribution, scores: np.ndarray, n_test
 
 
 def _hit_table(targets: Sequence[ScanTarget], found: Candidates, motifs: Sequence[Motif], distributions, ranges,
-               scored: np.ndarray, settings: ScanSettings) -> HitTable:
+               scored: np.ndarray, settings: ScanOptions) -> HitTable:
     """The hit table of the candidates that pass the p-value (and q-value) thresholds, in output order
     (seq_name, start, motif_id, strand); the loop is over motifs, never over hits or sequence positions."""
     motif_table = MotifTable.of(motifs)

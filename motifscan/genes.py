@@ -16,68 +16,23 @@ from pathlib import Path
 
 import numpy as np
 
-from motifscan.api import MotifSpec, ScanResult, base_provenance, gap_provenance, resolve_motifs
-from motifscan.engine import ScanSettings, ScanTarget, scan_targets
+from motifscan.engine import ScanTarget
 from motifscan.errors import InputFileError, NoGenesError, UsageError
 from motifscan.hits import GeneTable, HitTable
 from motifscan.identifiers import ucsc_name, unversioned
-from motifscan.model import Gene, GeneLookup
-from motifscan.motifs import jaspar_database
+from motifscan.model import Gene, GeneLookup, Region
+from motifscan.options import GenomeSpec, PromoterOptions, ScanOptions
 from motifscan.progress import task
 from motifscan.promoters import (
     Promoter,
     promoters_for_gene,
     selected_transcripts,
-    tss_relative,
     tss_relative_columns,
     windows_holding,
 )
 
 log = logging.getLogger(__name__)
 
-CHROM_STYLES = ("source", "ucsc")
-
-
-@dataclass(frozen=True)
-class GenomeSpec:
-    """Where genes and sequence come from.
-
-    ``genome``: None for Ensembl REST, ``"demo"`` for the embedded demo genome, or a FASTA path (then
-    ``annotation`` is its GTF). The Ensembl fields apply to REST only.
-    """
-
-    genome: str | os.PathLike | None = None
-    annotation: str | os.PathLike | None = None
-    species: str = "human"
-    assembly: str | None = None  # None: GRCh38 for human
-    ensembl_url: str | None = None
-    cache_dir: str | os.PathLike | None = None
-    use_cache: bool = True
-    offline: bool = False
-
-    def open(self):
-        """The :class:`~motifscan.sources.GeneSource` this spec names."""
-        if self.genome is None:
-            if self.annotation is not None:
-                raise UsageError("--annotation needs --genome FASTA")
-            from motifscan.sources.ensembl import EnsemblSource
-
-            if self.assembly is None and self.species.lower() not in ("human", "homo_sapiens"):
-                raise UsageError(f"give --assembly for {self.species} (e.g. GRCm39 for mouse)")
-            return EnsemblSource(self.species, self.assembly or "GRCh38", base_url=self.ensembl_url,
-                                 cache_dir=self.cache_dir, use_cache=self.use_cache, offline=self.offline)
-        from motifscan.sources.local import LocalGenomeSource
-
-        if str(self.genome) == "demo":
-            if self.annotation is not None:
-                raise UsageError("--genome demo brings its own annotation; drop --annotation")
-            return LocalGenomeSource.demo(self.cache_dir)
-        if self.annotation is None:
-            raise UsageError("--genome FASTA needs --annotation GTF")
-        for path in (self.genome, self.annotation):
-            if not Path(path).exists():
-                raise UsageError(f"no such file: {path}")
-        return LocalGenomeSource(self.genome, self.annotation, self.cache_dir)
 
 
 @dataclass(frozen=True)
@@ -162,10 +117,12 @@ def _gene_promoters(source, gene: Gene, transcript_ids: tuple[str, ...], upstrea
     return found
 
 
-def collect_promoters(queries: Sequence[str], spec: GenomeSpec, *, upstream: int = 2000, downstream: int = 500,
-                      transcripts: str = "canonical", biotypes: Sequence[str] = (),
-                      strict: bool = False) -> PromoterSet:
-    """Resolve ``queries`` and cut their promoter windows (0-based half-open) with forward-strand sequences."""
+def collect_promoters(queries: Sequence[str], spec: GenomeSpec, window: PromoterOptions | None = None) -> PromoterSet:
+    """Resolve ``queries`` and cut their promoter windows (0-based half-open) with forward-strand sequences
+    (``window``: the window options, default :class:`~motifscan.options.PromoterOptions`)."""
+    window = window or PromoterOptions()
+    upstream, downstream, transcripts, biotypes = window.upstream, window.downstream, window.transcripts, window.biotypes
+    strict = window.strict
     if not queries:
         raise UsageError("no gene given")
     if biotypes and transcripts != "all":
@@ -194,6 +151,18 @@ def collect_promoters(queries: Sequence[str], spec: GenomeSpec, *, upstream: int
         if close:
             close()
     return PromoterSet(tuple(promoters), tuple(sequences), tuple(lookups), provenance)
+
+
+def promoter_targets(promoter_set: PromoterSet, chrom_style: str = "source"
+                     ) -> tuple[list[ScanTarget], dict[str, Region]]:
+    """The scan targets of the promoters and the records (name -> Region, 0-based half-open) as the outputs name
+    them: the chromosome names are decided once, here (``chrom_style`` "ucsc": ``chr6``), and hits and records
+    inherit them."""
+    records = {p.name: replace(p.region, chrom=ucsc_name(p.region.chrom)) if chrom_style == "ucsc" else p.region
+               for p in promoter_set.promoters}
+    targets = [ScanTarget(p.name, seq, records[p.name].chrom, p.region.start, p.region.strand)
+               for p, seq in zip(promoter_set.promoters, promoter_set.sequences)]
+    return targets, records
 
 
 def annotate(table: HitTable, promoters: Sequence[Promoter]) -> HitTable:
@@ -243,91 +212,9 @@ def annotate(table: HitTable, promoters: Sequence[Promoter]) -> HitTable:
                             transcript_sets=tuple(transcript_sets))
 
 
-def scan_genes(
-    genes: Sequence[str],
-    motifs: MotifSpec = None,
-    *,
-    genome: str | os.PathLike | None = None,
-    annotation: str | os.PathLike | None = None,
-    species: str = "human",
-    assembly: str | None = None,
-    ensembl_url: str | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    use_cache: bool = True,
-    offline: bool = False,
-    upstream: int = 2000,
-    downstream: int = 500,
-    transcripts: str = "canonical",
-    biotypes: Sequence[str] = (),
-    chrom_style: str = "source",
-    strict: bool = False,
-    p_threshold: float = 1e-4,
-    q_threshold: float | None = None,
-    min_rel_score: float | None = None,
-    pseudocount: float = 0.8,
-    background: str = "uniform",
-    mask_lowercase: bool = False,
-    max_strand: bool = False,
-    jobs: int | None = None,
-    jaspar_release: str | None = None,
-    command: str | None = None,
-    rank_promoters: bool = False,
-    background_genes: Sequence[str] | str | os.PathLike | None = None,
-) -> ScanResult:
-    """Scan the promoters of genes (symbols, Ensembl gene IDs or transcript IDs) for motifs.
-
-    ``rank_promoters``: also give every site its ``promoter_rank_p`` against the background of promoters (every
-    protein-coding gene of the source, or ``background_genes``: names or a file of names), cut and scored as these.
-
-    ``genome``: None (Ensembl REST, online, cached), ``"demo"`` (embedded GRCh37 chr6+chrX test genome), or a FASTA
-    path with ``annotation`` a GTF. Windows: ``upstream`` bases before each TSS and ``downstream`` bases from the TSS
-    base on. Hits have genomic ``start``/``end`` (0-based half-open), ``strand`` relative to the genome and
-    ``tss_rel_start``/``tss_rel_end`` relative to the first listed transcript's TSS (+1 = TSS base, no 0).
-    """
-    if isinstance(genes, str):  # one gene, not its letters
-        genes = [genes]
-    if chrom_style not in CHROM_STYLES:
-        raise UsageError(f"chrom style must be one of {', '.join(CHROM_STYLES)}, not {chrom_style!r}")
-    settings = ScanSettings(p_threshold=p_threshold, q_threshold=q_threshold, min_rel_score=min_rel_score,
-                            pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase,
-                            max_strand=max_strand, jobs=jobs)
-    release = jaspar_database(jaspar_release).release
-    chosen = resolve_motifs(motifs, release)
-    spec = GenomeSpec(genome, annotation, species, assembly, ensembl_url, cache_dir, use_cache, offline)
-    promoter_set = collect_promoters(genes, spec, upstream=upstream, downstream=downstream, transcripts=transcripts,
-                                     biotypes=biotypes, strict=strict)
-    # the output's chromosome names, decided once: hits and records inherit them
-    records = {p.name: replace(p.region, chrom=ucsc_name(p.region.chrom)) if chrom_style == "ucsc" else p.region
-               for p in promoter_set.promoters}
-    targets = [ScanTarget(p.name, seq, records[p.name].chrom, p.region.start, p.region.strand)
-               for p, seq in zip(promoter_set.promoters, promoter_set.sequences)]
-    output = scan_targets(targets, chosen, settings)
-    hits = annotate(output.hits, promoter_set.promoters)  # in the engine's output order
-    provenance = base_provenance(settings, chosen, output, release, command)
-    provenance[2:2] = [
-        *promoter_set.provenance,
-        ("genes", " ".join(genes)),
-        ("promoter_window", f"{upstream} bp upstream, {downstream} bp downstream of the TSS (TSS base included "
-                            f"downstream); transcripts={transcripts}" + (f" biotypes={','.join(biotypes)}"
-                                                                          if biotypes else "")),
-        ("tss_rel", "tss_rel_start/tss_rel_end: +1 = TSS base, -1 = base upstream, no 0, gene orientation"),
-    ]
-    by_name = {p.name: p for p in promoter_set.promoters}
-    provenance += gap_provenance(targets, lambda name, start, end: tss_relative(
-        by_name[name].transcripts[0].tss, by_name[name].gene.strand, start, end))
-    rank_p = None
-    if rank_promoters:
-        rank_p, facts = _rank_against_background(hits, spec, chosen, release, settings, upstream, downstream,
-                                                 transcripts, biotypes, background_genes)
-        provenance += facts
-    return ScanResult(hits, tuple(chosen), tuple(provenance), output.scored_windows, records, rank_p)
-
-
-def _rank_against_background(hits, spec: GenomeSpec, motifs, release: str, settings: ScanSettings, upstream: int,
-                             downstream: int, transcripts: str, biotypes: Sequence[str], background_genes):
+def rank_against_background(hits: HitTable, spec: GenomeSpec, motifs, release: str, settings: ScanOptions,
+                            window: PromoterOptions, background_genes):
     """Each hit's ``promoter_rank_p`` against the (cached) background of promoters, and provenance lines."""
-    import numpy as np
-
     from motifscan.background import is_auto
     from motifscan.best_scores import promoter_rank_p
     from motifscan.promoter_background import BackgroundCache, PromoterRule, build_background, universe_label
@@ -343,8 +230,8 @@ def _rank_against_background(hits, spec: GenomeSpec, motifs, release: str, setti
         if spec.use_cache else None
     source = spec.open()
     try:
-        background = build_background(source, motifs, rule=PromoterRule(upstream, downstream, transcripts,
-                                                                        tuple(biotypes)),
+        background = build_background(source, motifs, rule=PromoterRule(window.upstream, window.downstream,
+                                                                        window.transcripts, tuple(window.biotypes)),
                                       universe_names=names, universe_label=universe_label(names),
                                       jaspar_release=release, pseudocount=settings.pseudocount,
                                       background=str(settings.background), p_threshold=settings.p_threshold,

@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 LETTERS = "ACGT"
 DEFAULT_COLLECTION = "CORE"
 DEFAULT_TAX_GROUP = "vertebrates"
-DEFAULT_PSEUDOCOUNT = 0.8
 DEFAULT_SET_FILE = "atf_creb.txt"
 
 _ID_RE = re.compile(r"^([A-Z]{2}\d{4})(?:\.(\d+))?$", re.IGNORECASE)

@@ -216,13 +216,9 @@ def _tss_tick(x: float, _position=None) -> str:
 
 
 def _window_from_provenance(source) -> tuple[int, int] | None:
-    """(upstream, downstream) of a gene scan from a ScanResult's provenance, else None."""
-    for key, value in getattr(source, "provenance", ()) or ():
-        if key == "promoter_window":
-            found = re.search(r"(\d+) bp upstream, (\d+) bp downstream", str(value))
-            if found:
-                return int(found.group(1)), int(found.group(2))
-    return None
+    """(upstream, downstream) of a gene scan from a ScanResult's typed provenance, else None."""
+    provenance = getattr(source, "provenance", None)
+    return getattr(provenance, "promoter_window", None)
 
 
 def _colours(count: int) -> list:

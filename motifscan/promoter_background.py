@@ -23,19 +23,25 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from motifscan.best_scores import PromoterScores, ScoringModel, score_promoters, scoring_model
 from motifscan.background import background_from_codes, is_auto, parse_background
+from motifscan.best_scores import (
+    PromoterScores,
+    ScoringModel,
+    score_promoters,
+    scoring_model,
+)
 from motifscan.encoding import encode
 from motifscan.errors import NoGenesError
 from motifscan.model import Gene, Motif
-from motifscan.promoters import Promoter, promoters_for_gene
 from motifscan.progress import task
+from motifscan.promoters import Promoter, promoters_for_gene
 from motifscan.sources.cache import default_cache_dir, make_private_dirs
 
 log = logging.getLogger(__name__)
@@ -181,7 +187,7 @@ class BackgroundCache:
             return None
         try:
             return _read_entry(path, key)
-        except Exception as error:  # any damage at all: never use it
+        except Exception as error:  # noqa: BLE001 (any damage at all, whatever it raises: never use the entry)
             log.warning("background cache entry %s is damaged or stale (%s): rebuilding it", path,
                         f"{type(error).__name__}: {error}"[:200])
             try:
@@ -197,7 +203,7 @@ class BackgroundCache:
             arrays = _entry_arrays(scores, background)
             meta = {"key": key, "digest": _digest(arrays), "genes": len(scores), "motifs": len(scores.motif_ids)}
             buffer = io.BytesIO()
-            np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **arrays)
+            np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **arrays)  # type: ignore[arg-type]
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".bg.", suffix=".tmp")
             try:
                 with os.fdopen(handle, "wb") as out:

@@ -25,7 +25,8 @@ from motifscan.errors import InputFileError, MotifscanError, UsageError
 from motifscan.hits import STRAND_DTYPE, TSV_COLUMNS, GeneTable, HitTable, MotifTable, TargetTable
 from motifscan.model import Region
 
-Provenance = Sequence[tuple[str, str]]
+Provenance = Iterable[tuple[str, str]]
+"""Provenance as the writers take it: (key, value) pairs (a :class:`~motifscan.provenance.Provenance` is one)."""
 
 CHUNK_ROWS = 1 << 15
 """Hits formatted at once: the writers turn this many rows of the columns into text, then yield it (streaming)."""

@@ -111,11 +111,11 @@ def test_motifs_listing():
     (["fasta", EXAMPLE, "--motif", "MA9999.9"], 2, "unknown motif ID 'MA9999.9'"),
     (["fasta", EXAMPLE, "--tf", "ATF33"], 2, "did you mean atf3"),
     (["fasta", EXAMPLE, "--jaspar-release", "JASPAR1999"], 2, "unknown JASPAR release"),
-    (["fasta", EXAMPLE, "--background", "0.1,0.2"], 2, "bad background"),
-    (["fasta", EXAMPLE, "--background", "gc-rich"], 2, "bad background"),
-    (["fasta", EXAMPLE, "--pvalue", "0"], 2, "p-value threshold"),
+    (["fasta", EXAMPLE, "--background", "0.1,0.2"], 2, "--background must be 'uniform', 'auto' or four positive"),
+    (["fasta", EXAMPLE, "--background", "gc-rich"], 2, "not 'gc-rich'"),
+    (["fasta", EXAMPLE, "--pvalue", "0"], 2, "--pvalue must be in (0, 1], not 0"),
     (["fasta", EXAMPLE, "--pvalue", "abc"], 2, "not a valid float"),
-    (["fasta", EXAMPLE, "--qvalue", "1.5"], 2, "q-value threshold"),
+    (["fasta", EXAMPLE, "--qvalue", "1.5"], 2, "--qvalue must be in (0, 1], not 1.5"),
     (["fasta", EXAMPLE, "--pseudocount", "-1"], 2, "pseudocount"),
 ])
 def test_usage_errors(args, code, message):
@@ -208,7 +208,7 @@ def test_promoter_bed_carries_provenance():
 
 def test_api_takes_one_gene_as_a_string_and_refuses_duplicate_record_names():
     from motifscan.errors import UsageError
-    from motifscan.genes import scan_genes
+    from motifscan.api import scan_genes
 
     assert {h.gene_name for h in scan_genes("FOXC1", genome="demo", p_threshold=1e-3)} == {"FOXC1"}
     with pytest.raises(UsageError, match="unique"):

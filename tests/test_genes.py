@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from motifscan.cli import cli
-from motifscan.genes import scan_genes
+from motifscan.api import scan_genes
 from motifscan.motifs import log_odds, select_motifs
 
 from oracles import exact_pvalues, read_fasta_plainly, reverse_complement, window_score

@@ -9,7 +9,9 @@ from oracles import read_fasta_plainly, reverse_complement
 
 import motifscan
 from motifscan.api import scan_fasta
-from motifscan.genes import GenomeSpec, collect_promoters, scan_genes
+from motifscan.api import scan_genes
+from motifscan.genes import GenomeSpec, collect_promoters
+from motifscan.options import PromoterOptions
 from motifscan.hits import TSV_COLUMNS, Hit, HitTable
 from motifscan.writers import CHUNK_ROWS
 
@@ -23,7 +25,7 @@ def gene_result():
 
 @pytest.fixture(scope="module")
 def promoters():
-    return collect_promoters(GENES, GenomeSpec("demo"), transcripts="all")
+    return collect_promoters(GENES, GenomeSpec("demo"), PromoterOptions(transcripts="all"))
 
 
 def tsv_rows(result) -> list[list[str]]:

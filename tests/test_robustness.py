@@ -374,19 +374,19 @@ def test_meme_alternative_name_becomes_the_motif_name():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--pvalue", "2"], "p-value threshold must be in (0, 1]"),
-    (["--pvalue", "-1"], "p-value threshold must be in (0, 1]"),
-    (["--pvalue", "0"], "p-value threshold must be in (0, 1]"),
-    (["--pvalue", "nan"], "p-value threshold must be in (0, 1]"),
-    (["--qvalue", "0"], "q-value threshold must be in (0, 1]"),
-    (["--qvalue", "1.5"], "q-value threshold must be in (0, 1]"),
-    (["--min-rel-score", "1.5"], "minimum relative score must be in [0, 1]"),
-    (["--min-rel-score", "-0.1"], "minimum relative score must be in [0, 1]"),
-    (["--pseudocount", "0"], "pseudocount must be a positive number"),
-    (["--pseudocount", "inf"], "pseudocount must be a positive number"),
-    (["--background", "0.5,0.5,0.5"], "bad background"),
-    (["--background", "-1,1,1,1"], "bad background"),
-    (["--background", "nan,1,1,1"], "bad background"),
+    (["--pvalue", "2"], "--pvalue must be in (0, 1], not 2"),
+    (["--pvalue", "-1"], "--pvalue must be in (0, 1], not -1"),
+    (["--pvalue", "0"], "--pvalue must be in (0, 1], not 0"),
+    (["--pvalue", "nan"], "--pvalue must be in (0, 1], not nan"),
+    (["--qvalue", "0"], "--qvalue must be in (0, 1], not 0"),
+    (["--qvalue", "1.5"], "--qvalue must be in (0, 1], not 1.5"),
+    (["--min-rel-score", "1.5"], "--min-rel-score must be in [0, 1], not 1.5"),
+    (["--min-rel-score", "-0.1"], "--min-rel-score must be in [0, 1], not -0.1"),
+    (["--pseudocount", "0"], "--pseudocount must be a positive number, not 0"),
+    (["--pseudocount", "inf"], "--pseudocount must be a positive number, not inf"),
+    (["--background", "0.5,0.5,0.5"], "--background must be 'uniform', 'auto' or four positive numbers"),
+    (["--background", "-1,1,1,1"], "not '-1,1,1,1'"),
+    (["--background", "nan,1,1,1"], "--background must be"),
     (["--jaspar-release", "JASPAR2019"], "unknown JASPAR release 'JASPAR2019'"),
     (["--jaspar-release", "../../etc/passwd"], "unknown JASPAR release"),
     (["--motif", "MA0605.99"], "unknown motif ID"),
@@ -395,6 +395,34 @@ def test_out_of_range_values_are_one_line_usage_errors(tmp_path, args, message):
     out = write(tmp_path / "out.tsv", "previous\n")
     assert_one_line_error(run("-q", "fasta", EXAMPLE, "-o", out, *args), 2, message)
     assert out.read_text() == "previous\n"
+
+
+@pytest.mark.parametrize("keywords, message", [
+    ({"p_threshold": 2}, "p_threshold must be in (0, 1], not 2"),
+    ({"q_threshold": 0}, "q_threshold must be in (0, 1], not 0"),
+    ({"min_rel_score": -0.5}, "min_rel_score must be in [0, 1], not -0.5"),
+    ({"pseudocount": 0}, "pseudocount must be a positive number, not 0"),
+    ({"jobs": 0}, "jobs must be a positive whole number, not 0"),
+    ({"background": "gc"}, "background must be 'uniform', 'auto' or four positive numbers A,C,G,T, not 'gc'"),
+    ({"pvalue": 1e-3}, "unknown option 'pvalue'"),
+])
+def test_api_errors_name_the_parameter(keywords, message):
+    from motifscan.api import scan_fasta
+    from motifscan.errors import UsageError
+
+    with pytest.raises(UsageError) as error:
+        scan_fasta([("s", "ACGT" * 20)], "MA0605.3", **keywords)
+    assert str(error.value).startswith(message)
+
+
+def test_api_promoter_window_errors_name_the_parameter():
+    from motifscan.api import scan_genes
+    from motifscan.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"^upstream must be a whole number >= 0, not -5$"):
+        scan_genes("FOXC1", genome="demo", upstream=-5)
+    with pytest.raises(UsageError, match=r"^transcripts must be one of canonical, all, not 'longest'$"):
+        scan_genes("FOXC1", genome="demo", transcripts="longest")
 
 
 def test_overflowing_background_is_a_usage_error():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from motifscan.api import scan_fasta
-from motifscan.genes import scan_genes
+from motifscan.api import scan_genes
 from motifscan.writers import FIMO_COLUMNS, bed_score, write_lines
 
 from oracles import reverse_complement
