@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from motifscan import textfiles
 from motifscan.errors import InputFileError
@@ -68,7 +68,8 @@ _SEQUENCE_TEXT = re.compile(r"[A-Za-z*.\-]*")
 
 def _parse(path: Path, position: list[int]) -> Iterator[FastaRecord]:
     seen: dict[str, int] = {}
-    name = description = None
+    name: str | None = None
+    description = ""
     header_line = 0
     chunks: list[str] = []
     number = 0  # lines read so far

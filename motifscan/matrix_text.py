@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, NoReturn, Sequence
+from typing import NoReturn
 
 import numpy as np
 
@@ -121,7 +122,7 @@ class MatrixText:
         (frequencies are not rescaled here)."""
         blocks = self._blocks()
         file_layout = self._file_layout(blocks)
-        result = []
+        result: list[tuple[str, str, np.ndarray]] = []
         for block in blocks:
             layout = self._layout(block, file_layout)
             for matrix in self._split(block) if layout == FOUR_ROWS else [block]:
@@ -263,7 +264,7 @@ class MatrixText:
 
     def _file_layout(self, blocks: list[RawMatrix]) -> str | None:
         """The one layout of the blocks whose shape tells (None when none tells); two layouts in one file: refused."""
-        decided = {}
+        decided: dict[str, RawMatrix] = {}
         for block in blocks:
             if len(block.layouts) == 1:
                 decided.setdefault(next(iter(block.layouts)), block)

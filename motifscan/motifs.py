@@ -15,15 +15,17 @@ import logging
 import re
 import sqlite3
 from collections import defaultdict
-from functools import cached_property, lru_cache
+from collections.abc import Iterable, Sequence
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
 from motifscan.errors import UnknownMotifError, UsageError
 from motifscan.model import Motif
-from motifscan.motif_files import read_motif_file  # re-exported: motif files are read there
+from motifscan.motif_files import (
+    read_motif_file,  # re-exported: motif files are read there
+)
 from motifscan.resources import data_dir
 
 log = logging.getLogger(__name__)
@@ -338,7 +340,7 @@ class JasparDatabase:
 # --- motif files ------------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _open_release(release: str) -> JasparDatabase:
     return JasparDatabase(release)
 
