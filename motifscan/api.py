@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-
 from motifscan import __version__
 from motifscan.engine import ScanTarget, scan_targets
 from motifscan.errors import UsageError

@@ -20,8 +20,8 @@ observed / expected = CpG count x (A+C+G+T) / (C count x G count) (Gardiner-Gard
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -58,7 +58,7 @@ class PromoterScores:
     def __len__(self) -> int:
         return len(self.gene_ids)
 
-    def rows(self, keep: np.ndarray) -> "PromoterScores":
+    def rows(self, keep: np.ndarray) -> PromoterScores:
         """The table restricted to the rows where ``keep`` (bool (n,), or indices) holds."""
         keep = np.asarray(keep)
         index = np.flatnonzero(keep) if keep.dtype == bool else keep

@@ -8,6 +8,7 @@ background). Errors are one line on stderr; ``-v`` adds the traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -75,10 +76,8 @@ def _stdout_closed() -> bool:
 
 def _silence_stdout() -> None:
     """After a broken pipe: point file descriptor 1 at /dev/null, so that Python's flush at exit fails no more."""
-    try:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 # -v and -q are global options: accepted before the subcommand (``motifscan -v scan ...``) and after it
@@ -328,7 +327,8 @@ def _check_outputs(outputs: dict[str, str | None], inputs: dict[str, object] | N
     """Every output path usable, before any work: not empty (``-o ''``), writable, no two the same (one would
     silently overwrite the other), and none an input of the run, also through a link (the output would replace the
     input). ``outputs``: option name -> path ("-" = stdout; None = not asked for); ``inputs``: option or argument
-    name -> path or paths (those that are no existing file, e.g. None or "demo", are skipped). Usage errors (exit 2), except a closed stdout (exit 1)."""
+    name -> path or paths (those that are no existing file, e.g. None or "demo", are skipped). Usage errors (exit 2),
+    except a closed stdout (exit 1)."""
     from motifscan.errors import UsageError
     from motifscan.writers import check_output_path
 
@@ -465,8 +465,8 @@ def _gene_list(genes, genes_file) -> list[str]:
 @_BACKGROUND_GENES
 @_motif_options
 @_scoring_options
-def scan(genes, genes_file, rank_promoters, background_genes_file, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, output,
-         bed_path, bed_track, gff3_path, fimo_path, **values):
+def scan(genes, genes_file, rank_promoters, background_genes_file, motif_ids, tf_names, motif_files, collections,
+         tax_groups, jaspar_release, output, bed_path, bed_track, gff3_path, fimo_path, **values):
     """Scan the promoters of GENES (symbols, Ensembl gene or transcript IDs).
 
     Coordinates are genomic, 0-based half-open; tss_rel_start/tss_rel_end count from the TSS (+1 = TSS base).

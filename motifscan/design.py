@@ -523,7 +523,8 @@ def _clone(site: Hit, records: dict[str, Region], source: SequenceSource, enzyme
     start, end = _sequenced_stretch(sequence, offset, record, site)
     key = (site.seq_name, start, end)
     earlier = cloned.get(key, (None, ""))[0]
-    if key not in cloned or (earlier is not None and not earlier.insert_start < site.start < site.end < earlier.insert_end):
+    outside_earlier = earlier is not None and not earlier.insert_start < site.start < site.end < earlier.insert_end
+    if key not in cloned or outside_earlier:
         primers, note = cloning_primers(sequence, offset, start, end, record.strand, enzymes, (site.start, site.end))
         if (start, end) != (record.start, record.end):
             note = (f"the window holds N: cloned its N-free stretch {start}-{end} (0-based half-open) holding the "

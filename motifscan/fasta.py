@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from motifscan import textfiles
 from motifscan.errors import InputFileError

@@ -20,8 +20,8 @@ import os
 import shutil
 import tempfile
 import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from motifscan.errors import MotifscanError, UsageError
 from motifscan.hits import HitTable

@@ -15,9 +15,9 @@ import logging
 import re
 import sqlite3
 from collections import defaultdict
-from functools import cached_property, lru_cache
+from collections.abc import Iterable, Sequence
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -338,7 +338,7 @@ class JasparDatabase:
 # --- motif files ------------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _open_release(release: str) -> JasparDatabase:
     return JasparDatabase(release)
 

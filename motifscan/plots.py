@@ -1,10 +1,10 @@
 """Pictures: promoter maps of hits and sequence logos of motifs.
 
-matplotlib and logomaker are the optional extra ``plot`` (``pip install ".[plot]"`` in the clone); they are imported when a picture is asked for,
-and their absence raises :class:`PlotDependencyError` with the install command. Figures are made with
-:class:`matplotlib.figure.Figure` directly (no pyplot, no GUI backend, no global state), so this module works on
-headless machines and leaves a notebook's backend alone; PNG and SVG files are written by matplotlib's Agg and SVG
-renderers. The figures display inline in Jupyter.
+matplotlib and logomaker are the optional extra ``plot`` (``pip install ".[plot]"`` in the clone); they are imported
+when a picture is asked for, and their absence raises :class:`PlotDependencyError` with the install command. Figures
+are made with :class:`matplotlib.figure.Figure` directly (no pyplot, no GUI backend, no global state), so this module
+works on headless machines and leaves a notebook's backend alone; PNG and SVG files are written by matplotlib's Agg and
+SVG renderers. The figures display inline in Jupyter.
 
 Promoter map coordinates
 ------------------------
@@ -23,9 +23,10 @@ import os
 import re
 import tempfile
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -129,8 +130,9 @@ def _save(figure, path: str | Path | None) -> None:
         figure.savefig(path, format=image_format, dpi=dpi)
         return
     try:
-        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-        handle.close()
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
+                                         delete=False) as handle:
+            pass  # only its name is wanted: savefig writes the file
         try:
             figure.savefig(handle.name, format=image_format, dpi=dpi)
             os.chmod(handle.name, 0o666 & ~_umask())
@@ -180,8 +182,8 @@ def _row_label(name: str, hits: Sequence[Hit]) -> str:
 def infer_gene_strands(rows: Mapping[str, Sequence[Hit]]) -> dict[str, str | None]:
     """The gene strand of each row of TSS-relative hits, read from the hits themselves.
 
-    A hit's TSS-relative position counts from the TSS of its first transcript (``transcript_ids[0]``), so all the hits of one gene and
-    first transcript imply one TSS. With ``x`` the left edge of the site's first base on the map axis
+    A hit's TSS-relative position counts from the TSS of its first transcript (``transcript_ids[0]``), so all the hits
+    of one gene and first transcript imply one TSS. With ``x`` the left edge of the site's first base on the map axis
     (:func:`tss_axis_position`), a ``+`` gene puts that TSS at ``start - x`` and a ``-`` gene at ``end - 1 + x``
     (genomic, 0-based). Whichever hypothesis gives one TSS for the group's sites is the strand; groups whose sites
     all start at one base (both hypotheses fit) say nothing, and the gene's groups vote. A gene with no telling
@@ -193,7 +195,7 @@ def infer_gene_strands(rows: Mapping[str, Sequence[Hit]]) -> dict[str, str | Non
         gene = (hits[0].gene_id or hits[0].gene_name or key) if hits else key
         by_gene.setdefault(gene, []).append(key)
     strands: dict[str, str | None] = {}
-    for gene, keys in by_gene.items():
+    for keys in by_gene.values():
         groups: dict[str, list[Hit]] = {}
         for hit in (h for key in keys for h in rows[key]):
             groups.setdefault(hit.transcript_ids[0] if hit.transcript_ids else "", []).append(hit)
@@ -352,7 +354,7 @@ def promoter_map(
     max_q: float | None = None,
     motif_ids: Sequence[str] = (),
     tf_names: Sequence[str] = (),
-) -> "Figure":
+) -> Figure:
     """A map of the sites on each promoter: one row per scanned record, x = position relative to the TSS.
 
     Parameters
@@ -393,8 +395,8 @@ def promoter_map(
     when the gene's strand is unknown. FASTA scans (no ``tss_rel_start``): x is the 0-based record position, from 0
     to the record's end, ``▶`` = ``+`` strand of the record, and there is no TSS mark. Colour = motif (legend
     "motif"): with at most :data:`DEFAULT_TOP` scanned motifs each keeps its colour whatever the hits (colours follow
-    the order of the scanned motif IDs), else the order of the drawn motifs' IDs. Marker area grows with -log10 p (legend
-    "mark"). Sites at nearly the same place stack outwards from the row line, strongest nearest; beyond three
+    the order of the scanned motif IDs), else the order of the drawn motifs' IDs. Marker area grows with -log10 p
+    (legend "mark"). Sites at nearly the same place stack outwards from the row line, strongest nearest; beyond three
     lanes they overlap. Stretches of N (at least 10 letters other than A, C, G, T; never scanned) are hatched grey
     boxes labelled "N". In a record that merges several transcripts' windows (``transcripts="all"``), each site
     sits relative to the TSS of its own first transcript, as in the TSV.
@@ -834,7 +836,7 @@ def information_matrix(motif: Motif, pseudocount: float = 0.8, background=None) 
 
 
 def motif_logo(motif: Motif, path: str | Path | None = None, *, pseudocount: float = 0.8,
-               background=None) -> "Figure":
+               background=None) -> Figure:
     """An information-content sequence logo (bits) of ``motif``, titled ``"ID NAME"``.
 
     Parameters

@@ -17,25 +17,27 @@ renamed, so a crash leaves no half-written entry.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import logging
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from motifscan.best_scores import PromoterScores, ScoringModel, score_promoters, scoring_model
 from motifscan.background import background_from_codes, is_auto, parse_background
+from motifscan.best_scores import PromoterScores, ScoringModel, score_promoters, scoring_model
 from motifscan.encoding import encode
 from motifscan.errors import NoGenesError
 from motifscan.model import Gene, Motif
-from motifscan.promoters import Promoter, promoters_for_gene
 from motifscan.progress import task
+from motifscan.promoters import Promoter, promoters_for_gene
 from motifscan.sources.cache import default_cache_dir, make_private_dirs
 
 log = logging.getLogger(__name__)
@@ -184,10 +186,8 @@ class BackgroundCache:
         except Exception as error:  # any damage at all: never use it
             log.warning("background cache entry %s is damaged or stale (%s): rebuilding it", path,
                         f"{type(error).__name__}: {error}"[:200])
-            try:
+            with contextlib.suppress(OSError):
                 path.unlink()
-            except OSError:
-                pass
             return None
 
     def store(self, key: dict[str, Any], scores: PromoterScores, background: np.ndarray) -> None:

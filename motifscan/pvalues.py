@@ -40,8 +40,8 @@ score and its lattice score, which matters only for words whose scores differ by
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 

@@ -44,9 +44,9 @@ import contextlib
 import itertools
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
@@ -117,7 +117,7 @@ class Candidates:
     score: np.ndarray
     target: np.ndarray | None = None
 
-    def by_target(self, n_targets: int) -> list["Candidates"]:
+    def by_target(self, n_targets: int) -> list[Candidates]:
         """One :class:`Candidates` per target 0 .. n_targets - 1 (requires ``target``), without ``target``, in this
         one's order within each target."""
         order = np.argsort(self.target, kind="stable")
@@ -605,7 +605,7 @@ def _owners(counts: np.ndarray, total: int) -> np.ndarray:
     return np.cumsum(marks, out=marks)
 
 
-def _quad_codes(codes: np.ndarray, first: int, n: int, out: np.ndarray, work: "_Workspace") -> None:
+def _quad_codes(codes: np.ndarray, first: int, n: int, out: np.ndarray, work: _Workspace) -> None:
     """:func:`_word_codes` of 4-letter words into ``out`` (int16, shape (n,)), in the worker's reused arrays.
 
     In uint8 arithmetic: each letter's two low bits (A, C, G, T are 0..3) moved into place, two letters at a time,

@@ -24,8 +24,9 @@ import gzip
 import io
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Iterator, Literal
+from typing import IO, Literal
 
 from motifscan.errors import InputFileError
 
@@ -70,7 +71,7 @@ def describe_binary(char: str, kind: str) -> str:
 def _open_binary(path: Path, stack: contextlib.ExitStack) -> IO[bytes]:
     """The file's bytes, decompressed if they start with the gzip magic; opened once and sniffed with ``peek`` (which
     consumes nothing), so that pipes work too."""
-    raw = stack.enter_context(open(path, "rb", buffering=SNIFF_BYTES))
+    raw = stack.enter_context(open(path, "rb", buffering=SNIFF_BYTES))  # noqa: SIM115  (the stack closes it)
     if raw.peek(2)[:2] == GZIP_MAGIC:
         return stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))  # type: ignore[arg-type]
     return raw

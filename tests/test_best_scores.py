@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from oracles import reverse_complement, window_score
 
 from motifscan.best_scores import promoter_rank_p, score_promoters, scoring_model
 from motifscan.motifs import select_motifs
-from oracles import reverse_complement, window_score
 
 
 def _brute_best(matrix: np.ndarray, sequences: list[str]) -> float:

@@ -295,9 +295,11 @@ def test_cloning_primers_and_enzymes(demo_design: Path, demo_scan: Path, demo_ch
         reverse_binding = "".join(c for c in reverse if c.isupper())
         plus_left = insert[:len(forward_binding if gene_strand == "+" else reverse_binding)]
         if gene_strand == "+":  # forward reads the promoter toward the TSS
-            assert forward_binding == plus_left and reverse_binding == reverse_complement(insert[-len(reverse_binding):])
+            assert forward_binding == plus_left
+            assert reverse_binding == reverse_complement(insert[-len(reverse_binding):])
         else:
-            assert reverse_binding == plus_left and forward_binding == reverse_complement(insert[-len(forward_binding):])
+            assert reverse_binding == plus_left
+            assert forward_binding == reverse_complement(insert[-len(forward_binding):])
         assert abs(primer3.calc_tm(forward_binding) - float(row["clone_forward_tm"])) < 0.006
 
 

@@ -9,15 +9,15 @@ import re
 
 import numpy as np
 import pytest
+from oracles import reverse_complement, window_score
 from scipy import stats
+from synthetic_genome import DOWNSTREAM, UPSTREAM, make_genome
 
 from motifscan.gene_lists import compare, enrich
 from motifscan.model import Region
 from motifscan.motifs import default_motif_ids, log_odds, select_motifs
 from motifscan.promoter_background import BackgroundCache, PromoterRule, build_background
 from motifscan.sources.local import LocalGenomeSource
-from oracles import reverse_complement, window_score
-from synthetic_genome import DOWNSTREAM, UPSTREAM, make_genome
 
 CONTROLS = ["MA0079.5", "MA0035.5", "MA0143.5", "MA0139.2"]  # SP1 (GC-rich), GATA1, SOX2, CTCF
 MOTIF_IDS = default_motif_ids() + CONTROLS
@@ -149,7 +149,8 @@ def test_counts_and_p_values_equal_scipy_and_a_brute_force_scan(planted_genome, 
         threshold = result.query.site_threshold[j]
         w = matrix.shape[1]
 
-        def best(text):  # every window, both strands: the matrix and its reverse complement column by column
+        # every window, both strands: the matrix and its reverse complement column by column
+        def best(text, matrix=matrix, w=w):
             codes = np.array(["ACGT".index(c) for c in text.upper()])
             n = len(codes) - w + 1
             forward = sum(matrix[codes[k : k + n], k] for k in range(w))
@@ -165,7 +166,7 @@ def test_counts_and_p_values_equal_scipy_and_a_brute_force_scan(planted_genome, 
         table = [[a, len(q) - a], [c, len(b) - c]]
         assert row["p_value"] == pytest.approx(stats.fisher_exact(table, alternative="greater").pvalue, rel=1e-9)
         floor = result.query.floor_score[j]
-        censor = lambda v: round(v, 6) if v >= floor - 1e-9 else -np.inf  # noqa: E731
+        censor = lambda v, floor=floor: round(v, 6) if v >= floor - 1e-9 else -np.inf  # noqa: E731
         expected = stats.mannwhitneyu([censor(v) for v in q], [censor(v) for v in b], alternative="greater")
         assert row["rank_p_value"] == pytest.approx(expected.pvalue, rel=1e-9)
 

@@ -7,10 +7,10 @@ import csv
 
 import pytest
 from click.testing import CliRunner
+from synthetic_genome import DOWNSTREAM, UPSTREAM, make_genome
 
 from motifscan.cli import cli
 from motifscan.gene_lists import ENRICH_COLUMNS
-from synthetic_genome import DOWNSTREAM, UPSTREAM, make_genome
 
 
 def run(*args):

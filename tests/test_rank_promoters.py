@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from synthetic_genome import DOWNSTREAM, UPSTREAM, make_genome
 
-from motifscan.cli import cli
 from motifscan.api import scan_genes
+from motifscan.cli import cli
 from motifscan.model import Region
 from motifscan.motifs import log_odds, select_motifs
 from motifscan.sources.local import LocalGenomeSource
 from motifscan.writers import read_tsv
-from synthetic_genome import DOWNSTREAM, UPSTREAM, make_genome
 
 
 @pytest.fixture(scope="module")

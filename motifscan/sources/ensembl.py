@@ -28,7 +28,8 @@ import re
 import socket
 import time
 from collections import deque
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -320,7 +321,7 @@ class EnsemblSource:
             self._session.close()
         self._cache.close()
 
-    def __enter__(self) -> "EnsemblSource":
+    def __enter__(self) -> EnsemblSource:
         return self
 
     def __exit__(self, *_: object) -> None:
