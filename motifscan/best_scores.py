@@ -117,7 +117,7 @@ def score_promoters(gene_ids: Sequence[str], gene_names: Sequence[str], windows:
     ``--transcripts all``); the best of a gene is over all its windows, both strands.
     """
     n_genes, n_motifs = len(gene_ids), len(model.motifs)
-    best = np.full(n_genes * n_motifs, -np.inf)
+    best: np.ndarray = np.full(n_genes * n_motifs, -np.inf)  # flat while filled, then (n_genes, n_motifs)
     scorable = np.zeros((n_genes, n_motifs), dtype=bool)
     letters = np.zeros((n_genes, 5), dtype=np.int64)
     cpg = np.zeros(n_genes, dtype=np.int64)

@@ -16,6 +16,7 @@ import shlex
 import signal
 import sys
 import traceback
+from collections.abc import Iterable
 
 import click
 
@@ -244,7 +245,7 @@ def _declared(dataclass_type: type, names: tuple[str, ...] | None = None) -> lis
             if flag.inverted:
                 settings.update(flag_value=False, default=True)
         else:
-            settings["default"] = list(default) if flag.multiple else default
+            settings["default"] = list(default or ()) if flag.multiple else default
             settings["multiple"] = flag.multiple
             settings["type"] = {"float": float, "str": str,
                                 "int": click.IntRange(min=flag.minimum) if flag.minimum is not None else int,
@@ -323,7 +324,11 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-def _check_outputs(outputs: dict[str, str | None], inputs: dict[str, object] | None = None) -> None:
+# an input of a run, as _check_outputs takes it: a path, several (e.g. --motifs-file given twice), or none
+_InputPaths = str | os.PathLike | Iterable[str | os.PathLike | None] | None
+
+
+def _check_outputs(outputs: dict[str, str | None], inputs: dict[str, _InputPaths] | None = None) -> None:
     """Every output path usable, before any work: not empty (``-o ''``), writable, no two the same (one would
     silently overwrite the other), and none an input of the run, also through a link (the output would replace the
     input). ``outputs``: option name -> path ("-" = stdout; None = not asked for); ``inputs``: option or argument

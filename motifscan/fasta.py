@@ -68,7 +68,8 @@ _SEQUENCE_TEXT = re.compile(r"[A-Za-z*.\-]*")
 
 def _parse(path: Path, position: list[int]) -> Iterator[FastaRecord]:
     seen: dict[str, int] = {}
-    name = description = None
+    name: str | None = None
+    description = ""
     header_line = 0
     chunks: list[str] = []
     number = 0  # lines read so far

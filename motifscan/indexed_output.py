@@ -83,7 +83,7 @@ class BgzipTabixSink:
         self._pysam = pysam
         self.target, self.kind = target, kind
         self.staged = _Staged(target)
-        self._file = pysam.BGZFile(str(self.staged.path(target.name)), "wb")
+        self._file = pysam.BGZFile(str(self.staged.path(target.name)), "wb", index=None)
         self._skip = len(header)
         self._csi = max(chrom_lengths.values(), default=0) >= TABIX_MAX_LENGTH
         self.rows = 0

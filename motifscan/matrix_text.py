@@ -122,7 +122,7 @@ class MatrixText:
         (frequencies are not rescaled here)."""
         blocks = self._blocks()
         file_layout = self._file_layout(blocks)
-        result = []
+        result: list[tuple[str, str, np.ndarray]] = []
         for block in blocks:
             layout = self._layout(block, file_layout)
             for matrix in self._split(block) if layout == FOUR_ROWS else [block]:
@@ -264,7 +264,7 @@ class MatrixText:
 
     def _file_layout(self, blocks: list[RawMatrix]) -> str | None:
         """The one layout of the blocks whose shape tells (None when none tells); two layouts in one file: refused."""
-        decided = {}
+        decided: dict[str, RawMatrix] = {}  # layout -> the first block that tells it
         for block in blocks:
             if len(block.layouts) == 1:
                 decided.setdefault(next(iter(block.layouts)), block)

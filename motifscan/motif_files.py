@@ -91,11 +91,11 @@ def read_motif_file(path: str | Path) -> list[Motif]:
     if fmt == "xml":
         raise InputFileError(f"{path}: an XML file that is not MEME's XML output: not a supported motif file "
                              f"(supported: {SUPPORTED_LAYOUTS})")
-    matrices = MatrixText(path, text).matrices()
-    if not matrices:
+    text_matrices = MatrixText(path, text).matrices()
+    if not text_matrices:
         raise InputFileError(f"{path}: no motif found (supported: {SUPPORTED_LAYOUTS})")
     return [Motif(id=motif_id, name=name, counts=_frequencies_to_counts(_checked_counts(counts, path, motif_id)),
-                  source=str(path)) for motif_id, name, counts in matrices]
+                  source=str(path)) for motif_id, name, counts in text_matrices]
 
 
 # --- the text ---------------------------------------------------------------------------------------------------

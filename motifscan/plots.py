@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -163,6 +163,14 @@ def tss_axis_position(relative: int) -> int:
     return relative - 1 if relative > 0 else relative
 
 
+def _tss_span(hit: Hit) -> tuple[int, int]:
+    """``[left, right)`` of a gene-scan hit's site on the TSS axis (:func:`tss_axis_position` of its first and last
+    base); a hit of a FASTA scan has no TSS-relative position."""
+    if hit.tss_rel_start is None or hit.tss_rel_end is None:
+        raise ValueError(f"hit of {hit.motif_id} on {hit.seq_name}: no TSS-relative position (not a gene scan)")
+    return tss_axis_position(hit.tss_rel_start), tss_axis_position(hit.tss_rel_end) + 1
+
+
 def _row_key(hit: Hit) -> str:
     return hit.seq_name
 
@@ -201,8 +209,8 @@ def infer_gene_strands(rows: Mapping[str, Sequence[Hit]]) -> dict[str, str | Non
             groups.setdefault(hit.transcript_ids[0] if hit.transcript_ids else "", []).append(hit)
         votes = 0
         for group in groups.values():
-            plus = {h.start - tss_axis_position(h.tss_rel_start) for h in group}
-            minus = {h.end - 1 + tss_axis_position(h.tss_rel_start) for h in group}
+            plus = {h.start - _tss_span(h)[0] for h in group}
+            minus = {h.end - 1 + _tss_span(h)[0] for h in group}
             votes += (len(plus) == 1) - (len(minus) == 1)
         strand = "+" if votes > 0 else "-" if votes < 0 else None
         for key in keys:
@@ -223,13 +231,23 @@ def _window_from_provenance(source) -> tuple[int, int] | None:
     return getattr(provenance, "promoter_window", None)
 
 
-def _colours(count: int) -> list:
+def _palette(name: str) -> list:
+    """The colours of a qualitative palette (tab10, tab20, ...): a listed colormap, the kind that has ``colors``."""
     from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
 
+    colormap = colormaps[name]
+    if not isinstance(colormap, ListedColormap):
+        raise TypeError(f"colormap {name} is not a listed palette")
+    # matplotlib types ``colors`` as any ArrayLike; a listed palette's is a sequence of RGB tuples
+    return list(cast(Sequence, colormap.colors))
+
+
+def _colours(count: int) -> list:
     names = _PALETTES_SMALL[0] if count <= 10 else _PALETTES_SMALL[1] if count <= 20 else None
     if names is not None:
-        return list(colormaps[names].colors)[:count]
-    pool = [c for name in _PALETTES_LARGE for c in colormaps[name].colors]
+        return _palette(names)[:count]
+    pool = [c for name in _PALETTES_LARGE for c in _palette(name)]
     return [pool[i % len(pool)] for i in range(count)]
 
 
@@ -605,8 +623,7 @@ def _x_range(hits: Sequence[Hit], tss_mode: bool, window: tuple[int, int] | None
     """The map's x range before padding: the promoter window (else the TSS and the sites) on a gene scan, widened
     to any site outside it; on a FASTA scan 0 to the longest record's end (else the last site's end)."""
     if tss_mode:
-        lefts = [tss_axis_position(h.tss_rel_start) for h in hits]
-        rights = [tss_axis_position(h.tss_rel_end) + 1 for h in hits]
+        lefts, rights = [_tss_span(h)[0] for h in hits], [_tss_span(h)[1] for h in hits]
         low, high = (-window[0], window[1]) if window else (min(lefts + [0]), max(rights + [1]))
         return min([low, *lefts]), max([high, *rights])
     ends = [r.end - r.start for r in records.values()] + [h.end for h in hits]
@@ -660,14 +677,14 @@ def _row_sites(row: Sequence[Hit], tss_mode: bool, gene_strand: str | None) -> t
         The marker of each site: same strand, opposite strand or unknown.
     """
     if tss_mode:
-        starts = np.array([tss_axis_position(h.tss_rel_start) for h in row], dtype=float)
-        ends = np.array([tss_axis_position(h.tss_rel_end) + 1 for h in row], dtype=float)
+        starts = np.array([_tss_span(h)[0] for h in row], dtype=np.float64)
+        ends = np.array([_tss_span(h)[1] for h in row], dtype=np.float64)
         same = np.array([gene_strand is None or h.strand == gene_strand for h in row])
         marks = [_UNKNOWN_STRAND_MARK if gene_strand is None else
                  _SAME_STRAND_MARK if s else _OPPOSITE_STRAND_MARK for s in same]
     else:
-        starts = np.array([h.start for h in row], dtype=float)
-        ends = np.array([h.end for h in row], dtype=float)
+        starts = np.array([h.start for h in row], dtype=np.float64)
+        ends = np.array([h.end for h in row], dtype=np.float64)
         same = np.array([h.strand == "+" for h in row])
         marks = [_SAME_STRAND_MARK if s else _OPPOSITE_STRAND_MARK for s in same]
     return (starts + ends) / 2, same, marks

@@ -197,7 +197,8 @@ class BackgroundCache:
             arrays = _entry_arrays(scores, background)
             meta = {"key": key, "digest": _digest(arrays), "genes": len(scores), "motifs": len(scores.motif_ids)}
             buffer = io.BytesIO()
-            np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **arrays)
+            # numpy's stub matches **arrays against its allow_pickle: bool keyword
+            np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **arrays)  # type: ignore[arg-type]
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".bg.", suffix=".tmp")
             try:
                 with os.fdopen(handle, "wb") as out:

@@ -843,7 +843,7 @@ def _feature_problem(obj: Any, kind: str) -> str | None:
     return None
 
 
-def _expect(kind: type, *fields: str) -> Callable[[Any], None]:
+def _expect(kind: type[dict] | type[list], *fields: str) -> Callable[[Any], None]:
     def check(answer: Any) -> None:
         if not isinstance(answer, kind) or any(f not in answer for f in fields):
             raise _BadResponse(f"unexpected answer shape: {str(answer)[:200]}")
@@ -1159,7 +1159,7 @@ def _body_pieces(resp: requests.Response) -> Iterable[bytes]:
     """The decoded body in pieces as they arrive (``read1``: one network read each, so that the caller sees a
     trickling answer piece by piece; ``iter_content`` waits for 64 KiB). urllib3's errors become requests' ones."""
     raw = getattr(resp, "raw", None)
-    if not hasattr(raw, "read1"):  # urllib3 < 2
+    if raw is None or not hasattr(raw, "read1"):  # urllib3 < 2
         yield from resp.iter_content(chunk_size=1 << 16)
         return
     import urllib3.exceptions as url_errors
