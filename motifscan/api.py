@@ -36,7 +36,7 @@ from motifscan.writers import bed_chunks, fimo_chunks, gff3_chunks, read_tsv, ts
 __all__ = ["scan_fasta", "scan_genes", "ScanResult", "ScanOptions", "PromoterOptions", "GenomeSpec", "Provenance",
            "Hit", "HitTable", "Gene", "Motif", "Region", "Transcript", "read_motif_file", "select_motifs", "read_tsv",
            "resolve_motifs", "MotifSpec", "DesignResult", "design_sites", "scan_genome", "GenomeScanResult",
-           "read_hits"]
+           "read_hits", "VariantResult", "score_variants"]
 
 MotifSpec = str | Motif | Sequence[str | Motif] | None
 """Motifs as the API takes them: None (the default ATF/CREB set), a JASPAR ID or TF name, a Motif, or a list."""
@@ -117,6 +117,18 @@ class ScanResult:
     def write_fimo(self, path: str | Path) -> None:
         """Write :meth:`to_fimo`'s text to ``path`` atomically, streaming."""
         write_outputs([(path, self.fimo_chunks())])
+
+    def to_html(self, *, title: str | None = None, top_motifs: int = 12) -> str:
+        """One self-contained HTML page (nothing fetched): the interactive promoter map, the sortable site table,
+        logos, provenance, and the TSV and BED as downloads; see :mod:`motifscan.report`. ``top_motifs``: motifs
+        drawn on the map at first (those with the smallest p-values; changeable on the page)."""
+        from motifscan.report import scan_report
+
+        return scan_report(self, title=title, top_motifs=top_motifs)
+
+    def write_html(self, path: str | Path, *, title: str | None = None, top_motifs: int = 12) -> None:
+        """Write :meth:`to_html`'s page to ``path`` atomically."""
+        write_outputs([(path, [self.to_html(title=title, top_motifs=top_motifs)])])
 
     def _track_line(self) -> str:
         facts = dict(self.provenance)
@@ -407,6 +419,7 @@ def scan_genome(fasta_path: str | Path, output: str | Path, motifs: MotifSpec = 
 
 
 from motifscan.design import DesignResult, design_sites  # noqa: E402  (the bench design, re-exported here)
+from motifscan.variants import VariantResult, score_variants  # noqa: E402  (variant scans, re-exported here)
 
 
 def __getattr__(name: str):

@@ -117,7 +117,7 @@ def score_promoters(gene_ids: Sequence[str], gene_names: Sequence[str], windows:
     ``--transcripts all``); the best of a gene is over all its windows, both strands.
     """
     n_genes, n_motifs = len(gene_ids), len(model.motifs)
-    best: np.ndarray = np.full(n_genes * n_motifs, -np.inf)  # flat while filled, then (n_genes, n_motifs)
+    flat_best = np.full(n_genes * n_motifs, -np.inf)
     scorable = np.zeros((n_genes, n_motifs), dtype=bool)
     letters = np.zeros((n_genes, 5), dtype=np.int64)
     cpg = np.zeros(n_genes, dtype=np.int64)
@@ -129,14 +129,14 @@ def score_promoters(gene_ids: Sequence[str], gene_names: Sequence[str], windows:
             codes = [encode(s, model.mask_lowercase) for g in range(first, last) for s in windows[g]]
             found = scanner.scan_many(codes)
             key = owner[found.target] * n_motifs + found.motif_index
-            np.maximum.at(best, key, found.score)
+            np.maximum.at(flat_best, key, found.score)
             counts = scanner.scored_windows_many(codes) > 0  # (n_windows, n_motifs)
             np.logical_or.at(scorable, owner, counts)
             for i, c in enumerate(codes):  # per window (a handful per gene), not per position
                 letters[owner[i]] += np.bincount(c, minlength=INVALID + 1)[: INVALID + 1]
                 cpg[owner[i]] += int(np.count_nonzero((c[:-1] == 1) & (c[1:] == 2)))
             progress.advance()
-    best = best.reshape(n_genes, n_motifs)
+    best = flat_best.reshape(n_genes, n_motifs)
     best[~scorable] = np.nan
     has_site = best >= model.site_threshold - SCORE_EPSILON  # NaN compares False
     acgt = letters[:, :4].sum(axis=1).astype(np.float64)

@@ -292,8 +292,13 @@ def _scoring_options(command):
         click.option("--gff3", "gff3_path", default=None, metavar="FILE", help="Also write GFF3 (1-based)."),
         click.option("--fimo", "fimo_path", default=None, metavar="FILE",
                      help="Also write FIMO-compatible TSV (1-based, within each record; q-values are BH)."),
+        _HTML_OPTION,
     ]
     return _apply(options)(command)
+
+
+_HTML_OPTION = click.option("--html", "html_path", default=None, metavar="FILE",
+                            help="Also write a self-contained HTML report (nothing fetched; opens anywhere).")
 
 
 def _command_line() -> str:
@@ -370,13 +375,13 @@ def _count(n: int, noun: str) -> str:
 
 
 def _scan_outputs(output: str, bed_path: str | None, gff3_path: str | None,
-                  fimo_path: str | None) -> dict[str, str | None]:
+                  fimo_path: str | None, html_path: str | None = None) -> dict[str, str | None]:
     """The output options of a scan, by option name, for :func:`_check_outputs`."""
-    return {"-o/--output": output, "--bed": bed_path, "--gff3": gff3_path, "--fimo": fimo_path}
+    return {"-o/--output": output, "--bed": bed_path, "--gff3": gff3_path, "--fimo": fimo_path, "--html": html_path}
 
 
 def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, gff3_path: str | None,
-                   fimo_path: str | None) -> None:
+                   fimo_path: str | None, html_path: str | None = None) -> None:
     """Every requested file, written as one step (all or none)."""
     from motifscan.writers import write_outputs
 
@@ -387,6 +392,8 @@ def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, g
         pieces.append((gff3_path, result.gff3_chunks()))
     if fimo_path is not None:
         pieces.append((fimo_path, result.fimo_chunks()))
+    if html_path is not None:
+        pieces.append((html_path, [result.to_html()]))
     write_outputs(pieces)
     log.info("%s", _count(len(result), "hit"))
 
@@ -396,7 +403,7 @@ def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, g
 @_motif_options
 @_scoring_options
 def fasta(fasta_path, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, output, bed_path,
-          bed_track, gff3_path, fimo_path, **values):
+          bed_track, gff3_path, fimo_path, html_path, **values):
     """Scan the records of a FASTA file (plain or gzip) on both strands.
 
     Coordinates are positions in each record, 0-based half-open; seq_name = chrom = the record ID.
@@ -406,11 +413,11 @@ def fasta(fasta_path, motif_ids, tf_names, motif_files, collections, tax_groups,
     from motifscan.api import scan_fasta
 
     options = _build(ScanOptions, values)
-    _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path),
+    _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path, html_path),
                    {"FASTA": fasta_path, "--motif-file": motif_files})
     release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
     result = scan_fasta(fasta_path, motifs, jaspar_release=release, command=_command_line(), **asdict(options))
-    _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path)
+    _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path, html_path)
 
 
 @cli.command()
@@ -471,7 +478,7 @@ def _gene_list(genes, genes_file) -> list[str]:
 @_motif_options
 @_scoring_options
 def scan(genes, genes_file, rank_promoters, background_genes_file, motif_ids, tf_names, motif_files, collections,
-         tax_groups, jaspar_release, output, bed_path, bed_track, gff3_path, fimo_path, **values):
+         tax_groups, jaspar_release, output, bed_path, bed_track, gff3_path, fimo_path, html_path, **values):
     """Scan the promoters of GENES (symbols, Ensembl gene or transcript IDs).
 
     Coordinates are genomic, 0-based half-open; tss_rel_start/tss_rel_end count from the TSS (+1 = TSS base).
@@ -482,7 +489,7 @@ def scan(genes, genes_file, rank_promoters, background_genes_file, motif_ids, tf
 
     options, window, spec = (_build(ScanOptions, values), _build(PromoterOptions, values),
                              _build(GenomeSpec, values))
-    _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path),
+    _check_outputs(_scan_outputs(output, bed_path, gff3_path, fimo_path, html_path),
                    {"--genes-file": genes_file, "--genome": spec.genome, "--annotation": spec.annotation,
                     "--motif-file": motif_files, "--background-genes": background_genes_file})
     if background_genes_file is not None and not rank_promoters:
@@ -492,7 +499,56 @@ def scan(genes, genes_file, rank_promoters, background_genes_file, motif_ids, tf
     result = scan_genes(names, motifs, genome=spec, jaspar_release=release, command=_command_line(),
                         rank_promoters=rank_promoters, background_genes=background_genes_file,
                         **asdict(options), **asdict(window))
-    _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path)
+    _write_outputs(result, output, bed_path, bed_track, gff3_path, fimo_path, html_path)
+
+
+@cli.command()
+@click.argument("vcf", metavar="VCF", required=False)
+@_gene_options
+@click.option("--variant", "variant_specs", multiple=True, metavar="CHROM:POS:REF:ALT|rsID",
+              help="A variant to score (1-based POS, as in VCF), or a dbSNP rsID looked up in Ensembl. Repeatable; "
+                   "with it the VCF argument may be left out.")
+@click.option("--all", "all_variants", is_flag=True,
+              help="Score every variant of the VCF against --genome (streamed), not only those in promoters.")
+@_motif_options
+@_scoring_options
+def variants(vcf, genes, genes_file, variant_specs, all_variants, motif_ids, tf_names, motif_files, collections,
+             tax_groups, jaspar_release, output, bed_path, bed_track, gff3_path, fimo_path, **values):
+    """Does a variant break or make a site? Score both alleles of the variants in the promoters of GENES.
+
+    VCF: VCF or BCF, plain or bgzipped (a tabix/CSI index is used when present). One row per variant x motif x
+    strand where either allele's best window touching the variant has p <= --pvalue; pos is the 1-based VCF POS.
+    """
+    from dataclasses import asdict
+
+    from motifscan.errors import UsageError
+    from motifscan.variants import score_variants
+
+    options, window, spec = (_build(ScanOptions, values), _build(PromoterOptions, values),
+                             _build(GenomeSpec, values))
+    if vcf is not None and not os.path.exists(vcf):
+        if not variant_specs:
+            raise UsageError(f"VCF {vcf}: no such file")
+        genes, vcf = (vcf, *genes), None  # with --variant, the first argument may be a gene
+    for option, value in (("--gff3", gff3_path), ("--fimo", fimo_path)):
+        if value is not None:
+            raise UsageError(f"{option} is not available for variants: use -o (TSV) and --bed (the affected sites)")
+    _check_outputs({"-o/--output": output, "--bed": bed_path},
+                   {"VCF": vcf, "--genes-file": genes_file, "--genome": spec.genome, "--annotation": spec.annotation,
+                    "--motif-file": motif_files})
+    names = list(genes) + (_gene_list((), genes_file) if genes_file else [])
+    release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
+    window_values = {k: v for k, v in asdict(window).items() if k != "chrom_style"}
+    result = score_variants(vcf, names, motifs, variants=variant_specs, all_variants=all_variants,
+                            jaspar_release=release, command=_command_line(), **asdict(spec), **asdict(options),
+                            **window_values)
+    from motifscan.writers import write_outputs
+
+    outputs = [(output, result.tsv_chunks())]
+    if bed_path is not None:
+        outputs.append((bed_path, result.bed_chunks(track=bed_track)))
+    write_outputs(outputs)
+    log.info("%s", _count(len(result), "variant x motif x strand row"))
 
 
 @cli.command()
@@ -505,11 +561,12 @@ def scan(genes, genes_file, rank_promoters, background_genes_file, motif_ids, tf
 @click.option("-o", "--output", default="-", metavar="FILE", help="TSV output [default: stdout].")
 @click.option("--plot", "plot_path", default=None, metavar="FILE",
               help="Also draw odds ratio against -log10 q (.png or .svg).")
+@_HTML_OPTION
 @_motif_options
 @_model_options
 def enrich(genes, genes_file, genome, annotation, species, assembly, ensembl_url, cache_dir, use_cache, offline,
            upstream, downstream, transcripts, biotypes, strict, background_genes_file, gc_match, gc_strata, output,
-           plot_path, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, p_threshold,
+           plot_path, html_path, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, p_threshold,
            min_rel_score, pseudocount, background, mask_lowercase, jobs):
     """Test each motif for sites enriched in the promoters of GENES against a background of promoters.
 
@@ -519,7 +576,7 @@ def enrich(genes, genes_file, genome, annotation, species, assembly, ensembl_url
     """
     from motifscan.gene_lists import enrich as run_enrich
 
-    _check_outputs({"-o/--output": output, "--plot": plot_path},
+    _check_outputs({"-o/--output": output, "--plot": plot_path, "--html": html_path},
                    {"--genes-file": genes_file, "--genome": genome, "--annotation": annotation,
                     "--motif-file": motif_files, "--background-genes": background_genes_file})
     if plot_path is not None and not plot_path.lower().endswith((".png", ".svg")):
@@ -536,6 +593,8 @@ def enrich(genes, genes_file, genome, annotation, species, assembly, ensembl_url
     from motifscan.writers import write_lines
 
     write_lines(output, result.tsv_lines())
+    if html_path is not None:
+        write_lines(html_path, [result.to_html()])
     if plot_path is not None:
         result.plot(plot_path)
     significant = int((result.columns["q_value"] < 0.05).sum())
@@ -695,8 +754,9 @@ def logo(motif_id, output, jaspar_release, pseudocount):
                    "that do not cut the insert are used.")
 @_motif_options
 @click.option("-o", "--output", required=True, metavar="FILE", help="Design TSV ('-' for stdout).")
+@click.option("--html", "html_path", default=None, metavar="FILE", help="Also write the design as an HTML page.")
 def design(hits_path, top, rows, genome, species, assembly, ensembl_url, cache_dir, no_cache, offline, enzymes,
-           motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, output):
+           motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, output, html_path):
     """Bench designs for sites of a scan TSV: ChIP-qPCR primers, a site-destroying mutation with QuikChange-style
     primers, and primers to clone the promoter window into a reporter vector.
 
@@ -705,7 +765,7 @@ def design(hits_path, top, rows, genome, species, assembly, ensembl_url, cache_d
     """
     from motifscan.api import design_sites
 
-    _check_outputs({"-o/--output": output}, {"HITS.tsv": hits_path, "--genome": genome})
+    _check_outputs({"-o/--output": output, "--html": html_path}, {"HITS.tsv": hits_path, "--genome": genome})
     motifs = None
     if motif_ids or tf_names or motif_files or collections or tax_groups:
         _, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
@@ -715,7 +775,10 @@ def design(hits_path, top, rows, genome, species, assembly, ensembl_url, cache_d
                           offline=offline, command=_command_line())
     from motifscan.writers import write_outputs
 
-    write_outputs([(output, [result.to_tsv()])])
+    pieces = [(output, [result.to_tsv()])]
+    if html_path is not None:
+        pieces.append((html_path, [result.to_html()]))
+    write_outputs(pieces)
     log.info("%d sites designed", len(result))
 
 

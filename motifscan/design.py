@@ -368,6 +368,12 @@ class DesignResult:
             write_lines(Path(path), lines)
         return "\n".join(lines) + "\n"
 
+    def to_html(self, *, title: str | None = None) -> str:
+        """One self-contained HTML page of the design (see :func:`motifscan.report.design_report`)."""
+        from motifscan.report import design_report
+
+        return design_report(self, title=title)
+
     def to_pandas(self):
         """The TSV columns as a pandas DataFrame (all text, as written)."""
         import pandas as pd
@@ -523,8 +529,8 @@ def _clone(site: Hit, records: dict[str, Region], source: SequenceSource, enzyme
     start, end = _sequenced_stretch(sequence, offset, record, site)
     key = (site.seq_name, start, end)
     earlier = cloned.get(key, (None, ""))[0]
-    outside_earlier = earlier is not None and not earlier.insert_start < site.start < site.end < earlier.insert_end
-    if key not in cloned or outside_earlier:
+    holds_site = earlier is not None and earlier.insert_start < site.start < site.end < earlier.insert_end
+    if key not in cloned or (earlier is not None and not holds_site):
         primers, note = cloning_primers(sequence, offset, start, end, record.strand, enzymes, (site.start, site.end))
         if (start, end) != (record.start, record.end):
             note = (f"the window holds N: cloned its N-free stretch {start}-{end} (0-based half-open) holding the "

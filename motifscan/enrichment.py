@@ -83,7 +83,7 @@ def stratified_fisher_greater(query_with: np.ndarray, query_n: np.ndarray, backg
     convolution of those, and p = P(sum >= observed sum).
     """
     qw, qn, bw, bn = (np.asarray(x, dtype=np.int64) for x in (query_with, query_n, background_with, background_n))
-    n_strata, m = qw.shape
+    m = qw.shape[1]
     # every stratum's null pmf at once: (n_strata, m, most query promoters in a stratum + 1); 0 off the support
     x = np.arange(int(qn.max(initial=0)) + 1)
     with np.errstate(invalid="ignore"):

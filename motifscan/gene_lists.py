@@ -115,6 +115,13 @@ class EnrichResult:
 
         return enrichment_plot(self, path, top=top)
 
+    def to_html(self, *, title: str | None = None) -> str:
+        """One self-contained HTML page: the matrix table (sortable, filterable by TF family and q), the families,
+        logos, provenance and the TSV as a download (see :func:`motifscan.report.enrich_report`)."""
+        from motifscan.report import enrich_report
+
+        return enrich_report(self, title=title)
+
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in ENRICH_COLUMNS)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in fields) + "</tr>"
@@ -247,7 +254,12 @@ def enrich(
     with the same defaults, as :func:`motifscan.scan_genes`; promoter windows 0-based half-open by the same rule.
     """
     from motifscan.api import resolve_motifs
-    from motifscan.genes import GenomeSpec, _report, _transcripts_to_scan, read_gene_file
+    from motifscan.genes import (
+        GenomeSpec,
+        _report,
+        _transcripts_to_scan,
+        read_gene_file,
+    )
     from motifscan.motifs import jaspar_database
 
     if isinstance(genes, str):
@@ -312,14 +324,14 @@ def enrich(
         ("min_rel_score", "none" if min_rel_score is None else f"{min_rel_score:g}"),
         ("mask_lowercase", str(mask_lowercase).lower()),
         *bg.provenance,
-        ("background_compared", f"{len(compared)} promoters (query genes left out: "
-                                f"{len(bg.scores) - len(compared)})"),
+        ("background_compared", (f"{len(compared)} promoters (query genes left out: "
+                                 f"{len(bg.scores) - len(compared)})")),
         *facts.items(),
-        ("presence_test", "promoters with >= 1 site at p_threshold: one-sided Fisher exact test (odds_ratio: sample "
-                          "OR); with GC strata the exact conditional test of a common OR of 1 (exact CMH; "
-                          "odds_ratio: Mantel-Haenszel)"),
-        ("strength_test", "each promoter's best site score (both strands, any window): one-sided Mann-Whitney "
-                          "(scipy); with GC strata van Elteren's stratified rank test"),
+        ("presence_test", ("promoters with >= 1 site at p_threshold: one-sided Fisher exact test (odds_ratio: "
+                           "sample OR); with GC strata the exact conditional test of a common OR of 1 (exact CMH; "
+                           "odds_ratio: Mantel-Haenszel)")),
+        ("strength_test", ("each promoter's best site score (both strands, any window): one-sided Mann-Whitney "
+                           "(scipy); with GC strata van Elteren's stratified rank test")),
         ("q_value", "Benjamini-Hochberg over all matrices, per test; related matrices (a TF family) move together"),
         ("command", command if command is not None else " ".join(sys.argv) or "python"),
     )

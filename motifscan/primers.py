@@ -272,10 +272,13 @@ def cloning_primers(sequence: str, offset: int, window_start: int, window_end: i
     product = (max(PRIMER_SIZE[0] * 2, size - 2 * slack), size + 2 * slack)
     target = None if site is None else (site[0] - offset, site[1] - site[0])
     pairs = pick_pairs(sequence, offset, product=product, target=target,
-                       ok_regions=(left_from, left_span, right_from, right_to - right_from), n=3)
+                       ok_regions=(left_from, left_span, right_from, right_to - right_from), n=5)
     if not pairs:
         return None, "no cloning primers within 150 bp of the window's ends (N, repeats or extreme GC)"
     pair = pairs[0]
+    if enzymes:  # primer3's best pair whose insert two of the enzymes leave uncut (a primer may sit on a site)
+        pair = next((p for p in pairs if choose_enzymes(enzymes, sequence[p.product_start - offset:
+                                                                          p.product_end - offset])), pairs[0])
     insert = sequence[pair.product_start - offset:pair.product_end - offset]
     note = ""
     if set(insert.upper()) - set("ACGT"):

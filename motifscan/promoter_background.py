@@ -32,7 +32,12 @@ from typing import Any
 import numpy as np
 
 from motifscan.background import background_from_codes, is_auto, parse_background
-from motifscan.best_scores import PromoterScores, ScoringModel, score_promoters, scoring_model
+from motifscan.best_scores import (
+    PromoterScores,
+    ScoringModel,
+    score_promoters,
+    scoring_model,
+)
 from motifscan.encoding import encode
 from motifscan.errors import NoGenesError
 from motifscan.model import Gene, Motif
@@ -183,7 +188,7 @@ class BackgroundCache:
             return None
         try:
             return _read_entry(path, key)
-        except Exception as error:  # any damage at all: never use it
+        except Exception as error:  # noqa: BLE001 (any damage at all, whatever it raises: never use the entry)
             log.warning("background cache entry %s is damaged or stale (%s): rebuilding it", path,
                         f"{type(error).__name__}: {error}"[:200])
             with contextlib.suppress(OSError):

@@ -768,3 +768,53 @@ def _decode_body(raw: bytes) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Variation endpoints (variants engineer): GET variation/:species/:id and POST variation/:species {"ids": [...]}
+
+MAX_POST_VARIATION_IDS = 200
+
+
+@dataclass(frozen=True)
+class VariationRecord:
+    """One variation as the stand-in serves it: Ensembl's wire coordinates (1-based inclusive; an insertion has
+    ``start = end + 1``), ``allele_string`` reference first (``"G/A"``, ``"-/CA"``, ``"CA/-"``), strand 1/-1."""
+
+    name: str
+    chrom: str
+    start: int
+    end: int
+    allele_string: str
+    strand: int = 1
+    var_class: str = "SNP"
+
+
+def serve_variations(standin: EnsemblStandin, records: list[VariationRecord]) -> None:
+    """Serve ``records`` from ``variation/:species`` (GET one, POST many) on a running stand-in, with Ensembl's
+    shapes: an object per known ID with ``name``, ``var_class``, ``mappings`` (each with ``location``,
+    ``seq_region_name``, ``start``, ``end``, ``strand``, ``allele_string``, ``assembly_name``, ``coord_system``);
+    POST leaves unknown IDs out; GET of an unknown ID is a 400."""
+    table = {r.name: r for r in records}
+
+    def as_json(record: VariationRecord) -> dict:
+        mapping = {"location": f"{record.chrom}:{record.start}-{record.end}", "seq_region_name": record.chrom,
+                   "start": record.start, "end": record.end, "strand": record.strand,
+                   "allele_string": record.allele_string, "assembly_name": standin.assembly_name,
+                   "coord_system": "chromosome", "ancestral_allele": record.allele_string.split("/")[0]}
+        return {"name": record.name, "var_class": record.var_class, "source": "Variants (stand-in)",
+                "mappings": [mapping], "synonyms": [], "evidence": [], "MAF": None, "minor_allele": None}
+
+    def get_one(species: str, name: str, query: dict, body: Any) -> dict:
+        _species(species)
+        if name not in table:
+            raise ApiError(400, f"{name} not found for {_species(species)}")
+        return as_json(table[name])
+
+    def post_many(species: str, query: dict, body: Any) -> dict:
+        _species(species)
+        ids = _post_list(body, "ids", MAX_POST_VARIATION_IDS)
+        return {i: as_json(table[i]) for i in ids if isinstance(i, str) and i in table}
+
+    standin.add_route("GET", "variation/*/*", get_one)
+    standin.add_route("POST", "variation/*", post_many)

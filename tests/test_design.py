@@ -294,12 +294,9 @@ def test_cloning_primers_and_enzymes(demo_design: Path, demo_scan: Path, demo_ch
         forward_binding = "".join(c for c in forward if c.isupper())
         reverse_binding = "".join(c for c in reverse if c.isupper())
         plus_left = insert[:len(forward_binding if gene_strand == "+" else reverse_binding)]
-        if gene_strand == "+":  # forward reads the promoter toward the TSS
-            assert forward_binding == plus_left
-            assert reverse_binding == reverse_complement(insert[-len(reverse_binding):])
-        else:
-            assert reverse_binding == plus_left
-            assert forward_binding == reverse_complement(insert[-len(forward_binding):])
+        upstream, downstream = (forward_binding, reverse_binding) if gene_strand == "+" else \
+            (reverse_binding, forward_binding)  # forward reads the promoter toward the TSS
+        assert upstream == plus_left and downstream == reverse_complement(insert[-len(downstream):])
         assert abs(primer3.calc_tm(forward_binding) - float(row["clone_forward_tm"])) < 0.006
 
 

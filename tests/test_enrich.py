@@ -16,7 +16,11 @@ from synthetic_genome import DOWNSTREAM, UPSTREAM, make_genome
 from motifscan.gene_lists import compare, enrich
 from motifscan.model import Region
 from motifscan.motifs import default_motif_ids, log_odds, select_motifs
-from motifscan.promoter_background import BackgroundCache, PromoterRule, build_background
+from motifscan.promoter_background import (
+    BackgroundCache,
+    PromoterRule,
+    build_background,
+)
 from motifscan.sources.local import LocalGenomeSource
 
 CONTROLS = ["MA0079.5", "MA0035.5", "MA0143.5", "MA0139.2"]  # SP1 (GC-rich), GATA1, SOX2, CTCF
@@ -111,8 +115,10 @@ def test_planted_sites_are_found_and_only_matrices_that_see_them(planted_genome,
         matrix = log_odds(motifs[row["motif_id"]].counts, 0.8, np.full(4, 0.25))
         threshold = result.query.site_threshold[list(result.query.motif_ids).index(row["motif_id"])]
         seen = 0
+        def flank() -> str:
+            return "".join(rng.choice(list("ACGT"), 12))
+
         for _ in range(50):
-            flank = lambda: "".join(rng.choice(list("ACGT"), 12))  # noqa: E731
             text = flank() + "TGACGTCA" + flank()
             w = matrix.shape[1]
             best = max(max(window_score(matrix, text[i : i + w]), window_score(matrix,
@@ -166,8 +172,9 @@ def test_counts_and_p_values_equal_scipy_and_a_brute_force_scan(planted_genome, 
         table = [[a, len(q) - a], [c, len(b) - c]]
         assert row["p_value"] == pytest.approx(stats.fisher_exact(table, alternative="greater").pvalue, rel=1e-9)
         floor = result.query.floor_score[j]
-        censor = lambda v, floor=floor: round(v, 6) if v >= floor - 1e-9 else -np.inf  # noqa: E731
-        expected = stats.mannwhitneyu([censor(v) for v in q], [censor(v) for v in b], alternative="greater")
+        censored_q = [round(v, 6) if v >= floor - 1e-9 else -np.inf for v in q]
+        censored_b = [round(v, 6) if v >= floor - 1e-9 else -np.inf for v in b]
+        expected = stats.mannwhitneyu(censored_q, censored_b, alternative="greater")
         assert row["rank_p_value"] == pytest.approx(expected.pvalue, rel=1e-9)
 
 

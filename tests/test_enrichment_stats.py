@@ -62,7 +62,7 @@ def _exact_stratified_p(qw, qn, bw, bn) -> Fraction:
     for a, q, b, n in zip(qw, qn, bw, bn):
         successes, total = a + b, q + n
         support = {}
-        for x in range(0, min(q, successes) + 1):
+        for x in range(min(q, successes) + 1):
             if q - x <= total - successes:
                 support[x] = Fraction(comb(successes, x) * comb(total - successes, q - x), comb(total, q))
         supports.append(support)

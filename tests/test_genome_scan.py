@@ -63,6 +63,7 @@ def body(path: Path) -> list[str]:
 def provenance(path: Path) -> list[str]:
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rt") as handle:
+        # every provenance line but the command line, '# gap:' lines (N stretches, joined across chunk edges) included
         return [line.rstrip("\n") for line in handle if line.startswith("#") and not line.startswith("# command")]
 
 

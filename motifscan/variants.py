@@ -1,0 +1,1015 @@
+"""Does this variant break the site? Allele-specific scoring of variants in promoters (or anywhere in a genome).
+
+Flow: variants (VCF/BCF through pysam, ``CHROM:POS:REF:ALT``, rsIDs through Ensembl; :mod:`motifscan.variant_io`)
+-> chromosome names reconciled with the genome's -> placed in promoter windows (the same windows as ``scan``), or,
+with ``all_variants``, streamed in batches against the whole genome -> REF checked against the genome -> the
+trimmed edit of each allele -> :func:`motifscan.allele_scores.best_windows` (the best touched window per allele,
+matrix and strand) -> p-values of both best scores (:class:`motifscan.pvalues.ScoreDistribution`, within 1% of
+exact, as in ``scan``) -> rows where either allele passes ``p_threshold`` -> :class:`VariantResult` (numpy columns).
+
+Coordinates: ``pos`` is the 1-based VCF POS; BED sites are 0-based half-open; ``tss_rel_pos`` is the VCF POS base
+relative to the TSS (EPD: +1 = TSS base, -1 = the base upstream, no 0, gene orientation).
+
+Effects: ``lost`` (ref p <= threshold < alt p), ``gained`` (alt p <= threshold < ref p), ``weaker``/``stronger``
+(both pass; alt score lower / higher), ``unchanged`` (both pass, equal scores).
+
+``delta_p_value`` (how surprising is a change this large, for a random word carrying this edit): in the frame of the
+stronger allele's best window, the columns the edit does not touch hold random background letters and the edited
+columns the allele's own; delta_p_value = P(R >= r), R the random letters' score over the untouched columns and r the
+site's own, computed with the score distribution of those columns (exact within 1%). For a fixed edit the change in
+p-value grows with R, so this is the chance that a random word carrying the same edit at the same place moves its
+p-value at least as far (checked by enumeration in the tests). Windows holding no edited base (the flanking-base
+windows of insertions and deletions) give the allele's own p-value.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import cast
+
+import numpy as np
+
+from motifscan import __version__
+from motifscan.allele_scores import (
+    EditBatch,
+    alternate_rows,
+    best_windows,
+    reference_rows,
+    window_letters,
+)
+from motifscan.background import is_auto, parse_background
+from motifscan.encoding import reverse_complement
+from motifscan.errors import GenomeError, UsageError
+from motifscan.model import Motif, Region
+from motifscan.pvalues import TIE_EPS_BITS, ScoreDistribution
+from motifscan.variant_io import (
+    SKIP_REASONS,
+    SkipCounts,
+    Variant,
+    VcfReader,
+    chrom_map,
+    classify,
+    edit_of,
+    is_rsid,
+    parse_variant_spec,
+)
+
+log = logging.getLogger(__name__)
+
+VARIANT_COLUMNS = (
+    "variant_id", "chrom", "pos", "ref", "alt", "motif_id", "motif_name", "strand", "ref_score", "alt_score",
+    "score_delta", "ref_p_value", "alt_p_value", "effect", "ref_sequence", "alt_sequence", "gene_name",
+    "tss_rel_pos", "delta_p_value",
+)
+"""The TSV columns of a variant scan, in order (the issue's names, then ``delta_p_value``)."""
+
+EFFECTS = ("lost", "gained", "weaker", "stronger", "unchanged")
+
+BATCH_VARIANTS = 20_000
+"""Variants scored per batch when streaming a whole VCF (bounded memory)."""
+
+MISMATCH_FAIL_FRACTION = 0.5
+"""Fail (with an assembly hint) when more than this share of the checked variants have a REF that differs from
+the genome."""
+
+_WARN_MISMATCHES = 20  # per-variant REF warnings before they are summarised
+_ROWS_PER_CHUNK = 50_000  # rows formatted at once by the TSV writer
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The result
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    """The rows of a variant scan as numpy columns, with everything needed to reproduce it.
+
+    ``columns``: name -> array of equal length (the :data:`VARIANT_COLUMNS`, plus ``site_chrom``,
+    ``ref_site_start``/``ref_site_end``/``alt_site_start``/``alt_site_end``: 0-based half-open genomic spans of the
+    best windows, where ``alt`` spans are the reference bases the alternate window covers). ``provenance``: (key,
+    value) pairs written at the top of every output. ``records``: promoter name -> Region (for the map).
+    ``scored``: the variants scored (for the map), as (promoter name, chrom, pos, variant_id, tss_rel_pos) tuples;
+    ``extents``: promoter name -> TSS-relative (first, last) base of its window (EPD convention).
+    """
+
+    columns: dict[str, np.ndarray]
+    motifs: tuple[Motif, ...]
+    provenance: tuple[tuple[str, str], ...]
+    records: dict[str, Region] = field(default_factory=dict)
+    scored: tuple[tuple[str, str, int, str, int | None], ...] = ()
+    extents: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.columns["variant_id"].size)
+
+    def __getitem__(self, index: int) -> dict:
+        """Row ``index`` as a dict of the TSV columns (a notebook view)."""
+        return {name: self.columns[name][index].item() if hasattr(self.columns[name][index], "item")
+                else self.columns[name][index] for name in VARIANT_COLUMNS}
+
+    def __iter__(self) -> Iterator[dict]:
+        return (self[i] for i in range(len(self)))
+
+    def tsv_chunks(self) -> Iterator[str]:
+        """The TSV as pieces of text: provenance comments, the header, then the rows (formatted column by column,
+        in chunks)."""
+        yield "".join(line + "\n" for line in _comment_lines(self.provenance))
+        yield "\t".join(VARIANT_COLUMNS) + "\n"
+        for first in range(0, len(self), _ROWS_PER_CHUNK):
+            part = {name: values[first : first + _ROWS_PER_CHUNK] for name, values in self.columns.items()}
+            yield "".join(line + "\n" for line in _format_rows(part))
+
+    def bed_chunks(self, track: bool = False) -> Iterator[str]:
+        """BED6 of the affected sites: one line per allele whose best window passes, 0-based half-open (an alternate
+        window: the reference bases it covers; empty at the insertion point when it lies wholly in inserted
+        bases), name ``VARIANT|REF>ALT|MOTIF_NAME|ALLELE|EFFECT`` (ALLELE: ref or alt, the site's allele), score
+        ``min(1000, round(-100 log10 p))`` of that allele's p-value, strand the motif's."""
+        if track:
+            yield 'track name="motifscan-variants" description="motif sites changed by variants" useScore=1\n'
+        yield "".join(line + "\n" for line in _comment_lines(self.provenance))
+        yield "".join(line + "\n" for line in _bed_rows(self.columns))
+
+    def to_tsv(self) -> str:
+        """The TSV text."""
+        return "".join(self.tsv_chunks())
+
+    def to_bed(self, track: bool = False) -> str:
+        """The BED6 text of the affected sites (see :meth:`bed_chunks`)."""
+        return "".join(self.bed_chunks(track))
+
+    def write_tsv(self, path: str | Path) -> None:
+        """Write the TSV to ``path`` atomically (``"-"``: standard output)."""
+        from motifscan.writers import write_outputs
+
+        write_outputs([(path, self.tsv_chunks())])
+
+    def write_bed(self, path: str | Path, track: bool = False) -> None:
+        """Write the BED6 of the affected sites to ``path`` atomically."""
+        from motifscan.writers import write_outputs
+
+        write_outputs([(path, self.bed_chunks(track))])
+
+    @property
+    def _p_threshold(self) -> float:
+        return float(dict(self.provenance)["p_threshold"])
+
+    def to_pandas(self):
+        """A pandas DataFrame with the TSV columns (numeric dtypes; ``tss_rel_pos`` nullable Int64)."""
+        import pandas as pd
+
+        frame = pd.DataFrame({name: self.columns[name] for name in VARIANT_COLUMNS})
+        frame["tss_rel_pos"] = pd.array([None if v == 0 else int(v) for v in self.columns["tss_rel_pos"]],
+                                        dtype="Int64")
+        for name in ("variant_id", "chrom", "ref", "alt", "motif_id", "motif_name", "strand", "effect",
+                     "ref_sequence", "alt_sequence", "gene_name"):
+            frame[name] = frame[name].astype(str)
+        return frame
+
+    def plot(self, path: str | Path | None = None, **options):
+        """The promoter map with the variants drawn on their promoters (needs ``motifscan[plot]``)."""
+        from motifscan.variant_plots import variant_map
+
+        return variant_map(self, path, **options)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in VARIANT_COLUMNS)
+        lines = list(_format_rows(self.columns, limit=50))
+        rows = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in line.split("\t")) + "</tr>"
+                       for line in lines)
+        more = f"<p>… {len(self) - 50} more rows</p>" if len(self) > 50 else ""
+        counts = ", ".join(f"{e} {int(np.sum(self.columns['effect'] == e))}" for e in EFFECTS
+                           if np.any(self.columns["effect"] == e))
+        return (f"<p>motifscan variants: {len(self)} variant x motif x strand rows ({counts or 'none'})</p>"
+                f"<table><tr>{head}</tr>{rows}</table>{more}")
+
+    def __repr__(self) -> str:
+        return f"<VariantResult: {len(self)} rows, {len(self.motifs)} motifs>"
+
+
+def _comment_lines(provenance: Sequence[tuple[str, str]]) -> list[str]:
+    from motifscan.writers import comment_lines
+
+    return comment_lines(provenance)
+
+
+def _fmt(values: np.ndarray, spec: str) -> list[str]:
+    return ["NA" if not math.isfinite(v) else format(v, spec) for v in values.tolist()]
+
+
+def _format_rows(columns: dict[str, np.ndarray], limit: int | None = None) -> Iterator[str]:
+    """TSV rows, formatted a whole column at a time."""
+    n = int(columns["variant_id"].size) if limit is None else min(limit, int(columns["variant_id"].size))
+    cut = {name: values[:n] for name, values in columns.items()}
+    tss = ["" if v == 0 else str(v) for v in cut["tss_rel_pos"].tolist()]
+    formatted = [
+        cut["variant_id"].tolist(), cut["chrom"].tolist(), [str(v) for v in cut["pos"].tolist()],
+        cut["ref"].tolist(), cut["alt"].tolist(), cut["motif_id"].tolist(), cut["motif_name"].tolist(),
+        cut["strand"].tolist(), _fmt(cut["ref_score"], ".6f"), _fmt(cut["alt_score"], ".6f"),
+        _fmt(cut["score_delta"], ".6f"), _fmt(cut["ref_p_value"], ".6g"), _fmt(cut["alt_p_value"], ".6g"),
+        cut["effect"].tolist(), cut["ref_sequence"].tolist(), cut["alt_sequence"].tolist(),
+        cut["gene_name"].tolist(), tss, _fmt(cut["delta_p_value"], ".6g"),
+    ]
+    for fields in zip(*formatted):
+        yield "\t".join(fields)
+
+
+def _short(allele: str) -> str:
+    """An allele for a BED name: as is up to 10 bases, else its length (``"52bp"``)."""
+    return allele if len(allele) <= 10 else f"{len(allele)}bp"
+
+
+def _bed_rows(columns: dict[str, np.ndarray]) -> Iterator[str]:
+    """BED6 rows of the passing alleles' best windows, sorted by chrom, start, end, name (one lexsort)."""
+    from motifscan.writers import bed_score
+
+    parts = []
+    for allele in ("ref", "alt"):
+        p_values = columns[f"{allele}_p_value"]
+        keep = np.flatnonzero(columns[f"{allele}_passes"])
+        names = np.array([f"{v}|{_short(r)}>{_short(a)}|{m}|{allele}|{e}" for v, r, a, m, e in zip(
+            columns["variant_id"][keep].tolist(), columns["ref"][keep].tolist(), columns["alt"][keep].tolist(),
+            columns["motif_name"][keep].tolist(), columns["effect"][keep].tolist())], dtype=object)
+        parts.append((columns["site_chrom"][keep], columns[f"{allele}_site_start"][keep],
+                      columns[f"{allele}_site_end"][keep], names, p_values[keep], columns["strand"][keep]))
+    chrom, start, end, name, p_value, strand = (np.concatenate([p[i] for p in parts]) for i in range(6))
+    if chrom.size == 0:
+        return
+    order = np.lexsort((strand.astype(str), name.astype(str), end, start, chrom.astype(str)))
+    for i in order.tolist():
+        yield "\t".join([str(chrom[i]), str(start[i]), str(end[i]), str(name[i]), str(bed_score(p_value[i])),
+                         str(strand[i])])
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The scoring model
+
+
+@dataclass
+class _Model:
+    """Matrices, thresholds and score distributions of one run (built once)."""
+
+    motifs: list[Motif]
+    log_odds: list[np.ndarray]
+    distributions: list[ScoreDistribution]
+    thresholds: np.ndarray  # (k,) score cut of each matrix: its p threshold's, raised by --min-rel-score
+    rel_cuts: np.ndarray  # (k,) the --min-rel-score cut alone (-inf without it)
+    p_threshold: float
+    mask_lowercase: bool
+    background: np.ndarray
+
+    @classmethod
+    def build(cls, motifs: Sequence[Motif], settings, background: np.ndarray) -> _Model:
+        from motifscan.motifs import log_odds
+
+        matrices = [log_odds(m.counts, settings.pseudocount, background) for m in motifs]
+        distributions = []
+        for motif, matrix in zip(motifs, matrices):
+            try:
+                distributions.append(ScoreDistribution(matrix, background))
+            except ValueError as error:
+                raise UsageError(f"motif {motif.id}: {error}; use a larger --pseudocount") from None
+        thresholds = np.empty(len(distributions))
+        for k, distribution in enumerate(distributions):
+            thresholds[k] = distribution.score_threshold(settings.p_threshold)
+            distribution.release()  # grids are rebuilt on demand: 1019 matrices' cached grids would take GBs
+        rel_cuts = np.full(len(distributions), -np.inf)
+        if settings.min_rel_score is not None:
+            rel_cuts = np.array([d.min_score + settings.min_rel_score * (d.max_score - d.min_score)
+                                 for d in distributions])
+        thresholds = np.maximum(thresholds, rel_cuts)
+        return cls(list(motifs), matrices, distributions, thresholds, rel_cuts, settings.p_threshold,
+                   settings.mask_lowercase,
+                   background)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Placing variants on reference sequence
+
+
+@dataclass
+class _Placed:
+    """Variants placed on a pool of reference sequence, ready to score (all arrays (n,))."""
+
+    variants: list[Variant]
+    genome_chrom: list[str]
+    pool_offset: np.ndarray  # pool index of genomic position 0 of the stretch holding the variant (may be negative)
+    lo: np.ndarray  # allowed pool bounds [lo, hi)
+    hi: np.ndarray
+    gene_name: list[str]
+    tss_rel_pos: np.ndarray  # 0 = none
+
+
+def _subset(placed: _Placed, first: int, last: int) -> _Placed:
+    """Variants ``first`` to ``last`` of a placement (same pool)."""
+    return _Placed(placed.variants[first:last], placed.genome_chrom[first:last], placed.pool_offset[first:last],
+                   placed.lo[first:last], placed.hi[first:last], placed.gene_name[first:last],
+                   placed.tss_rel_pos[first:last])
+
+
+class _RefCheck:
+    """REF against the genome: warn per variant, count, and fail when most differ (wrong assembly)."""
+
+    def __init__(self, assembly_hint: str) -> None:
+        self.checked = 0
+        self.mismatched = 0
+        self.assembly_hint = assembly_hint
+
+    def check(self, variants: Sequence[Variant], genome_ref: Sequence[str]) -> np.ndarray:
+        """(n,) bool: REF matches the genome (case-blind). Mismatches are warned about by ID and position."""
+        ok = np.array([v.ref == g.upper() for v, g in zip(variants, genome_ref)], dtype=bool)
+        for i in np.flatnonzero(~ok).tolist():
+            self.mismatched += 1
+            if self.mismatched <= _WARN_MISMATCHES:
+                v = variants[i]
+                log.warning("%s at %s:%d: REF %s differs from the genome's %s; not scored", v.variant_id, v.chrom,
+                            v.pos, v.ref, genome_ref[i].upper() or "(nothing: past the chromosome's end)")
+            elif self.mismatched == _WARN_MISMATCHES + 1:
+                log.warning("more variants whose REF differs from the genome: counted, not listed")
+        self.checked += len(variants)
+        return ok
+
+    def verdict(self) -> None:
+        """GenomeError when most checked variants mismatch."""
+        if self.checked and self.mismatched > MISMATCH_FAIL_FRACTION * self.checked:
+            raise GenomeError(
+                f"{self.mismatched} of {self.checked} variants have a REF that differs from the genome: are the "
+                f"variants and the genome of the same assembly (GRCh37 vs GRCh38)? The genome is {self.assembly_hint}")
+
+
+def _place_on_promoters(variants: Sequence[Variant], promoter_set, check: _RefCheck,
+                        skipped: SkipCounts) -> tuple[_Placed, np.ndarray, list[tuple]]:
+    """Each variant once per promoter window that holds its REF span; REF checked. Returns the placement, the
+    pool (ASCII of the promoter sequences, concatenated) and the scored (gene, chrom, pos, id, tss) tuples."""
+    from motifscan.promoters import site_transcripts, tss_relative
+
+    promoters = promoter_set.promoters
+    sequences = promoter_set.sequences
+    starts = np.cumsum([0] + [len(s) for s in sequences])
+    pool = np.frombuffer("".join(sequences).encode("ascii", errors="replace"), dtype=np.uint8)
+    names = chrom_map({v.chrom for v in variants}, {p.region.chrom for p in promoters})
+    by_chrom: dict[str, list[int]] = {}
+    for i, promoter in enumerate(promoters):
+        by_chrom.setdefault(promoter.region.chrom, []).append(i)
+    chosen: list[tuple[int, int]] = []  # (variant index, promoter index)
+    for chrom, members in by_chrom.items():
+        mine = np.array([i for i, v in enumerate(variants) if names.get(v.chrom) == chrom], dtype=np.int64)
+        if mine.size == 0:
+            continue
+        ref_start = np.array([variants[i].ref_start for i in mine])
+        ref_end = np.array([variants[i].ref_end for i in mine])
+        order = np.argsort(ref_start, kind="stable")
+        for p in members:  # a loop over promoters; variants are found by binary search
+            region = promoters[p].region
+            first, last = np.searchsorted(ref_start[order], [region.start, region.end])
+            inside = order[first:last]
+            inside = inside[ref_end[inside] <= region.end]
+            chosen += [(int(mine[i]), p) for i in inside]
+    outside = len(variants) - len({v for v, _ in chosen})
+    if outside:
+        skipped.add("outside", outside)
+    chosen.sort(key=lambda pair: (pair[1], variants[pair[0]].pos, pair[0]))
+    refs = [sequences[p][variants[v].ref_start - promoters[p].region.start:
+                         variants[v].ref_end - promoters[p].region.start] for v, p in chosen]
+    ok = check.check([variants[v] for v, _ in chosen], refs)
+    chosen = [pair for pair, good in zip(chosen, ok.tolist()) if good]
+    gene_names, tss_rel, scored = [], [], []
+    for v, p in chosen:
+        promoter, variant = promoters[p], variants[v]
+        edit = edit_of(variant)
+        ids = site_transcripts(promoter, edit.start, edit.start + max(len(edit.deleted), 1)) or (
+            promoter.transcripts[0].id,)
+        first = next(t for t in promoter.transcripts if t.id == ids[0])
+        rel = tss_relative(first.tss, promoter.gene.strand, variant.ref_start, variant.ref_start + 1)[0]
+        gene_names.append(promoter.gene.label)
+        tss_rel.append(rel)
+        scored.append((promoter.name, promoter.region.chrom, variant.pos, variant.variant_id, rel))
+    offsets = np.array([starts[p] - promoters[p].region.start for _, p in chosen], dtype=np.int64)
+    placed = _Placed(
+        variants=[variants[v] for v, _ in chosen],
+        genome_chrom=[promoters[p].region.chrom for _, p in chosen],
+        pool_offset=offsets,
+        lo=np.array([starts[p] for _, p in chosen], dtype=np.int64),
+        hi=np.array([starts[p + 1] for _, p in chosen], dtype=np.int64),
+        gene_name=gene_names,
+        tss_rel_pos=np.array(tss_rel, dtype=np.int64),
+    )
+    return placed, pool, scored
+
+
+class _Genome:
+    """A local FASTA read by region, for ``all_variants`` (chromosome names and lengths from its index)."""
+
+    def __init__(self, fasta_path: str | os.PathLike, cache_dir, trust_index: bool = False) -> None:
+        from motifscan.sources.local import open_fasta
+
+        self.path = Path(fasta_path)
+        self._fasta = open_fasta(self.path, cache_dir, trust_index)
+        self.lengths = {name: record.rlen for name, record in self._fasta.faidx.index.items()}
+
+    def fetch(self, chrom: str, start: int, end: int) -> str:
+        """Forward-strand letters of ``[start, end)`` (0-based half-open), clipped to the chromosome."""
+        start, end = max(0, start), min(end, self.lengths[chrom])
+        if end <= start:
+            return ""
+        return self._fasta.faidx.fetch(chrom, start + 1, end)
+
+    def close(self) -> None:
+        self._fasta.close()
+
+
+def _place_on_genome(variants: Sequence[Variant], genome: _Genome, margin: int, check: _RefCheck,
+                     skipped: SkipCounts) -> tuple[_Placed, np.ndarray]:
+    """Variants placed on stretches of the genome fetched around them (nearby variants share one fetch)."""
+    names = chrom_map({v.chrom for v in variants}, set(genome.lengths))
+    known = [v for v in variants if v.chrom in names]
+    if len(known) < len(variants):
+        skipped.add("unknown_chrom", len(variants) - len(known))
+    known.sort(key=lambda v: (names[v.chrom], v.pos))
+    pieces: list[bytes] = []
+    spans: list[tuple[str, int, int, int]] = []  # chrom, start, end, pool start
+    total = 0
+    piece_of = np.zeros(len(known), dtype=np.int64)
+    for i, variant in enumerate(known):  # one pass over sorted variants: merge nearby context spans
+        chrom = names[variant.chrom]
+        start, end = variant.ref_start - margin, variant.ref_end + margin
+        if spans and spans[-1][0] == chrom and start <= spans[-1][2] + 4 * margin:
+            c, s, e, p = spans[-1]
+            spans[-1] = (c, s, max(e, end), p)
+        else:
+            spans.append((chrom, max(0, start), end, 0))
+        piece_of[i] = len(spans) - 1
+    for j, (chrom, start, end, _) in enumerate(spans):
+        letters = genome.fetch(chrom, start, end).encode("ascii", errors="replace")
+        spans[j] = (chrom, start, start + len(letters), total)
+        pieces.append(letters)
+        total += len(letters)
+    pool = np.frombuffer(b"".join(pieces), dtype=np.uint8) if pieces else np.zeros(0, dtype=np.uint8)
+    span_start = np.array([s[1] for s in spans], dtype=np.int64)
+    span_end = np.array([s[2] for s in spans], dtype=np.int64)
+    span_pool = np.array([s[3] for s in spans], dtype=np.int64)
+    offsets = span_pool[piece_of] - span_start[piece_of] if known else np.zeros(0, dtype=np.int64)
+    text = pool.tobytes().decode("ascii")
+    refs = []
+    for i, variant in enumerate(known):
+        first = int(offsets[i] + variant.ref_start)
+        last = min(int(offsets[i] + variant.ref_end), int(span_pool[piece_of[i]] + span_end[piece_of[i]]
+                                                           - span_start[piece_of[i]]))
+        refs.append(text[first:last] if last > first else "")
+    ok = check.check(known, refs)
+    keep = np.flatnonzero(ok)
+    placed = _Placed(
+        variants=[known[i] for i in keep.tolist()],
+        genome_chrom=[names[known[i].chrom] for i in keep.tolist()],
+        pool_offset=offsets[keep],
+        lo=span_pool[piece_of[keep]] if keep.size else np.zeros(0, dtype=np.int64),
+        hi=(span_pool + span_end - span_start)[piece_of[keep]] if keep.size else np.zeros(0, dtype=np.int64),
+        gene_name=[""] * keep.size,
+        tss_rel_pos=np.zeros(keep.size, dtype=np.int64),
+    )
+    return placed, pool
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Scoring placed variants
+
+
+def _edit_batch(placed: _Placed, pool: np.ndarray) -> tuple[EditBatch, list]:
+    edits = [edit_of(v) for v in placed.variants]
+    n = len(edits)
+    max_ins = max((len(e.inserted) for e in edits), default=0)
+    inserted = np.full((n, max_ins), ord("N"), dtype=np.uint8)
+    for i, e in enumerate(edits):  # per variant (not per window): at most 50 letters each
+        if e.inserted:
+            inserted[i, : len(e.inserted)] = np.frombuffer(e.inserted.encode("ascii"), dtype=np.uint8)
+    batch = EditBatch(
+        pool=pool,
+        base=placed.pool_offset + np.array([e.start for e in edits], dtype=np.int64),
+        n_del=np.array([len(e.deleted) for e in edits], dtype=np.int64),
+        lo=placed.lo, hi=placed.hi, inserted=inserted,
+        n_ins=np.array([len(e.inserted) for e in edits], dtype=np.int64),
+    )
+    return batch, edits
+
+
+def _score_placed(placed: _Placed, pool: np.ndarray, model: _Model) -> dict[str, np.ndarray]:
+    """The rows (columns of :data:`VARIANT_COLUMNS` and the site spans) of one batch of placed variants."""
+    if not placed.variants:
+        return _empty_columns()
+    batch, _ = _edit_batch(placed, pool)
+    best = best_windows(batch, model.log_odds, model.mask_lowercase)
+    top = np.maximum(best.ref_score, best.alt_score)
+    e, m, s = np.nonzero(top >= model.thresholds[None, :, None] - TIE_EPS_BITS)
+    ref_score, alt_score = best.ref_score[e, m, s], best.alt_score[e, m, s]
+    ref_p, alt_p = np.ones(e.size), np.ones(e.size)
+    for k in np.unique(m).tolist():
+        rows = np.flatnonzero(m == k)
+        both = model.distributions[k].pvalues(np.concatenate([ref_score[rows], alt_score[rows]]))
+        model.distributions[k].release()
+        ref_p[rows], alt_p[rows] = both[: rows.size], both[rows.size :]
+    cut = model.rel_cuts[m] - TIE_EPS_BITS  # an allele passes with p <= threshold and, if asked, the rel score
+    ref_pass = (ref_p <= model.p_threshold) & (ref_score >= cut)
+    alt_pass = (alt_p <= model.p_threshold) & (alt_score >= cut)
+    keep = ref_pass | alt_pass
+    ref_pass, alt_pass = ref_pass[keep], alt_pass[keep]
+    # an allele without a scorable touched window (N stretches, the window's edge) has no score and no p-value
+    ref_p[~np.isfinite(ref_score)] = np.nan
+    alt_p[~np.isfinite(alt_score)] = np.nan
+    ref_score = np.where(np.isfinite(ref_score), ref_score, np.nan)
+    alt_score = np.where(np.isfinite(alt_score), alt_score, np.nan)
+    e, m, s = e[keep], m[keep], s[keep]
+    ref_score, alt_score, ref_p, alt_p = ref_score[keep], alt_score[keep], ref_p[keep], alt_p[keep]
+    ref_offset, alt_offset = best.ref_offset[e, m, s], best.alt_offset[e, m, s]
+    widths = np.array([model.log_odds[k].shape[1] for k in range(len(model.motifs))], dtype=np.int64)[m]
+    ref_seq, alt_seq, ref_forward, alt_forward = _window_texts(batch, e, widths, ref_offset, alt_offset, s)
+    with np.errstate(invalid="ignore"):
+        delta = alt_score - ref_score
+    use_alt = np.nan_to_num(alt_score, nan=-np.inf) > np.nan_to_num(ref_score, nan=-np.inf)  # the stronger frames it
+    frames = [(int(a), "alt", pa) if u else (int(r), "ref", pr)
+              for u, a, r, pa, pr in zip(use_alt.tolist(), alt_offset.tolist(), ref_offset.tolist(),
+                                         alt_p.tolist(), ref_p.tolist())]
+    words = [af if u else rf for u, af, rf in zip(use_alt.tolist(), alt_forward, ref_forward)]
+    delta_p = _delta_p_values(model, batch, e, m, s, frames, words, widths, np.where(use_alt, alt_score, ref_score))
+    spans = _site_spans(batch, placed, e, widths, ref_offset, alt_offset)
+    v = placed.variants
+    effect = np.where(ref_pass & ~alt_pass, "lost", np.where(alt_pass & ~ref_pass, "gained", np.where(
+        alt_score > ref_score, "stronger", np.where(alt_score < ref_score, "weaker", "unchanged"))))
+
+    def obj(values: list) -> np.ndarray:
+        return np.array(values, dtype=object)
+
+    return {
+        "variant_id": obj([v[i].variant_id for i in e.tolist()]),
+        "chrom": obj([v[i].chrom for i in e.tolist()]),
+        "pos": np.array([v[i].pos for i in e.tolist()], dtype=np.int64),
+        "ref": obj([v[i].ref for i in e.tolist()]),
+        "alt": obj([v[i].alt for i in e.tolist()]),
+        "motif_id": obj([model.motifs[k].id for k in m.tolist()]),
+        "motif_name": obj([model.motifs[k].name for k in m.tolist()]),
+        "strand": obj(np.where(s == 1, "-", "+").tolist()),
+        "ref_score": ref_score, "alt_score": alt_score, "score_delta": delta,
+        "ref_p_value": ref_p, "alt_p_value": alt_p,
+        "effect": obj(effect.tolist()),
+        "ref_sequence": obj(ref_seq), "alt_sequence": obj(alt_seq),
+        "gene_name": obj([placed.gene_name[i] for i in e.tolist()]),
+        "tss_rel_pos": placed.tss_rel_pos[e],
+        "delta_p_value": delta_p,
+        "ref_passes": ref_pass, "alt_passes": alt_pass,
+        **spans,
+    }
+
+
+def _empty_columns() -> dict[str, np.ndarray]:
+    columns = {name: np.zeros(0, dtype=object) for name in VARIANT_COLUMNS}
+    for name in ("pos", "tss_rel_pos", "ref_site_start", "ref_site_end", "alt_site_start", "alt_site_end"):
+        columns[name] = np.zeros(0, dtype=np.int64)
+    for name in ("ref_score", "alt_score", "score_delta", "ref_p_value", "alt_p_value", "delta_p_value"):
+        columns[name] = np.zeros(0)
+    columns["site_chrom"] = np.zeros(0, dtype=object)
+    columns["ref_passes"] = columns["alt_passes"] = np.zeros(0, dtype=bool)
+    return columns
+
+
+def _window_texts(batch: EditBatch, e, widths, ref_offset, alt_offset, strand):
+    """The best windows' letters: (ref 5'->3' on their strand, alt likewise, ref forward, alt forward); '' where an
+    allele has no scorable window."""
+    texts = {key: [""] * e.size for key in ("ref", "alt", "ref_forward", "alt_forward")}
+    for width in np.unique(widths).tolist():
+        rows = np.flatnonzero(widths == width)
+        sub = batch.subset(e[rows])
+        for allele, offsets, builder in (("ref", ref_offset, reference_rows), ("alt", alt_offset, alternate_rows)):
+            letters = window_letters(builder(sub, width), offsets[rows], width)
+            for i, word, off, minus in zip(rows.tolist(), letters, offsets[rows].tolist(), strand[rows].tolist()):
+                if off >= 0:
+                    texts[f"{allele}_forward"][i] = word
+                    texts[allele][i] = reverse_complement(word) if minus else word
+    return texts["ref"], texts["alt"], texts["ref_forward"], texts["alt_forward"]
+
+
+def _site_spans(batch: EditBatch, placed: _Placed, e, widths, ref_offset, alt_offset) -> dict[str, np.ndarray]:
+    """0-based half-open genomic spans of the best windows (alt windows: the reference bases they cover; a window
+    wholly inside an insertion is the empty span at the insertion point)."""
+    offset = placed.pool_offset[e]
+    start = batch.base[e] - offset  # genomic start of the edit
+    flank = widths - 1
+    n_del, n_ins = batch.n_del[e], batch.n_ins[e]
+    ref_start = start - flank + ref_offset
+    alt_first, alt_last = alt_offset, alt_offset + widths - 1  # alt-row positions of the window's ends
+
+    def genomic(k, is_end):
+        left = start - flank + k
+        right = start + n_del + (k - flank - n_ins)
+        inside = np.where(is_end, start + n_del, start)
+        return np.where(k < flank, left, np.where(k >= flank + n_ins, right, inside))
+
+    alt_start = genomic(alt_first, False)
+    alt_end = np.where(alt_last >= flank + n_ins, genomic(alt_last, True) + 1, genomic(alt_last, True))
+    alt_end = np.maximum(alt_end, alt_start)
+    return {
+        "site_chrom": np.array([placed.genome_chrom[i] for i in e.tolist()], dtype=object),
+        "ref_site_start": ref_start, "ref_site_end": ref_start + widths,
+        "alt_site_start": alt_start, "alt_site_end": alt_end,
+    }
+
+
+def _delta_p_values(model: _Model, batch: EditBatch, e, m, s, offsets, words, widths, scores) -> np.ndarray:
+    """See the module docstring: P(R >= r) over the columns of the stronger allele's best window that the edit
+    leaves alone. ``offsets``: per row (window offset in its row, "ref"/"alt", that allele's p-value); ``words``:
+    the window's forward letters; ``scores``: that allele's score. Rows sharing a matrix, strand and set of untouched
+    columns share one score distribution (one call)."""
+    from motifscan.encoding import encode
+    from motifscan.motifs import reverse_complement_matrix
+
+    out = np.full(e.size, np.nan)
+    groups: dict[tuple[int, int, tuple[int, ...]], list[tuple[int, float]]] = {}
+    for i in range(e.size):  # per reported row (not per window): which columns are untouched, and their score
+        width, offset, row = int(widths[i]), int(offsets[i][0]), int(e[i])
+        if offset < 0 or not math.isfinite(float(scores[i])):
+            continue
+        edited = _edited_positions(batch, row, width - 1, offsets[i][1])
+        untouched = tuple(j for j in range(width) if offset + j not in edited)
+        if len(untouched) == width:
+            out[i] = float(offsets[i][2])  # no edited base in the window: the allele's own p-value
+            continue
+        if not untouched:
+            out[i] = 1.0  # nothing in the window is random
+            continue
+        matrix = model.log_odds[int(m[i])]
+        if s[i] == 1:
+            matrix = reverse_complement_matrix(matrix)
+        codes = encode(words[i])
+        observed = float(matrix[codes[list(untouched)], list(untouched)].sum())
+        groups.setdefault((int(m[i]), int(s[i]), untouched), []).append((i, observed))
+    for (motif, strand, untouched), members in groups.items():  # one distribution per column set
+        matrix = model.log_odds[motif] if strand == 0 else reverse_complement_matrix(model.log_odds[motif])
+        distribution = ScoreDistribution(matrix[:, list(untouched)], model.background)
+        rows = np.array([i for i, _ in members])
+        out[rows] = distribution.pvalues(np.array([r for _, r in members]))
+    return out
+
+
+def _edited_positions(batch: EditBatch, i: int, flank: int, allele: str) -> set[int]:
+    """Row positions holding the edit's own bases in ``allele``'s row: for substitutions the changed bases only."""
+    n_del, n_ins = int(batch.n_del[i]), int(batch.n_ins[i])
+    if n_del != n_ins:
+        return set(range(flank, flank + (n_del if allele == "ref" else n_ins)))
+    base = int(batch.base[i])
+    ref = batch.pool[base : base + n_del]
+    alt = batch.inserted[i, :n_del]
+    return {flank + j for j in range(n_del) if (int(ref[j]) | 0x20) != (int(alt[j]) | 0x20)}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The API
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    parts = [p for p in parts if p["variant_id"].size] or [_empty_columns()]
+    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+
+def _best_strand_only(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Of the rows of one variant x motif (x gene), the strand whose better allele scores higher (ties: +)."""
+    n = columns["variant_id"].size
+    if n == 0:
+        return columns
+    key = [f"{v}\t{c}\t{p}\t{r}\t{a}\t{m}\t{g}" for v, c, p, r, a, m, g in zip(
+        columns["variant_id"], columns["chrom"], columns["pos"], columns["ref"], columns["alt"],
+        columns["motif_id"], columns["gene_name"])]
+    groups = np.unique(np.array(key, dtype=object).astype(str), return_inverse=True)[1].ravel()
+    strength = np.fmax(columns["ref_score"], columns["alt_score"])
+    order = np.lexsort((columns["strand"].astype(str) == "-", -strength, groups))
+    first = order[np.r_[True, groups[order][1:] != groups[order][:-1]]]
+    keep = np.sort(first)
+    return {name: values[keep] for name, values in columns.items()}
+
+
+def _variant_inputs(variant_specs: Sequence[str]) -> tuple[list[Variant], list[str]]:
+    """(variants from CHROM:POS:REF:ALT specs, rsIDs to look up)."""
+    variants, rsids = [], []
+    for spec in variant_specs:
+        if is_rsid(spec):
+            rsids.append(spec.strip())
+        else:
+            variant = parse_variant_spec(spec)
+            reason = classify(variant.ref, variant.alt)
+            if reason is not None:
+                raise UsageError(f"--variant {spec}: {SKIP_REASONS[reason]}; not scored")
+            variants.append(variant)
+    return variants, rsids
+
+
+def _rsid_variants(rsids: Sequence[str], spec, assembly: str | None) -> list[Variant]:
+    """Variants for rsIDs from Ensembl (whatever the genome source: rsIDs are Ensembl's)."""
+    if not rsids:
+        return []
+    from motifscan.sources.ensembl import EnsemblSource
+    from motifscan.sources.variation import variants_from_rsids
+
+    source = EnsemblSource(spec.species, assembly or "GRCh38", base_url=spec.ensembl_url, cache_dir=spec.cache_dir,
+                           use_cache=spec.use_cache, offline=spec.offline)
+    try:
+        found, unknown = variants_from_rsids(source, rsids)
+    finally:
+        source.close()
+    if unknown:
+        log.warning("%d rsID(s) not found in Ensembl (%s %s): %s", len(unknown), source.species, source.assembly,
+                    ", ".join(unknown))
+    return found
+
+
+def _dedupe(variants: Iterable[Variant]) -> list[Variant]:
+    return list(dict.fromkeys(variants))
+
+
+def _vcf_in_promoters(reader: VcfReader, promoters) -> list[Variant]:
+    """The VCF's variants in or next to the promoter windows: fetched through the index when there is one, else
+    read in one streaming pass (only those on a promoter's chromosome and span are kept)."""
+    vcf_names = {genome: vcf for vcf, genome in chrom_map(reader.contigs, {p.region.chrom for p in promoters}).items()}
+    if reader.indexed:
+        found: list[Variant] = []
+        for promoter in promoters:
+            region = promoter.region
+            if region.chrom in vcf_names:
+                found += reader.fetch(vcf_names[region.chrom], max(0, region.start - 1), region.end)
+        return _dedupe(found)
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for promoter in promoters:
+        spans.setdefault(promoter.region.chrom, []).append((promoter.region.start, promoter.region.end))
+    # per chromosome: window starts (sorted) and the running maximum of their ends; a REF span [s, e) lies in some
+    # window iff the windows starting at or before s reach e
+    starts = {c: np.array(sorted(w), dtype=np.int64).reshape(-1, 2) for c, w in spans.items()}
+    reach = {c: np.maximum.accumulate(w[:, 1]) for c, w in starts.items()}
+    kept = []
+    names: dict[str, str | None] = {}
+    for variant in reader.records():  # one pass, per record (pysam yields records one by one)
+        if variant.chrom not in names:
+            names[variant.chrom] = chrom_map([variant.chrom], set(spans)).get(variant.chrom)
+        genome_chrom = names[variant.chrom]
+        if genome_chrom is None:
+            continue
+        i = int(np.searchsorted(starts[genome_chrom][:, 0], variant.ref_start, side="right")) - 1
+        if i >= 0 and reach[genome_chrom][i] >= variant.ref_end:
+            kept.append(variant)
+    return _dedupe(kept)
+
+
+def _provenance(settings, model: _Model, release: str, command: str | None, inputs: list[tuple[str, str]],
+                source_facts: Sequence[tuple[str, str]], counts: dict[str, int], skipped: SkipCounts,
+                window_note: str | None, genes: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    b = model.background
+    motifs = model.motifs
+    facts: list[tuple[str, str]] = [
+        ("motifscan", __version__),
+        ("command_kind", "variants"),
+        ("jaspar_release", release),
+        ("motifs", f"{len(motifs)}: " + " ".join(m.id for m in motifs[:30]) + (" ..." if len(motifs) > 30 else "")),
+        *source_facts,
+        *inputs,
+    ]
+    if genes:
+        facts.append(("genes", " ".join(genes)))
+    if window_note:
+        facts.append(("promoter_window", window_note))
+    facts += [
+        ("pseudocount", f"{settings.pseudocount:g}"),
+        ("background", f"{settings.background} A={b[0]:.4f} C={b[1]:.4f} G={b[2]:.4f} T={b[3]:.4f}"),
+        ("p_threshold", f"{settings.p_threshold:g}"),
+        ("min_rel_score", "none" if settings.min_rel_score is None else f"{settings.min_rel_score:g}"),
+        ("mask_lowercase", str(settings.mask_lowercase).lower()),
+        ("max_strand", str(settings.max_strand).lower()),
+        ("variants_read", str(counts.get("read", 0))),
+        ("variants_scored", str(counts.get("scored", 0))),
+        ("variants_skipped", skipped.describe() or "none"),
+        ("ref_mismatches", str(counts.get("mismatched", 0))),
+        ("touched_windows", "substitutions: windows holding a changed base; deletions: ref windows holding a "
+                            "deleted base, alt windows holding both flanking bases; insertions: ref windows holding "
+                            "both flanking bases, alt windows holding an inserted base (shared bases trimmed)"),
+        ("effect", "lost: ref p <= threshold < alt p; gained: the reverse; weaker/stronger: both pass"),
+        ("delta_p_value", "P(R >= r): random letters in the columns of the stronger allele's best window that the "
+                          "edit leaves alone score at least the site's own (see README)"),
+        ("coordinates", "pos 1-based (VCF POS); strand relative to chrom; tss_rel_pos: +1 = TSS base, no 0, "
+                        "gene orientation"),
+        ("command", command if command is not None else " ".join(sys.argv) or "python"),
+    ]
+    return tuple(facts)
+
+
+def score_variants(
+    vcf: str | os.PathLike | None = None,
+    genes: Sequence[str] | str = (),
+    motifs=None,
+    *,
+    variants: Sequence[str] | str = (),
+    all_variants: bool = False,
+    genome: str | os.PathLike | None = None,
+    annotation: str | os.PathLike | None = None,
+    species: str = "human",
+    assembly: str | None = None,
+    ensembl_url: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    use_cache: bool = True,
+    offline: bool = False,
+    upstream: int = 2000,
+    downstream: int = 500,
+    transcripts: str = "canonical",
+    biotypes: Sequence[str] = (),
+    strict: bool = False,
+    p_threshold: float = 1e-4,
+    q_threshold: float | None = None,
+    min_rel_score: float | None = None,
+    pseudocount: float = 0.8,
+    background: str = "uniform",
+    mask_lowercase: bool = False,
+    max_strand: bool = False,
+    jobs: int | None = None,
+    jaspar_release: str | None = None,
+    command: str | None = None,
+) -> VariantResult:
+    """Score both alleles of variants against motifs: does a variant break or make a site?
+
+    ``vcf``: a VCF/BCF file (plain or bgzipped, with or without a tabix/CSI index); ``variants``: extra variants as
+    ``CHROM:POS:REF:ALT`` (1-based POS, as in VCF) or rsIDs (looked up in Ensembl for ``species``/``assembly``).
+    With ``genes``, the variants inside their promoter windows (``upstream``/``downstream``/``transcripts``, as in
+    :func:`motifscan.scan_genes`) are scored; with ``all_variants``, every variant is scored against ``genome`` (a
+    local FASTA or ``"demo"``), streamed in batches of :data:`BATCH_VARIANTS`. One row per variant x motif x strand
+    where either allele's best touched window has p <= ``p_threshold`` (see the module docstring for the window
+    rules, the effects and ``delta_p_value``). ``q_threshold`` does not apply to variants and is refused.
+    """
+    from motifscan.api import resolve_motifs
+    from motifscan.genes import collect_promoters
+    from motifscan.motifs import jaspar_database
+    from motifscan.options import GenomeSpec, PromoterOptions, ScanOptions
+
+    if isinstance(genes, str):
+        genes = [genes]
+    if isinstance(variants, str):
+        variants = [variants]
+    if q_threshold is not None:
+        raise UsageError("--qvalue does not apply to variant scans (rows are allele pairs, not a family of windows "
+                         "tested together); filter on ref_p_value/alt_p_value instead")
+    settings = ScanOptions(p_threshold=p_threshold, min_rel_score=min_rel_score, pseudocount=pseudocount,
+                           background=background, mask_lowercase=mask_lowercase, max_strand=max_strand, jobs=jobs)
+    if vcf is None and not variants:
+        raise UsageError("give a VCF file or --variant CHROM:POS:REF:ALT (or an rsID)")
+    if all_variants and genes:
+        raise UsageError("--all scores every variant against --genome: give no genes with it")
+    if not all_variants and not genes:
+        raise UsageError("give gene names (or --genes-file) whose promoters to look in, or --all")
+    if all_variants and genome is None:
+        raise UsageError("--all needs --genome FASTA (or demo): the whole genome is read from a local file")
+    if all_variants and is_auto(background):
+        raise UsageError("--background auto is estimated from promoters; with --all give uniform or A,C,G,T")
+    database = jaspar_database(jaspar_release)
+    release = database.release
+    chosen = resolve_motifs(motifs, database)
+    if not chosen:
+        raise UsageError("no motif selected")
+    spec = GenomeSpec(genome, annotation, species, assembly, ensembl_url, cache_dir, use_cache, offline)
+    listed, rsids = _variant_inputs(variants)
+    inputs: list[tuple[str, str]] = []
+    if vcf is not None:
+        inputs.append(("vcf", str(vcf)))
+    if variants:
+        inputs.append(("variants_given", " ".join(variants)))
+    skipped = SkipCounts()
+    counts = {"read": 0, "scored": 0}
+    if all_variants:
+        return _score_genome(vcf, listed, rsids, chosen, settings, spec, release, command, inputs, skipped, counts)
+    # PromoterOptions makes any sequence of biotypes (or one name) a tuple
+    window = PromoterOptions(upstream=upstream, downstream=downstream, transcripts=transcripts,
+                             biotypes=cast(tuple[str, ...], biotypes), strict=strict)
+    promoter_set = collect_promoters(genes, spec, window)
+    source_facts = list(promoter_set.provenance)
+    assembly_name = assembly or dict(source_facts).get("source_assembly") or dict(source_facts).get("assembly")
+    found = list(listed) + _rsid_variants(rsids, spec, assembly_name)
+    if vcf is not None:
+        with VcfReader(vcf) as reader:
+            found += _vcf_in_promoters(reader, promoter_set.promoters)
+            counts["read"] += reader.records_read
+            for reason, n in reader.skipped.counts.items():
+                skipped.add(reason, n)
+    counts["read"] += len(listed) + len(rsids)
+    found = _dedupe(found)
+    if is_auto(background):
+        from motifscan.background import background_from_codes
+        from motifscan.encoding import encode
+
+        background_probs = background_from_codes([encode(s, mask_lowercase) for s in promoter_set.sequences])
+    else:
+        background_probs = parse_background(background)
+    model = _Model.build(chosen, settings, background_probs)
+    check = _RefCheck(_assembly_label(source_facts))
+    placed, pool, scored = _place_on_promoters(found, promoter_set, check, skipped)
+    check.verdict()
+    counts["scored"] = len(placed.variants)
+    counts["mismatched"] = check.mismatched
+    parts = [_score_placed(_subset(placed, first, first + BATCH_VARIANTS), pool, model)  # bounded memory
+             for first in range(0, len(placed.variants), BATCH_VARIANTS)]
+    columns = _concat(parts)
+    if max_strand:
+        columns = _best_strand_only(columns)
+    columns = _sorted(columns)
+    window_note = (f"{upstream} bp upstream, {downstream} bp downstream of the TSS (TSS base included downstream); "
+                   f"transcripts={transcripts}")
+    provenance = _provenance(settings, model, release, command, inputs, source_facts, counts, skipped, window_note,
+                             genes)
+    _log_summary(counts, skipped, len(columns["variant_id"]))
+    records = {p.name: p.region for p in promoter_set.promoters}
+    return VariantResult(columns, tuple(chosen), provenance, records, tuple(scored), _extents(promoter_set))
+
+
+def _extents(promoter_set) -> dict[str, tuple[int, int]]:
+    """Promoter name -> TSS-relative (first, last) base of its window, from its first transcript's TSS."""
+    from motifscan.promoters import tss_relative
+
+    out = {}
+    for promoter in promoter_set.promoters:
+        tss = promoter.transcripts[0].tss
+        out[promoter.name] = tss_relative(tss, promoter.gene.strand, promoter.region.start, promoter.region.end)
+    return out
+
+
+def _assembly_label(source_facts: Sequence[tuple[str, str]]) -> str:
+    facts = dict(source_facts)
+    name = facts.get("source_assembly") or facts.get("assembly") or "of unknown assembly"
+    where = facts.get("source_genome") or facts.get("genome") or facts.get("source_server") or ""
+    return f"{name} ({where})" if where else name
+
+
+def _sorted(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Rows in output order: chromosome, position, variant, motif, strand."""
+    if columns["variant_id"].size == 0:
+        return columns
+    order = np.lexsort((columns["strand"].astype(str), columns["motif_id"].astype(str),
+                        columns["alt"].astype(str), columns["variant_id"].astype(str), columns["gene_name"].astype(str),
+                        columns["pos"], columns["chrom"].astype(str)))
+    return {name: values[order] for name, values in columns.items()}
+
+
+def _log_summary(counts: dict[str, int], skipped: SkipCounts, rows: int) -> None:
+    if skipped.total():
+        log.warning("%d variant(s) not scored: %s", skipped.total(), skipped.describe())
+    log.info("%d variant(s) scored; %d rows", counts.get("scored", 0), rows)
+
+
+def _score_genome(vcf, listed: list[Variant], rsids: list[str], motifs: list[Motif], settings, spec, release: str,
+                  command: str | None, inputs, skipped: SkipCounts, counts: dict[str, int]) -> VariantResult:
+    """``all_variants``: every variant against the local genome, in batches of BATCH_VARIANTS (bounded memory)."""
+    from motifscan.resources import demo_genome
+
+    demo = str(spec.genome) == "demo"
+    fasta_path = demo_genome()[0] if demo else Path(spec.genome)
+    if not demo and not fasta_path.exists():
+        raise UsageError(f"--genome {spec.genome}: no such file")
+    genome = _Genome(fasta_path, spec.cache_dir, trust_index=demo)
+    assembly_name = spec.assembly or ("GRCh37" if demo else None)
+    model = _Model.build(motifs, settings, parse_background(settings.background))
+    margin = max(m.shape[1] for m in model.log_odds)
+    check = _RefCheck(f"{assembly_name or 'of unknown assembly'} ({fasta_path})")
+    parts = []
+
+    def batches() -> Iterator[list[Variant]]:
+        given = list(listed) + _rsid_variants(rsids, spec, assembly_name)
+        counts["read"] += len(listed) + len(rsids)
+        if given:
+            yield given
+        if vcf is not None:
+            with VcfReader(vcf) as reader:
+                batch: list[Variant] = []
+                for variant in reader.records():
+                    batch.append(variant)
+                    if len(batch) >= BATCH_VARIANTS:
+                        yield batch
+                        batch = []
+                if batch:
+                    yield batch
+                counts["read"] += reader.records_read
+                for reason, n in reader.skipped.counts.items():
+                    skipped.add(reason, n)
+
+    try:
+        for batch in batches():
+            placed, pool = _place_on_genome(batch, genome, margin, check, skipped)
+            counts["scored"] = counts.get("scored", 0) + len(placed.variants)
+            columns = _score_placed(placed, pool, model)
+            parts.append(_best_strand_only(columns) if settings.max_strand else columns)
+            if check.checked >= 1000:
+                check.verdict()  # a wrong assembly shows in the first batch: fail early
+        check.verdict()
+    finally:
+        genome.close()
+    counts["mismatched"] = check.mismatched
+    columns = _sorted(_concat(parts))
+    facts = [("source", "local"), ("genome", "demo" if demo else str(fasta_path))]
+    if assembly_name:
+        facts.append(("assembly", assembly_name))
+    provenance = _provenance(settings, model, release, command, inputs, facts, counts, skipped, None, ())
+    _log_summary(counts, skipped, len(columns["variant_id"]))
+    return VariantResult(columns, tuple(motifs), provenance, {}, ())
