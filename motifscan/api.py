@@ -198,9 +198,10 @@ def read_hits(path: str | Path):
     return frame
 
 
-def resolve_motifs(motifs: MotifSpec, database: JasparDatabase) -> list[Motif]:
+def resolve_motifs(motifs: MotifSpec, database: JasparDatabase, *, tf_species: str | None = None) -> list[Motif]:
     """Motifs from the API's flexible form: None -> the default set; "MA0605.3"/"MA0605" -> by ID; other strings ->
-    TF name in JASPAR CORE vertebrates (or a motif file path if such a file exists); Motif objects as they are.
+    TF name in JASPAR CORE vertebrates, every matrix of that name (of ``tf_species`` if given: ``"human"``,
+    ``"Mus musculus"``, ``"9606"``), or a motif file path if such a file exists; Motif objects as they are.
     ``database``: the run's JASPAR release (resolved once, by the caller)."""
     if motifs is None:
         return select_motifs(release=database.release)
@@ -211,7 +212,8 @@ def resolve_motifs(motifs: MotifSpec, database: JasparDatabase) -> list[Motif]:
     files = [w for w in words if w not in ids and Path(w).is_file()]
     names = [w for w in words if w not in ids and w not in files]
     if ids or names or files:
-        chosen += select_motifs(release=database.release, motif_ids=ids, tf_names=names, motif_files=files)
+        chosen += select_motifs(release=database.release, motif_ids=ids, tf_names=names, motif_files=files,
+                                tf_species=tf_species if names else None)
     return chosen
 
 

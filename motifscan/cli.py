@@ -213,7 +213,8 @@ def _motif_options(command):
                           "(JASPAR names JUN in human and Jun in mouse; --tf JUN matches both)."),
         click.option("--motif-file", "motif_files", multiple=True, metavar="FILE",
                      type=click.Path(exists=True, dir_okay=False),
-                     help="Motif file: JASPAR (.jaspar/.pfm), MEME or TRANSFAC. Repeatable."),
+                     help="Motif file: JASPAR, PFM, HOMER, cluster-buster, MEME (text or XML), TRANSFAC or "
+                          "JASPAR .sites; plain or gzip. Repeatable."),
         click.option("--collection", "collections", multiple=True, metavar="NAME",
                      help="JASPAR collection [default: CORE]. Without --tf: select the whole group."),
         click.option("--tax-group", "tax_groups", multiple=True, metavar="NAME",
@@ -717,21 +718,32 @@ def plot(hits_path, output, title, top, max_q, motif_ids, tf_names):
 
 @cli.command()
 @click.argument("motif_id", metavar="MOTIF")
-@click.option("-o", "--output", required=True, metavar="FILE", help="Image file: .png or .svg.")
+@click.option("-o", "--output", required=True, metavar="FILE", help="Image file: .png, .svg or .pdf.")
 @click.option("--jaspar-release", default=None, metavar="RELEASE", help="[default: the newest bundled]")
+@click.option("--tf-species", "species", default=None, metavar="SPECIES",
+              help="With a TF name: only its matrices of this species ('human', 'mouse', 'Homo sapiens', 9606).")
 @_apply(_declared(ScanOptions, ("pseudocount",)))
-def logo(motif_id, output, jaspar_release, pseudocount):
-    """Draw the sequence logo (information content, bits) of a motif: a JASPAR ID, a TF name, or a motif file (its
-    first motif)."""
+def logo(motif_id, output, jaspar_release, species, pseudocount):
+    """Draw the sequence logo (information content, bits) of a motif: a JASPAR ID, a TF name (each of its
+    matrices, one row each) or a motif file (each of its motifs, up to 12)."""
     from motifscan.api import resolve_motifs
     from motifscan.plots import motif_logo
 
     _check_outputs({"-o/--output": output}, {"MOTIF": motif_id})
     from motifscan.motifs import jaspar_database
 
-    motif = resolve_motifs(motif_id, jaspar_database(jaspar_release))[0]
-    motif_logo(motif, output, pseudocount=pseudocount)
-    log.info("logo of %s %s written to %s", motif.id, motif.name, output)
+    motifs = resolve_motifs(motif_id, jaspar_database(jaspar_release), tf_species=species)
+    if len(motifs) > MAX_LOGOS:
+        log.warning("%s holds %d motifs; drawing the first %d: %s", motif_id, len(motifs), MAX_LOGOS,
+                    " ".join(m.id for m in motifs[:MAX_LOGOS]))
+        motifs = motifs[:MAX_LOGOS]
+    motif_logo(motifs, output, pseudocount=pseudocount)
+    drawn = ", ".join(f"{m.id} {m.name}" + (f" ({m.species})" if m.species else "") for m in motifs)
+    log.info("%s of %s written to %s: %s", _count(len(motifs), "logo"), motif_id, output, drawn)
+
+
+MAX_LOGOS = 12
+"""The most logos ``motifscan logo`` draws in one figure (a motif file may hold hundreds)."""
 
 
 @cli.command()

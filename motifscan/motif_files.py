@@ -10,8 +10,11 @@ Formats, told apart by their text (not by the file name); the file may be gzip-c
 - **MEME** (minimal MEME format, or MEME's text output; a ``MEME version`` line): ``MOTIF id [alt_name]`` lines, each
   followed by its ``letter-probability matrix: alength= 4 w= W nsites= N`` line and W rows of four probabilities
   (A, C, G, T), one row per position. ID: ``id``; name: ``alt_name``, else ``id``.
+- **sites** (JASPAR ``.sites``: ``>`` headers, each followed by one line of letters, the site in capitals): counts
+  are the letters of the sites. ID and name: the first header's first two words.
 - **TRANSFAC** (a ``P0``/``PO`` line and a ``//`` line): one row of four counts per position after ``P0``.
-  ID: ``AC``, else ``ID``; name: ``NA``, else ``ID``.
+  ID: ``AC``, else ``ID``; name: ``NA``, else ``ID``. Keys followed by one space or a tab (JASPAR's TRANSFAC
+  download) read like TRANSFAC's two spaces.
 - **Matrix text** (anything else): JASPAR and four-row PFMs (one row per letter), HOMER ``.motif``, cluster-buster,
   GimmeMotifs/HOCOMOCO ``.pfm`` and four-column PFMs (one row per position), each matrix's layout told by its shape,
   a 4 x 4 one's by its file, its header or its totals, else refused: see :mod:`motifscan.matrix_text`.
@@ -30,6 +33,7 @@ and MEME XML, and its parse of a MEME text file refuses what it cannot read (a m
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -40,8 +44,15 @@ import numpy as np
 
 from motifscan import textfiles
 from motifscan.errors import InputFileError
-from motifscan.matrix_text import SUPPORTED_LAYOUTS, MatrixText, looks_numeric, plain_numbers
+from motifscan.matrix_text import (
+    SUPPORTED_LAYOUTS,
+    MatrixText,
+    looks_numeric,
+    plain_numbers,
+)
 from motifscan.model import Motif
+
+log = logging.getLogger(__name__)
 
 NSITES_FOR_FREQUENCIES = 20
 """Counts = frequency x nsites for frequency matrices whose file gives no site count."""
@@ -53,6 +64,10 @@ MAX_BYTES = 64 * 2**20
 
 _ROWS = "ACGT"
 _MEME_FIELD = re.compile(r"(\w+)=\s*(\S+)")
+_TRANSFAC_KEY = re.compile(r"^(\w\w)[ \t]+", re.MULTILINE)
+_UNSUPPORTED_SIGNS = {"alignace": r"\AAlignACE \d", "mast": r"^MAST - Motif Alignment and Search Tool"}
+_UNSUPPORTED = {"alignace": "AlignACE output", "mast": "MAST output (motif matches, not motifs)"}
+_SITES = re.compile(r"\s*(?:>[^\n]*\n\s*[A-Za-z]+[ \t]*(?:\n\s*|\Z))+")  # '>' headers, each with one line of letters
 
 
 def read_motif_file(path: str | Path) -> list[Motif]:
@@ -75,6 +90,24 @@ def read_motif_file(path: str | Path) -> list[Motif]:
         cannot parse.
     """
     path = Path(path)
+    return _distinct_ids(path, _read_motifs(path))
+
+
+def _distinct_ids(path: Path, motifs: list[Motif]) -> list[Motif]:
+    """The motifs, each ID once: a repeat of the same matrix is dropped with a warning (Biopython's fourrows.pfm
+    gives MA0001.1 twice, in two layouts); another matrix under a used ID is refused (it would be lost later)."""
+    first: dict[str, Motif] = {}
+    for motif in motifs:
+        seen = first.setdefault(motif.id, motif)
+        if seen is not motif:
+            if seen.counts.shape != motif.counts.shape or not np.allclose(seen.counts, motif.counts):
+                raise InputFileError(f"{path}: two different matrices named {motif.id!r}; give them distinct IDs")
+            log.warning("%s: motif %s given twice (the same matrix): read once", path, motif.id)
+    return list(first.values())
+
+
+def _read_motifs(path: Path) -> list[Motif]:
+    """The file's motifs in file order (see read_motif_file)."""
     text = textfiles.read_text(path, "motif file", MAX_BYTES)
     fmt = _sniff_format(text)
     checked = _MotifLines(path, text.split("\n"))
@@ -84,18 +117,26 @@ def read_motif_file(path: str | Path) -> list[Motif]:
         return [_meme_motif(matrix, path) for matrix in matrices]
     if fmt == "transfac":
         checked.check_transfac()
+        # Bio wants two spaces after each two-letter key; JASPAR's own TRANSFAC download has one (``AC MA0056.1``)
+        # and tabs (``PO<TAB>A<TAB>C...``): same lines, same line numbers, keys spaced as Bio wants
+        bio_text = _TRANSFAC_KEY.sub(r"\1  ", text)
         return [_transfac_motif(bio_motif, number, path)
-                for number, bio_motif in enumerate(_parse_with_bio(path, text, fmt), 1)]
+                for number, bio_motif in enumerate(_parse_with_bio(path, bio_text, fmt), 1)]
+    if fmt in _UNSUPPORTED:
+        raise InputFileError(f"{path}: {_UNSUPPORTED[fmt]} is not a supported motif file (supported: "
+                             f"{SUPPORTED_LAYOUTS})")
+    if fmt == "sites":
+        return [_sites_motif(path, text)]
     if fmt == "meme-xml":
         return _meme_xml_motifs(path, text)
     if fmt == "xml":
         raise InputFileError(f"{path}: an XML file that is not MEME's XML output: not a supported motif file "
                              f"(supported: {SUPPORTED_LAYOUTS})")
-    text_matrices = MatrixText(path, text).matrices()
-    if not text_matrices:
+    found = MatrixText(path, text).matrices()
+    if not found:
         raise InputFileError(f"{path}: no motif found (supported: {SUPPORTED_LAYOUTS})")
     return [Motif(id=motif_id, name=name, counts=_frequencies_to_counts(_checked_counts(counts, path, motif_id)),
-                  source=str(path)) for motif_id, name, counts in text_matrices]
+                  source=str(path)) for motif_id, name, counts in found]
 
 
 # --- the text ---------------------------------------------------------------------------------------------------
@@ -107,8 +148,14 @@ def _sniff_format(text: str) -> str:
     :mod:`motifscan.matrix_text`)."""
     if text.lstrip().startswith("<"):
         return "meme-xml" if re.search(r"<MEME[\s>]", text[:1 << 16]) and "<motifs>" in text else "xml"
+    head = text.lstrip()[:4096]
+    for fmt, pattern in _UNSUPPORTED_SIGNS.items():
+        if re.search(pattern, head, re.MULTILINE):
+            return fmt
     if re.search(r"^MEME version", text, re.MULTILINE):
         return "minimal"
+    if _SITES.fullmatch(text):
+        return "sites"
     if re.search(r"^(P0|PO)\s", text, re.MULTILINE) and re.search(r"^//", text, re.MULTILINE):
         return "transfac"
     return "matrix"
@@ -233,7 +280,9 @@ class _MotifLines:
 def _parse_with_bio(path: Path, text: str, fmt: str, whole_record: bool = False):
     """Bio.motifs' motifs of the text (``whole_record``: the record Bio returns, a list of motifs with the file's
     alphabet); InputFileError (with the line Bio's message quotes) if it cannot parse it or finds no motif."""
-    from Bio import motifs as bio_motifs  # imported here so that `motifscan --version` stays fast
+    from Bio import (
+        motifs as bio_motifs,  # imported here so that `motifscan --version` stays fast
+    )
 
     try:
         record = bio_motifs.parse(io.StringIO(text), fmt)
@@ -254,6 +303,34 @@ def _quoted_line(message: str, text: str) -> str:
         if found:
             return f", line {found}"
     return ""
+
+
+def _sites_motif(path: Path, text: str) -> Motif:
+    """The motif of a JASPAR ``.sites`` file: ``>ID<TAB>NAME<TAB>n`` headers, each with one site, the site in capitals
+    between lowercase flanks; counts are the letters of the sites (ID and name: the first header's)."""
+    lines = text.split("\n")
+    sites: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith(">"):
+            continue
+        capitals = re.findall(r"[A-Z]+", line)
+        if len(capitals) != 1:
+            raise InputFileError(f"{path}, line {number}: a site is one run of capital letters (the flanks in lower "
+                                 f"case); this line has {len(capitals)}")
+        site = capitals[0]
+        if set(site) - set(_ROWS):
+            raise InputFileError(f"{path}, line {number}: a site of letters other than A, C, G, T ({site})")
+        if sites and len(site) != len(sites[0][1]):
+            raise InputFileError(f"{path}, line {number}: this site has {len(site)} letters, the site on line "
+                                 f"{sites[0][0]} has {len(sites[0][1])}")
+        sites.append((number, site))
+    header = next(line for line in lines if line.strip().startswith(">"))[1:].split()
+    motif_id = header[0] if header else path.stem
+    letters = np.array([list(site) for _, site in sites])  # (sites, width)
+    counts = np.array([(letters == letter).sum(axis=0) for letter in _ROWS], dtype=np.float64)
+    return Motif(id=motif_id, name=header[1] if len(header) > 1 else motif_id,
+                 counts=_checked_counts(counts, path, motif_id), source=str(path))
 
 
 def _meme_xml_motifs(path: Path, text: str) -> list[Motif]:

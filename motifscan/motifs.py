@@ -23,7 +23,9 @@ import numpy as np
 
 from motifscan.errors import UnknownMotifError, UsageError
 from motifscan.model import Motif
-from motifscan.motif_files import read_motif_file  # re-exported: motif files are read there
+from motifscan.motif_files import (
+    read_motif_file,  # re-exported: motif files are read there
+)
 from motifscan.resources import data_dir
 
 log = logging.getLogger(__name__)

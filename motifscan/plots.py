@@ -852,16 +852,16 @@ def information_matrix(motif: Motif, pseudocount: float = 0.8, background=None) 
     return (p * ic).T
 
 
-def motif_logo(motif: Motif, path: str | Path | None = None, *, pseudocount: float = 0.8,
+def motif_logo(motifs: Motif | Sequence[Motif], path: str | Path | None = None, *, pseudocount: float = 0.8,
                background=None) -> Figure:
-    """An information-content sequence logo (bits) of ``motif``, titled ``"ID NAME"``.
+    """Information-content sequence logos (bits) of one motif or several (one row each, in the order given).
 
     Parameters
     ----------
-    motif : Motif
-        Its count matrix is turned into probabilities with ``pseudocount`` spread by ``background``.
+    motifs : Motif or sequence of Motif
+        Each count matrix is turned into probabilities with ``pseudocount`` spread by ``background``.
     path : str or Path, optional
-        Also save the figure there (``.png`` or ``.svg``).
+        Also save the figure there (``.png``, ``.svg`` or ``.pdf``).
     pseudocount : float
         Total pseudocount per column, as for scanning (default 0.8).
     background : None, "uniform", "A,C,G,T" or four numbers
@@ -870,32 +870,53 @@ def motif_logo(motif: Motif, path: str | Path | None = None, *, pseudocount: flo
     Returns
     -------
     matplotlib.figure.Figure
-        One axes holding 4 x width letter glyphs (logomaker; SVG ids ``glyph-POSITION-LETTER``), stacked tallest on
-        top, x = position 1..width; ``figure.logo`` is the :class:`logomaker.Logo`.
+        One axes per motif, titled ``"ID NAME"`` with its source below the title (the JASPAR release,
+        collection, tax group and species, or the motif file's name; SVG id ``logo-source-ROW``), x = position
+        1..width (5' to 3'), y = bits; 4 x width letter glyphs each (logomaker), stacked tallest on top. SVG ids:
+        ``glyph-POSITION-LETTER`` for one motif, ``glyph-ROW-POSITION-LETTER`` (ROW from 1) for several.
+        ``figure.logos``: the :class:`logomaker.Logo` of each row; ``figure.logo``: the first.
     """
+    chosen = [motifs] if isinstance(motifs, Motif) else list(motifs)
+    if not chosen:
+        raise UsageError("no motif to draw")
     figure_class = _matplotlib()
     logomaker = _logomaker()
     import pandas as pd
 
-    heights = information_matrix(motif, pseudocount, background)
     b = _background_array(background)
-    width = motif.width
-    frame = pd.DataFrame(heights, columns=list("ACGT"), index=range(1, width + 1))
-    figure = figure_class(figsize=(max(3.0, 0.42 * width + 1.2), 2.4), layout="constrained")
-    ax = figure.add_subplot()
-    logo = logomaker.Logo(frame, ax=ax, color_scheme="classic", font_name="DejaVu Sans", stack_order="big_on_top",
-                          vpad=0.03, width=0.9)
-    logo.style_spines(visible=False)
-    logo.style_spines(spines=("left", "bottom"), visible=True)
-    ax.set_xticks(range(1, width + 1))
-    ax.set_xlim(0.5, width + 0.5)
-    ax.set_ylim(0, float(np.log2(1 / b.min())))
-    ax.set_ylabel("bits")
-    ax.set_title(f"{motif.id} {motif.name}".strip(), fontsize=11)
-    for position, letters in logo.glyph_df.iterrows():
-        for letter, glyph in letters.items():
-            if glyph.patch is not None:  # logomaker draws no patch for a zero-height letter
-                glyph.patch.set_gid(f"glyph-{position}-{letter}")
-    figure.logo = logo  # the logomaker.Logo (glyph_df: width x 4 glyphs), for inspection and restyling
+    widest = max(motif.width for motif in chosen)
+    figure = figure_class(figsize=(max(4.0, 0.42 * widest + 1.2), 2.5 * len(chosen)), layout="constrained")
+    logos = []
+    for row, (ax, motif) in enumerate(zip(figure.subplots(len(chosen), 1, squeeze=False)[:, 0], chosen), 1):
+        heights = information_matrix(motif, pseudocount, background)
+        frame = pd.DataFrame(heights, columns=list("ACGT"), index=range(1, motif.width + 1))
+        logo = logomaker.Logo(frame, ax=ax, color_scheme="classic", font_name="DejaVu Sans",
+                              stack_order="big_on_top", vpad=0.03, width=0.9)
+        logo.style_spines(visible=False)
+        logo.style_spines(spines=("left", "bottom"), visible=True)
+        ax.set_xticks(range(1, motif.width + 1))
+        ax.set_xlim(0.5, widest + 0.5)
+        ax.set_ylim(0, float(np.log2(1 / b.min())))
+        ax.set_ylabel("bits")
+        ax.set_xlabel("position (5' to 3')")
+        ax.set_title(f"{motif.id} {motif.name}".strip(), fontsize=11, pad=13)
+        ax.text(0.5, 1.015, _logo_source(motif), transform=ax.transAxes, ha="center", va="bottom", fontsize=8,
+                color="0.3", gid=f"logo-source-{row}")  # between the title and the letters
+        prefix = "glyph-" if len(chosen) == 1 else f"glyph-{row}-"
+        for position, letters in logo.glyph_df.iterrows():
+            for letter, glyph in letters.items():
+                if glyph.patch is not None:  # logomaker draws no patch for a zero-height letter
+                    glyph.patch.set_gid(f"{prefix}{position}-{letter}")
+        logos.append(logo)
+    figure.logos = logos  # the logomaker.Logo of each row (glyph_df: width x 4 glyphs), for inspection and restyling
+    figure.logo = logos[0]
     _save(figure, path)
     return figure
+
+
+def _logo_source(motif: Motif) -> str:
+    """Where a motif comes from, for its logo: ``"JASPAR2026 CORE vertebrates, Homo sapiens"`` or the file's name."""
+    if motif.collection:  # a JASPAR matrix: source is the release
+        group = " ".join(part for part in (motif.source, motif.collection, motif.tax_group) if part)
+        return f"{group}, {motif.species}" if motif.species else group
+    return f"file {Path(motif.source).name}" if motif.source else ""

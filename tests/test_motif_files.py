@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import gzip
 import re
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -97,7 +97,10 @@ def test_biopython_four_row_file_reads_as_bio_reads_it():
     path = BIO / "fourrows.pfm"
     motifs = read_motif_file(path)
     expected = bio_counts(path, "pfm-four-rows")
-    assert len(motifs) == len(expected) == 9
+    assert len(expected) == 9
+    np.testing.assert_array_equal(expected[6], expected[7])  # MA0001.1 twice (labelled, then bare): read once
+    del expected[7]
+    assert len(motifs) == len(expected)
     for motif, counts in zip(motifs, expected):
         np.testing.assert_allclose(probs(motif.counts), probs(counts), rtol=1e-12)
     yetfasco = motifs[1]  # rows A, T, G, C: column 3 is A 0.0 T 0.0 G 0.0 C 1.0
@@ -245,3 +248,45 @@ def test_score_distribution_of_512_columns_does_not_overflow():
     distribution = ScoreDistribution(log_odds(counts, 0.8, background), background)
     assert distribution._threshold_grid_rounds() == 3
     assert ScoreDistribution(log_odds(counts[:, :8], 0.8, background), background)._threshold_grid_rounds() == 1
+
+
+# --- TRANSFAC variants ---------------------------------------------------------------------------------------------
+
+
+def test_jaspar_transfac_download_with_single_spaces_and_tabs():
+    """Biopython's MA0056.1.transfac, as JASPAR's site exports it ('AC MA0056.1', 'PO<TAB>A<TAB>C...'): Bio.motifs
+    refuses it ("should have 2 spaces between key and value"); it is JASPAR's MA0056.1."""
+    (motif,) = read_motif_file(BIO / "MA0056.1.transfac")
+    assert (motif.id, motif.name) == ("MA0056.1", "MZF1")
+    np.testing.assert_array_equal(motif.counts, jaspar_database("JASPAR2024").by_ids(["MA0056.1"])[0].counts)
+
+
+def test_jaspar_sites_file_gives_the_jaspar_counts():
+    """Biopython's Arnt.sites: JASPAR's 20 sites of MA0004 (ARNT), in capitals between lowercase flanks."""
+    (motif,) = read_motif_file(BIO / "Arnt.sites")
+    assert (motif.id, motif.name) == ("MA0004", "ARNT")
+    np.testing.assert_array_equal(motif.counts, jaspar_database("JASPAR2024").by_ids(["MA0004.1"])[0].counts)
+    sites = [line for line in (BIO / "Arnt.sites").read_text().splitlines() if line and line[0] != ">"]
+    np.testing.assert_array_equal(motif.counts, bio_counts(BIO / "Arnt.sites", "sites")[0])
+    assert motif.counts.sum(axis=0).tolist() == [len(sites)] * 6
+
+
+def test_sites_of_unequal_length_are_refused(tmp_path):
+    with pytest.raises(InputFileError, match=r"bad.sites, line 4: this site has 5 letters, the site on line 2 has 6"):
+        read_motif_file(write(tmp_path / "bad.sites", ">M1 x 1\nccCACGTGaa\n>M1 x 2\ngCACGTt\n"))
+
+
+@pytest.mark.parametrize("name, what", [("alignace.out", "AlignACE output"), ("mast.crp0.de.oops.txt.xml", "XML")])
+def test_program_outputs_that_are_not_motif_files_are_named(name, what):
+    with pytest.raises(InputFileError, match=f"{name}: .*{what}.* not a supported motif file"):
+        read_motif_file(BIO / name)
+
+
+def test_a_motif_id_given_twice(tmp_path):
+    """fourrows.pfm holds MA0001.1 twice, once labelled, once bare: the same matrix, read once; two different
+    matrices under one ID are refused (select_motifs keeps one motif per ID and source: one would be lost)."""
+    motifs = read_motif_file(BIO / "fourrows.pfm")
+    assert [m.id for m in motifs].count("MA0001.1") == 1 and len(motifs) == 8
+    text = ">M1 x\nA [ 1 2 ]\nC [ 1 2 ]\nG [ 1 2 ]\nT [ 1 2 ]\n>M1 y\nA [ 2 2 ]\nC [ 1 2 ]\nG [ 1 2 ]\nT [ 1 2 ]\n"
+    with pytest.raises(InputFileError, match="two different matrices named 'M1'"):
+        read_motif_file(write(tmp_path / "twice.jaspar", text))
