@@ -513,8 +513,8 @@ def scan(genes, genes_file, rank_promoters, background_genes_file, motif_ids, tf
               help="Score every variant of the VCF against --genome (streamed), not only those in promoters.")
 @_motif_options
 @_scoring_options
-def variants(vcf, genes, genes_file, variant_specs, all_variants, motif_ids, tf_names, motif_files, collections,
-             tax_groups, jaspar_release, output, bed_path, bed_track, gff3_path, fimo_path, **values):
+def variants(vcf, genes, genes_file, variant_specs, all_variants, html_path, motif_ids, tf_names, motif_files,
+             collections, tax_groups, jaspar_release, output, bed_path, bed_track, gff3_path, fimo_path, **values):
     """Does a variant break or make a site? Score both alleles of the variants in the promoters of GENES.
 
     VCF: VCF or BCF, plain or bgzipped (a tabix/CSI index is used when present). One row per variant x motif x
@@ -534,7 +534,7 @@ def variants(vcf, genes, genes_file, variant_specs, all_variants, motif_ids, tf_
     for option, value in (("--gff3", gff3_path), ("--fimo", fimo_path)):
         if value is not None:
             raise UsageError(f"{option} is not available for variants: use -o (TSV) and --bed (the affected sites)")
-    _check_outputs({"-o/--output": output, "--bed": bed_path},
+    _check_outputs({"-o/--output": output, "--bed": bed_path, "--html": html_path},
                    {"VCF": vcf, "--genes-file": genes_file, "--genome": spec.genome, "--annotation": spec.annotation,
                     "--motif-file": motif_files})
     names = list(genes) + (_gene_list((), genes_file) if genes_file else [])
@@ -548,6 +548,8 @@ def variants(vcf, genes, genes_file, variant_specs, all_variants, motif_ids, tf_
     outputs = [(output, result.tsv_chunks())]
     if bed_path is not None:
         outputs.append((bed_path, result.bed_chunks(track=bed_track)))
+    if html_path is not None:
+        outputs.append((html_path, [result.to_html()]))
     write_outputs(outputs)
     log.info("%s", _count(len(result), "variant x motif x strand row"))
 

@@ -442,10 +442,13 @@ def enrich_report(result: Any, *, title: str | None = None, top_logos: int = 12)
         'id="download-tsv">Download TSV</a></nav></header>'
         f'<section id="scanned"><h2>Genes ({len(genes)})</h2><p class="gene-list">'
         + " ".join(f'<span class="gene">{_e(g)}</span>' for g in genes) + "</p></section>"
-        '<section id="matrices"><h2>Matrices</h2><div class="controls"><label>Family <select id="e-family">'
+        '<section id="matrices"><h2>Matrices</h2><div class="controls"><label>Family <select id="e-family" '
+        'data-filter-for="enrich-table" data-attr="family" data-op="eq">'
         f'<option value="">all</option>{options}</select></label> <label>q &le; <input id="e-q" type="number" '
-        'min="0" max="1" step="any" placeholder="any"></label> <span id="e-count"></span></div>'
-        f'<div class="wide"><table id="enrich-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+        'data-filter-for="enrich-table" data-attr="q" data-op="le" min="0" max="1" step="any" placeholder="any">'
+        '</label> <span id="e-count" data-count-for="enrich-table" data-noun="matrices"></span></div>'
+        f'<div class="wide"><table id="enrich-table" data-sortable><thead><tr>{head}</tr></thead><tbody>{body}'
+        '</tbody></table>'
         "</div><p class=note>Sorted by p; click a header to sort. q: Benjamini-Hochberg over all matrices; related "
         "matrices of one family move together, so read the family table too.</p></section>"
         '<section id="families"><h2>By TF family</h2><table class="families"><thead><tr><th>family</th>'
@@ -453,5 +456,74 @@ def enrich_report(result: Any, *, title: str | None = None, top_logos: int = 12)
         f"<tbody>{family_table}</tbody></table></section>"
         f'<section id="logos"><h2>Logos of the {len(logos)} matrices with the smallest p</h2><div class="logos">'
         f'{"".join(logos)}</div></section>' + _provenance_section(result.provenance))
-    script = f"<script>{_asset('enrich.js')}</script>"
-    return _page(title, page, None).replace("</body>", script + "</body>")
+    return _page(title, page, None).replace("</body>", _table_script() + "</body>")
+
+
+def _table_script() -> str:
+    return f"<script>{_asset('tables.js')}</script>"
+
+
+# ------------------------------------------------------------------------------------------------ the variants page
+
+
+def variants_report(result: Any, *, title: str | None = None, top_logos: int = 12) -> str:
+    """An HTML page of a variant scan (``motifscan variants``): the genes and variants scored, one row per variant x
+    motif x strand (all rows in the page, each readable without scripts; sortable by any column and filterable by
+    effect and TF family with the inlined script), logos of the motifs of the first ``top_logos`` rows, the
+    provenance, and the TSV and BED as downloads."""
+    from motifscan.variants import EFFECTS, VARIANT_COLUMNS
+
+    facts = dict(result.provenance)
+    known = {m.id: m for m in result.motifs}
+    columns = result.columns
+    n = len(result)
+    genes = sorted({str(g) for g in columns["gene_name"].tolist() if str(g)}
+                   | {name.split("|")[0] for name in result.records})
+    variants = sorted({str(v) for v in columns["variant_id"].tolist()} | {str(s[3]) for s in result.scored})
+    title = title or "motifscan variants: " + (" ".join(genes[:8]) + (" ..." if len(genes) > 8 else ""))
+    families = [_family(known.get(str(m))) for m in columns["motif_id"].tolist()]
+    tsv = result.to_tsv()
+    text_rows = [line.split("\t") for line in tsv.splitlines() if line and not line.startswith("#")][1:]
+    head = "<th>family</th>" + "".join(f'<th data-key="{_e(c)}">{_e(c)}</th>' for c in VARIANT_COLUMNS)
+    body = "".join(f'<tr data-effect="{_e(fields[VARIANT_COLUMNS.index("effect")])}" data-family="{_e(family)}">'
+                   f"<td>{_e(family)}</td>" + "".join(f"<td>{_e(v)}</td>" for v in fields) + "</tr>"
+                   for family, fields in zip(families, text_rows))
+    effect_counts = {e: int((columns["effect"] == e).sum()) for e in EFFECTS}
+    effect_options = "".join(f'<option value="{e}">{e} ({k})</option>' for e, k in effect_counts.items() if k)
+    family_options = "".join(f'<option value="{_e(f)}">{_e(f)}</option>' for f in sorted(set(families)))
+    pseudocount = float(facts.get("pseudocount", 0.8) or 0.8)
+    background = _background(facts)
+    logos, seen = [], set()
+    for motif_id in columns["motif_id"].tolist():
+        motif = known.get(str(motif_id))
+        if motif is not None and motif.id not in seen and len(logos) < top_logos:
+            seen.add(motif.id)
+            logos.append(f'<figure class="logo-box">{logo_svg(motif, pseudocount, background)}<figcaption>'
+                         f"{_e(motif.id)} {_e(motif.name)}</figcaption></figure>")
+    summary = ", ".join(f"{k} {e}" for e, k in effect_counts.items() if k) or "no site changed"
+    page = (
+        f"<header><h1>{_e(title)}</h1><p class=summary>{len(variants)} variants scored; {n} variant x motif x "
+        f"strand rows ({_e(summary)}); p threshold {_e(facts.get('p_threshold', ''))} "
+        f"({_e(facts.get('jaspar_release', ''))})</p><nav><a href=\"#variants\">Variants</a> "
+        '<a href="#logos">Logos</a> <a href="#provenance">Provenance</a> '
+        f'<a download="motifscan_variants.tsv" href="{_data_uri(tsv, "text/tab-separated-values")}" '
+        'id="download-tsv">Download TSV</a> '
+        f'<a download="motifscan_variants.bed" href="{_data_uri(result.to_bed(), "text/plain")}" '
+        'id="download-bed">Download BED</a></nav></header>'
+        f'<section id="scanned"><h2>Genes ({len(genes)})</h2><p class="gene-list">'
+        + " ".join(f'<span class="gene">{_e(g)}</span>' for g in genes) + "</p>"
+        f'<p class="variant-list">Variants: ' + " ".join(f"<code>{_e(v)}</code>" for v in variants[:200])
+        + (f" … {len(variants) - 200} more" if len(variants) > 200 else "") + "</p></section>"
+        '<section id="variants"><h2>Sites changed by the variants</h2><div class="controls"><label>Effect '
+        '<select id="v-effect" data-filter-for="variant-table" data-attr="effect" data-op="eq">'
+        f'<option value="">all</option>{effect_options}</select></label> <label>Family <select id="v-family" '
+        'data-filter-for="variant-table" data-attr="family" data-op="eq">'
+        f'<option value="">all</option>{family_options}</select></label> '
+        '<span id="v-count" data-count-for="variant-table" data-noun="rows"></span></div>'
+        f'<div class="wide"><table id="variant-table" data-sortable><thead><tr>{head}</tr></thead><tbody>{body}'
+        "</tbody></table></div><p class=note>pos: 1-based VCF POS; strand relative to the chromosome; sequences "
+        "5'->3' on the strand; effect: lost/gained (the threshold is crossed), weaker/stronger (both alleles pass); "
+        "delta_p_value: how surprising a score change this large is (see the README).</p></section>"
+        f'<section id="logos"><h2>Logos ({len(logos)})</h2><div class="logos">{"".join(logos)}</div></section>'
+        + _provenance_section(result.provenance))
+    return _page(title, page, None).replace("</body>", _table_script() + "</body>")

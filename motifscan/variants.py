@@ -172,6 +172,19 @@ class VariantResult:
             frame[name] = frame[name].astype(str)
         return frame
 
+    def to_html(self, *, title: str | None = None) -> str:
+        """One self-contained HTML page: the variant rows (sortable, filterable by effect and TF family), logos,
+        provenance, the TSV and BED as downloads (see :func:`motifscan.report.variants_report`)."""
+        from motifscan.report import variants_report
+
+        return variants_report(self, title=title)
+
+    def write_html(self, path: str | Path, *, title: str | None = None) -> None:
+        """Write :meth:`to_html` to ``path`` atomically."""
+        from motifscan.writers import write_outputs
+
+        write_outputs([(path, [self.to_html(title=title)])])
+
     def plot(self, path: str | Path | None = None, **options):
         """The promoter map with the variants drawn on their promoters (needs ``motifscan[plot]``)."""
         from motifscan.variant_plots import variant_map

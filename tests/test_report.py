@@ -297,3 +297,47 @@ def test_enrich_html(browser, tmp_path) -> None:
     visible = [r for r in browser.find_elements("css selector", "#enrich-table tbody tr") if r.is_displayed()]
     assert visible and all(r.find_element("tag name", "td").text == chosen for r in visible)
     assert not errors_in(browser.get_log("browser"))
+
+
+def test_variants_html(browser, tmp_path) -> None:
+    """motifscan variants --html: every gene and variant row readable as text, the effect filter and sorting work,
+    no script error, and the downloads are the TSV and BED written beside it."""
+    repo = Path(__file__).resolve().parent.parent
+    table, bed, page = tmp_path / "v.tsv", tmp_path / "v.bed", tmp_path / "v.html"
+    result = CliRunner().invoke(cli, ["variants", str(repo / "examples" / "demo_variants.vcf"), "FOXC1", "FOXQ1",
+                                      "GTPBP6", "--genome", "demo", "-o", str(table), "--bed", str(bed),
+                                      "--html", str(page)])
+    assert result.exit_code == 0, result.output
+    lines = [line.split("\t") for line in table.read_text().splitlines() if not line.startswith("#")]
+    header, rows = lines[0], lines[1:]
+    assert rows, "the demo variants change some sites"
+    text = page.read_text()
+    parser = _Text()
+    parser.feed(text)
+    assert not [link for link in parser.links if not link.startswith(("data:", "#"))]  # nothing fetched
+    found = re.findall(r'download="[^"]+" href="data:[^,]*;base64,([^"]+)" id="(download-\w+)"', text)
+    downloads = {name: data for data, name in found}
+    assert base64.b64decode(downloads["download-tsv"]).decode() == table.read_text()
+    assert base64.b64decode(downloads["download-bed"]).decode() == bed.read_text()
+    log = open_page(browser, page)
+    assert not errors_in(log), log
+    body = browser.find_element("tag name", "body").text
+    assert all(gene in body for gene in ("FOXC1", "FOXQ1"))
+    shown = browser.find_elements("css selector", "#variant-table tbody tr")
+    cells = [[td.text for td in r.find_elements("tag name", "td")][1:] for r in shown]
+    assert cells == rows  # every row, in the TSV's order, as plain text
+    delta = header.index("score_delta") + 2
+    browser.find_element("css selector", '#variant-table th[data-key="score_delta"]').click()
+    values = [float(r.find_element("css selector", f"td:nth-child({delta})").text)
+              for r in browser.find_elements("css selector", "#variant-table tbody tr")]
+    assert values == sorted(values)
+    from selenium.webdriver.support.ui import Select
+
+    effect = Select(browser.find_element("id", "v-effect"))
+    effect.select_by_index(1)
+    chosen = effect.first_selected_option.get_attribute("value")
+    visible = [r for r in browser.find_elements("css selector", "#variant-table tbody tr") if r.is_displayed()]
+    column = header.index("effect") + 1
+    assert visible and all(r.find_elements("tag name", "td")[column].text == chosen for r in visible)
+    assert len(visible) == sum(row[header.index("effect")] == chosen for row in rows)
+    assert not errors_in(browser.get_log("browser"))
