@@ -545,7 +545,7 @@ def variants(vcf, genes, genes_file, variant_specs, all_variants, html_path, mot
                             **window_values)
     from motifscan.writers import write_outputs
 
-    outputs = [(output, result.tsv_chunks())]
+    outputs: list[tuple[str, Iterable[str]]] = [(output, result.tsv_chunks())]  # (path, pieces of text)
     if bed_path is not None:
         outputs.append((bed_path, result.bed_chunks(track=bed_track)))
     if html_path is not None:

@@ -493,7 +493,8 @@ def variants_report(result: Any, *, title: str | None = None, top_logos: int = 1
     family_options = "".join(f'<option value="{_e(f)}">{_e(f)}</option>' for f in sorted(set(families)))
     pseudocount = float(facts.get("pseudocount", 0.8) or 0.8)
     background = _background(facts)
-    logos, seen = [], set()
+    logos: list[str] = []  # <figure> elements, one per motif with a site
+    seen: set[str] = set()
     for motif_id in columns["motif_id"].tolist():
         motif = known.get(str(motif_id))
         if motif is not None and motif.id not in seen and len(logos) < top_logos:
@@ -512,7 +513,7 @@ def variants_report(result: Any, *, title: str | None = None, top_logos: int = 1
         'id="download-bed">Download BED</a></nav></header>'
         f'<section id="scanned"><h2>Genes ({len(genes)})</h2><p class="gene-list">'
         + " ".join(f'<span class="gene">{_e(g)}</span>' for g in genes) + "</p>"
-        f'<p class="variant-list">Variants: ' + " ".join(f"<code>{_e(v)}</code>" for v in variants[:200])
+        '<p class="variant-list">Variants: ' + " ".join(f"<code>{_e(v)}</code>" for v in variants[:200])
         + (f" … {len(variants) - 200} more" if len(variants) > 200 else "") + "</p></section>"
         '<section id="variants"><h2>Sites changed by the variants</h2><div class="controls"><label>Effect '
         '<select id="v-effect" data-filter-for="variant-table" data-attr="effect" data-op="eq">'
