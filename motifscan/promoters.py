@@ -216,8 +216,8 @@ def promoters_for_gene(
     biotypes : sequence of str
         Transcript biotypes kept with ``"all"``.
     transcript_ids : sequence of str, optional
-        Only these transcripts (versioned or not) (their windows merged where they overlap or abut), whatever ``transcripts`` and
-        ``biotypes`` say.
+        Only these transcripts, versioned or not (their windows merged where they overlap or abut), whatever
+        ``transcripts`` and ``biotypes`` say.
 
     Returns
     -------

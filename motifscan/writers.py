@@ -316,7 +316,8 @@ def bed_row_chunks(table: HitTable) -> Iterator[str]:
     scores = bed_scores(table.p_value)
     for rows in _chunks(len(table), order):
         columns = [chrom[rows], table.start[rows], table.end[rows], names[rows], scores[rows], table.strand[rows]]
-        yield "\n".join(["%s\t%d\t%d\t%s\t%d\t%s" % f for f in zip(*[c.tolist() for c in columns])]) + "\n"
+        # %-formatting: one format per row, faster than str.format on millions of rows
+        yield "\n".join(["%s\t%d\t%d\t%s\t%d\t%s" % f for f in zip(*[c.tolist() for c in columns])]) + "\n"  # noqa: UP031
 
 
 def check_output_path(path: str | Path) -> None:
@@ -400,7 +401,8 @@ def _write_special(path: str | Path, pieces: Iterable[str]) -> None:
 def _stage(path: Path, pieces: Iterable[str]) -> str:
     """Write ``pieces`` of text to a new temporary file beside ``path``; its name."""
     try:
-        handle = tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
+        # closed by the ``with handle`` below; opened apart so that only its OSError becomes a UsageError
+        handle = tempfile.NamedTemporaryFile("w", dir=path.parent,  # noqa: SIM115 prefix=f".{path.name}.", suffix=".tmp",
                                              delete=False, encoding="utf-8", newline="\n")
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror}") from None
@@ -524,6 +526,7 @@ def fimo_chunks(table: HitTable, records: Mapping[str, Region], provenance: Prov
             part = table.take(rows)
             columns = [motif[part.motif], seq_name[part.target], start[rows], stop[rows], strand[rows], part.score,
                        part.p_value, part.q_value, part.matched_sequences()]
-            yield "\n".join(["%s\t%s\t%d\t%d\t%s\t%.6f\t%.3g\t%.3g\t%s" % f
+            # %-formatting: one format per row, faster than str.format on millions of rows
+            yield "\n".join(["%s\t%s\t%d\t%d\t%s\t%.6f\t%.3g\t%.3g\t%s" % f  # noqa: UP031
                              for f in zip(*[c.tolist() for c in columns])]) + "\n"
     yield "\n" + _block(comment_lines([*provenance, ("q-value", FIMO_Q_NOTE)]))

@@ -106,8 +106,8 @@ def test_provenance_values_never_start_a_line():
 
 
 def _cli(*args, preexec_fn=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "motifscan", "-q", *map(str, args)], capture_output=True, text=True, check=False,
-                          preexec_fn=preexec_fn, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "motifscan", "-q", *map(str, args)], capture_output=True, text=True,
+                          check=False, preexec_fn=preexec_fn, cwd=cwd)
 
 
 def _one_error_line(completed, *words):
