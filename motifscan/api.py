@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-
 from motifscan import __version__
 from motifscan.engine import ScanTarget, scan_targets
 from motifscan.errors import UsageError
@@ -37,7 +36,7 @@ from motifscan.writers import bed_chunks, fimo_chunks, gff3_chunks, read_tsv, ts
 __all__ = ["scan_fasta", "scan_genes", "ScanResult", "ScanOptions", "PromoterOptions", "GenomeSpec", "Provenance",
            "Hit", "HitTable", "Gene", "Motif", "Region", "Transcript", "read_motif_file", "select_motifs", "read_tsv",
            "resolve_motifs", "MotifSpec", "DesignResult", "design_sites", "scan_genome", "GenomeScanResult",
-           "read_hits"]
+           "read_hits", "VariantResult", "score_variants"]
 
 MotifSpec = str | Motif | Sequence[str | Motif] | None
 """Motifs as the API takes them: None (the default ATF/CREB set), a JASPAR ID or TF name, a Motif, or a list."""
@@ -243,29 +242,31 @@ def gap_provenance(targets: Sequence[ScanTarget], tss_relative=None) -> list[tup
     return lines
 
 
+def _record(item: Any) -> FastaRecord:
+    """One record given in memory: a FastaRecord, a Bio SeqRecord (``id``, ``seq``) or a (name, sequence) pair."""
+    if isinstance(item, FastaRecord):
+        return item
+    if hasattr(item, "seq") and hasattr(item, "id"):  # Bio.SeqRecord
+        return FastaRecord(str(item.id), str(item.seq))
+    name, sequence = item
+    return FastaRecord(str(name), str(sequence))
+
+
 def _records(path_or_records: str | Path | Iterable) -> list[FastaRecord]:
     """FASTA records from a path or from records/pairs; names must be unique (hits are reported by name)."""
     if isinstance(path_or_records, (str, Path)):
         return read_fasta(path_or_records)
-    records = []
-    for item in path_or_records:
-        if isinstance(item, FastaRecord):
-            records.append(item)
-        elif hasattr(item, "seq") and hasattr(item, "id"):  # Bio.SeqRecord
-            records.append(FastaRecord(str(item.id), str(item.seq)))
-        else:
-            name, sequence = item
-            records.append(FastaRecord(str(name), str(sequence)))
+    records = [_record(item) for item in path_or_records]
     repeated = sorted(name for name, n in Counter(r.name for r in records).items() if n > 1)
     if repeated:
         raise UsageError("record names must be unique: " + ", ".join(repeated))
     return records
 
 
-def _scan_options(options: dict[str, Any], *extra: type) -> list[dict[str, Any]]:
-    """The API's ``**options`` split into ScanOptions (made) and the keywords of ``extra`` dataclasses."""
-    parts = split_options(options, ScanOptions, *extra)
-    return [ScanOptions(**parts[0]), *parts[1:]]  # type: ignore[list-item]
+def _scan_options(options: dict[str, Any], *extra: type) -> tuple[ScanOptions, list[dict[str, Any]]]:
+    """The API's ``**options`` split into ScanOptions (made) and the keywords of each ``extra`` dataclass, in order."""
+    scan_fields, *extra_fields = split_options(options, ScanOptions, *extra)
+    return ScanOptions(**scan_fields), extra_fields
 
 
 def scan_fasta(path_or_records: str | Path | Iterable, motifs: MotifSpec = None, *, jaspar_release: str | None = None,
@@ -277,7 +278,7 @@ def scan_fasta(path_or_records: str | Path | Iterable, motifs: MotifSpec = None,
     ``jaspar_release``: a bundled release (default: the newest). ``command``: the provenance's command line.
     Hits have ``seq_name = chrom =`` the record ID and ``start``/``end`` 0-based half-open in the record.
     """
-    (scan_options,) = _scan_options(options)
+    scan_options, _ = _scan_options(options)
     database = jaspar_database(jaspar_release)  # the release, resolved once for the run
     chosen = resolve_motifs(motifs, database)
     records = _records(path_or_records)
@@ -314,10 +315,10 @@ def scan_genes(genes: str | Sequence[str], motifs: MotifSpec = None, *,
 
     queries = [genes] if isinstance(genes, str) else list(genes)  # one gene, not its letters
     if isinstance(genome, GenomeSpec):
-        scan_options, window_fields = _scan_options(options, PromoterOptions)
+        scan_options, (window_fields,) = _scan_options(options, PromoterOptions)
         spec = genome
     else:
-        scan_options, window_fields, genome_fields = _scan_options(options, PromoterOptions, GenomeSpec)
+        scan_options, (window_fields, genome_fields) = _scan_options(options, PromoterOptions, GenomeSpec)
         spec = GenomeSpec(genome=genome, **genome_fields)
     window = PromoterOptions(**window_fields)
     database = jaspar_database(jaspar_release)  # the release, resolved once for the run
@@ -377,7 +378,7 @@ def scan_genome(fasta_path: str | Path, output: str | Path, motifs: MotifSpec = 
     from motifscan.sources.local import open_fasta
     from motifscan.writers import comment_lines, record_line
 
-    (settings,) = _scan_options(options)
+    settings, _ = _scan_options(options)
     jobs = settings.jobs or 1  # processes, not threads, for genome scans
     output_kind(output)  # a bad name fails before any work
     database = jaspar_database(jaspar_release)  # the release, resolved once for the run

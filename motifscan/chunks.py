@@ -17,8 +17,8 @@ process pool or on a Dask worker, and its output does not depend on where it ran
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -83,7 +83,7 @@ class ScanPlan:
     token: str = field(default="")
 
     @classmethod
-    def build(cls, log_odds: Sequence[np.ndarray], score_thresholds: np.ndarray) -> "ScanPlan":
+    def build(cls, log_odds: Sequence[np.ndarray], score_thresholds: np.ndarray) -> ScanPlan:
         matrices = tuple(np.ascontiguousarray(m, dtype=np.float64) for m in log_odds)
         thresholds = np.ascontiguousarray(score_thresholds, dtype=np.float64)
         digest = hashlib.sha256(thresholds.tobytes())

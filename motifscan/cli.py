@@ -8,6 +8,7 @@ background). Errors are one line on stderr; ``-v`` adds the traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -15,6 +16,7 @@ import shlex
 import signal
 import sys
 import traceback
+from collections.abc import Iterable
 
 import click
 
@@ -75,10 +77,8 @@ def _stdout_closed() -> bool:
 
 def _silence_stdout() -> None:
     """After a broken pipe: point file descriptor 1 at /dev/null, so that Python's flush at exit fails no more."""
-    try:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 # -v and -q are global options: accepted before the subcommand (``motifscan -v scan ...``) and after it
@@ -246,7 +246,7 @@ def _declared(dataclass_type: type, names: tuple[str, ...] | None = None) -> lis
             if flag.inverted:
                 settings.update(flag_value=False, default=True)
         else:
-            settings["default"] = list(default) if flag.multiple else default
+            settings["default"] = list(default or ()) if flag.multiple else default
             settings["multiple"] = flag.multiple
             settings["type"] = {"float": float, "str": str,
                                 "int": click.IntRange(min=flag.minimum) if flag.minimum is not None else int,
@@ -330,11 +330,16 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-def _check_outputs(outputs: dict[str, str | None], inputs: dict[str, object] | None = None) -> None:
+# an input of a run, as _check_outputs takes it: a path, several (e.g. --motifs-file given twice), or none
+_InputPaths = str | os.PathLike | Iterable[str | os.PathLike | None] | None
+
+
+def _check_outputs(outputs: dict[str, str | None], inputs: dict[str, _InputPaths] | None = None) -> None:
     """Every output path usable, before any work: not empty (``-o ''``), writable, no two the same (one would
     silently overwrite the other), and none an input of the run, also through a link (the output would replace the
     input). ``outputs``: option name -> path ("-" = stdout; None = not asked for); ``inputs``: option or argument
-    name -> path or paths (those that are no existing file, e.g. None or "demo", are skipped). Usage errors (exit 2), except a closed stdout (exit 1)."""
+    name -> path or paths (those that are no existing file, e.g. None or "demo", are skipped). Usage errors (exit 2),
+    except a closed stdout (exit 1)."""
     from motifscan.errors import UsageError
     from motifscan.writers import check_output_path
 
@@ -473,8 +478,8 @@ def _gene_list(genes, genes_file) -> list[str]:
 @_BACKGROUND_GENES
 @_motif_options
 @_scoring_options
-def scan(genes, genes_file, rank_promoters, background_genes_file, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, output,
-         bed_path, bed_track, gff3_path, fimo_path, html_path, **values):
+def scan(genes, genes_file, rank_promoters, background_genes_file, motif_ids, tf_names, motif_files, collections,
+         tax_groups, jaspar_release, output, bed_path, bed_track, gff3_path, fimo_path, html_path, **values):
     """Scan the promoters of GENES (symbols, Ensembl gene or transcript IDs).
 
     Coordinates are genomic, 0-based half-open; tss_rel_start/tss_rel_end count from the TSS (+1 = TSS base).
@@ -540,7 +545,7 @@ def variants(vcf, genes, genes_file, variant_specs, all_variants, html_path, mot
                             **window_values)
     from motifscan.writers import write_outputs
 
-    outputs = [(output, result.tsv_chunks())]
+    outputs: list[tuple[str, Iterable[str]]] = [(output, result.tsv_chunks())]  # (path, pieces of text)
     if bed_path is not None:
         outputs.append((bed_path, result.bed_chunks(track=bed_track)))
     if html_path is not None:

@@ -48,7 +48,8 @@ class ScanTarget:
 
 @dataclass(frozen=True)
 class EngineOutput:
-    """The hit table (rows in output order: seq_name, start, motif_id, strand) plus what the provenance and q-values need.
+    """The hit table (rows in output order: seq_name, start, motif_id, strand) plus what the provenance and q-values
+    need.
 
     ``background``: shape (4,). ``scored_windows``: motif ID -> windows scored, both strands counted (the m of BH).
     """
@@ -63,10 +64,8 @@ def scan_targets(targets: Sequence[ScanTarget], motifs: Sequence[Motif], setting
     if not motifs:
         raise UsageError("no motif selected")
     codes = [encode(t.sequence, settings.mask_lowercase) for t in targets]
-    if is_auto(settings.background):
-        background = background_from_codes(codes)
-    else:
-        background = parse_background(settings.background)
+    background = (background_from_codes(codes) if is_auto(settings.background)
+                  else parse_background(settings.background))
     if settings.q_threshold is not None and settings.q_threshold > settings.p_threshold:
         log.warning("--qvalue %g is above --pvalue %g: q-values above the p-value threshold are upper bounds "
                     "(computed from the reported hits), so the q filter may drop hits whose exact q is below it; "
@@ -167,7 +166,8 @@ def _hit_table(targets: Sequence[ScanTarget], found: Candidates, motifs: Sequenc
     # output order (seq_name, start, motif_id, strand), by ranks of the names (code-point order, as Python sorts)
     name_rank = np.unique(np.array(target_table.names, dtype=object).astype(str), return_inverse=True)[1].ravel()
     motif_rank = np.unique(np.array(motif_table.ids, dtype=object).astype(str), return_inverse=True)[1].ravel()
-    in_order = np.lexsort((found.minus_strand[rows], motif_rank[found.motif_index[rows]], found.start[rows], name_rank[target]))
+    in_order = np.lexsort((found.minus_strand[rows], motif_rank[found.motif_index[rows]], found.start[rows],
+                           name_rank[target]))
     rows, p_values, q_values, target = rows[in_order], p_values[in_order], q_values[in_order], target[in_order]
     motif_index, score = found.motif_index[rows], found.score[rows]
     low, high = ranges[motif_index, 0], ranges[motif_index, 1]

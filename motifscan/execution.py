@@ -17,7 +17,8 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import multiprocessing
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from motifscan.errors import MotifscanError, UsageError
 
@@ -97,10 +98,8 @@ class DaskExecutor:
         distributed = _dask()
         shared_future = self._client.scatter(shared, broadcast=True, hash=False)
         queue = distributed.as_completed(loop=self._client.loop)
-        submitted = 0
         for item in items:
             queue.add(self._client.submit(function, shared_future, *item, pure=False))
-            submitted += 1
             if queue.count() >= 2 * self.workers:
                 future = next(queue)
                 yield future.result()

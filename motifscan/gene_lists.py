@@ -21,7 +21,6 @@ import numpy as np
 
 from motifscan import __version__
 from motifscan.best_scores import PromoterScores, score_promoters
-from motifscan.options import ScanOptions
 from motifscan.enrichment import (
     benjamini_hochberg,
     fisher_greater,
@@ -33,6 +32,7 @@ from motifscan.enrichment import (
 )
 from motifscan.errors import UsageError
 from motifscan.model import Motif
+from motifscan.options import ScanOptions
 from motifscan.promoter_background import (
     BackgroundCache,
     PromoterRule,

@@ -121,7 +121,8 @@ def collect_promoters(queries: Sequence[str], spec: GenomeSpec, window: Promoter
     """Resolve ``queries`` and cut their promoter windows (0-based half-open) with forward-strand sequences
     (``window``: the window options, default :class:`~motifscan.options.PromoterOptions`)."""
     window = window or PromoterOptions()
-    upstream, downstream, transcripts, biotypes = window.upstream, window.downstream, window.transcripts, window.biotypes
+    upstream, downstream = window.upstream, window.downstream
+    transcripts, biotypes = window.transcripts, window.biotypes
     strict = window.strict
     if not queries:
         raise UsageError("no gene given")

@@ -21,9 +21,10 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -288,11 +289,11 @@ class HitBlock:
     def __len__(self) -> int:
         return len(self.start)
 
-    def take(self, rows: np.ndarray) -> "HitBlock":
+    def take(self, rows: np.ndarray) -> HitBlock:
         return HitBlock(*(getattr(self, f)[rows] for f in self.__dataclass_fields__))
 
     @classmethod
-    def concat(cls, blocks: Sequence["HitBlock"]) -> "HitBlock":
+    def concat(cls, blocks: Sequence[HitBlock]) -> HitBlock:
         return cls(*(np.concatenate([getattr(b, f) for b in blocks]) for f in cls.__dataclass_fields__))
 
 

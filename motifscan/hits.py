@@ -49,6 +49,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from motifscan.encoding import reverse_complement_bytes
 
@@ -127,9 +128,11 @@ class GeneTable:
 
 _COLUMNS = ("motif", "target", "start", "end", "strand", "score", "rel_score", "p_value", "q_value")
 _GENE_COLUMNS = ("gene", "tss_rel_start", "tss_rel_end", "transcripts")
-_DTYPES = {"motif": np.int32, "target": np.int32, "start": np.int64, "end": np.int64, "strand": STRAND_DTYPE,
-           "score": np.float64, "rel_score": np.float64, "p_value": np.float64, "q_value": np.float64,
-           "gene": np.int32, "tss_rel_start": np.int64, "tss_rel_end": np.int64, "transcripts": np.int32}
+_DTYPES: dict[str, npt.DTypeLike] = {
+    "motif": np.int32, "target": np.int32, "start": np.int64, "end": np.int64, "strand": STRAND_DTYPE,
+    "score": np.float64, "rel_score": np.float64, "p_value": np.float64, "q_value": np.float64,
+    "gene": np.int32, "tss_rel_start": np.int64, "tss_rel_end": np.int64, "transcripts": np.int32,
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,7 +177,7 @@ class HitTable:
     @classmethod
     def empty(cls, motifs: MotifTable, targets: TargetTable, genes: GeneTable | None = None) -> HitTable:
         """A table without rows (gene columns present when ``genes`` is given)."""
-        columns = {name: np.zeros(0, _DTYPES[name]) for name in _COLUMNS}
+        columns: dict[str, Any] = {name: np.zeros(0, _DTYPES[name]) for name in _COLUMNS}
         if genes is not None:
             columns.update({name: np.zeros(0, _DTYPES[name]) for name in _GENE_COLUMNS})
         return cls(motifs, targets, genes=genes, **columns)
@@ -428,4 +431,5 @@ def concatenate(tables: Sequence[HitTable]) -> HitTable:
     """The rows of several tables sharing the same lookup tables, in order."""
     first = tables[0]
     names = [f.name for f in fields(HitTable) if isinstance(getattr(first, f.name), np.ndarray)]
-    return replace(first, **{name: np.concatenate([getattr(t, name) for t in tables]) for name in names})
+    columns: dict[str, Any] = {name: np.concatenate([getattr(t, name) for t in tables]) for name in names}
+    return replace(first, **columns)

@@ -20,8 +20,8 @@ import os
 import shutil
 import tempfile
 import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from motifscan.errors import MotifscanError, UsageError
 from motifscan.hits import HitTable
@@ -83,7 +83,7 @@ class BgzipTabixSink:
         self._pysam = pysam
         self.target, self.kind = target, kind
         self.staged = _Staged(target)
-        self._file = pysam.BGZFile(str(self.staged.path(target.name)), "wb")
+        self._file = pysam.BGZFile(str(self.staged.path(target.name)), "wb", index=None)
         self._skip = len(header)
         self._csi = max(chrom_lengths.values(), default=0) >= TABIX_MAX_LENGTH
         self.rows = 0

@@ -264,7 +264,7 @@ class MatrixText:
 
     def _file_layout(self, blocks: list[RawMatrix]) -> str | None:
         """The one layout of the blocks whose shape tells (None when none tells); two layouts in one file: refused."""
-        decided: dict[str, RawMatrix] = {}
+        decided: dict[str, RawMatrix] = {}  # layout -> the first block that tells it
         for block in blocks:
             if len(block.layouts) == 1:
                 decided.setdefault(next(iter(block.layouts)), block)

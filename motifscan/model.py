@@ -152,7 +152,7 @@ class Motif:
 
     id: str
     name: str
-    counts: "np.ndarray"
+    counts: np.ndarray
     source: str = ""
     collection: str = ""
     tax_group: str = ""

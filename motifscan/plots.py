@@ -1,10 +1,10 @@
 """Pictures: promoter maps of hits and sequence logos of motifs.
 
-matplotlib and logomaker are the optional extra ``plot`` (``pip install ".[plot]"`` in the clone); they are imported when a picture is asked for,
-and their absence raises :class:`PlotDependencyError` with the install command. Figures are made with
-:class:`matplotlib.figure.Figure` directly (no pyplot, no GUI backend, no global state), so this module works on
-headless machines and leaves a notebook's backend alone; PNG and SVG files are written by matplotlib's Agg and SVG
-renderers. The figures display inline in Jupyter.
+matplotlib and logomaker are the optional extra ``plot`` (``pip install ".[plot]"`` in the clone); they are imported
+when a picture is asked for, and their absence raises :class:`PlotDependencyError` with the install command. Figures
+are made with :class:`matplotlib.figure.Figure` directly (no pyplot, no GUI backend, no global state), so this module
+works on headless machines and leaves a notebook's backend alone; PNG and SVG files are written by matplotlib's Agg and
+SVG renderers. The figures display inline in Jupyter.
 
 Promoter map coordinates
 ------------------------
@@ -23,9 +23,10 @@ import os
 import re
 import tempfile
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -129,8 +130,9 @@ def _save(figure, path: str | Path | None) -> None:
         figure.savefig(path, format=image_format, dpi=dpi)
         return
     try:
-        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-        handle.close()
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
+                                         delete=False) as handle:
+            pass  # only its name is wanted: savefig writes the file
         try:
             figure.savefig(handle.name, format=image_format, dpi=dpi)
             os.chmod(handle.name, 0o666 & ~_umask())
@@ -161,6 +163,14 @@ def tss_axis_position(relative: int) -> int:
     return relative - 1 if relative > 0 else relative
 
 
+def _tss_span(hit: Hit) -> tuple[int, int]:
+    """``[left, right)`` of a gene-scan hit's site on the TSS axis (:func:`tss_axis_position` of its first and last
+    base); a hit of a FASTA scan has no TSS-relative position."""
+    if hit.tss_rel_start is None or hit.tss_rel_end is None:
+        raise ValueError(f"hit of {hit.motif_id} on {hit.seq_name}: no TSS-relative position (not a gene scan)")
+    return tss_axis_position(hit.tss_rel_start), tss_axis_position(hit.tss_rel_end) + 1
+
+
 def _row_key(hit: Hit) -> str:
     return hit.seq_name
 
@@ -180,8 +190,8 @@ def _row_label(name: str, hits: Sequence[Hit]) -> str:
 def infer_gene_strands(rows: Mapping[str, Sequence[Hit]]) -> dict[str, str | None]:
     """The gene strand of each row of TSS-relative hits, read from the hits themselves.
 
-    A hit's TSS-relative position counts from the TSS of its first transcript (``transcript_ids[0]``), so all the hits of one gene and
-    first transcript imply one TSS. With ``x`` the left edge of the site's first base on the map axis
+    A hit's TSS-relative position counts from the TSS of its first transcript (``transcript_ids[0]``), so all the hits
+    of one gene and first transcript imply one TSS. With ``x`` the left edge of the site's first base on the map axis
     (:func:`tss_axis_position`), a ``+`` gene puts that TSS at ``start - x`` and a ``-`` gene at ``end - 1 + x``
     (genomic, 0-based). Whichever hypothesis gives one TSS for the group's sites is the strand; groups whose sites
     all start at one base (both hypotheses fit) say nothing, and the gene's groups vote. A gene with no telling
@@ -193,14 +203,14 @@ def infer_gene_strands(rows: Mapping[str, Sequence[Hit]]) -> dict[str, str | Non
         gene = (hits[0].gene_id or hits[0].gene_name or key) if hits else key
         by_gene.setdefault(gene, []).append(key)
     strands: dict[str, str | None] = {}
-    for gene, keys in by_gene.items():
+    for keys in by_gene.values():
         groups: dict[str, list[Hit]] = {}
         for hit in (h for key in keys for h in rows[key]):
             groups.setdefault(hit.transcript_ids[0] if hit.transcript_ids else "", []).append(hit)
         votes = 0
         for group in groups.values():
-            plus = {h.start - tss_axis_position(h.tss_rel_start) for h in group}
-            minus = {h.end - 1 + tss_axis_position(h.tss_rel_start) for h in group}
+            plus = {h.start - _tss_span(h)[0] for h in group}
+            minus = {h.end - 1 + _tss_span(h)[0] for h in group}
             votes += (len(plus) == 1) - (len(minus) == 1)
         strand = "+" if votes > 0 else "-" if votes < 0 else None
         for key in keys:
@@ -221,13 +231,23 @@ def _window_from_provenance(source) -> tuple[int, int] | None:
     return getattr(provenance, "promoter_window", None)
 
 
-def _colours(count: int) -> list:
+def _palette(name: str) -> list:
+    """The colours of a qualitative palette (tab10, tab20, ...): a listed colormap, the kind that has ``colors``."""
     from matplotlib import colormaps
+    from matplotlib.colors import ListedColormap
 
+    colormap = colormaps[name]
+    if not isinstance(colormap, ListedColormap):
+        raise TypeError(f"colormap {name} is not a listed palette")
+    # matplotlib types ``colors`` as any ArrayLike; a listed palette's is a sequence of RGB tuples
+    return list(cast(Sequence, colormap.colors))
+
+
+def _colours(count: int) -> list:
     names = _PALETTES_SMALL[0] if count <= 10 else _PALETTES_SMALL[1] if count <= 20 else None
     if names is not None:
-        return list(colormaps[names].colors)[:count]
-    pool = [c for name in _PALETTES_LARGE for c in colormaps[name].colors]
+        return _palette(names)[:count]
+    pool = [c for name in _PALETTES_LARGE for c in _palette(name)]
     return [pool[i % len(pool)] for i in range(count)]
 
 
@@ -352,7 +372,7 @@ def promoter_map(
     max_q: float | None = None,
     motif_ids: Sequence[str] = (),
     tf_names: Sequence[str] = (),
-) -> "Figure":
+) -> Figure:
     """A map of the sites on each promoter: one row per scanned record, x = position relative to the TSS.
 
     Parameters
@@ -393,8 +413,8 @@ def promoter_map(
     when the gene's strand is unknown. FASTA scans (no ``tss_rel_start``): x is the 0-based record position, from 0
     to the record's end, ``▶`` = ``+`` strand of the record, and there is no TSS mark. Colour = motif (legend
     "motif"): with at most :data:`DEFAULT_TOP` scanned motifs each keeps its colour whatever the hits (colours follow
-    the order of the scanned motif IDs), else the order of the drawn motifs' IDs. Marker area grows with -log10 p (legend
-    "mark"). Sites at nearly the same place stack outwards from the row line, strongest nearest; beyond three
+    the order of the scanned motif IDs), else the order of the drawn motifs' IDs. Marker area grows with -log10 p
+    (legend "mark"). Sites at nearly the same place stack outwards from the row line, strongest nearest; beyond three
     lanes they overlap. Stretches of N (at least 10 letters other than A, C, G, T; never scanned) are hatched grey
     boxes labelled "N". In a record that merges several transcripts' windows (``transcripts="all"``), each site
     sits relative to the TSS of its own first transcript, as in the TSV.
@@ -603,8 +623,7 @@ def _x_range(hits: Sequence[Hit], tss_mode: bool, window: tuple[int, int] | None
     """The map's x range before padding: the promoter window (else the TSS and the sites) on a gene scan, widened
     to any site outside it; on a FASTA scan 0 to the longest record's end (else the last site's end)."""
     if tss_mode:
-        lefts = [tss_axis_position(h.tss_rel_start) for h in hits]
-        rights = [tss_axis_position(h.tss_rel_end) + 1 for h in hits]
+        lefts, rights = [_tss_span(h)[0] for h in hits], [_tss_span(h)[1] for h in hits]
         low, high = (-window[0], window[1]) if window else (min(lefts + [0]), max(rights + [1]))
         return min([low, *lefts]), max([high, *rights])
     ends = [r.end - r.start for r in records.values()] + [h.end for h in hits]
@@ -658,14 +677,14 @@ def _row_sites(row: Sequence[Hit], tss_mode: bool, gene_strand: str | None) -> t
         The marker of each site: same strand, opposite strand or unknown.
     """
     if tss_mode:
-        starts = np.array([tss_axis_position(h.tss_rel_start) for h in row], dtype=float)
-        ends = np.array([tss_axis_position(h.tss_rel_end) + 1 for h in row], dtype=float)
+        starts = np.array([_tss_span(h)[0] for h in row], dtype=np.float64)
+        ends = np.array([_tss_span(h)[1] for h in row], dtype=np.float64)
         same = np.array([gene_strand is None or h.strand == gene_strand for h in row])
         marks = [_UNKNOWN_STRAND_MARK if gene_strand is None else
                  _SAME_STRAND_MARK if s else _OPPOSITE_STRAND_MARK for s in same]
     else:
-        starts = np.array([h.start for h in row], dtype=float)
-        ends = np.array([h.end for h in row], dtype=float)
+        starts = np.array([h.start for h in row], dtype=np.float64)
+        ends = np.array([h.end for h in row], dtype=np.float64)
         same = np.array([h.strand == "+" for h in row])
         marks = [_SAME_STRAND_MARK if s else _OPPOSITE_STRAND_MARK for s in same]
     return (starts + ends) / 2, same, marks
@@ -834,7 +853,7 @@ def information_matrix(motif: Motif, pseudocount: float = 0.8, background=None) 
 
 
 def motif_logo(motifs: Motif | Sequence[Motif], path: str | Path | None = None, *, pseudocount: float = 0.8,
-               background=None) -> "Figure":
+               background=None) -> Figure:
     """Information-content sequence logos (bits) of one motif or several (one row each, in the order given).
 
     Parameters
@@ -852,10 +871,10 @@ def motif_logo(motifs: Motif | Sequence[Motif], path: str | Path | None = None, 
     -------
     matplotlib.figure.Figure
         One axes per motif, titled ``"ID NAME"`` with its source below the title (the JASPAR release,
-        collection, tax group and species, or the motif file's name; SVG id ``logo-source-ROW``), x = position 1..width (5' to 3'), y = bits; 4 x width
-        letter glyphs each (logomaker), stacked tallest on top. SVG ids: ``glyph-POSITION-LETTER`` for one motif,
-        ``glyph-ROW-POSITION-LETTER`` (ROW from 1) for several. ``figure.logos``: the :class:`logomaker.Logo` of
-        each row; ``figure.logo``: the first.
+        collection, tax group and species, or the motif file's name; SVG id ``logo-source-ROW``), x = position
+        1..width (5' to 3'), y = bits; 4 x width letter glyphs each (logomaker), stacked tallest on top. SVG ids:
+        ``glyph-POSITION-LETTER`` for one motif, ``glyph-ROW-POSITION-LETTER`` (ROW from 1) for several.
+        ``figure.logos``: the :class:`logomaker.Logo` of each row; ``figure.logo``: the first.
     """
     chosen = [motifs] if isinstance(motifs, Motif) else list(motifs)
     if not chosen:

@@ -11,7 +11,8 @@ import contextlib
 import contextvars
 import sys
 import time
-from typing import Iterator, TextIO
+from collections.abc import Iterator
+from typing import TextIO
 
 _target: contextvars.ContextVar[tuple[TextIO | None, float]] = contextvars.ContextVar(
     "motifscan_progress", default=(None, 1.0))

@@ -17,6 +17,7 @@ renamed, so a crash leaves no half-written entry.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -190,10 +191,8 @@ class BackgroundCache:
         except Exception as error:  # noqa: BLE001 (any damage at all, whatever it raises: never use the entry)
             log.warning("background cache entry %s is damaged or stale (%s): rebuilding it", path,
                         f"{type(error).__name__}: {error}"[:200])
-            try:
+            with contextlib.suppress(OSError):
                 path.unlink()
-            except OSError:
-                pass
             return None
 
     def store(self, key: dict[str, Any], scores: PromoterScores, background: np.ndarray) -> None:
@@ -203,6 +202,7 @@ class BackgroundCache:
             arrays = _entry_arrays(scores, background)
             meta = {"key": key, "digest": _digest(arrays), "genes": len(scores), "motifs": len(scores.motif_ids)}
             buffer = io.BytesIO()
+            # numpy's stub matches **arrays against its allow_pickle: bool keyword
             np.savez_compressed(buffer, meta=np.array(json.dumps(meta)), **arrays)  # type: ignore[arg-type]
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".bg.", suffix=".tmp")
             try:

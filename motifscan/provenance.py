@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Iterator, Sequence
 
 from motifscan.options import PromoterOptions, ScanOptions
 
@@ -33,7 +33,8 @@ class Provenance:
     probabilities used (A, C, G, T; estimated for ``background="auto"``); ``command``: the command line (or
     ``"python"``). FASTA scans: ``input``, the FASTA path (None for records given in memory). Gene scans:
     ``source`` (the gene source's facts, ``source_*`` keys), ``genes`` (the queries) and ``promoters`` (the window
-    options). Genome scans: ``input`` and ``regions`` (the BED of regions scanned, or None). ``extra``: lines read from a file that are none of these (kept in order, written after the rest).
+    options). Genome scans: ``input`` and ``regions`` (the BED of regions scanned, or None). ``extra``: lines read
+    from a file that are none of these (kept in order, written after the rest).
     """
 
     version: str
@@ -82,7 +83,7 @@ class Provenance:
         return None if self.promoters is None else (self.promoters.upstream, self.promoters.downstream)
 
     @classmethod
-    def from_lines(cls, pairs: Sequence[tuple[str, str]]) -> "Provenance":
+    def from_lines(cls, pairs: Sequence[tuple[str, str]]) -> Provenance:
         """The record of ``(key, value)`` pairs read from a file (``record`` lines excluded: they are the scanned
         records, read by :func:`motifscan.writers.records_from_provenance`). What cannot be read back as a typed
         field stays in ``extra``; options that do not parse are left out (``options`` None)."""
@@ -101,7 +102,8 @@ class Provenance:
         options, background = _options_from(facts)
         return cls(
             version=facts.get("motifscan", ""), jaspar_release=facts.get("jaspar_release", ""), motif_ids=motif_ids,
-            options=options, background=background, command=facts.get("command", ""), input=facts.get("input"), regions=facts.get("regions"),
+            options=options, background=background, command=facts.get("command", ""), input=facts.get("input"),
+            regions=facts.get("regions"),
             source=tuple((k, v) for k, v in pairs if k.startswith("source")),
             genes=tuple(facts.get("genes", "").split()), promoters=promoters,
             extra=tuple((k, v) for k, v in pairs if k not in known and not k.startswith("source")),

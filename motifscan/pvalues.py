@@ -40,8 +40,8 @@ score and its lattice score, which matters only for words whose scores differ by
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -246,7 +246,7 @@ class ScoreDistribution:
         lower = np.where(targets >= self.max_deficit, 1.0, 0.0)  # the two ends are exact
         upper = np.where(targets < 0, 0.0, 1.0)
         todo = np.flatnonzero(~done(lower, upper))
-        delta: float | None = self._coarse_delta
+        delta = self._coarse_delta
         while todo.size:
             grid = self._grid(delta, float(targets[todo].max()))
             gap_before = upper[todo] - lower[todo]
@@ -259,10 +259,13 @@ class ScoreDistribution:
             if stalled.any():  # a failed branch and bound leaves them to finer grids
                 self._refine_by_branch_and_bound(targets, todo[stalled], lower, upper, done, delta, _MAX_STATES)
             todo = todo[~done(lower[todo], upper[todo])]
-            delta = self._next_delta(delta, float(targets[todo].max())) if todo.size else None
-            if delta is None and todo.size:  # past the finest grid: branch and bound down to whole words if need be
+            if not todo.size:
+                break
+            finer = self._next_delta(delta, float(targets[todo].max()))
+            if finer is None:  # past the finest grid: branch and bound down to whole words if need be
                 self._refine_by_branch_and_bound(targets, todo, lower, upper, done, grid.delta, None)
                 break
+            delta = finer
         return lower, upper
 
     def _refine_by_branch_and_bound(self, targets, chosen, lower, upper, done: DoneTest, delta: float,
@@ -396,13 +399,13 @@ class ScoreDistribution:
         passing, failing = -QUANTUM_BITS, self.max_deficit
         delta: float | None = self._coarse_delta
         for _ in range(self._threshold_grid_rounds()):
+            if delta is None:  # past the finest grid
+                break
             grid = self._grid(delta, failing)
             passing, failing = _narrow_on_grid(grid, passing, failing, low_ok, high_ok)
             if failing - passing <= QUANTUM_BITS:
                 return self._cut_score(passing)
             delta = self._next_delta(delta, failing)
-            if delta is None:
-                break
         atoms = self._enumerate_tail(failing, _MAX_ENUMERATED_STATES)
         if atoms is not None:
             return self._cut_score(_exact_cut(*atoms, passing, failing, p_threshold))
@@ -444,14 +447,15 @@ class ScoreDistribution:
         for level in range(self.width):
             if prefix.size > state_cap:
                 return None
-            prefixes, masses = [], []
+            prefixes: list[np.ndarray] = []
+            child_masses: list[np.ndarray] = []
             for letter in range(4):
                 child = prefix + self.deficits[letter, level]  # exact on the lattice; sorted
                 n = int(np.searchsorted(child, largest, side="right"))  # past the target stays past
                 if n:
                     prefixes.append(child[:n])
-                    masses.append(mass[:n] * self.background[letter])
-            child_prefix, child_mass = np.concatenate(prefixes), np.concatenate(masses)
+                    child_masses.append(mass[:n] * self.background[letter])
+            child_prefix, child_mass = np.concatenate(prefixes), np.concatenate(child_masses)
             order = np.argsort(child_prefix, kind="stable")
             child_prefix, child_mass = child_prefix[order], child_mass[order]
             first = np.flatnonzero(np.r_[True, child_prefix[1:] != child_prefix[:-1]])

@@ -22,8 +22,9 @@ import html
 import json
 import math
 import re
+from collections.abc import Iterable, Sequence
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ _GLYPHS = {
 
 
 def _asset(name: str) -> str:
-    return resources.files("motifscan").joinpath("templates", name).read_text(encoding="utf-8")
+    return resources.files("motifscan").joinpath("templates").joinpath(name).read_text(encoding="utf-8")
 
 
 def _json_block(data: Any) -> str:
@@ -329,7 +330,7 @@ def _logos_html(result: ScanResult, with_hits: list[dict], pseudocount: float, b
     return '<div class="logos">' + "".join(figures) + "</div>" + note
 
 
-def _provenance_section(provenance: Sequence[tuple[str, str]]) -> str:
+def _provenance_section(provenance: Iterable[tuple[str, str]]) -> str:
     rows = [(k, v) for k, v in provenance if k != "record"]
     n_records = sum(1 for k, _ in provenance if k == "record")
     items = "".join(f"<tr><th scope=row>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
@@ -492,7 +493,8 @@ def variants_report(result: Any, *, title: str | None = None, top_logos: int = 1
     family_options = "".join(f'<option value="{_e(f)}">{_e(f)}</option>' for f in sorted(set(families)))
     pseudocount = float(facts.get("pseudocount", 0.8) or 0.8)
     background = _background(facts)
-    logos, seen = [], set()
+    logos: list[str] = []  # <figure> elements, one per motif with a site
+    seen: set[str] = set()
     for motif_id in columns["motif_id"].tolist():
         motif = known.get(str(motif_id))
         if motif is not None and motif.id not in seen and len(logos) < top_logos:
@@ -511,7 +513,7 @@ def variants_report(result: Any, *, title: str | None = None, top_logos: int = 1
         'id="download-bed">Download BED</a></nav></header>'
         f'<section id="scanned"><h2>Genes ({len(genes)})</h2><p class="gene-list">'
         + " ".join(f'<span class="gene">{_e(g)}</span>' for g in genes) + "</p>"
-        f'<p class="variant-list">Variants: ' + " ".join(f"<code>{_e(v)}</code>" for v in variants[:200])
+        '<p class="variant-list">Variants: ' + " ".join(f"<code>{_e(v)}</code>" for v in variants[:200])
         + (f" … {len(variants) - 200} more" if len(variants) > 200 else "") + "</p></section>"
         '<section id="variants"><h2>Sites changed by the variants</h2><div class="controls"><label>Effect '
         '<select id="v-effect" data-filter-for="variant-table" data-attr="effect" data-op="eq">'

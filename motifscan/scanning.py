@@ -44,9 +44,9 @@ import contextlib
 import itertools
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
@@ -117,9 +117,11 @@ class Candidates:
     score: np.ndarray
     target: np.ndarray | None = None
 
-    def by_target(self, n_targets: int) -> list["Candidates"]:
+    def by_target(self, n_targets: int) -> list[Candidates]:
         """One :class:`Candidates` per target 0 .. n_targets - 1 (requires ``target``), without ``target``, in this
         one's order within each target."""
+        if self.target is None:
+            raise ValueError("Candidates.by_target: these candidates have no target column")
         order = np.argsort(self.target, kind="stable")
         fields = [np.take(getattr(self, f), order) for f in ("motif_index", "start", "minus_strand", "score")]
         bounds = np.searchsorted(np.take(self.target, order), np.arange(n_targets + 1))
@@ -359,7 +361,8 @@ class Scanner:
         parts = [p for part in parts for p in part]
         if not parts:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+        strand, start, score = (np.concatenate([p[i] for p in parts]) for i in range(3))
+        return strand, start, score
 
     def _index_chunk(self, codes: np.ndarray, first: int, last: int) -> list:
         """Hits of the indexed strand matrices whose k-mer block starts at a position in [first, last)."""
@@ -450,7 +453,8 @@ class Scanner:
             slot = slot + 1
         if not out:
             return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-        return tuple(np.concatenate([part[i] for part in out]) for i in range(3))
+        slot, position, score = (np.concatenate([part[i] for part in out]) for i in range(3))
+        return slot, position, score
 
     def _dense_chunk(self, codes: np.ndarray, first: int, last: int) -> list:
         """Hits of the dense strand matrices among the windows starting in [first, last)."""
@@ -605,7 +609,7 @@ def _owners(counts: np.ndarray, total: int) -> np.ndarray:
     return np.cumsum(marks, out=marks)
 
 
-def _quad_codes(codes: np.ndarray, first: int, n: int, out: np.ndarray, work: "_Workspace") -> None:
+def _quad_codes(codes: np.ndarray, first: int, n: int, out: np.ndarray, work: _Workspace) -> None:
     """:func:`_word_codes` of 4-letter words into ``out`` (int16, shape (n,)), in the worker's reused arrays.
 
     In uint8 arithmetic: each letter's two low bits (A, C, G, T are 0..3) moved into place, two letters at a time,

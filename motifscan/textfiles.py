@@ -71,6 +71,8 @@ def describe_binary(char: str, kind: str) -> str:
 def _open_binary(path: Path, stack: contextlib.ExitStack) -> IO[bytes]:
     """The file's bytes, decompressed if they start with the gzip magic; opened once and sniffed with ``peek`` (which
     consumes nothing), so that pipes work too."""
+    # open() in "rb" mode with a buffer is a BufferedReader (which has peek); typeshed says BinaryIO for a non-literal
+    # buffering
     raw = cast(io.BufferedReader, stack.enter_context(open(path, "rb", buffering=SNIFF_BYTES)))  # noqa: SIM115
     if raw.peek(2)[:2] == GZIP_MAGIC:
         return stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb"))  # type: ignore[arg-type]

@@ -32,6 +32,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -552,7 +553,10 @@ def _score_placed(placed: _Placed, pool: np.ndarray, model: _Model) -> dict[str,
     v = placed.variants
     effect = np.where(ref_pass & ~alt_pass, "lost", np.where(alt_pass & ~ref_pass, "gained", np.where(
         alt_score > ref_score, "stronger", np.where(alt_score < ref_score, "weaker", "unchanged"))))
-    obj = lambda values: np.array(values, dtype=object)
+
+    def obj(values: list) -> np.ndarray:
+        return np.array(values, dtype=object)
+
     return {
         "variant_id": obj([v[i].variant_id for i in e.tolist()]),
         "chrom": obj([v[i].chrom for i in e.tolist()]),
@@ -853,8 +857,8 @@ def score_variants(
     """
     from motifscan.api import resolve_motifs
     from motifscan.genes import collect_promoters
-    from motifscan.options import GenomeSpec, PromoterOptions, ScanOptions
     from motifscan.motifs import jaspar_database
+    from motifscan.options import GenomeSpec, PromoterOptions, ScanOptions
 
     if isinstance(genes, str):
         genes = [genes]
@@ -891,8 +895,9 @@ def score_variants(
     counts = {"read": 0, "scored": 0}
     if all_variants:
         return _score_genome(vcf, listed, rsids, chosen, settings, spec, release, command, inputs, skipped, counts)
-    window = PromoterOptions(upstream=upstream, downstream=downstream, transcripts=transcripts, biotypes=biotypes,
-                             strict=strict)
+    # PromoterOptions makes any sequence of biotypes (or one name) a tuple
+    window = PromoterOptions(upstream=upstream, downstream=downstream, transcripts=transcripts,
+                             biotypes=cast(tuple[str, ...], biotypes), strict=strict)
     promoter_set = collect_promoters(genes, spec, window)
     source_facts = list(promoter_set.provenance)
     assembly_name = assembly or dict(source_facts).get("source_assembly") or dict(source_facts).get("assembly")

@@ -56,7 +56,8 @@ def demo(tmp_path_factory):
 @pytest.fixture(scope="module")
 def demo_chromosomes() -> dict[str, str]:
     """The demo genome's sequences read with the standard library only (independent of motifscan): name -> sequence."""
-    from motifscan.resources import demo_genome
     from oracles import read_fasta_plainly
+
+    from motifscan.resources import demo_genome
 
     return read_fasta_plainly(demo_genome()[0])

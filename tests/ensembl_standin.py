@@ -22,21 +22,23 @@ and see the same rate limiting, faults and recording as every other endpoint.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import gzip
 import json
 import random
 import re
-import dataclasses
 import socket
 import struct
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "genomes" / "grch37_demo"
@@ -215,7 +217,7 @@ class EnsemblStandin:
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
-    def start(self) -> "EnsemblStandin":
+    def start(self) -> EnsemblStandin:
         """Start serving on 127.0.0.1 at an ephemeral port, in a background thread."""
         self._stopping.clear()
         self._server = _QuietServer(("127.0.0.1", 0), _Handler)
@@ -234,7 +236,7 @@ class EnsemblStandin:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "EnsemblStandin":
+    def __enter__(self) -> EnsemblStandin:
         return self.start()
 
     def __exit__(self, *_: object) -> None:
@@ -754,10 +756,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.close()
 
     def finish(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # the socket was reset on purpose
             super().finish()
-        except OSError:
-            pass  # the socket was reset on purpose
 
 
 def _decode_body(raw: bytes) -> Any:
@@ -790,7 +790,7 @@ class VariationRecord:
     var_class: str = "SNP"
 
 
-def serve_variations(standin: "EnsemblStandin", records: list[VariationRecord]) -> None:
+def serve_variations(standin: EnsemblStandin, records: list[VariationRecord]) -> None:
     """Serve ``records`` from ``variation/:species`` (GET one, POST many) on a running stand-in, with Ensembl's
     shapes: an object per known ID with ``name``, ``var_class``, ``mappings`` (each with ``location``,
     ``seq_region_name``, ``start``, ``end``, ``strand``, ``allele_string``, ``assembly_name``, ``coord_system``);

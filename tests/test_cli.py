@@ -77,9 +77,9 @@ def test_whole_core_vertebrates(tmp_path):
     assert "motifs: 1019" in out.read_text()
     # every hit confirmed by the brute-force oracle: its score recomputed column by column from its own letters
     import numpy as np
+    from oracles import window_score
 
     from motifscan.motifs import log_odds, select_motifs
-    from oracles import window_score
 
     matrices = {m.id: log_odds(m.counts, 0.8, np.full(4, 0.25))
                 for m in select_motifs(collections=["CORE"], tax_groups=["vertebrates"])}
@@ -207,8 +207,8 @@ def test_promoter_bed_carries_provenance():
 
 
 def test_api_takes_one_gene_as_a_string_and_refuses_duplicate_record_names():
-    from motifscan.errors import UsageError
     from motifscan.api import scan_genes
+    from motifscan.errors import UsageError
 
     assert {h.gene_name for h in scan_genes("FOXC1", genome="demo", p_threshold=1e-3)} == {"FOXC1"}
     with pytest.raises(UsageError, match="unique"):

@@ -211,7 +211,8 @@ def test_every_install_hint_installs_from_the_clone():
     import re
 
     files = [*ROOT.joinpath("motifscan").rglob("*.py"), ROOT / "README.md", *ROOT.joinpath("examples").iterdir()]
-    offending = [f"{path.relative_to(ROOT)}: {match}" for path in files if path.suffix in (".py", ".md", ".ipynb", ".sh")
+    offending = [f"{path.relative_to(ROOT)}: {match}"
+                 for path in files if path.suffix in (".py", ".md", ".ipynb", ".sh")
                  for match in re.findall(r"pip install [\"']?motifscan\b[^\s\"']*", path.read_text())]
     assert offending == []
     from motifscan.plots import MISSING_MESSAGE

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from oracles import bh_qvalues, exact_pvalues, reverse_complement, window_score
 
 from motifscan.api import scan_fasta
 from motifscan.model import Motif
 from motifscan.motifs import log_odds, select_motifs
-
-from oracles import bh_qvalues, exact_pvalues, reverse_complement, window_score
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "promoters.fa"
 UNIFORM = np.full(4, 0.25)
@@ -43,7 +42,8 @@ def test_hits_p_and_q_equal_the_oracles(motif_id):
     p_threshold = 2e-3
     result = scan_fasta(sequences, [motif], p_threshold=p_threshold)
     matrix = log_odds(motif.counts, 0.8, UNIFORM)
-    every = [(name, start, strand, score) for name, seq in sequences for start, strand, score in all_windows(seq, motif)]
+    every = [(name, start, strand, score)
+             for name, seq in sequences for start, strand, score in all_windows(seq, motif)]
     p_all = exact_pvalues(matrix, UNIFORM, np.array([w[3] for w in every]))
     q_all = bh_qvalues(p_all)
     expected = {(name, start, strand): (score, p, q)

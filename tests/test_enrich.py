@@ -115,8 +115,10 @@ def test_planted_sites_are_found_and_only_matrices_that_see_them(planted_genome,
         matrix = log_odds(motifs[row["motif_id"]].counts, 0.8, np.full(4, 0.25))
         threshold = result.query.site_threshold[list(result.query.motif_ids).index(row["motif_id"])]
         seen = 0
+        def flank() -> str:
+            return "".join(rng.choice(list("ACGT"), 12))
+
         for _ in range(50):
-            flank = lambda: "".join(rng.choice(list("ACGT"), 12))
             text = flank() + "TGACGTCA" + flank()
             w = matrix.shape[1]
             best = max(max(window_score(matrix, text[i : i + w]), window_score(matrix,
@@ -153,7 +155,8 @@ def test_counts_and_p_values_equal_scipy_and_a_brute_force_scan(planted_genome, 
         threshold = result.query.site_threshold[j]
         w = matrix.shape[1]
 
-        def best(text, matrix=matrix, w=w):  # every window, both strands: the matrix and its reverse complement column by column
+        # every window, both strands: the matrix and its reverse complement column by column
+        def best(text, matrix=matrix, w=w):
             codes = np.array(["ACGT".index(c) for c in text.upper()])
             n = len(codes) - w + 1
             forward = sum(matrix[codes[k : k + n], k] for k in range(w))

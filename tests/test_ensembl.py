@@ -13,14 +13,13 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracles import read_fasta_plainly
 
 from motifscan.errors import EnsemblError, OfflineCacheMiss, UsageError
 from motifscan.model import Region
 from motifscan.sources import ensembl
 from motifscan.sources.cache import CACHE_FILE_NAME
 from motifscan.sources.ensembl import EnsemblSource, region_query
-
-from oracles import read_fasta_plainly
 
 DEMO_FASTA = Path(__file__).resolve().parent.parent / "genomes" / "grch37_demo" / "genome.fa.gz"
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracles import read_fasta_plainly
 
 from motifscan import fasta
 from motifscan.errors import InputFileError
-from oracles import read_fasta_plainly
 
 LETTERS = "ACGTNacgtnRYKM-.*"
 

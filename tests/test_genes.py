@@ -12,12 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-
-from motifscan.cli import cli
-from motifscan.api import scan_genes
-from motifscan.motifs import log_odds, select_motifs
-
 from oracles import exact_pvalues, read_fasta_plainly, reverse_complement, window_score
+
+from motifscan.api import scan_genes
+from motifscan.cli import cli
+from motifscan.motifs import log_odds, select_motifs
 
 DEMO = Path(__file__).parent.parent / "genomes" / "grch37_demo"
 GENES = ["FOXC1", "FOXQ1", "GTPBP6"]

@@ -25,12 +25,12 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from oracles import window_score
 
 from motifscan.chunks import ScanPlan, Span, plan_chunks, scan_chunk
 from motifscan.cli import cli
 from motifscan.encoding import encode
 from motifscan.resources import demo_genome
-from oracles import window_score
 
 DATA = Path(__file__).parent / "data"
 CHR7_SHIPPED = DATA / "grch37_chr7_86Mb" / "genome.fa.gz"
@@ -114,8 +114,8 @@ def test_local_processes_give_the_same_bytes(chr7, tmp_path):
     one, two = tmp_path / "one.tsv.gz", tmp_path / "two.tsv.gz"
     assert run("genome", chr7, "-o", one, "--chunk-size", 200_000).exit_code == 0
     assert run("genome", chr7, "-o", two, "--chunk-size", 200_000, "--jobs", 2).exit_code == 0
-    assert gzip.open(one).read() != b"" and gzip.open(one).read().replace(b"one.tsv.gz", b"two.tsv.gz") == \
-        gzip.open(two).read()
+    assert gzip.decompress(one.read_bytes()) != b""
+    assert gzip.decompress(one.read_bytes()).replace(b"one.tsv.gz", b"two.tsv.gz") == gzip.decompress(two.read_bytes())
 
 
 # ------------------------------------------------------------------------------------------------------ Dask
@@ -170,7 +170,8 @@ def test_dask_cluster_gives_the_same_bytes(chr7, dask_cluster, tmp_path):
     assert run("genome", chr7, "-o", local, "--chunk-size", 100_000).exit_code == 0
     result = run("genome", chr7, "-o", remote, "--chunk-size", 100_000, "--dask-scheduler", dask_cluster)
     assert result.exit_code == 0, result.output
-    assert gzip.open(local).read().replace(b"local.tsv.gz", b"remote.tsv.gz") == gzip.open(remote).read()
+    assert gzip.decompress(local.read_bytes()).replace(b"local.tsv.gz", b"remote.tsv.gz") == \
+        gzip.decompress(remote.read_bytes())
     with distributed.Client(dask_cluster, timeout=5) as client:  # both workers took part: each built a scanner
         # (a builtin runs on the workers, which cannot import this test module)
         built = client.run(eval, "len(__import__('motifscan.chunks').chunks._SCANNERS)")
@@ -236,7 +237,7 @@ def test_regions_equal_fasta_of_the_extracted_regions(chr7, tmp_path):
             pytest.fail("MOTIFSCAN_REQUIRE_BEDTOOLS=1 but bedtools is not on PATH")
         pytest.skip("bedtools is not on PATH")
     plain = tmp_path / "chr7.fa"
-    plain.write_bytes(gzip.open(chr7).read())
+    plain.write_bytes(gzip.decompress(chr7.read_bytes()))
     chrom = "7_86000000_87000000"
     regions = [(1_000, 60_000, "peakA"), (50_000, 90_000, "peakB"), (400_000, 400_040, "tiny"),
                (999_000, 1_000_001, "end")]

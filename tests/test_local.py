@@ -16,15 +16,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from faults import unprivileged
 from Bio import bgzf
+from faults import unprivileged
 
 from motifscan.errors import GenomeError, InputFileError, UsageError
 from motifscan.model import Region
 from motifscan.resources import demo_genome
 from motifscan.sources import local
 from motifscan.sources.local import LocalGenomeSource, read_gtf, reconcile_chromosomes, split_version
-
 
 DATA = Path(__file__).parent / "data"
 GENCODE_GTF = DATA / "local_gencode_style.gtf"
@@ -293,10 +292,9 @@ def _cached_indexes(cache: Path) -> list[Path]:
 def test_read_only_folder_puts_the_index_in_the_cache(tmp_path, demo_chromosomes):
     fasta = _read_only_copy(tmp_path, demo_chromosomes)
     try:
-        with unprivileged(tmp_path):  # as root too: permissions hold for the effective user nobody
-            with LocalGenomeSource(fasta, demo_genome()[1], tmp_path / "cache") as source:
-                assert source.fetch_sequences([Region("X", 200000, 200010)]) == \
-                    [demo_chromosomes["X"][200000:200010]]
+        # as root too: permissions hold for the effective user nobody
+        with unprivileged(tmp_path), LocalGenomeSource(fasta, demo_genome()[1], tmp_path / "cache") as source:
+            assert source.fetch_sequences([Region("X", 200000, 200010)]) == [demo_chromosomes["X"][200000:200010]]
         assert not (fasta.parent / "genome.fa.fai").exists()
         assert len(_cached_indexes(tmp_path / "cache")) == 1
     finally:

@@ -13,15 +13,22 @@ import pytest
 
 from motifscan.errors import InputFileError, UnknownMotifError
 from motifscan.motifs import (
-    JasparDatabase, default_motif_ids, log_odds, probabilities, read_motif_file, reverse_complement_matrix,
+    JasparDatabase,
+    default_motif_ids,
+    log_odds,
+    probabilities,
+    read_motif_file,
+    reverse_complement_matrix,
     select_motifs,
 )
 
 DATA = Path(__file__).parent / "data"
 JASPAR2026 = Path(pyjaspar.__file__).parent / "data" / "JASPAR2026.sqlite"
-DEFAULT_SET = ("MA0604.1 MA1632.2 MA0605.3 MA1988.2 MA0833.3 MA1466.2 MA0834.2 MA0018.5 MA0609.3 MA0638.2 MA0839.2 "
-               "MA0608.1 MA2541.1 MA1474.2 MA1475.2 MA0840.2 MA0655.1 MA0656.2 MA0019.2 MA1634.2 MA0835.3 "
-               "MA0462.3").split()
+DEFAULT_SET = [
+    "MA0604.1", "MA1632.2", "MA0605.3", "MA1988.2", "MA0833.3", "MA1466.2", "MA0834.2", "MA0018.5", "MA0609.3",
+    "MA0638.2", "MA0839.2", "MA0608.1", "MA2541.1", "MA1474.2", "MA1475.2", "MA0840.2", "MA0655.1", "MA0656.2",
+    "MA0019.2", "MA1634.2", "MA0835.3", "MA0462.3",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -140,7 +147,7 @@ def test_cli_tf_species_and_the_species_column():
     listing = CliRunner().invoke(cli, ["motifs", "JUN", "--tf-species", "mouse"])
     rows = [line.split("\t") for line in listing.stdout.splitlines()]
     assert rows[0][-1] == "species" and {row[-1] for row in rows[1:]} == {"Mus musculus"}
-    assert ["MA0489.3", "Jun"] == rows[[r[0] for r in rows].index("MA0489.3")][:2]
+    assert rows[[r[0] for r in rows].index("MA0489.3")][:2] == ["MA0489.3", "Jun"]
     example = Path(__file__).resolve().parent.parent / "examples" / "promoters.fa"
     scan = CliRunner().invoke(cli, ["fasta", str(example), "--tf", "JUN", "--tf-species", "human"])
     assert scan.exit_code == 0, scan.stderr

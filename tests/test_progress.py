@@ -16,10 +16,9 @@ EXAMPLE = Path(__file__).parent.parent / "examples" / "promoters.fa"
 
 def test_task_draws_and_clears_when_reporting_is_on():
     stream = io.StringIO()
-    with report_to(stream, delay=0.0):
-        with task("scanning", 4) as progress:
-            progress.advance(2)
-            progress.update(4, 4)
+    with report_to(stream, delay=0.0), task("scanning", 4) as progress:
+        progress.advance(2)
+        progress.update(4, 4)
     text = stream.getvalue()
     assert "scanning" in text and " 50.0%" in text and "100.0%" in text
     assert text.endswith("\r")  # the line is wiped at the end
@@ -27,9 +26,8 @@ def test_task_draws_and_clears_when_reporting_is_on():
 
 def test_nothing_is_drawn_without_reporting_or_for_quick_steps():
     quiet = io.StringIO()
-    with report_to(quiet, delay=60.0):
-        with task("scanning", 2) as progress:
-            progress.advance(2)
+    with report_to(quiet, delay=60.0), task("scanning", 2) as progress:
+        progress.advance(2)
     assert quiet.getvalue() == ""
     with task("scanning", 2) as progress:  # no report_to: the library is silent
         progress.advance(2)

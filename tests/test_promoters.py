@@ -31,7 +31,6 @@ from motifscan.promoters import (
 )
 from motifscan.sources.local import LocalGenomeSource
 
-
 COMPLEMENT = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N", "a": "t", "c": "g", "g": "c", "t": "a", "n": "n"}
 
 

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from synthetic_genome import DOWNSTREAM, UPSTREAM, make_genome
 
-from motifscan.cli import cli
 from motifscan.api import scan_genes
+from motifscan.cli import cli
 from motifscan.model import Region
 from motifscan.motifs import log_odds, select_motifs
 from motifscan.sources.local import LocalGenomeSource

@@ -20,9 +20,9 @@ import pytest
 from click.testing import CliRunner
 
 import motifscan
+from motifscan.cli import cli
 from motifscan.fasta import read_fasta
 from motifscan.motifs import read_motif_file
-from motifscan.cli import cli
 from motifscan.sources.cache import CACHE_FILE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent

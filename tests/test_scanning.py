@@ -225,9 +225,9 @@ def test_scores_equal_biopython_pssm(seed):
     background = rng.dirichlet([4, 4, 4, 4])
     background = (background + background[::-1]) / 2  # Biopython's reverse complement assumes a symmetric background
     ours = log_odds(counts, 0.8, background)
-    bio_counts = bio_matrix.FrequencyPositionMatrix("ACGT", {l: list(counts[i]) for i, l in enumerate("ACGT")})
-    pseudo = {l: 0.8 * background[i] for i, l in enumerate("ACGT")}
-    pssm = bio_counts.normalize(pseudocounts=pseudo).log_odds({l: background[i] for i, l in enumerate("ACGT")})
+    bio_counts = bio_matrix.FrequencyPositionMatrix("ACGT", {b: list(counts[i]) for i, b in enumerate("ACGT")})
+    pseudo = {b: 0.8 * background[i] for i, b in enumerate("ACGT")}
+    pssm = bio_counts.normalize(pseudocounts=pseudo).log_odds({b: background[i] for i, b in enumerate("ACGT")})
     sequence = "".join(rng.choice(list("ACGT"), 500))
     codes = encode(sequence)
     np.testing.assert_allclose(score_windows(ours, codes), pssm.calculate(Seq(sequence)), rtol=1e-5, atol=1e-5)

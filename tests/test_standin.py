@@ -7,7 +7,6 @@ import json
 
 import pytest
 import requests
-
 from ensembl_standin import load_demo, reverse_complement
 
 JSON = {"Content-Type": "application/json", "Accept": "application/json"}

@@ -76,17 +76,20 @@ def oracle(sequence: str, lo: int, hi: int, pos: int, ref: str, alt: str, matrix
     alt_seq = ref_seq[:s] + inserted + ref_seq[s + len(deleted):]
     if len(deleted) == len(inserted):
         changed = {s + j for j in range(len(deleted)) if deleted[j] != inserted[j]}
-        ref_touch = lambda i: any(i <= c < i + width for c in changed)
+
+        def ref_touch(i):
+            return any(i <= c < i + width for c in changed)
+
         alt_touch = ref_touch
     else:
-        if deleted:
-            ref_touch = lambda i: i < s + len(deleted) and i + width > s
-        else:
-            ref_touch = lambda i: i <= s - 1 and i + width > s
-        if inserted:
-            alt_touch = lambda i: i < s + len(inserted) and i + width > s
-        else:
-            alt_touch = lambda i: i <= s - 1 and i + width > s
+        def touches(allele, i):  # a window touches an indel: overlaps its letters, or spans the junction
+            return i < s + len(allele) and i + width > s if allele else i <= s - 1 and i + width > s
+
+        def ref_touch(i):
+            return touches(deleted, i)
+
+        def alt_touch(i):
+            return touches(inserted, i)
     out = {}
     for strand in "+-":
         best = []
@@ -112,7 +115,7 @@ def oracle_rows(chroms, windows_by_gene, variants, matrices, p_threshold=P_THRES
         for v in variants:
             if v.chrom.removeprefix("chr") != chrom or not (lo <= v.pos - 1 and v.pos - 1 + len(v.ref) <= hi):
                 continue
-            for motif_id, (motif, matrix) in matrices.items():
+            for motif_id, (_, matrix) in matrices.items():
                 for strand, (rs, rt, as_, at) in oracle(chroms[chrom], lo, hi, v.pos, v.ref, v.alt,
                                                         matrix).items():
                     rp, ap = _exact_p(motif_id, matrix, np.array([rs, as_]))

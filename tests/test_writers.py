@@ -11,12 +11,10 @@ from urllib.parse import unquote
 
 import numpy as np
 import pytest
-
-from motifscan.api import scan_fasta
-from motifscan.api import scan_genes
-from motifscan.writers import FIMO_COLUMNS, bed_score, write_lines
-
 from oracles import reverse_complement
+
+from motifscan.api import scan_fasta, scan_genes
+from motifscan.writers import FIMO_COLUMNS, bed_score, write_lines
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "promoters.fa"
 
@@ -102,8 +100,8 @@ def test_cli_writes_every_format(tmp_path):
     result = CliRunner().invoke(cli, ["fasta", str(EXAMPLE), "-o", str(paths["tsv"]), "--bed", str(paths["bed"]),
                                       "--bed-track", "--gff3", str(paths["gff3"]), "--fimo", str(paths["fimo"])])
     assert result.exit_code == 0, result.output
-    n_rows = len(list(csv.DictReader([l for l in paths["tsv"].read_text().splitlines() if not l.startswith("#")],
-                                     delimiter="\t")))
+    body = [line for line in paths["tsv"].read_text().splitlines() if not line.startswith("#")]
+    n_rows = len(list(csv.DictReader(body, delimiter="\t")))
     for name, header_rows in (("bed", 0), ("gff3", 0), ("fimo", 1)):
         assert len(data_lines(paths[name].read_text())) == n_rows + header_rows
         assert "jaspar_release" in paths[name].read_text()  # provenance in every output

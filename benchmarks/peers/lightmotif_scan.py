@@ -14,6 +14,7 @@ import sys
 import lightmotif
 import numpy as np
 
+
 def read_fasta(path):
     names, sequences, chunks = [], [], []
     with open(path) as handle:

@@ -7,7 +7,8 @@ converts its own format's 1-based closed coordinates once, where it reads them.
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from motifscan.model import GeneLookup, Region
 

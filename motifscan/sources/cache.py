@@ -23,8 +23,9 @@ import os
 import sqlite3
 import stat
 import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from motifscan.errors import MotifscanError, UsageError
@@ -255,7 +256,7 @@ class Cache:
         if self._db is not None:
             self._db.close()
 
-    def _transaction(self) -> "_Transaction":
+    def _transaction(self) -> _Transaction:
         assert self._db is not None  # callers return early without a database
         return _Transaction(self._db)
 

@@ -28,7 +28,8 @@ import re
 import socket
 import time
 from collections import deque
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -320,7 +321,7 @@ class EnsemblSource:
             self._session.close()
         self._cache.close()
 
-    def __enter__(self) -> "EnsemblSource":
+    def __enter__(self) -> EnsemblSource:
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -842,7 +843,7 @@ def _feature_problem(obj: Any, kind: str) -> str | None:
     return None
 
 
-def _expect(kind: type, *fields: str) -> Callable[[Any], None]:
+def _expect(kind: type[dict] | type[list], *fields: str) -> Callable[[Any], None]:
     def check(answer: Any) -> None:
         if not isinstance(answer, kind) or any(f not in answer for f in fields):
             raise _BadResponse(f"unexpected answer shape: {str(answer)[:200]}")
@@ -1158,7 +1159,7 @@ def _body_pieces(resp: requests.Response) -> Iterable[bytes]:
     """The decoded body in pieces as they arrive (``read1``: one network read each, so that the caller sees a
     trickling answer piece by piece; ``iter_content`` waits for 64 KiB). urllib3's errors become requests' ones."""
     raw = getattr(resp, "raw", None)
-    if not hasattr(raw, "read1"):  # urllib3 < 2
+    if raw is None or not hasattr(raw, "read1"):  # urllib3 < 2
         yield from resp.iter_content(chunk_size=1 << 16)
         return
     import urllib3.exceptions as url_errors

@@ -42,9 +42,9 @@ import struct
 import warnings
 import zlib
 from collections import defaultdict
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Collection, Iterable, Iterator, Mapping, Sequence
 
 import pyfaidx
 
@@ -702,7 +702,7 @@ class LocalGenomeSource:
         self._checksums: dict[str, str] = {}
 
     @classmethod
-    def demo(cls, cache_dir: str | os.PathLike | None = None) -> "LocalGenomeSource":
+    def demo(cls, cache_dir: str | os.PathLike | None = None) -> LocalGenomeSource:
         """The embedded demo genome: GRCh37 chromosomes 6 and X (parts) with 14 genes, from Ensembl's test data."""
         from motifscan.resources import demo_genome
 
@@ -710,7 +710,7 @@ class LocalGenomeSource:
         return cls(fasta_path, gtf_path, cache_dir, genome_label=DEMO_LABEL, annotation_label=DEMO_ANNOTATION_LABEL,
                    trust_index=True)
 
-    def __enter__(self) -> "LocalGenomeSource":
+    def __enter__(self) -> LocalGenomeSource:
         return self
 
     def __exit__(self, *exc_info) -> None:
