@@ -34,6 +34,7 @@ from motifscan.encoding import encode, invalid_runs, letter_frequencies
 from motifscan.errors import InputFileError, UsageError
 from motifscan.execution import executor_for
 from motifscan.hits import HitTable, MotifTable, TargetTable
+from motifscan.identifiers import chromosome_aliases
 from motifscan.model import Motif
 from motifscan.motifs import log_odds
 from motifscan.progress import task
@@ -166,11 +167,11 @@ def read_regions(path: str | Path, lengths: dict[str, int]) -> list[Span]:
 
 
 def _fasta_chrom(name: str, lengths: dict[str, int], where: str) -> str:
-    if name in lengths:
-        return name
-    other = name[3:] if name.startswith("chr") else "chr" + name
-    if other in lengths:
-        return other
+    """The FASTA's name for a BED chromosome: itself, else the name that differs only by ``chr``
+    (:func:`motifscan.identifiers.chromosome_aliases`, the project's one rule for it)."""
+    for candidate in (name, *chromosome_aliases(name)):
+        if candidate in lengths:
+            return candidate
     raise InputFileError(f"{where}: chromosome {name!r} is not in the FASTA")
 
 
@@ -411,9 +412,10 @@ def scan_genome(
         sink = open_sink(runs)
         try:
             n_hits = 0
+            context = BlockContext(reader, spans, MotifTable.of(motifs), tables)  # one lookup table for every block
             for chrom, block in ordered_blocks(spill, chunks, spans, tables, motif_rank, max_strand):
                 n_hits += len(block)
-                sink(BlockContext(reader, spans, motifs, tables).table(chrom, block))
+                sink(context.table(chrom, block))
             paths = sink.close()
         except BaseException:
             sink.abort()
@@ -432,13 +434,13 @@ class BlockContext:
 
     reader: ChunkReader
     spans: Sequence[Span]
-    motifs: Sequence[Motif]
+    motifs: MotifTable
     tables: MatrixTables
 
     def table(self, chrom: str, block: HitBlock) -> HitTable:
         """The block as a hit table whose targets are the block's spans, each given the block's stretch of ``chrom``
         as its sequence (one read), so that the table cuts the matched sequences itself."""
-        motifs = MotifTable.of(self.motifs)
+        motifs = self.motifs
         used, target = np.unique(block.span, return_inverse=True)
         widths = motifs.widths[block.motif_index]
         first = int(block.start.min()) if len(block) else 0
