@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,7 +36,7 @@ from motifscan.writers import bed_chunks, fimo_chunks, gff3_chunks, read_tsv, ts
 __all__ = ["scan_fasta", "scan_genes", "ScanResult", "ScanOptions", "PromoterOptions", "GenomeSpec", "Provenance",
            "Hit", "HitTable", "Gene", "Motif", "Region", "Transcript", "read_motif_file", "select_motifs", "read_tsv",
            "resolve_motifs", "MotifSpec", "DesignResult", "design_sites", "scan_genome", "GenomeScanResult",
-           "read_hits", "VariantResult", "score_variants"]
+           "read_hits", "VariantResult", "score_variants", "enrich", "EnrichResult"]
 
 MotifSpec = str | Motif | Sequence[str | Motif] | None
 """Motifs as the API takes them: None (the default ATF/CREB set), a JASPAR ID or TF name, a Motif, or a list."""
@@ -420,14 +420,21 @@ def scan_genome(fasta_path: str | Path, output: str | Path, motifs: MotifSpec = 
     return GenomeScanResult(tuple(paths), scan.n_hits, scan.chunks, scan.scored_windows, provenance)
 
 
-from motifscan.design import DesignResult, design_sites  # noqa: E402  (the bench design, re-exported here)
-from motifscan.variants import VariantResult, score_variants  # noqa: E402  (variant scans, re-exported here)
+_REEXPORTED = {"DesignResult": "motifscan.design", "design_sites": "motifscan.design",
+               "VariantResult": "motifscan.variants", "score_variants": "motifscan.variants",
+               "EnrichResult": "motifscan.gene_lists", "enrich": "motifscan.gene_lists"}
+"""Entry points that live in their own modules, re-exported here and imported when first asked for, so that
+primer3, pysam, scipy and the variant machinery stay out of every command's start-up."""
+
+if TYPE_CHECKING:  # what the names are, for type checkers and linters; at run time __getattr__ imports them
+    from motifscan.design import DesignResult, design_sites
+    from motifscan.gene_lists import EnrichResult, enrich
+    from motifscan.variants import VariantResult, score_variants
 
 
-def __getattr__(name: str):
-    # motifscan.gene_lists needs scipy: imported when first asked for, so that plain scans do not pay for it
-    if name in ("enrich", "EnrichResult"):
-        import motifscan.gene_lists as module
+def __getattr__(name: str) -> Any:
+    if name in _REEXPORTED:
+        import importlib
 
-        return getattr(module, name)
+        return getattr(importlib.import_module(_REEXPORTED[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
