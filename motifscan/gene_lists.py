@@ -280,7 +280,7 @@ def enrich(
         universe_names = None if background_genes is None else list(background_genes)
     rule = PromoterRule(upstream, downstream, transcripts, tuple(biotypes))
     spec = GenomeSpec(genome, annotation, species, assembly, ensembl_url, cache_dir, use_cache, offline)
-    source = spec.open()
+    source = spec.open(memo=True)  # a second list re-parses neither the GTF nor re-hashes the files
     try:
         lookups = _report(source.lookup(list(genes)), strict)
         resolved = _transcripts_to_scan(lookups, transcripts, biotypes)
