@@ -269,6 +269,19 @@ def _scan_options(options: dict[str, Any], *extra: type) -> tuple[ScanOptions, l
     return ScanOptions(**scan_fields), extra_fields
 
 
+def _gene_scan_options(genome: GenomeSpec | str | os.PathLike | None,
+                       options: dict[str, Any]) -> tuple[ScanOptions, PromoterOptions, GenomeSpec]:
+    """The ``**options`` of a gene scan (:func:`scan_genes`, :func:`motifscan.enrich`) made into their dataclasses;
+    ``genome``: a GenomeSpec (then ``options`` hold none of its fields), or its ``genome`` field."""
+    if isinstance(genome, GenomeSpec):
+        scan_options, (window_fields,) = _scan_options(options, PromoterOptions)
+        spec = genome
+    else:
+        scan_options, (window_fields, genome_fields) = _scan_options(options, PromoterOptions, GenomeSpec)
+        spec = GenomeSpec(genome=genome, **genome_fields)
+    return scan_options, PromoterOptions(**window_fields), spec
+
+
 def scan_fasta(path_or_records: str | Path | Iterable, motifs: MotifSpec = None, *, jaspar_release: str | None = None,
                command: str | None = None, **options: Any) -> ScanResult:
     """Scan the records of a FASTA file (or (name, sequence) pairs, FastaRecords, Bio SeqRecords) on both strands.
@@ -314,13 +327,7 @@ def scan_genes(genes: str | Sequence[str], motifs: MotifSpec = None, *,
     from motifscan.promoters import tss_relative
 
     queries = [genes] if isinstance(genes, str) else list(genes)  # one gene, not its letters
-    if isinstance(genome, GenomeSpec):
-        scan_options, (window_fields,) = _scan_options(options, PromoterOptions)
-        spec = genome
-    else:
-        scan_options, (window_fields, genome_fields) = _scan_options(options, PromoterOptions, GenomeSpec)
-        spec = GenomeSpec(genome=genome, **genome_fields)
-    window = PromoterOptions(**window_fields)
+    scan_options, window, spec = _gene_scan_options(genome, options)
     database = jaspar_database(jaspar_release)  # the release, resolved once for the run
     chosen = resolve_motifs(motifs, database)
     promoter_set = collect_promoters(queries, spec, window)

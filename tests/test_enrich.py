@@ -269,3 +269,16 @@ def test_a_gtf_edited_under_its_old_mtime_is_never_answered_from_the_memo_or_cac
     assert dict(second.provenance)["background_cache"] == "built"
     assert new in second.query.gene_names and old not in second.background.gene_names
     assert dict(first.provenance)["source_annotation_md5"] != dict(second.provenance)["source_annotation_md5"]
+
+
+def test_enrich_takes_the_scan_options_declared_once(planted_genome, tmp_path):
+    """enrich's keywords are scan_genes' (motifscan/options.py): unknown ones, bad values and the options that shape
+    site lists only are refused, naming them."""
+    from motifscan.errors import UsageError
+
+    base = dict(genome=planted_genome.fasta, annotation=planted_genome.gtf, cache_dir=tmp_path)
+    for extra, named in (({"pvalue": 1e-3}, "pvalue"), ({"p_threshold": 2}, "p_threshold"),
+                         ({"q_threshold": 0.1}, "q_threshold"), ({"max_strand": True}, "max_strand"),
+                         ({"chrom_style": "ucsc"}, "chrom_style"), ({"upstream": -1}, "upstream")):
+        with pytest.raises(UsageError, match=named):
+            enrich(planted_genome.planted[:3], ["MA0018.5"], **base, **extra)

@@ -55,9 +55,8 @@ def test_memoized_annotation_equals_a_fresh_parse(chr_gtf, tmp_path, caplog, mon
     assert set(mapping.values()) == {"7_86000000_87000000"}
     assert expected == tuple(read_gtf(chr_gtf, mapping))
     caplog.clear()
-    with caplog.at_level(logging.WARNING):
-        with _open(chr_gtf, tmp_path, tmp_path / "memo") as first:
-            assert first.genes == expected
+    with caplog.at_level(logging.WARNING), _open(chr_gtf, tmp_path, tmp_path / "memo") as first:
+        assert first.genes == expected
     parse_warnings = [r.getMessage() for r in caplog.records if "another chromosome or strand" in r.getMessage()]
     assert len(parse_warnings) == 1
     assert len(list((tmp_path / "memo" / "annotations").glob("*.json"))) == 1
@@ -67,14 +66,13 @@ def test_memoized_annotation_equals_a_fresh_parse(chr_gtf, tmp_path, caplog, mon
         raise AssertionError("the GTF was parsed again")
 
     monkeypatch.setattr(local, "read_gtf_records", no_parse)
-    with caplog.at_level(logging.WARNING):
-        with _open(chr_gtf, tmp_path, tmp_path / "memo") as second:
-            assert second.genes == expected
-            assert second.chrom_names == mapping
-            assert second.assembly == "GRCh37"
-            assert [lk.genes for lk in second.lookup(["GRM3", "nope"])] == [lk.genes for lk in plain.lookup(
-                ["GRM3", "nope"])]
-            facts = second.provenance()
+    with caplog.at_level(logging.WARNING), _open(chr_gtf, tmp_path, tmp_path / "memo") as second:
+        assert second.genes == expected
+        assert second.chrom_names == mapping
+        assert second.assembly == "GRCh37"
+        assert [lk.genes for lk in second.lookup(["GRM3", "nope"])] == [lk.genes for lk in plain.lookup(
+            ["GRM3", "nope"])]
+        facts = second.provenance()
     # the parse's warning is repeated on every load: the memo hides nothing
     assert [r.getMessage() for r in caplog.records if "another chromosome" in r.getMessage()] == parse_warnings
     assert facts["annotation_md5"] == hashlib.md5(chr_gtf.read_bytes()).hexdigest()
@@ -140,9 +138,8 @@ def test_a_damaged_annotation_memo_is_parsed_again(chr_gtf, tmp_path, caplog):
                header.replace('"format": 1', '"format": 0') + "\n" + payload, "not json")
     for damage in damages:
         entry.write_text(damage)
-        with caplog.at_level(logging.WARNING):
-            with _open(chr_gtf, tmp_path, tmp_path / "memo") as source:
-                assert source.genes == expected
+        with caplog.at_level(logging.WARNING), _open(chr_gtf, tmp_path, tmp_path / "memo") as source:
+            assert source.genes == expected
         assert any("damaged or stale" in r.getMessage() for r in caplog.records)
         assert entry.read_text() == good  # rebuilt
         caplog.clear()
