@@ -288,9 +288,9 @@ def enrich(
                               jaspar_release=release, pseudocount=pseudocount, background=background,
                               p_threshold=p_threshold, min_rel_score=min_rel_score, mask_lowercase=mask_lowercase,
                               jobs=jobs, cache=cache)
-        query_windows = fetch_windows(source, query_promoters)
+        query_windows, query_whole = fetch_windows(source, query_promoters)
         query = score_promoters([g.id for g, _ in query_promoters], [g.name for g, _ in query_promoters],
-                                query_windows, bg.model, jobs=jobs, label="query")
+                                query_windows, bg.model, jobs=jobs, label="query", composition=query_whole)
         source_facts = tuple((f"source_{k}" if not k.startswith("source") else k, str(v))
                              for k, v in source.provenance().items())
     finally:
