@@ -88,13 +88,19 @@ def floor_p_value(p_threshold: float, promoter_length: int) -> float:
 
 
 def scoring_model(motifs: Sequence[Motif], background: np.ndarray, pseudocount: float, p_threshold: float,
-                  promoter_length: int, mask_lowercase: bool = False,
-                  min_rel_score: float | None = None) -> ScoringModel:
+                  promoter_length: int, mask_lowercase: bool = False, min_rel_score: float | None = None,
+                  known: PromoterScores | None = None) -> ScoringModel:
     """Log-odds and thresholds of ``motifs`` under a fixed letter ``background`` (shape (4,)): the site threshold is
     the score at ``p_threshold`` (raised to ``min_rel_score`` of the score range when given), the floor the score at
-    :func:`floor_p_value`."""
+    :func:`floor_p_value`. ``known``: a table scored with this very model (a cache entry stored under a key holding
+    every argument), whose thresholds are taken instead of computing the exact score distributions again."""
     matrices = [log_odds(m.counts, pseudocount, background) for m in motifs]
     floor_p = floor_p_value(p_threshold, promoter_length)
+    if known is not None:
+        if known.motif_ids != tuple(m.id for m in motifs) or known.floor_p != floor_p:
+            raise ValueError("the table was scored with other motifs or another floor")
+        return ScoringModel(tuple(motifs), tuple(matrices), np.asarray(background, dtype=np.float64),
+                            known.site_threshold.copy(), known.floor_score.copy(), floor_p, mask_lowercase)
     site, floor = [], []
     for matrix in matrices:
         distribution = ScoreDistribution(matrix, background)

@@ -34,6 +34,7 @@ import numpy as np
 
 from motifscan.background import background_from_codes, is_auto, parse_background
 from motifscan.best_scores import (
+    FLOOR_EXPECTED_WINDOWS,
     PromoterScores,
     ScoringModel,
     score_promoters,
@@ -174,7 +175,7 @@ def cache_key(identity: dict[str, str], universe: str, rule: PromoterRule, motif
             "jaspar_release": jaspar_release, "pseudocount": repr(float(pseudocount)), "background": background,
             "p_threshold": repr(float(p_threshold)),
             "min_rel_score": None if min_rel_score is None else repr(float(min_rel_score)),
-            "mask_lowercase": bool(mask_lowercase), "floor_expected_windows": 5.0}
+            "mask_lowercase": bool(mask_lowercase), "floor_expected_windows": FLOOR_EXPECTED_WINDOWS}
 
 
 class BackgroundCache:
@@ -289,9 +290,16 @@ def build_background(source: Any, motifs: Sequence[Motif], *, rule: PromoterRule
                     min_rel_score, mask_lowercase)
     length = rule.upstream + rule.downstream
     stored = cache.load(key) if cache is not None else None
+    model = None
     if stored is not None:
         scores, letters = stored
-        model = scoring_model(motifs, letters, pseudocount, p_threshold, length, mask_lowercase, min_rel_score)
+        try:  # the entry's thresholds, not the exact distributions of every matrix again
+            model = scoring_model(motifs, letters, pseudocount, p_threshold, length, mask_lowercase, min_rel_score,
+                                  known=scores)
+        except ValueError as error:
+            log.warning("background cache entry %s is stale (%s): rebuilding it", cache.path(key) if cache else "",
+                        error)
+    if model is not None:
         log.info("background: %d promoters from the cache (%s)", len(scores), cache.path(key) if cache else "")
         from_cache = True
     else:
