@@ -37,13 +37,7 @@ from typing import cast
 import numpy as np
 
 from motifscan import __version__
-from motifscan.allele_scores import (
-    EditBatch,
-    alternate_rows,
-    best_windows,
-    reference_rows,
-    window_letters,
-)
+from motifscan.allele_scores import EditBatch, alternate_rows, best_windows, reference_rows, window_letters
 from motifscan.background import is_auto, parse_background
 from motifscan.encoding import reverse_complement
 from motifscan.errors import GenomeError, UsageError
@@ -81,6 +75,7 @@ the genome."""
 
 _WARN_MISMATCHES = 20  # per-variant REF warnings before they are summarised
 _ROWS_PER_CHUNK = 50_000  # rows formatted at once by the TSV writer
+_KEEP_GRIDS_MOTIFS = 64  # up to this many matrices keep their p-value grids between batches (a few MB each)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -276,6 +271,7 @@ class _Model:
     p_threshold: float
     mask_lowercase: bool
     background: np.ndarray
+    keep_grids: bool  # few matrices: keep their p-value grids from batch to batch (streamed runs)
 
     @classmethod
     def build(cls, motifs: Sequence[Motif], settings, background: np.ndarray) -> _Model:
@@ -298,8 +294,7 @@ class _Model:
                                  for d in distributions])
         thresholds = np.maximum(thresholds, rel_cuts)
         return cls(list(motifs), matrices, distributions, thresholds, rel_cuts, settings.p_threshold,
-                   settings.mask_lowercase,
-                   background)
+                   settings.mask_lowercase, background, len(motifs) <= _KEEP_GRIDS_MOTIFS)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -317,13 +312,6 @@ class _Placed:
     hi: np.ndarray
     gene_name: list[str]
     tss_rel_pos: np.ndarray  # 0 = none
-
-
-def _subset(placed: _Placed, first: int, last: int) -> _Placed:
-    """Variants ``first`` to ``last`` of a placement (same pool)."""
-    return _Placed(placed.variants[first:last], placed.genome_chrom[first:last], placed.pool_offset[first:last],
-                   placed.lo[first:last], placed.hi[first:last], placed.gene_name[first:last],
-                   placed.tss_rel_pos[first:last])
 
 
 class _RefCheck:
@@ -516,15 +504,15 @@ def _score_placed(placed: _Placed, pool: np.ndarray, model: _Model) -> dict[str,
     if not placed.variants:
         return _empty_columns()
     batch, _ = _edit_batch(placed, pool)
-    best = best_windows(batch, model.log_odds, model.mask_lowercase)
-    top = np.maximum(best.ref_score, best.alt_score)
-    e, m, s = np.nonzero(top >= model.thresholds[None, :, None] - TIE_EPS_BITS)
-    ref_score, alt_score = best.ref_score[e, m, s], best.alt_score[e, m, s]
+    found = best_windows(batch, model.log_odds, model.thresholds - TIE_EPS_BITS, model.mask_lowercase)
+    e, m, s = found.edit, found.matrix, found.strand
+    ref_score, alt_score = found.ref_score, found.alt_score
     ref_p, alt_p = np.ones(e.size), np.ones(e.size)
-    for k in np.unique(m).tolist():
+    for k in np.unique(m).tolist():  # one call per matrix: its grids are built once for all its rows
         rows = np.flatnonzero(m == k)
         both = model.distributions[k].pvalues(np.concatenate([ref_score[rows], alt_score[rows]]))
-        model.distributions[k].release()
+        if not model.keep_grids:
+            model.distributions[k].release()
         ref_p[rows], alt_p[rows] = both[: rows.size], both[rows.size :]
     cut = model.rel_cuts[m] - TIE_EPS_BITS  # an allele passes with p <= threshold and, if asked, the rel score
     ref_pass = (ref_p <= model.p_threshold) & (ref_score >= cut)
@@ -538,17 +526,16 @@ def _score_placed(placed: _Placed, pool: np.ndarray, model: _Model) -> dict[str,
     alt_score = np.where(np.isfinite(alt_score), alt_score, np.nan)
     e, m, s = e[keep], m[keep], s[keep]
     ref_score, alt_score, ref_p, alt_p = ref_score[keep], alt_score[keep], ref_p[keep], alt_p[keep]
-    ref_offset, alt_offset = best.ref_offset[e, m, s], best.alt_offset[e, m, s]
+    ref_offset, alt_offset = found.ref_offset[keep], found.alt_offset[keep]
     widths = np.array([model.log_odds[k].shape[1] for k in range(len(model.motifs))], dtype=np.int64)[m]
     ref_seq, alt_seq, ref_forward, alt_forward = _window_texts(batch, e, widths, ref_offset, alt_offset, s)
     with np.errstate(invalid="ignore"):
         delta = alt_score - ref_score
     use_alt = np.nan_to_num(alt_score, nan=-np.inf) > np.nan_to_num(ref_score, nan=-np.inf)  # the stronger frames it
-    frames = [(int(a), "alt", pa) if u else (int(r), "ref", pr)
-              for u, a, r, pa, pr in zip(use_alt.tolist(), alt_offset.tolist(), ref_offset.tolist(),
-                                         alt_p.tolist(), ref_p.tolist())]
     words = [af if u else rf for u, af, rf in zip(use_alt.tolist(), alt_forward, ref_forward)]
-    delta_p = _delta_p_values(model, batch, e, m, s, frames, words, widths, np.where(use_alt, alt_score, ref_score))
+    delta_p = _delta_p_values(model, batch, e, m, s, use_alt, np.where(use_alt, alt_offset, ref_offset),
+                              np.where(use_alt, alt_p, ref_p), words, widths,
+                              np.where(use_alt, alt_score, ref_score))
     spans = _site_spans(batch, placed, e, widths, ref_offset, alt_offset)
     v = placed.variants
     effect = np.where(ref_pass & ~alt_pass, "lost", np.where(alt_pass & ~ref_pass, "gained", np.where(
@@ -631,51 +618,73 @@ def _site_spans(batch: EditBatch, placed: _Placed, e, widths, ref_offset, alt_of
     }
 
 
-def _delta_p_values(model: _Model, batch: EditBatch, e, m, s, offsets, words, widths, scores) -> np.ndarray:
+def _delta_p_values(model: _Model, batch: EditBatch, e: np.ndarray, m: np.ndarray, s: np.ndarray,
+                    use_alt: np.ndarray, offset: np.ndarray, own_p: np.ndarray, words: list[str],
+                    widths: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """See the module docstring: P(R >= r) over the columns of the stronger allele's best window that the edit
-    leaves alone. ``offsets``: per row (window offset in its row, "ref"/"alt", that allele's p-value); ``words``:
-    the window's forward letters; ``scores``: that allele's score. Rows sharing a matrix, strand and set of untouched
-    columns share one score distribution (one call)."""
+    leaves alone. Per row (all (r,)): edit ``e``, matrix ``m``, strand ``s``, whether the alternate allele frames it
+    (``use_alt``), that window's ``offset`` in its row, that allele's p-value ``own_p`` and ``scores``, the
+    window's forward letters ``words`` and matrix ``widths``. The untouched columns of every row are found at once
+    (one (r, max width) mask); rows sharing a matrix, strand and set of untouched columns share one score
+    distribution (one call per set, the loop's only Python step), so the work follows the distinct column patterns,
+    not the rows."""
     from motifscan.encoding import encode
     from motifscan.motifs import reverse_complement_matrix
 
     out = np.full(e.size, np.nan)
-    groups: dict[tuple[int, int, tuple[int, ...]], list[tuple[int, float]]] = {}
-    for i in range(e.size):  # per reported row (not per window): which columns are untouched, and their score
-        width, offset, row = int(widths[i]), int(offsets[i][0]), int(e[i])
-        if offset < 0 or not math.isfinite(float(scores[i])):
-            continue
-        edited = _edited_positions(batch, row, width - 1, offsets[i][1])
-        untouched = tuple(j for j in range(width) if offset + j not in edited)
-        if len(untouched) == width:
-            out[i] = float(offsets[i][2])  # no edited base in the window: the allele's own p-value
-            continue
-        if not untouched:
-            out[i] = 1.0  # nothing in the window is random
-            continue
-        matrix = model.log_odds[int(m[i])]
-        if s[i] == 1:
-            matrix = reverse_complement_matrix(matrix)
-        codes = encode(words[i])
-        observed = float(matrix[codes[list(untouched)], list(untouched)].sum())
-        groups.setdefault((int(m[i]), int(s[i]), untouched), []).append((i, observed))
-    for (motif, strand, untouched), members in groups.items():  # one distribution per column set
-        matrix = model.log_odds[motif] if strand == 0 else reverse_complement_matrix(model.log_odds[motif])
-        distribution = ScoreDistribution(matrix[:, list(untouched)], model.background)
-        rows = np.array([i for i, _ in members])
-        out[rows] = distribution.pvalues(np.array([r for _, r in members]))
+    rows = np.flatnonzero((offset >= 0) & np.isfinite(scores))
+    if rows.size == 0:
+        return out
+    column = np.arange(int(widths.max()))[None, :]
+    width, edit = widths[rows][:, None], e[rows]
+    flank = width - 1
+    row_pos = offset[rows][:, None] + column  # the window's columns as positions in the allele's row
+    n_del, n_ins = batch.n_del[edit][:, None], batch.n_ins[edit][:, None]
+    length = np.where(use_alt[rows][:, None], n_ins, n_del)  # the allele's own bases: row [flank, flank + length)
+    edited = (column < width) & (row_pos >= flank) & (row_pos < flank + length)
+    if batch.inserted.shape[1]:  # substitutions: only the changed bases are the edit's (an MNV may keep some)
+        inside = np.clip(row_pos - flank, 0, batch.inserted.shape[1] - 1)
+        ref = batch.pool[np.clip(batch.base[edit][:, None] + inside, 0, batch.pool.size - 1)]
+        alt = np.take_along_axis(batch.inserted[edit], inside, axis=1)
+        edited &= (n_del != n_ins) | ((ref | 0x20) != (alt | 0x20))  # case-blind: soft-masked reference letters
+    untouched = (column < width) & ~edited
+    count = untouched.sum(axis=1)
+    whole = count == width[:, 0]
+    out[rows[whole]] = own_p[rows[whole]]  # no edited base in the window: the allele's own p-value
+    out[rows[count == 0]] = 1.0  # nothing in the window is random
+    local = np.flatnonzero(~whole & (count > 0))
+    if local.size == 0:
+        return out
+    strand = s[rows[local]]
+    pattern = untouched[local]
+    b = model.background
+    if b[0] == b[3] and b[1] == b[2]:  # complement-symmetric background: a - strand set is the + strand's mirror
+        mirror = np.where(column < width[local], width[local] - 1 - column, column)
+        pattern = np.where(strand[:, None] == 1, np.take_along_axis(pattern, mirror, axis=1), pattern)
+        strand = np.zeros_like(strand)
+    keys = np.concatenate([m[rows[local]][:, None], strand[:, None],
+                           np.packbits(pattern, axis=1).astype(np.int64)], axis=1)
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    order = np.argsort(inverse.ravel(), kind="stable")
+    bounds = np.searchsorted(inverse.ravel()[order], np.arange(unique.shape[0] + 1))
+    for g in range(unique.shape[0]):  # one distribution per (matrix, [strand,] untouched columns)
+        group = order[bounds[g] : bounds[g + 1]]
+        motif, frame = int(unique[g, 0]), int(unique[g, 1])
+        columns = np.flatnonzero(pattern[group[0]])
+        plus = model.log_odds[motif]
+        distribution = ScoreDistribution((plus if frame == 0 else reverse_complement_matrix(plus))[:, columns],
+                                         model.background)
+        for on_minus in (False, True):  # the site's own letters, scored on its own strand's matrix and columns
+            members = local[group[(s[rows[local[group]]] == 1) == on_minus]]
+            if members.size == 0:
+                continue
+            matrix = reverse_complement_matrix(plus) if on_minus else plus
+            codes = encode("".join(words[i] for i in rows[members].tolist())).reshape(members.size, plus.shape[1])
+            own = untouched[members]  # (members, max width); equal rows within a strand
+            picked = np.flatnonzero(own[0])
+            observed = matrix[codes[:, picked], picked[None, :]].sum(axis=1)
+            out[rows[members]] = distribution.pvalues(observed)
     return out
-
-
-def _edited_positions(batch: EditBatch, i: int, flank: int, allele: str) -> set[int]:
-    """Row positions holding the edit's own bases in ``allele``'s row: for substitutions the changed bases only."""
-    n_del, n_ins = int(batch.n_del[i]), int(batch.n_ins[i])
-    if n_del != n_ins:
-        return set(range(flank, flank + (n_del if allele == "ref" else n_ins)))
-    base = int(batch.base[i])
-    ref = batch.pool[base : base + n_del]
-    alt = batch.inserted[i, :n_del]
-    return {flank + j for j in range(n_del) if (int(ref[j]) | 0x20) != (int(alt[j]) | 0x20)}
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -923,9 +932,7 @@ def score_variants(
     check.verdict()
     counts["scored"] = len(placed.variants)
     counts["mismatched"] = check.mismatched
-    parts = [_score_placed(_subset(placed, first, first + BATCH_VARIANTS), pool, model)  # bounded memory
-             for first in range(0, len(placed.variants), BATCH_VARIANTS)]
-    columns = _concat(parts)
+    columns = _score_placed(placed, pool, model)  # edits taken in chunks inside; rows only where a site passes
     if max_strand:
         columns = _best_strand_only(columns)
     columns = _sorted(columns)
