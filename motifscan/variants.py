@@ -42,6 +42,7 @@ from motifscan.background import is_auto, parse_background
 from motifscan.encoding import reverse_complement
 from motifscan.errors import GenomeError, UsageError
 from motifscan.model import Motif, Region
+from motifscan.options import GenomeSpec, PromoterOptions, ScanOptions
 from motifscan.pvalues import TIE_EPS_BITS, ScoreDistribution
 from motifscan.variant_io import (
     SKIP_REASONS,
@@ -66,8 +67,8 @@ VARIANT_COLUMNS = (
 
 EFFECTS = ("lost", "gained", "weaker", "stronger", "unchanged")
 
-BATCH_VARIANTS = 20_000
-"""Variants scored per batch when streaming a whole VCF (bounded memory)."""
+BATCH_VARIANTS = 50_000
+"""Records read per batch when streaming a whole VCF (bounded memory)."""
 
 MISMATCH_FAIL_FRACTION = 0.5
 """Fail (with an assembly hint) when more than this share of the checked variants have a REF that differs from
@@ -75,6 +76,7 @@ the genome."""
 
 _WARN_MISMATCHES = 20  # per-variant REF warnings before they are summarised
 _ROWS_PER_CHUNK = 50_000  # rows formatted at once by the TSV writer
+_BED_TRACK = 'track name="motifscan-variants" description="motif sites changed by variants" useScore=1\n'
 _KEEP_GRIDS_MOTIFS = 64  # up to this many matrices keep their p-value grids between batches (a few MB each)
 
 
@@ -127,7 +129,7 @@ class VariantResult:
         bases), name ``VARIANT|REF>ALT|MOTIF_NAME|ALLELE|EFFECT`` (ALLELE: ref or alt, the site's allele), score
         ``min(1000, round(-100 log10 p))`` of that allele's p-value, strand the motif's."""
         if track:
-            yield 'track name="motifscan-variants" description="motif sites changed by variants" useScore=1\n'
+            yield _BED_TRACK
         yield "".join(line + "\n" for line in _comment_lines(self.provenance))
         yield "".join(line + "\n" for line in _bed_rows(self.columns))
 
@@ -823,126 +825,217 @@ def _provenance(settings, model: _Model, release: str, command: str | None, inpu
     return tuple(facts)
 
 
-def score_variants(
-    vcf: str | os.PathLike | None = None,
-    genes: Sequence[str] | str = (),
-    motifs=None,
-    *,
-    variants: Sequence[str] | str = (),
-    all_variants: bool = False,
-    genome: str | os.PathLike | None = None,
-    annotation: str | os.PathLike | None = None,
-    species: str = "human",
-    assembly: str | None = None,
-    ensembl_url: str | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    use_cache: bool = True,
-    offline: bool = False,
-    upstream: int = 2000,
-    downstream: int = 500,
-    transcripts: str = "canonical",
-    biotypes: Sequence[str] = (),
-    strict: bool = False,
-    p_threshold: float = 1e-4,
-    q_threshold: float | None = None,
-    min_rel_score: float | None = None,
-    pseudocount: float = 0.8,
-    background: str = "uniform",
-    mask_lowercase: bool = False,
-    max_strand: bool = False,
-    jobs: int | None = None,
-    jaspar_release: str | None = None,
-    command: str | None = None,
-) -> VariantResult:
-    """Score both alleles of variants against motifs: does a variant break or make a site?
+@dataclass(frozen=True)
+class _Request:
+    """The checked inputs of one variant run (see :func:`score_variants`)."""
 
-    ``vcf``: a VCF/BCF file (plain or bgzipped, with or without a tabix/CSI index); ``variants``: extra variants as
-    ``CHROM:POS:REF:ALT`` (1-based POS, as in VCF) or rsIDs (looked up in Ensembl for ``species``/``assembly``).
-    With ``genes``, the variants inside their promoter windows (``upstream``/``downstream``/``transcripts``, as in
-    :func:`motifscan.scan_genes`) are scored; with ``all_variants``, every variant is scored against ``genome`` (a
-    local FASTA or ``"demo"``), streamed in batches of :data:`BATCH_VARIANTS`. One row per variant x motif x strand
-    where either allele's best touched window has p <= ``p_threshold`` (see the module docstring for the window
-    rules, the effects and ``delta_p_value``). ``q_threshold`` does not apply to variants and is refused.
-    """
-    from motifscan.api import resolve_motifs
-    from motifscan.genes import collect_promoters
+    vcf: str | os.PathLike | None
+    genes: list[str]
+    listed: list[Variant]
+    rsids: list[str]
+    motifs: list[Motif]
+    release: str
+    settings: ScanOptions
+    window: PromoterOptions
+    spec: GenomeSpec
+    inputs: list[tuple[str, str]]
+    command: str | None
+
+
+def _request(vcf, genes, motifs, variants, all_variants: bool, genome, jaspar_release: str | None,
+             command: str | None, options: dict) -> _Request:
+    """Options split and checked once for :func:`score_variants` and :func:`write_variants`."""
+    from motifscan.api import _scan_options, resolve_motifs
     from motifscan.motifs import jaspar_database
-    from motifscan.options import GenomeSpec, PromoterOptions, ScanOptions
 
-    if isinstance(genes, str):
-        genes = [genes]
-    if isinstance(variants, str):
-        variants = [variants]
-    if q_threshold is not None:
+    genes = [genes] if isinstance(genes, str) else list(genes)
+    variants = [variants] if isinstance(variants, str) else list(variants)
+    if isinstance(genome, GenomeSpec):
+        settings, (window_fields,) = _scan_options(options, PromoterOptions)
+        spec = genome
+    else:
+        settings, (window_fields, genome_fields) = _scan_options(options, PromoterOptions, GenomeSpec)
+        spec = GenomeSpec(genome=genome, **genome_fields)
+    window = PromoterOptions(**window_fields)
+    if settings.q_threshold is not None:
         raise UsageError("--qvalue does not apply to variant scans (rows are allele pairs, not a family of windows "
                          "tested together); filter on ref_p_value/alt_p_value instead")
-    settings = ScanOptions(p_threshold=p_threshold, min_rel_score=min_rel_score, pseudocount=pseudocount,
-                           background=background, mask_lowercase=mask_lowercase, max_strand=max_strand, jobs=jobs)
     if vcf is None and not variants:
         raise UsageError("give a VCF file or --variant CHROM:POS:REF:ALT (or an rsID)")
     if all_variants and genes:
         raise UsageError("--all scores every variant against --genome: give no genes with it")
     if not all_variants and not genes:
         raise UsageError("give gene names (or --genes-file) whose promoters to look in, or --all")
-    if all_variants and genome is None:
+    if all_variants and spec.genome is None:
         raise UsageError("--all needs --genome FASTA (or demo): the whole genome is read from a local file")
-    if all_variants and is_auto(background):
+    if all_variants and is_auto(settings.background):
         raise UsageError("--background auto is estimated from promoters; with --all give uniform or A,C,G,T")
     database = jaspar_database(jaspar_release)
-    release = database.release
     chosen = resolve_motifs(motifs, database)
     if not chosen:
         raise UsageError("no motif selected")
-    spec = GenomeSpec(genome, annotation, species, assembly, ensembl_url, cache_dir, use_cache, offline)
     listed, rsids = _variant_inputs(variants)
     inputs: list[tuple[str, str]] = []
     if vcf is not None:
         inputs.append(("vcf", str(vcf)))
     if variants:
         inputs.append(("variants_given", " ".join(variants)))
+    return _Request(vcf, genes, listed, rsids, chosen, database.release, settings, window, spec, inputs, command)
+
+
+def score_variants(vcf: str | os.PathLike | None = None, genes: Sequence[str] | str = (), motifs=None, *,
+                   variants: Sequence[str] | str = (), all_variants: bool = False,
+                   genome: GenomeSpec | str | os.PathLike | None = None, jaspar_release: str | None = None,
+                   command: str | None = None, **options) -> VariantResult:
+    """Score both alleles of variants against motifs: does a variant break or make a site?
+
+    ``vcf``: a VCF/BCF file (plain or bgzipped, with or without a tabix/CSI index); ``variants``: extra variants as
+    ``CHROM:POS:REF:ALT`` (1-based POS, as in VCF) or rsIDs (looked up in Ensembl for ``species``/``assembly``).
+    With ``genes``, the variants inside their promoter windows are scored; with ``all_variants``, every variant is
+    scored against ``genome`` (a local FASTA or ``"demo"``), read in batches of :data:`BATCH_VARIANTS` (the rows
+    are kept: :func:`write_variants` streams them to files instead). ``genome`` and ``options`` as in
+    :func:`motifscan.scan_genes`: the fields of :class:`~motifscan.options.ScanOptions`,
+    :class:`~motifscan.options.PromoterOptions` and (unless ``genome`` is a GenomeSpec) GenomeSpec. One row per
+    variant x motif x strand where either allele's best touched window has p <= ``p_threshold`` (see the module
+    docstring for the window rules, the effects and ``delta_p_value``). ``q_threshold`` does not apply to variants
+    and is refused.
+    """
+    request = _request(vcf, genes, motifs, variants, all_variants, genome, jaspar_release, command, options)
+    if all_variants:
+        run = _GenomeRun(request)
+        columns = _concat(list(run))
+        return VariantResult(columns, tuple(request.motifs), run.provenance(), {}, ())
+    return _score_promoters(request)
+
+
+def write_variants(output: str | Path, vcf: str | os.PathLike | None = None, genes: Sequence[str] | str = (),
+                   motifs=None, *, bed: str | Path | None = None, bed_track: bool = False,
+                   html: str | Path | None = None, variants: Sequence[str] | str = (), all_variants: bool = False,
+                   genome: GenomeSpec | str | os.PathLike | None = None, jaspar_release: str | None = None,
+                   command: str | None = None, **options) -> int:
+    """:func:`score_variants`, written to ``output`` (TSV; ``"-"``: standard output), ``bed`` and ``html`` as one
+    step (all or none); returns the number of rows. With ``all_variants`` the rows are streamed: each batch's rows
+    go to temporary spool files as they are made, so memory does not grow with the VCF; the files are then written
+    (provenance with the final counts first, as always). Streamed rows come in the order of the VCF's chromosomes,
+    by position within each (batches are cut between chromosomes and between positions); ``html`` (a page of every
+    row) is refused with ``all_variants``."""
+    from motifscan.writers import write_outputs
+
+    request = _request(vcf, genes, motifs, variants, all_variants, genome, jaspar_release, command, options)
+    if not all_variants:
+        result = _score_promoters(request)
+        outputs: list[tuple[str | Path, Iterable[str]]] = [(output, result.tsv_chunks())]
+        if bed is not None:
+            outputs.append((bed, result.bed_chunks(bed_track)))
+        if html is not None:
+            outputs.append((html, [result.to_html()]))
+        write_outputs(outputs)
+        return len(result)
+    if html is not None:
+        raise UsageError("--html is not available with --all (a page holding every row of a whole genome): write the "
+                         "TSV, or score the promoters of chosen genes")
+    import tempfile
+    from contextlib import nullcontext
+
+    run = _GenomeRun(request)
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as tsv_rows, \
+            (tempfile.TemporaryFile("w+", encoding="utf-8") if bed is not None else nullcontext()) as bed_rows:
+        spool = _Spool(run, tsv_rows, bed_rows)
+        outputs = [(output, spool.tsv_chunks())]
+        if bed is not None:
+            outputs.append((bed, spool.bed_chunks(bed_track)))
+        write_outputs(outputs)
+    return spool.rows
+
+
+class _Spool:
+    """The streamed rows of a genome run, held on disk: whichever output is written first drives the run, writing
+    TSV and BED rows to temporary files batch by batch; each output then gives its provenance and its rows."""
+
+    def __init__(self, run: _GenomeRun, tsv_rows, bed_rows) -> None:
+        self.run = run
+        self.rows = 0
+        self._tsv = tsv_rows  # open temporary text files (bed_rows: None without a BED)
+        self._bed = bed_rows
+        self._done = False
+
+    def _drive(self) -> None:
+        if self._done:
+            return
+        for columns in self.run:
+            self.rows += int(columns["variant_id"].size)
+            for first in range(0, int(columns["variant_id"].size), _ROWS_PER_CHUNK):
+                part = {name: values[first : first + _ROWS_PER_CHUNK] for name, values in columns.items()}
+                self._tsv.write("".join(line + "\n" for line in _format_rows(part)))
+            if self._bed is not None:
+                self._bed.write("".join(line + "\n" for line in _bed_rows(columns)))
+        self._done = True
+
+    @staticmethod
+    def _replay(handle) -> Iterator[str]:
+        handle.seek(0)
+        while piece := handle.read(1 << 20):
+            yield piece
+
+    def tsv_chunks(self) -> Iterator[str]:
+        self._drive()
+        yield "".join(line + "\n" for line in _comment_lines(self.run.provenance()))
+        yield "\t".join(VARIANT_COLUMNS) + "\n"
+        yield from self._replay(self._tsv)
+
+    def bed_chunks(self, track: bool) -> Iterator[str]:
+        self._drive()
+        if track:
+            yield _BED_TRACK
+        yield "".join(line + "\n" for line in _comment_lines(self.run.provenance()))
+        if self._bed is not None:
+            yield from self._replay(self._bed)
+
+
+def _score_promoters(request: _Request) -> VariantResult:
+    """The variants in the promoter windows of ``request.genes``, all held in memory (promoters are small)."""
+    from motifscan.genes import collect_promoters
+
+    settings, window, spec = request.settings, request.window, request.spec
     skipped = SkipCounts()
     counts = {"read": 0, "scored": 0}
-    if all_variants:
-        return _score_genome(vcf, listed, rsids, chosen, settings, spec, release, command, inputs, skipped, counts)
-    # PromoterOptions makes any sequence of biotypes (or one name) a tuple
-    window = PromoterOptions(upstream=upstream, downstream=downstream, transcripts=transcripts,
-                             biotypes=cast(tuple[str, ...], biotypes), strict=strict)
-    promoter_set = collect_promoters(genes, spec, window)
+    promoter_set = collect_promoters(request.genes, spec, window)
     source_facts = list(promoter_set.provenance)
-    assembly_name = assembly or dict(source_facts).get("source_assembly") or dict(source_facts).get("assembly")
-    found = list(listed) + _rsid_variants(rsids, spec, assembly_name)
-    if vcf is not None:
-        with VcfReader(vcf) as reader:
+    assembly_name = spec.assembly or dict(source_facts).get("source_assembly") or dict(source_facts).get("assembly")
+    found = list(request.listed) + _rsid_variants(request.rsids, spec, assembly_name)
+    if request.vcf is not None:
+        with VcfReader(request.vcf) as reader:
             found += _vcf_in_promoters(reader, promoter_set.promoters)
             counts["read"] += reader.records_read
             for reason, n in reader.skipped.counts.items():
                 skipped.add(reason, n)
-    counts["read"] += len(listed) + len(rsids)
+    counts["read"] += len(request.listed) + len(request.rsids)
     found = _dedupe(found)
-    if is_auto(background):
+    if is_auto(settings.background):
         from motifscan.background import background_from_codes
         from motifscan.encoding import encode
 
-        background_probs = background_from_codes([encode(s, mask_lowercase) for s in promoter_set.sequences])
+        background_probs = background_from_codes([encode(s, settings.mask_lowercase)
+                                                  for s in promoter_set.sequences])
     else:
-        background_probs = parse_background(background)
-    model = _Model.build(chosen, settings, background_probs)
+        background_probs = parse_background(settings.background)
+    model = _Model.build(request.motifs, settings, background_probs)
     check = _RefCheck(_assembly_label(source_facts))
     placed, pool, scored = _place_on_promoters(found, promoter_set, check, skipped)
     check.verdict()
     counts["scored"] = len(placed.variants)
     counts["mismatched"] = check.mismatched
     columns = _score_placed(placed, pool, model)  # edits taken in chunks inside; rows only where a site passes
-    if max_strand:
+    if settings.max_strand:
         columns = _best_strand_only(columns)
     columns = _sorted(columns)
-    window_note = (f"{upstream} bp upstream, {downstream} bp downstream of the TSS (TSS base included downstream); "
-                   f"transcripts={transcripts}")
-    provenance = _provenance(settings, model, release, command, inputs, source_facts, counts, skipped, window_note,
-                             genes)
+    window_note = (f"{window.upstream} bp upstream, {window.downstream} bp downstream of the TSS (TSS base included "
+                   f"downstream); transcripts={window.transcripts}")
+    provenance = _provenance(settings, model, request.release, request.command, request.inputs, source_facts, counts,
+                             skipped, window_note, request.genes)
     _log_summary(counts, skipped, len(columns["variant_id"]))
     records = {p.name: p.region for p in promoter_set.promoters}
-    return VariantResult(columns, tuple(chosen), provenance, records, tuple(scored), _extents(promoter_set))
+    return VariantResult(columns, tuple(request.motifs), provenance, records, tuple(scored), _extents(promoter_set))
 
 
 def _extents(promoter_set) -> dict[str, tuple[int, int]]:
@@ -979,57 +1072,76 @@ def _log_summary(counts: dict[str, int], skipped: SkipCounts, rows: int) -> None
     log.info("%d variant(s) scored; %d rows", counts.get("scored", 0), rows)
 
 
-def _score_genome(vcf, listed: list[Variant], rsids: list[str], motifs: list[Motif], settings, spec, release: str,
-                  command: str | None, inputs, skipped: SkipCounts, counts: dict[str, int]) -> VariantResult:
-    """``all_variants``: every variant against the local genome, in batches of BATCH_VARIANTS (bounded memory)."""
-    from motifscan.resources import demo_genome
+class _GenomeRun:
+    """``all_variants``: every variant against the local genome, in batches (bounded memory). Iterating yields each
+    batch's rows (columns, sorted); :meth:`provenance` (with the counts) is complete once iteration has ended.
+    Batches hold at least BATCH_VARIANTS records, cut where the chromosome or the position changes (the variants
+    given on the command line come first, as one batch)."""
 
-    demo = str(spec.genome) == "demo"
-    fasta_path = demo_genome()[0] if demo else Path(spec.genome)
-    if not demo and not fasta_path.exists():
-        raise UsageError(f"--genome {spec.genome}: no such file")
-    genome = _Genome(fasta_path, spec.cache_dir, trust_index=demo)
-    assembly_name = spec.assembly or ("GRCh37" if demo else None)
-    model = _Model.build(motifs, settings, parse_background(settings.background))
-    margin = max(m.shape[1] for m in model.log_odds)
-    check = _RefCheck(f"{assembly_name or 'of unknown assembly'} ({fasta_path})")
-    parts = []
+    def __init__(self, request: _Request) -> None:
+        from motifscan.resources import demo_genome
 
-    def batches() -> Iterator[list[Variant]]:
-        given = list(listed) + _rsid_variants(rsids, spec, assembly_name)
-        counts["read"] += len(listed) + len(rsids)
+        self.request = request
+        spec = request.spec
+        self.demo = str(spec.genome) == "demo"
+        self.fasta_path = demo_genome()[0] if self.demo else Path(cast(str, spec.genome))
+        if not self.demo and not self.fasta_path.exists():
+            raise UsageError(f"--genome {spec.genome}: no such file")
+        self.assembly_name = spec.assembly or ("GRCh37" if self.demo else None)
+        self.model = _Model.build(request.motifs, request.settings, parse_background(request.settings.background))
+        self.skipped = SkipCounts()
+        self.counts = {"read": 0, "scored": 0, "rows": 0}
+        self._check = _RefCheck(f"{self.assembly_name or 'of unknown assembly'} ({self.fasta_path})")
+        self._finished = False
+
+    def _batches(self) -> Iterator[list[Variant]]:
+        request = self.request
+        given = list(request.listed) + _rsid_variants(request.rsids, request.spec, self.assembly_name)
+        self.counts["read"] += len(request.listed) + len(request.rsids)
         if given:
             yield given
-        if vcf is not None:
-            with VcfReader(vcf) as reader:
-                batch: list[Variant] = []
-                for variant in reader.records():
-                    batch.append(variant)
-                    if len(batch) >= BATCH_VARIANTS:
-                        yield batch
-                        batch = []
-                if batch:
+        if request.vcf is None:
+            return
+        with VcfReader(request.vcf) as reader:
+            batch: list[Variant] = []
+            for variant in reader.records():
+                if batch and (variant.chrom != batch[-1].chrom or (
+                        len(batch) >= BATCH_VARIANTS and variant.pos != batch[-1].pos)):
                     yield batch
-                counts["read"] += reader.records_read
-                for reason, n in reader.skipped.counts.items():
-                    skipped.add(reason, n)
+                    batch = []
+                batch.append(variant)
+            if batch:
+                yield batch
+            self.counts["read"] += reader.records_read
+            for reason, n in reader.skipped.counts.items():
+                self.skipped.add(reason, n)
 
-    try:
-        for batch in batches():
-            placed, pool = _place_on_genome(batch, genome, margin, check, skipped)
-            counts["scored"] = counts.get("scored", 0) + len(placed.variants)
-            columns = _score_placed(placed, pool, model)
-            parts.append(_best_strand_only(columns) if settings.max_strand else columns)
-            if check.checked >= 1000:
-                check.verdict()  # a wrong assembly shows in the first batch: fail early
-        check.verdict()
-    finally:
-        genome.close()
-    counts["mismatched"] = check.mismatched
-    columns = _sorted(_concat(parts))
-    facts = [("source", "local"), ("genome", "demo" if demo else str(fasta_path))]
-    if assembly_name:
-        facts.append(("assembly", assembly_name))
-    provenance = _provenance(settings, model, release, command, inputs, facts, counts, skipped, None, ())
-    _log_summary(counts, skipped, len(columns["variant_id"]))
-    return VariantResult(columns, tuple(motifs), provenance, {}, ())
+    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+        genome = _Genome(self.fasta_path, self.request.spec.cache_dir, trust_index=self.demo)
+        margin = max(m.shape[1] for m in self.model.log_odds)
+        check = self._check
+        try:
+            for batch in self._batches():
+                placed, pool = _place_on_genome(batch, genome, margin, check, self.skipped)
+                self.counts["scored"] += len(placed.variants)
+                columns = _score_placed(placed, pool, self.model)
+                if check.checked >= 1000:
+                    check.verdict()  # a wrong assembly shows in the first batch: fail early
+                columns = _sorted(_best_strand_only(columns) if self.request.settings.max_strand else columns)
+                self.counts["rows"] += int(columns["variant_id"].size)
+                yield columns
+            check.verdict()
+        finally:
+            genome.close()
+        self.counts["mismatched"] = check.mismatched
+        self._finished = True
+        _log_summary(self.counts, self.skipped, self.counts["rows"])
+
+    def provenance(self) -> tuple[tuple[str, str], ...]:
+        """The provenance of the run (its counts are final once iteration has ended)."""
+        request = self.request
+        facts = [("source", "local"), ("genome", "demo" if self.demo else str(self.fasta_path))]
+        if self.assembly_name:
+            facts.append(("assembly", self.assembly_name))
+        return _provenance(request.settings, self.model, request.release, request.command, request.inputs, facts,
+                           self.counts, self.skipped, None, ())

@@ -362,6 +362,18 @@ def test_all_variants_streamed_in_batches(monkeypatch, demo_chromosomes, windows
     expected = {(k[0], k[1], k[2], ""): v for k, v in expected.items()}
     check_against_oracle(result, expected)
     assert dict(result.provenance)["variants_scored"] == str(len(variants))
+    # streamed to files (rows spooled batch by batch): the same TSV and BED rows, provenance with the final counts
+    out, bed = tmp_path / "all.tsv", tmp_path / "all.bed"
+    rows = motifscan.write_variants(out, vcf, motifs=SHORT_MOTIFS, bed=bed, all_variants=True, genome="demo",
+                                    p_threshold=P_THRESHOLD, command="x")
+    again = motifscan.score_variants(vcf, motifs=SHORT_MOTIFS, all_variants=True, genome="demo",
+                                     p_threshold=P_THRESHOLD, command="x")
+    assert rows == len(again) == len(result) and out.read_text() == again.to_tsv()
+    assert sorted(bed.read_text().splitlines()) == sorted(again.to_bed().splitlines())
+    assert f"# variants_scored: {len(variants)}\n" in out.read_text()
+    with pytest.raises(UsageError, match="--html is not available with --all"):
+        motifscan.write_variants(out, vcf, motifs=SHORT_MOTIFS, html=tmp_path / "p.html", all_variants=True,
+                                 genome="demo")
 
 
 def test_delta_p_value_by_enumeration(matrices, tmp_path):
