@@ -36,7 +36,7 @@ from motifscan.writers import bed_chunks, fimo_chunks, gff3_chunks, read_tsv, ts
 __all__ = ["scan_fasta", "scan_genes", "ScanResult", "ScanOptions", "PromoterOptions", "GenomeSpec", "Provenance",
            "Hit", "HitTable", "Gene", "Motif", "Region", "Transcript", "read_motif_file", "select_motifs", "read_tsv",
            "resolve_motifs", "MotifSpec", "DesignResult", "design_sites", "scan_genome", "GenomeScanResult",
-           "read_hits", "VariantResult", "score_variants", "enrich", "EnrichResult"]
+           "read_hits", "VariantResult", "score_variants", "write_variants", "enrich", "EnrichResult"]
 
 MotifSpec = str | Motif | Sequence[str | Motif] | None
 """Motifs as the API takes them: None (the default ATF/CREB set), a JASPAR ID or TF name, a Motif, or a list."""
@@ -429,6 +429,7 @@ def scan_genome(fasta_path: str | Path, output: str | Path, motifs: MotifSpec = 
 
 _REEXPORTED = {"DesignResult": "motifscan.design", "design_sites": "motifscan.design",
                "VariantResult": "motifscan.variants", "score_variants": "motifscan.variants",
+               "write_variants": "motifscan.variants",
                "EnrichResult": "motifscan.gene_lists", "enrich": "motifscan.gene_lists"}
 """Entry points that live in their own modules, re-exported here and imported when first asked for, so that
 primer3, pysam, scipy and the variant machinery stay out of every command's start-up."""
@@ -436,7 +437,7 @@ primer3, pysam, scipy and the variant machinery stay out of every command's star
 if TYPE_CHECKING:  # what the names are, for type checkers and linters; at run time __getattr__ imports them
     from motifscan.design import DesignResult, design_sites
     from motifscan.gene_lists import EnrichResult, enrich
-    from motifscan.variants import VariantResult, score_variants
+    from motifscan.variants import VariantResult, score_variants, write_variants
 
 
 def __getattr__(name: str) -> Any:

@@ -522,8 +522,8 @@ def variants(vcf, genes, genes_file, variant_specs, all_variants, html_path, mot
     """
     from dataclasses import asdict
 
+    from motifscan.api import write_variants
     from motifscan.errors import UsageError
-    from motifscan.variants import score_variants
 
     options, window, spec = (_build(ScanOptions, values), _build(PromoterOptions, values),
                              _build(GenomeSpec, values))
@@ -539,19 +539,10 @@ def variants(vcf, genes, genes_file, variant_specs, all_variants, html_path, mot
                     "--motif-file": motif_files})
     names = list(genes) + (_gene_list((), genes_file) if genes_file else [])
     release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
-    window_values = {k: v for k, v in asdict(window).items() if k != "chrom_style"}
-    result = score_variants(vcf, names, motifs, variants=variant_specs, all_variants=all_variants,
-                            jaspar_release=release, command=_command_line(), **asdict(spec), **asdict(options),
-                            **window_values)
-    from motifscan.writers import write_outputs
-
-    outputs: list[tuple[str, Iterable[str]]] = [(output, result.tsv_chunks())]  # (path, pieces of text)
-    if bed_path is not None:
-        outputs.append((bed_path, result.bed_chunks(track=bed_track)))
-    if html_path is not None:
-        outputs.append((html_path, [result.to_html()]))
-    write_outputs(outputs)
-    log.info("%s", _count(len(result), "variant x motif x strand row"))
+    rows = write_variants(output, vcf, names, motifs, bed=bed_path, bed_track=bed_track, html=html_path,
+                          variants=variant_specs, all_variants=all_variants, genome=spec, jaspar_release=release,
+                          command=_command_line(), **asdict(options), **asdict(window))
+    log.info("%s", _count(rows, "variant x motif x strand row"))
 
 
 @cli.command()

@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from ensembl_faults import ENSEMBL_RETRIES as RETRIES
+from ensembl_faults import STANDIN_GENES as GENES
+from ensembl_faults import data_rows
 from faults import unprivileged
 
 from motifscan.cli import cli
@@ -26,29 +29,7 @@ from motifscan.progress import report_to
 from motifscan.sources.cache import CACHE_FILE_NAME
 from motifscan.sources.ensembl import EnsemblSource
 
-GENES = ("FOXC1", "GTPBP6")
-RETRIES = 2
-
-
-@pytest.fixture(autouse=True)
-def _fast_client(monkeypatch):
-    monkeypatch.setenv("MOTIFSCAN_ENSEMBL_TIMEOUT", "2")
-    monkeypatch.setenv("MOTIFSCAN_ENSEMBL_RETRIES", str(RETRIES))
-    monkeypatch.setenv("MOTIFSCAN_ENSEMBL_BACKOFF", "0.01")
-
-
-@pytest.fixture(scope="module")
-def demo_rows() -> list[str]:
-    """The hits of GENES on the embedded demo genome: what the stand-in must give too."""
-    result = CliRunner().invoke(cli, ["-q", "scan", "--genome", "demo", *GENES, "--pvalue", "1e-3"])
-    assert result.exit_code == 0
-    rows = data_rows(result.stdout)
-    assert len(rows) > 5
-    return rows
-
-
-def data_rows(text: str) -> list[str]:
-    return [line for line in text.splitlines() if not line.startswith("#")]
+pytestmark = pytest.mark.usefixtures("fast_ensembl_client")  # tests/conftest.py
 
 
 def scan(standin, cache: Path, *genes: str, offline: bool = False, quiet: bool = True, url: str | None = None):
