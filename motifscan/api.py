@@ -269,6 +269,17 @@ def _scan_options(options: dict[str, Any], *extra: type) -> tuple[ScanOptions, l
     return ScanOptions(**scan_fields), extra_fields
 
 
+def _gene_scan_options(genome: GenomeSpec | str | os.PathLike | None,
+                       options: dict[str, Any]) -> tuple[ScanOptions, PromoterOptions, GenomeSpec]:
+    """The options of a promoter run (``scan_genes``, ``score_variants``): ``options`` split into ScanOptions,
+    PromoterOptions and, unless ``genome`` is a GenomeSpec already, the GenomeSpec of ``genome``."""
+    if isinstance(genome, GenomeSpec):
+        scan_options, (window_fields,) = _scan_options(options, PromoterOptions)
+        return scan_options, PromoterOptions(**window_fields), genome
+    scan_options, (window_fields, genome_fields) = _scan_options(options, PromoterOptions, GenomeSpec)
+    return scan_options, PromoterOptions(**window_fields), GenomeSpec(genome=genome, **genome_fields)
+
+
 def scan_fasta(path_or_records: str | Path | Iterable, motifs: MotifSpec = None, *, jaspar_release: str | None = None,
                command: str | None = None, **options: Any) -> ScanResult:
     """Scan the records of a FASTA file (or (name, sequence) pairs, FastaRecords, Bio SeqRecords) on both strands.
@@ -314,13 +325,7 @@ def scan_genes(genes: str | Sequence[str], motifs: MotifSpec = None, *,
     from motifscan.promoters import tss_relative
 
     queries = [genes] if isinstance(genes, str) else list(genes)  # one gene, not its letters
-    if isinstance(genome, GenomeSpec):
-        scan_options, (window_fields,) = _scan_options(options, PromoterOptions)
-        spec = genome
-    else:
-        scan_options, (window_fields, genome_fields) = _scan_options(options, PromoterOptions, GenomeSpec)
-        spec = GenomeSpec(genome=genome, **genome_fields)
-    window = PromoterOptions(**window_fields)
+    scan_options, window, spec = _gene_scan_options(genome, options)
     database = jaspar_database(jaspar_release)  # the release, resolved once for the run
     chosen = resolve_motifs(motifs, database)
     promoter_set = collect_promoters(queries, spec, window)
