@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-from motifscan.encoding import INVALID
+from motifscan.encoding import INVALID, JoinedCodes
 from motifscan.motifs import reverse_complement_matrix
 
 FLOAT32_TOLERANCE = 1e-3
@@ -326,10 +326,14 @@ class Scanner:
     def scan_many(self, codes_list: list[np.ndarray], on_chunk: Callable[[int, int], None] | None = None) -> Candidates:
         """:meth:`scan` of several sequences in one pass; ``target`` says which sequence each candidate is in.
         ``on_chunk(done, total)`` is called as chunks of work finish (for progress bars)."""
-        codes, starts = _join(codes_list)
-        strand, window, score = self._scan_joined(codes, on_chunk)
-        target = np.searchsorted(starts, window, side="right") - 1
-        return Candidates(np.take(self._strand_motif, strand), window - np.take(starts, target),
+        return self.scan_joined(_join(codes_list), on_chunk)
+
+    def scan_joined(self, joined: JoinedCodes, on_chunk: Callable[[int, int], None] | None = None) -> Candidates:
+        """:meth:`scan_many` of sequences already joined (:func:`motifscan.encoding.encode_joined`): ``start`` is
+        0-based in the candidate's sequence, ``target`` its index in ``joined``."""
+        strand, window, score = self._scan_joined(joined.codes, on_chunk)
+        target = joined.target_of(window)
+        return Candidates(np.take(self._strand_motif, strand), window - np.take(joined.starts, target),
                           np.take(self._strand_minus, strand), score, target.astype(np.int64))
 
     def _scan_joined(self, codes: np.ndarray, on_chunk: Callable[[int, int], None] | None = None
@@ -505,21 +509,22 @@ class Scanner:
         return self.scored_windows_many([codes])[0]
 
     def scored_windows_many(self, codes_list: list[np.ndarray]) -> np.ndarray:
-        """:meth:`scored_windows` of each sequence; shape (n_sequences, n_matrices), int64. From the runs of A, C, G, T
-        letters of the joined sequences (the separators cut them): a run of length r holds r - w + 1 windows of width
-        w."""
-        counts = np.zeros((len(codes_list), len(self.widths)), dtype=np.int64)
-        if not codes_list:
+        """:meth:`scored_windows` of each sequence; shape (n_sequences, n_matrices), int64."""
+        return self.scored_windows_joined(_join(codes_list))
+
+    def scored_windows_joined(self, joined: JoinedCodes) -> np.ndarray:
+        """:meth:`scored_windows_many` of sequences already joined; shape (len(joined), n_matrices), int64. From the
+        runs of A, C, G, T letters (the separators cut them): a run of length r holds r - w + 1 windows of width w."""
+        counts = np.zeros((len(joined), len(self.widths)), dtype=np.int64)
+        if not len(joined):
             return counts
-        codes, starts = _join(codes_list)
-        run_start, run_length = _valid_runs(codes)
-        run_target = np.searchsorted(starts, run_start, side="right") - 1
+        run_start, run_length = _valid_runs(joined.codes)
+        run_target = joined.target_of(run_start)
         for width in np.unique(self.widths):
             per_run = np.maximum(run_length - width + 1, 0)
-            column = np.bincount(run_target, weights=per_run, minlength=len(codes_list))
+            column = np.bincount(run_target, weights=per_run, minlength=len(joined))
             counts[:, self.widths == width] = np.rint(column).astype(np.int64)[:, None]
         return counts
-
 
 # ---------------------------------------------------------------------------------------------------------- helpers
 
@@ -548,18 +553,18 @@ def _blas_threads(limit: int | None):
     return threadpool_limits(limits=limit, user_api="blas")
 
 
-def _join(codes_list: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _join(codes_list: list[np.ndarray]) -> JoinedCodes:
     """One code array holding every sequence, one INVALID between two, and the start of each sequence in it."""
     lengths = np.array([len(c) for c in codes_list], dtype=np.int64)
     starts = np.zeros(len(codes_list), dtype=np.int64)
     if len(codes_list) == 1:
-        return np.ascontiguousarray(codes_list[0], dtype=np.uint8), starts
+        return JoinedCodes(np.ascontiguousarray(codes_list[0], dtype=np.uint8), starts, lengths)
     if len(codes_list) > 1:
         starts[1:] = np.cumsum(lengths + 1)[:-1]
     joined = np.full(int(lengths.sum()) + max(len(codes_list) - 1, 0), INVALID, dtype=np.uint8)
     for start, codes in zip(starts, codes_list):
         joined[start : start + len(codes)] = codes
-    return joined, starts
+    return JoinedCodes(joined, starts, lengths)
 
 
 def _base5_table(j: int) -> np.ndarray:

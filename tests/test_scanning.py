@@ -9,7 +9,7 @@ from Bio.Seq import Seq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motifscan.encoding import encode
+from motifscan.encoding import encode, encode_joined
 from motifscan.motifs import log_odds, reverse_complement_matrix
 from motifscan.scanning import Scanner, score_windows
 
@@ -130,17 +130,18 @@ def test_scan_many_equals_each_sequence_alone(sequences, widths, seed, index_fra
     scanner = Scanner(matrices, np.array(thresholds), chunk_size=int(rng.integers(1, 50)),
                       index_fraction=index_fraction, jobs=2)
     codes = [encode(s) for s in sequences]
-    found = scanner.scan_many(codes)
-    assert len(found.target) == len(found.score)
-    per_target = found.by_target(len(sequences))
-    assert len(per_target) == len(sequences)
-    for sequence, part in zip(sequences, per_target):
-        expected = brute_force(sequence, matrices, thresholds)
-        got = as_dict(part)
-        assert got.keys() == expected.keys()
-        for key, score in expected.items():
-            assert got[key] == pytest.approx(score, abs=1e-9)
+    for found in (scanner.scan_many(codes), scanner.scan_joined(encode_joined(sequences))):
+        assert len(found.target) == len(found.score)
+        per_target = found.by_target(len(sequences))
+        assert len(per_target) == len(sequences)
+        for sequence, part in zip(sequences, per_target):
+            expected = brute_force(sequence, matrices, thresholds)
+            got = as_dict(part)
+            assert got.keys() == expected.keys()
+            for key, score in expected.items():
+                assert got[key] == pytest.approx(score, abs=1e-9)
     counts = scanner.scored_windows_many(codes)
+    assert scanner.scored_windows_joined(encode_joined(sequences)).tolist() == counts.tolist()
     assert counts.shape == (len(sequences), len(matrices))
     for i, c in enumerate(codes):
         assert counts[i].tolist() == scanner.scored_windows(c).tolist()
