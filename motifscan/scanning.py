@@ -4,9 +4,11 @@ Every matrix is scanned on both strands, the minus strand with its reverse compl
 its own. A strand matrix goes down one of two vectorized paths, chosen when the scanner is built by a cost model;
 both end in an exact float64 rescoring, so the path changes the speed, never the result.
 
-K-mer index (most matrices at p <= 1e-4). A strand matrix gets a block of k consecutive columns (k = 8; 4 for
-widths 4 to 7; the whole matrix below 4), at the offset that should filter best. A window can reach the threshold
-only if the score of its k-mer in the block plus the best possible score of the other columns does. The k-mers that
+K-mer index (most matrices at p <= 1e-4). A strand matrix gets a block of k = 8 consecutive columns, at the offset
+that should filter best (a matrix of width 4 to 7: its whole width, then don't-care columns that score 0, so that its
+filter is its exact score, with a fallback by its first 4 columns for windows followed by a letter not A, C, G, T or
+by the end; narrower than 4: k is its width). A window can reach the threshold only if the score of its k-mer in the
+block plus the best possible score of the other columns does. The k-mers that
 pass are enumerated once (meet in the middle: the block's two halves of 4**(k/2) words each, joined by a sorted
 search, vectorized over all matrices) into an inverted index: k-mer -> (strand matrix, exact block score) entries.
 Scanning a chunk then costs a k-mer code per position (letters read as base-5 digits: uint8 2-letter numbers, then
