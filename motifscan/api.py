@@ -228,17 +228,18 @@ def gap_provenance(targets: Sequence[ScanTarget], tss_relative=None) -> list[tup
     G, T in each target; START-END 1-based inclusive on ``chrom`` (as ``# record:`` lines). ``tss_relative(name,
     start, end)`` (gene scans), given 0-based half-open genomic ``[start, end)``, returns the run's first and last
     base relative to the record's TSS, appended as `` tss_rel=FIRST..LAST`` (+1 = TSS base, no 0)."""
-    from motifscan.encoding import invalid_runs
+    from motifscan.encoding import invalid_runs_many
 
     lines = []
-    for target in targets:
-        for run_start, run_end in invalid_runs(target.sequence, GAP_MIN_LENGTH).tolist():
-            start, end = target.offset + run_start, target.offset + run_end
-            text = f"{target.name} {target.chrom}:{start + 1}-{end}"
-            if tss_relative is not None:
-                first, last = tss_relative(target.name, start, end)
-                text += f" tss_rel={first}..{last}"
-            lines.append(("gap", text))
+    owners, run_starts, run_ends = invalid_runs_many([t.sequence for t in targets], GAP_MIN_LENGTH)
+    for t, run_start, run_end in zip(owners.tolist(), run_starts.tolist(), run_ends.tolist()):  # one per gap
+        target = targets[t]
+        start, end = target.offset + run_start, target.offset + run_end
+        text = f"{target.name} {target.chrom}:{start + 1}-{end}"
+        if tss_relative is not None:
+            first, last = tss_relative(target.name, start, end)
+            text += f" tss_rel={first}..{last}"
+        lines.append(("gap", text))
     return lines
 
 
@@ -271,7 +272,8 @@ def _scan_options(options: dict[str, Any], *extra: type) -> tuple[ScanOptions, l
 
 def _gene_scan_options(genome: GenomeSpec | str | os.PathLike | None,
                        options: dict[str, Any]) -> tuple[ScanOptions, PromoterOptions, GenomeSpec]:
-    """The ``**options`` of a gene scan (:func:`scan_genes`, :func:`motifscan.enrich`) made into their dataclasses;
+    """The ``**options`` of a gene scan (:func:`scan_genes`, :func:`motifscan.enrich`,
+    :func:`motifscan.score_variants`) made into their dataclasses;
     ``genome``: a GenomeSpec (then ``options`` hold none of its fields), or its ``genome`` field."""
     if isinstance(genome, GenomeSpec):
         scan_options, (window_fields,) = _scan_options(options, PromoterOptions)

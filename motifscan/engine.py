@@ -24,7 +24,7 @@ import numpy as np
 
 from motifscan import pvalues
 from motifscan.background import background_from_codes, is_auto, parse_background
-from motifscan.encoding import INVALID, encode
+from motifscan.encoding import INVALID, JoinedCodes, encode_joined
 from motifscan.errors import UsageError
 from motifscan.hits import HitTable, MotifTable, TargetTable
 from motifscan.model import Motif
@@ -74,8 +74,8 @@ def scan_targets(targets: Sequence[ScanTarget], motifs: Sequence[Motif], setting
     """Scan every target with every motif on both strands; see the module docstring for the flow."""
     if not motifs:
         raise UsageError("no motif selected")
-    codes = [encode(t.sequence, settings.mask_lowercase) for t in targets]
-    background = (background_from_codes(codes) if is_auto(settings.background)
+    joined = encode_joined([t.sequence for t in targets], settings.mask_lowercase)  # one array, INVALID between two
+    background = (background_from_codes([joined.codes]) if is_auto(settings.background)
                   else parse_background(settings.background))
     if settings.q_threshold is not None and settings.q_threshold > settings.p_threshold:
         log.warning("--qvalue %g is above --pvalue %g: q-values above the p-value threshold are upper bounds "
@@ -91,13 +91,15 @@ def scan_targets(targets: Sequence[ScanTarget], motifs: Sequence[Motif], setting
         thresholds = np.maximum(thresholds, ranges[:, 0] + settings.min_rel_score * (ranges[:, 1] - ranges[:, 0]))
     scanner = Scanner(matrices, thresholds, jobs=settings.jobs)
     with task("scanning", 1) as progress:
-        found = scanner.scan_many(codes, on_chunk=progress.update)  # all targets in one pass
-    scored = scanner.scored_windows_many(codes).sum(axis=0) * 2
-    possible = sum(2 * np.maximum(len(c) - scanner.widths + 1, 0) for c in codes) if codes else np.zeros(1)
+        found = scanner.scan_joined(joined, on_chunk=progress.update)  # all targets in one pass
+    scored = scanner.scored_windows_joined(joined).sum(axis=0) * 2
+    possible = np.zeros(len(scanner.widths), dtype=np.int64)
+    for width in np.unique(scanner.widths):
+        possible[scanner.widths == width] = 2 * int(np.maximum(joined.lengths - width + 1, 0).sum())
     skipped = int(np.sum(possible - scored))
     if skipped:
-        log.warning("%s", _unscored_message(targets, codes, skipped, settings.mask_lowercase))
-    scored = scored - 2 * _outside_windows(targets, codes, scanner.widths)
+        log.warning("%s", _unscored_message(targets, joined, skipped, settings.mask_lowercase))
+    scored = scored - 2 * _outside_windows(targets, joined, scanner.widths)
     found = _inside_windows(targets, found, scanner.widths)
     table = _hit_table(targets, found, motifs, distributions, ranges, scored, settings)
     if settings.max_strand:
@@ -105,15 +107,16 @@ def scan_targets(targets: Sequence[ScanTarget], motifs: Sequence[Motif], setting
     return EngineOutput(table, background, {m.id: int(n) for m, n in zip(motifs, scored)})
 
 
-def _outside_windows(targets: Sequence[ScanTarget], codes: Sequence[np.ndarray], widths: np.ndarray) -> np.ndarray:
+def _outside_windows(targets: Sequence[ScanTarget], joined: JoinedCodes, widths: np.ndarray) -> np.ndarray:
     """Per matrix (shape (n_matrices,)): the scoreable windows on one strand that lie wholly inside no window of
     their target's ``windows`` (targets without windows have none). A loop over targets with windows and distinct
     widths, numpy inside."""
     outside = np.zeros(len(widths), dtype=np.int64)
     widest = int(widths.max()) if len(widths) else 0
-    for target, code in zip(targets, codes):
-        if not target.windows or not _has_uncovered_windows(target.windows, widest, len(code)):
+    for i, target in enumerate(targets):
+        if not target.windows or not _has_uncovered_windows(target.windows, widest, int(joined.lengths[i])):
             continue
+        code = joined.of(i)
         blocked = np.concatenate(([0], np.cumsum(code == INVALID)))
         for width in np.unique(widths):
             n = len(code) - int(width) + 1
@@ -166,17 +169,19 @@ _NAMED_RECORDS = 5
 """The unscored-windows warning names this many records (those with the most unscored letters)."""
 
 
-def _unscored_message(targets: Sequence[ScanTarget], codes: Sequence[np.ndarray], skipped: int,
+def _unscored_message(targets: Sequence[ScanTarget], joined: JoinedCodes, skipped: int,
                       mask_lowercase: bool) -> str:
     """The warning about windows not scored, naming the records that hold the letters and how many (of their
-    length) are N, other non-ACGT letters or, with ``mask_lowercase``, soft-masked. ``codes[i]``: shape
-    (len(targets[i].sequence),)."""
+    length) are N, other non-ACGT letters or, with ``mask_lowercase``, soft-masked. ``joined``: the targets'
+    codes."""
+    invalid = np.flatnonzero(joined.codes == INVALID)
+    per_target = np.bincount(joined.target_of(invalid), minlength=len(targets))
+    per_target[:-1] -= 1  # the separator after each target but the last
     counted = []
-    for target, code in zip(targets, codes):
-        unscored = int(np.count_nonzero(code == INVALID))
-        if unscored:
-            n = target.sequence.count("N") + target.sequence.count("n")
-            counted.append((unscored, n, target))
+    for t in np.flatnonzero(per_target).tolist():
+        target = targets[t]
+        n = target.sequence.count("N") + target.sequence.count("n")
+        counted.append((int(per_target[t]), n, target))
     counted.sort(key=lambda item: -item[0])
     parts = []
     for unscored, n, target in counted[:_NAMED_RECORDS]:
