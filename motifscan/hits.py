@@ -242,27 +242,47 @@ class HitTable:
         raise KeyError(f"no string column {name!r}")
 
     def matched_sequences(self) -> np.ndarray:
-        """The sites' letters, 5'->3' on each hit's strand, in the source's case: object array of str, (n,).
-
-        Cut from the targets' sequences by width group (one 2-D gather per motif width), not hit by hit."""
+        """The sites' letters, 5'->3' on each hit's strand, in the source's case: object array of str, (n,)."""
         if self.matched is not None:
             return self.matched
         out = np.empty(len(self), dtype=object)
         if not len(self):
             return out
+        matrix, width = self.matched_letters()
+        for w in np.unique(width):
+            rows = np.flatnonzero(width == w)
+            site = np.ascontiguousarray(matrix[rows, :w])
+            out[rows] = np.char.decode(site.view(f"S{w}").ravel(), "ascii")
+        return out
+
+    def matched_letters(self) -> tuple[np.ndarray, np.ndarray]:
+        """The sites' letters as bytes: a (n, widest) uint8 matrix whose row i holds hit i's ``end - start`` letters
+        (5'->3' on its strand, in the source's case) from column 0, and those widths (int64, (n,)).
+
+        Cut from the targets' sequences in one 2-D gather (minus-strand rows read backwards and complemented); from
+        the ``matched`` strings when the table was read from a file."""
+        width = (self.end - self.start).astype(np.int64)
+        widest = int(width.max()) if len(self) else 0
+        if self.matched is not None:
+            from motifscan.text_columns import StringTable
+
+            distinct, which = np.unique(self.matched.astype(str), return_inverse=True)
+            return StringTable.of(distinct.tolist()).field(which.ravel()), width
+        if not len(self):
+            return np.zeros((0, 0), dtype=np.uint8), width
         if self.targets.sequences is None:
             raise ValueError("hit table without sequences: matched sequences unknown")
         joined, first = _joined_letters(self.targets.sequences)
         local = self.start - self.targets.offsets[self.target] + first[self.target]
-        width = self.end - self.start
         minus = self.strand == "-"
-        for w in np.unique(width):
-            rows = np.flatnonzero(width == w)
-            letters = joined[local[rows, None] + np.arange(w)]  # (k, w) uint8
-            flip = minus[rows]
-            letters[flip] = reverse_complement_bytes(letters[flip])
-            out[rows] = np.char.decode(np.ascontiguousarray(letters).view(f"S{w}").ravel(), "ascii")
-        return out
+        column = np.arange(widest)
+        # + strand: letter j of the site is local + j; - strand: the complement of local + width - 1 - j
+        position = np.where(minus[:, None], (local + width - 1)[:, None] - column, local[:, None] + column)
+        inside = column < width[:, None]
+        matrix = joined[np.where(inside, position, 0)]
+        matrix[minus] = reverse_complement_bytes(matrix[minus][:, ::-1])  # complemented, already read backwards
+        matrix[~inside] = 0
+        return matrix, width
 
     def tss_rel(self, rows: Any = slice(None)) -> tuple[np.ndarray, np.ndarray] | None:
         """(tss_rel_start, tss_rel_end) of ``rows``, or None for FASTA scans."""

@@ -144,30 +144,44 @@ def tsv_chunks(table: HitTable, provenance: Provenance, records: Iterable[Region
 
 
 def tsv_row_chunks(table: HitTable, promoter_rank_p: np.ndarray | None = None) -> Iterator[str]:
-    """The TSV rows alone (no header), CHUNK_ROWS at a time, in the table's order (genome scans stream them)."""
+    """The TSV rows alone (no header), CHUNK_ROWS at a time, in the table's order (genome scans stream them).
+
+    Columns are formatted whole (:mod:`motifscan.text_columns`): ``%d`` integers, ``%.6f`` score and rel_score,
+    ``%.6g`` p, q (and promoter_rank_p), each float as Python's ``%`` writes it."""
+    from motifscan import text_columns as text
+
     check_table_text(table)
-    motif = _lookup([f"{i}\t{n}" for i, n in zip(table.motifs.ids, table.motifs.names)])
-    target = _lookup([f"{n}\t{c}" for n, c in zip(table.targets.names, table.targets.chroms)])
+    motif_text = text.StringTable.of([f"{i}\t{n}" for i, n in zip(table.motifs.ids, table.motifs.names)])
+    target_text = text.StringTable.of([f"{n}\t{c}" for n, c in zip(table.targets.names, table.targets.chroms)])
+    strand_text = text.StringTable.of(["+", "-"])
     genes = table.genes
     if genes is not None:
-        gene = _lookup([f"{i}\t{n}" for i, n in zip(genes.ids, genes.names)])
-        transcripts = _lookup([",".join(ids) for ids in table.transcript_sets])
-        row = "%s\t%s\t%d\t%d\t%s\t%.6f\t%.6f\t%.6g\t%.6g\t%s\t%s\t%s\t%d\t%d"
-    else:
-        row = "%s\t%s\t%d\t%d\t%s\t%.6f\t%.6f\t%.6g\t%.6g\t%s\t\t\t\t\t"
+        gene_text = text.StringTable.of([f"{i}\t{n}" for i, n in zip(genes.ids, genes.names)])
+        transcript_text = text.StringTable.of([",".join(ids) for ids in table.transcript_sets])
+    # score, rel_score, p, q repeat (one motif's hits share its few distinct scores): formatted once per distinct
+    numbers, number_of = text.formatted("%.6f\t%.6f\t%.6g\t%.6g",
+                                        [table.score, table.rel_score, table.p_value, table.q_value])
     if promoter_rank_p is not None:
-        row += "\t%.6g"
-    for rows in _chunks(len(table)):
+        rank_text, rank_of = text.formatted("%.6g", [np.asarray(promoter_rank_p)])
+    for first in range(0, len(table), CHUNK_ROWS):
+        rows = slice(first, first + CHUNK_ROWS)
         part = table.take(rows)
-        columns = [motif[part.motif], target[part.target], part.start, part.end, part.strand, part.score,
-                   part.rel_score, part.p_value, part.q_value, part.matched_sequences()]
+        n = len(part)
+        matched, width = part.matched_letters()
+        fields = [motif_text.field(part.motif), target_text.field(part.target),
+                  text.integers(part.start), text.integers(part.end),
+                  strand_text.field((part.strand == "-").view(np.int8)), numbers.field(number_of[rows]),
+                  text.letters(matched, width)]
         if genes is not None:
             assert part.gene is not None and part.transcripts is not None
             assert part.tss_rel_start is not None and part.tss_rel_end is not None
-            columns += [gene[part.gene], transcripts[part.transcripts], part.tss_rel_start, part.tss_rel_end]
+            fields += [gene_text.field(part.gene), transcript_text.field(part.transcripts),
+                       text.integers(part.tss_rel_start), text.integers(part.tss_rel_end)]
+        else:
+            fields.append(text.constant("\t\t\t\t", n))  # gene_id .. tss_rel_end, empty
         if promoter_rank_p is not None:
-            columns.append(np.asarray(promoter_rank_p)[rows])
-        yield "\n".join([row % fields for fields in zip(*[c.tolist() for c in columns])]) + "\n"
+            fields.append(rank_text.field(rank_of[rows]))
+        yield text.join_fields(fields)
 
 
 def read_tsv(path: str | Path) -> tuple[list[tuple[str, str]], HitTable]:
