@@ -26,9 +26,10 @@ Gene scans add (``genes`` is then not None):
                          (EPD: +1 = TSS base, -1 = the base upstream, no 0; gene orientation)
 ``transcripts``  int32   index into ``transcript_sets``: the IDs of the transcripts whose own window holds the site
 
-``matched``  (optional, object array of str): the matched sequences, kept only when the table was read from a file;
-otherwise :meth:`HitTable.matched_sequences` cuts them from ``targets.sequences`` (5'->3' on the hit's strand, in the
-source's letter case).
+``letters``  (optional, (n, widest) uint8): each site's letters as the scan cut them (5'->3' on the hit's strand, in
+the source's letter case, zero-padded past its width): scans keep them, since a streamed record is not kept whole.
+``matched``  (optional, object array of str): the matched sequences, kept when the table was read from a file.
+Without either, :meth:`HitTable.matched_sequences` cuts them from ``targets.sequences``.
 
 Lookup tables
 -------------
@@ -157,6 +158,7 @@ class HitTable:
     transcripts: np.ndarray | None = None
     transcript_sets: tuple[tuple[str, ...], ...] = ()
     matched: np.ndarray | None = field(default=None)
+    letters: np.ndarray | None = field(default=None)
 
     def __post_init__(self) -> None:
         n = len(self.motif)
@@ -171,6 +173,8 @@ class HitTable:
             object.__setattr__(self, name, column)
         if self.matched is not None and len(self.matched) != n:
             raise ValueError("hit table: column matched has the wrong length")
+        if self.letters is not None and (self.letters.ndim != 2 or len(self.letters) != n):
+            raise ValueError("hit table: column letters must have shape (n_hits, widest)")
 
     # ------------------------------------------------------------------------------------------------- construction
 
@@ -186,8 +190,9 @@ class HitTable:
         """The sub-table of ``rows`` (an index array, a boolean mask or a slice), sharing the lookup tables."""
         names = _COLUMNS + (_GENE_COLUMNS if self.genes is not None else ())
         taken = {name: getattr(self, name)[rows] for name in names}
-        if self.matched is not None:
-            taken["matched"] = self.matched[rows]
+        for name in ("matched", "letters"):
+            if getattr(self, name) is not None:
+                taken[name] = getattr(self, name)[rows]
         return replace(self, **taken)
 
     def with_columns(self, **columns: Any) -> HitTable:
@@ -268,21 +273,15 @@ class HitTable:
 
             distinct, which = np.unique(self.matched.astype(str), return_inverse=True)
             return StringTable.of(distinct.tolist()).field(which.ravel()), width
+        if self.letters is not None:
+            return self.letters, width
         if not len(self):
             return np.zeros((0, 0), dtype=np.uint8), width
         if self.targets.sequences is None:
             raise ValueError("hit table without sequences: matched sequences unknown")
         joined, first = _joined_letters(self.targets.sequences)
         local = self.start - self.targets.offsets[self.target] + first[self.target]
-        minus = self.strand == "-"
-        column = np.arange(widest)
-        # + strand: letter j of the site is local + j; - strand: the complement of local + width - 1 - j
-        position = np.where(minus[:, None], (local + width - 1)[:, None] - column, local[:, None] + column)
-        inside = column < width[:, None]
-        matrix = joined[np.where(inside, position, 0)]
-        matrix[minus] = reverse_complement_bytes(matrix[minus][:, ::-1])  # complemented, already read backwards
-        matrix[~inside] = 0
-        return matrix, width
+        return cut_sites(joined, local, width, self.strand == "-", widest), width
 
     def tss_rel(self, rows: Any = slice(None)) -> tuple[np.ndarray, np.ndarray] | None:
         """(tss_rel_start, tss_rel_end) of ``rows``, or None for FASTA scans."""
@@ -315,6 +314,27 @@ class HitTable:
             else:
                 data[name] = self.strings(name)
         return pd.DataFrame(data, columns=list(TSV_COLUMNS))
+
+
+def cut_sites(letters: np.ndarray, first: np.ndarray, width: np.ndarray, minus: np.ndarray, widest: int
+              ) -> np.ndarray:
+    """The letters of sites, 5'->3' on each site's strand, in one 2-D gather: ``letters`` (L,) uint8 ASCII;
+    per site (shape (n,)) ``first`` (index of its leftmost letter in ``letters``), ``width``, ``minus`` (bool).
+    Returns (n, widest) uint8: row i holds site i's ``width[i]`` letters from column 0 (a minus-strand site read
+    backwards and complemented, case kept), then zeros."""
+    width = np.asarray(width, dtype=np.int64)
+    first = np.asarray(first, dtype=np.int64)
+    if not len(first):
+        return np.zeros((0, widest), dtype=np.uint8)
+    # every run of `widest` letters as a row of a strided view (zeros beyond both ends): a site is one row, copied
+    # whole; a minus-strand site is the row ending at its last letter, reversed
+    padded = np.concatenate((np.zeros(widest, np.uint8), letters, np.zeros(widest, np.uint8)))
+    rows = np.lib.stride_tricks.sliding_window_view(padded, widest)
+    matrix = rows[np.where(minus, first + width, first + widest)]
+    if minus.any():
+        matrix[minus] = reverse_complement_bytes(matrix[minus])  # reversed and complemented, case kept
+    matrix[np.arange(widest) >= width[:, None]] = 0
+    return matrix
 
 
 _LETTERS_CACHE: dict[int, tuple[tuple[str, ...], np.ndarray, np.ndarray]] = {}
