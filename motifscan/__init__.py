@@ -17,7 +17,7 @@ Public API (all in :mod:`motifscan.api`): :func:`scan_fasta`, :func:`scan_genes`
 columnar :class:`HitTable`, rows as :class:`Hit` views), the options dataclasses :class:`ScanOptions`,
 :class:`PromoterOptions`, :class:`GenomeSpec`, :class:`Provenance`, :func:`select_motifs`, :func:`read_motif_file`,
 :func:`read_tsv`, :func:`read_hits`, :func:`enrich`, :class:`EnrichResult`, :func:`score_variants` (does a variant
-break or make a site?), :class:`VariantResult`.
+break or make a site?), :class:`VariantResult`, :func:`write_variants` (the same, written; streamed with ``--all``).
 Coordinates are 0-based half-open everywhere inside; 1-based only where a format demands it.
 """
 
@@ -27,7 +27,7 @@ _EXPORTS = {name: "motifscan.api" for name in (
     "scan_fasta", "scan_genes", "ScanResult", "ScanOptions", "PromoterOptions", "GenomeSpec", "Provenance",
     "Hit", "HitTable", "Gene", "Motif", "Region", "Transcript", "read_motif_file", "select_motifs", "read_tsv",
     "DesignResult", "design_sites", "scan_genome", "GenomeScanResult", "read_hits",
-    "enrich", "EnrichResult", "score_variants", "VariantResult",
+    "enrich", "EnrichResult", "score_variants", "write_variants", "VariantResult",
 )}  # every public entry point lives in motifscan.api
 __all__ = sorted(_EXPORTS) + ["__version__"]
 

@@ -17,9 +17,11 @@ flanking bases); positions outside the allowed bounds, past a row's end, or hold
 are invalid, and windows holding one are not scored (as in ``scan``). Substitution rows also need a changed base
 (an MNV may hold unchanged bases between its changed ones).
 
-Scores: rows are one-hot encoded and every window of every row is scored against all matrices of one width at once
-with one matrix product (rows x 4w) @ (4w x 2k), both strands (the - strand uses the reverse-complement matrix on the
-same forward window, as the scanner does). The loop is over widths and chunks of edits, never over windows.
+Scores: every window of every row is scored against all matrices of one width at once, both strands (the - strand
+uses the reverse-complement matrix on the same forward window, as the scanner does), from per-column lookup tables:
+w row gathers of shape (windows, rows, 2m) per width. Rows are grouped by length (an SNV's row is not padded to the
+longest indel's). The loops are over chunks of edits, widths, row lengths and matrix columns, never over windows;
+only the (edit, matrix, strand) triples where an allele reaches the caller's cut are kept (:class:`Candidates`).
 """
 
 from __future__ import annotations
@@ -27,12 +29,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from motifscan.encoding import INVALID, encode
 from motifscan.motifs import reverse_complement_matrix
 
-_CHUNK_CELLS = 1 << 22  # window x matrix scores computed per matrix product (32 MB of float64)
+_CHUNK_CELLS = 1 << 21  # (edit, column) bests held per chunk of edits (16 MB of float64 per array)
+_WINDOW_CELLS = 1 << 15  # window scores summed at once: 256 kB per array, so that the adds stay in cache
 _N = ord("N")
 
 
@@ -117,48 +119,102 @@ def _changed(batch: EditBatch, width: int, length: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class BestWindows:
-    """The best touched window of each allele of each edit, per matrix and strand.
+class Candidates:
+    """The best touched window of each allele, for the (edit, matrix, strand) triples kept (see :func:`best_windows`).
 
-    All arrays shape (n, k, 2) over (edit, matrix, strand: 0 = +, 1 = -). ``ref_score``/``alt_score``: float64 bits,
-    ``-inf`` where the allele has no scorable touched window; ``ref_offset``/``alt_offset``: int64 start of that
-    window in the allele's row (module docstring), -1 where none.
+    All arrays shape (r,), one entry per triple, ordered by edit chunk, then matrix width, then (edit, column):
+    ``edit``, ``matrix`` (indexes into the batch and the matrix list), ``strand`` (0 = +, 1 = -);
+    ``ref_score``/``alt_score``: float64 bits, ``-inf`` where the allele has no scorable touched window;
+    ``ref_offset``/``alt_offset``: int64 start of that window in the allele's row (module docstring), -1 where none.
     """
 
+    edit: np.ndarray
+    matrix: np.ndarray
+    strand: np.ndarray
     ref_score: np.ndarray
     alt_score: np.ndarray
     ref_offset: np.ndarray
     alt_offset: np.ndarray
 
+    def __len__(self) -> int:
+        return int(self.edit.size)
 
-def best_windows(batch: EditBatch, log_odds: list[np.ndarray], mask_lowercase: bool = False) -> BestWindows:
+
+def best_windows(batch: EditBatch, log_odds: list[np.ndarray], cuts: np.ndarray | None = None,
+                 mask_lowercase: bool = False) -> Candidates:
     """Score every touched window of both alleles of every edit against every matrix (``log_odds``: each (4, w)),
-    both strands; keep the best per (edit, matrix, strand, allele). Ties go to the leftmost window."""
+    both strands; keep the best per (edit, matrix, strand, allele), ties to the leftmost window. Only the triples
+    where either allele's best score is >= ``cuts[matrix]`` ((k,) bits; None: keep all) are returned, so memory
+    follows the sites, not edits x matrices: edits are taken in chunks of about _CHUNK_CELLS / (2k)."""
     n, k = len(batch), len(log_odds)
-    out = {name: np.full((n, k, 2), -np.inf) for name in ("ref_score", "alt_score")}
-    offsets = {name: np.full((n, k, 2), -1, dtype=np.int64) for name in ("ref_offset", "alt_offset")}
     widths = np.array([m.shape[1] for m in log_odds], dtype=np.int64)
-    for width in np.unique(widths).tolist():
-        members = np.flatnonzero(widths == width)
-        weights = _weights([log_odds[i] for i in members])  # (4w, 2m)
-        for allele in ("ref", "alt"):
-            rows = reference_rows(batch, width) if allele == "ref" else alternate_rows(batch, width)
-            allowed = _allowed_windows(batch, width, rows)
-            score, offset = _best(rows, allowed, weights, width, mask_lowercase)  # (n, 2m)
+    groups = [(w, np.flatnonzero(widths == w)) for w in np.unique(widths).tolist()]
+    tables = {w: _tables([log_odds[i] for i in members]) for w, members in groups}
+    step = max(1, _CHUNK_CELLS // max(1, 2 * k))
+    parts: list[tuple[np.ndarray, ...]] = []
+    for first in range(0, n, step):
+        chunk = batch.subset(np.arange(first, min(n, first + step)))
+        for width, members in groups:
+            ref_score, ref_offset, alt_score, alt_offset = _alleles_best(chunk, width, tables[width], mask_lowercase)
+            keep = np.ones(ref_score.shape, dtype=bool) if cuts is None else (
+                np.maximum(ref_score, alt_score) >= np.tile(cuts[members], 2)[None, :])
+            e, column = np.nonzero(keep)
             m = members.size
-            out[f"{allele}_score"][:, members, 0] = score[:, :m]
-            out[f"{allele}_score"][:, members, 1] = score[:, m:]
-            offsets[f"{allele}_offset"][:, members, 0] = offset[:, :m]
-            offsets[f"{allele}_offset"][:, members, 1] = offset[:, m:]
-    return BestWindows(out["ref_score"], out["alt_score"], offsets["ref_offset"], offsets["alt_offset"])
+            parts.append((e + first, members[column % m], column // m, ref_score[e, column], alt_score[e, column],
+                          ref_offset[e, column], alt_offset[e, column]))
+    if not parts:
+        empty_int = np.zeros(0, dtype=np.int64)
+        return Candidates(empty_int, empty_int, empty_int, np.zeros(0), np.zeros(0), empty_int, empty_int)
+    return Candidates(*(np.concatenate([part[i] for part in parts]) for i in range(7)))
 
 
-def _weights(matrices: list[np.ndarray]) -> np.ndarray:
-    """(4w, 2m) float64: column c < m is matrix c (+ strand), column m + c its reverse complement; row j * 4 + b is
-    letter b at window column j (the one-hot layout of :func:`_best`)."""
-    plus = [m.T.reshape(-1) for m in matrices]
-    minus = [reverse_complement_matrix(m).T.reshape(-1) for m in matrices]
-    return np.ascontiguousarray(np.stack(plus + minus, axis=1))
+def _tables(matrices: list[np.ndarray]) -> np.ndarray:
+    """(w, 5, 2m) float64 lookup tables: ``[j, b, c]`` is the score of letter code b at window column j for column
+    c < m = matrix c (+ strand) and c >= m = the reverse complement of matrix c - m (- strand: the reverse-complement
+    matrix on the same forward window, as the scanner does); code 4 (any letter other than A/C/G/T) is -inf, so
+    that a window holding one is not scored."""
+    plus = [m.T for m in matrices]  # (w, 4) each
+    minus = [reverse_complement_matrix(m).T for m in matrices]
+    table = np.stack(plus + minus, axis=2)  # (w, 4, 2m)
+    invalid = np.full((table.shape[0], 1, table.shape[2]), -np.inf)
+    return np.ascontiguousarray(np.concatenate([table, invalid], axis=1))
+
+
+def _alleles_best(chunk: EditBatch, width: int, table: np.ndarray,
+                  mask_lowercase: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The best touched window of both alleles of each edit of ``chunk``: (ref score, ref offset, alt score, alt
+    offset), each (c, 2m). SNVs whose two letters are scorable take one pass: an alternate window's score is the
+    reference window's plus the change at the SNV's column (the windows are the same). Other edits are grouped by
+    each allele's row length (deleted or inserted bases), so that no row is padded."""
+    n, columns = len(chunk), table.shape[2]
+    out = [np.full((n, columns), -np.inf), np.full((n, columns), -1, dtype=np.int64),
+           np.full((n, columns), -np.inf), np.full((n, columns), -1, dtype=np.int64)]
+    plain = np.zeros(n, dtype=bool)
+    snv = np.flatnonzero((chunk.n_del == 1) & (chunk.n_ins == 1) & (chunk.base >= chunk.lo) & (chunk.base < chunk.hi))
+    if snv.size:
+        ref_codes = _codes(chunk.pool[chunk.base[snv]][:, None], mask_lowercase)[:, 0]
+        alt_codes = _codes(chunk.inserted[snv, :1], mask_lowercase)[:, 0]
+        snv = snv[(ref_codes != 4) & (alt_codes != 4)]
+        alt_codes = alt_codes[(ref_codes != 4) & (alt_codes != 4)]
+        plain[snv] = True
+    if snv.size:
+        rows = reference_rows(chunk.subset(snv), width)
+        for target, values in zip(out, _best(_codes(rows, mask_lowercase), None, table, width, alt_codes)):
+            target[snv] = values
+    for allele, lengths, into in (("ref", chunk.n_del, 0), ("alt", chunk.n_ins, 2)):
+        for length in np.unique(lengths[~plain]).tolist():
+            members = np.flatnonzero((lengths == length) & ~plain)
+            sub = chunk.subset(members)
+            rows = reference_rows(sub, width) if allele == "ref" else alternate_rows(sub, width)
+            out[into][members], out[into + 1][members] = _best(
+                _codes(rows, mask_lowercase), _allowed_windows(sub, width, rows), table, width)[:2]
+    return out[0], out[1], out[2], out[3]
+
+
+def _codes(letters: np.ndarray, mask_lowercase: bool) -> np.ndarray:
+    """ASCII letters (n, L) -> letter codes (n, L) intp: 0-3 for A/C/G/T, 4 (the tables' invalid row) otherwise."""
+    codes = encode(letters.tobytes().decode("ascii"), mask_lowercase).reshape(letters.shape)
+    return np.where(codes == INVALID, 4, codes).astype(np.intp)
 
 
 def _allowed_windows(batch: EditBatch, width: int, rows: np.ndarray) -> np.ndarray | None:
@@ -173,36 +229,52 @@ def _allowed_windows(batch: EditBatch, width: int, rows: np.ndarray) -> np.ndarr
     return ((counts[:, width:] - counts[:, :-width]) > 0) | ~substitution[:, None]
 
 
-def _best(rows: np.ndarray, allowed: np.ndarray | None, weights: np.ndarray, width: int,
-          mask_lowercase: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Best window score and its offset per row and weight column; rows (n, L) ASCII -> two (n, c) arrays."""
-    n, length = rows.shape
+def _best(codes: np.ndarray, allowed: np.ndarray | None, table: np.ndarray, width: int,
+          snv_alt: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """Best window score and its offset per row and table column: codes (n, L) (:func:`_codes`) -> (score,
+    offset), two (n, c) arrays; with ``snv_alt`` ((n,) letter codes of SNVs at row position w - 1, the rows being
+    their reference rows), also the alternate allele's (score, offset).
+
+    Window scores are built column by column from the lookup tables (one row gather and add per matrix column,
+    window-major so that the best window is an elementwise maximum over the first axis); the offset of the best is
+    found by comparing each window with it from the right, so ties go to the leftmost."""
+    n, length = codes.shape
     n_windows = length - width + 1
-    columns = weights.shape[1]
-    best = np.full((n, columns), -np.inf)
-    where = np.full((n, columns), -1, dtype=np.int64)
+    columns = table.shape[2]
+    results = [(np.full((n, columns), -np.inf), np.full((n, columns), -1, dtype=np.int64))
+               for _ in range(1 if snv_alt is None else 2)]
     if n_windows <= 0 or n == 0:
-        return best, where
-    codes = encode(rows.tobytes().decode("ascii"), mask_lowercase).reshape(n, length)
-    valid = codes != INVALID
-    onehot = (codes[:, :, None] == np.arange(4, dtype=np.uint8)).astype(np.float64)  # invalid letters: all zero
-    invalid_counts = np.concatenate([np.zeros((n, 1), dtype=np.int64), np.cumsum(~valid, axis=1)], axis=1)
-    scorable = (invalid_counts[:, width:] - invalid_counts[:, :-width]) == 0  # (n, n_windows)
-    if allowed is not None:
-        scorable &= allowed
-    step = max(1, _CHUNK_CELLS // max(1, n_windows * max(columns, 4 * width)))  # product's input and output
+        return tuple(a for pair in results for a in pair)
+    step = max(1, _WINDOW_CELLS // max(1, n_windows * columns))
+    snv_column = (width - 1) - np.arange(n_windows)[:, None]  # the SNV's column in window `offset`
     for first in range(0, n, step):
         last = min(n, first + step)
-        windows = sliding_window_view(onehot[first:last], (width, 4), axis=(1, 2))  # (c, n_windows, 1, w, 4)
-        # window-major rows, so that the best window is a reduction over the first (contiguous) axis
-        flat = np.ascontiguousarray(windows[:, :, 0].transpose(1, 0, 2, 3)).reshape(n_windows * (last - first),
-                                                                                  4 * width)
-        scores = (flat @ weights).reshape(n_windows, last - first, columns)
-        scores[~scorable[first:last].T] = -np.inf
-        where[first:last] = np.argmax(scores, axis=0)
-        best[first:last] = np.take_along_axis(scores, where[None, first:last, :], axis=0)[0]
-    where[~np.isfinite(best)] = -1
-    return best, where
+        acc = np.empty((n_windows, last - first, columns))
+        tmp = np.empty_like(acc)
+        np.take(table[0], codes[first:last, 0:n_windows].T, axis=0, out=acc)
+        for j in range(1, width):
+            np.take(table[j], codes[first:last, j : j + n_windows].T, axis=0, out=tmp)
+            acc += tmp
+        if allowed is not None:
+            acc[~allowed[first:last].T] = -np.inf
+        _reduce(acc, *results[0], first, last)
+        if snv_alt is not None:  # same windows, one letter changed: add the change at its column
+            ref_letter = codes[first:last, width - 1][None, :]
+            acc += table[snv_column, snv_alt[None, first:last]] - table[snv_column, ref_letter]
+            _reduce(acc, *results[1], first, last)
+    for best, where in results:
+        where[~np.isfinite(best)] = -1
+    return tuple(a for pair in results for a in pair)
+
+
+def _reduce(scores: np.ndarray, best: np.ndarray, where: np.ndarray, first: int, last: int) -> None:
+    """Rows ``first:last`` of ``best``/``where`` set to the maximum of ``scores`` (windows, rows, columns) over its
+    windows and the leftmost window reaching it."""
+    top = scores.max(axis=0)
+    at = where[first:last]
+    for offset in range(scores.shape[0] - 1, -1, -1):
+        at[scores[offset] == top] = offset
+    best[first:last] = top
 
 
 def window_letters(rows: np.ndarray, offsets: np.ndarray, width: int) -> list[str]:

@@ -37,7 +37,7 @@ from motifscan.writers import bed_chunks, fimo_chunks, gff3_chunks, read_tsv, ts
 __all__ = ["scan_fasta", "scan_genes", "ScanResult", "ScanOptions", "PromoterOptions", "GenomeSpec", "Provenance",
            "Hit", "HitTable", "Gene", "Motif", "Region", "Transcript", "read_motif_file", "select_motifs", "read_tsv",
            "resolve_motifs", "MotifSpec", "DesignResult", "design_sites", "scan_genome", "GenomeScanResult",
-           "read_hits", "VariantResult", "score_variants", "enrich", "EnrichResult"]
+           "read_hits", "VariantResult", "score_variants", "write_variants", "enrich", "EnrichResult"]
 
 MotifSpec = str | Motif | Sequence[str | Motif] | None
 """Motifs as the API takes them: None (the default ATF/CREB set), a JASPAR ID or TF name, a Motif, or a list."""
@@ -264,6 +264,19 @@ def _scan_options(options: dict[str, Any], *extra: type) -> tuple[ScanOptions, l
     return ScanOptions(**scan_fields), extra_fields
 
 
+def _gene_scan_options(genome: GenomeSpec | str | os.PathLike | None,
+                       options: dict[str, Any]) -> tuple[ScanOptions, PromoterOptions, GenomeSpec]:
+    """The ``**options`` of a gene scan (:func:`scan_genes`, :func:`motifscan.enrich`) made into their dataclasses;
+    ``genome``: a GenomeSpec (then ``options`` hold none of its fields), or its ``genome`` field."""
+    if isinstance(genome, GenomeSpec):
+        scan_options, (window_fields,) = _scan_options(options, PromoterOptions)
+        spec = genome
+    else:
+        scan_options, (window_fields, genome_fields) = _scan_options(options, PromoterOptions, GenomeSpec)
+        spec = GenomeSpec(genome=genome, **genome_fields)
+    return scan_options, PromoterOptions(**window_fields), spec
+
+
 def scan_fasta(path_or_records: str | Path | Iterable, motifs: MotifSpec = None, *, jaspar_release: str | None = None,
                command: str | None = None, chunk_size: int | None = None, **options: Any) -> ScanResult:
     """Scan the records of a FASTA file (or (name, sequence) pairs, FastaRecords, Bio SeqRecords) on both strands.
@@ -342,13 +355,7 @@ def scan_genes(genes: str | Sequence[str], motifs: MotifSpec = None, *,
     from motifscan.promoters import tss_relative
 
     queries = [genes] if isinstance(genes, str) else list(genes)  # one gene, not its letters
-    if isinstance(genome, GenomeSpec):
-        scan_options, (window_fields,) = _scan_options(options, PromoterOptions)
-        spec = genome
-    else:
-        scan_options, (window_fields, genome_fields) = _scan_options(options, PromoterOptions, GenomeSpec)
-        spec = GenomeSpec(genome=genome, **genome_fields)
-    window = PromoterOptions(**window_fields)
+    scan_options, window, spec = _gene_scan_options(genome, options)
     database = jaspar_database(jaspar_release)  # the release, resolved once for the run
     chosen = resolve_motifs(motifs, database)
     promoter_set = collect_promoters(queries, spec, window)
@@ -431,7 +438,7 @@ def scan_genome(fasta_path: str | Path, output: str | Path, motifs: MotifSpec = 
 
         def open_output(runs: np.ndarray):
             nonlocal provenance
-            gaps = runs[runs[:, 2] - runs[:, 1] >= GAP_MIN_LENGTH]  # as the engine lists them
+            gaps = runs[runs[:, 2] - runs[:, 1] >= GAP_MIN_LENGTH]  # as gap_provenance lists them
             gap_lines = [("gap", f"{spans[k].name} {spans[k].chrom}:{start + 1}-{end}")
                          for k, start, end in gaps.tolist()]
             provenance = replace(provenance, extra=tuple(gap_lines))
@@ -451,6 +458,7 @@ def scan_genome(fasta_path: str | Path, output: str | Path, motifs: MotifSpec = 
 
 _REEXPORTED = {"DesignResult": "motifscan.design", "design_sites": "motifscan.design",
                "VariantResult": "motifscan.variants", "score_variants": "motifscan.variants",
+               "write_variants": "motifscan.variants",
                "EnrichResult": "motifscan.gene_lists", "enrich": "motifscan.gene_lists"}
 """Entry points that live in their own modules, re-exported here and imported when first asked for, so that
 primer3, pysam, scipy and the variant machinery stay out of every command's start-up."""
@@ -458,7 +466,7 @@ primer3, pysam, scipy and the variant machinery stay out of every command's star
 if TYPE_CHECKING:  # what the names are, for type checkers and linters; at run time __getattr__ imports them
     from motifscan.design import DesignResult, design_sites
     from motifscan.gene_lists import EnrichResult, enrich
-    from motifscan.variants import VariantResult, score_variants
+    from motifscan.variants import VariantResult, score_variants, write_variants
 
 
 def __getattr__(name: str) -> Any:

@@ -88,13 +88,19 @@ def floor_p_value(p_threshold: float, promoter_length: int) -> float:
 
 
 def scoring_model(motifs: Sequence[Motif], background: np.ndarray, pseudocount: float, p_threshold: float,
-                  promoter_length: int, mask_lowercase: bool = False,
-                  min_rel_score: float | None = None) -> ScoringModel:
+                  promoter_length: int, mask_lowercase: bool = False, min_rel_score: float | None = None,
+                  known: PromoterScores | None = None) -> ScoringModel:
     """Log-odds and thresholds of ``motifs`` under a fixed letter ``background`` (shape (4,)): the site threshold is
     the score at ``p_threshold`` (raised to ``min_rel_score`` of the score range when given), the floor the score at
-    :func:`floor_p_value`."""
+    :func:`floor_p_value`. ``known``: a table scored with this very model (a cache entry stored under a key holding
+    every argument), whose thresholds are taken instead of computing the exact score distributions again."""
     matrices = [log_odds(m.counts, pseudocount, background) for m in motifs]
     floor_p = floor_p_value(p_threshold, promoter_length)
+    if known is not None:
+        if known.motif_ids != tuple(m.id for m in motifs) or known.floor_p != floor_p:
+            raise ValueError("the table was scored with other motifs or another floor")
+        return ScoringModel(tuple(motifs), tuple(matrices), np.asarray(background, dtype=np.float64),
+                            known.site_threshold.copy(), known.floor_score.copy(), floor_p, mask_lowercase)
     site, floor = [], []
     for matrix in matrices:
         distribution = ScoreDistribution(matrix, background)
@@ -110,11 +116,16 @@ def scoring_model(motifs: Sequence[Motif], background: np.ndarray, pseudocount: 
 
 
 def score_promoters(gene_ids: Sequence[str], gene_names: Sequence[str], windows: Sequence[Sequence[str]],
-                    model: ScoringModel, jobs: int | None = None, label: str = "background") -> PromoterScores:
+                    model: ScoringModel, jobs: int | None = None, label: str = "background",
+                    composition: Sequence[Sequence[str]] | None = None) -> PromoterScores:
     """Best scores, sites, GC and CpG of each gene's promoter.
 
-    ``windows[i]``: the forward-strand sequences of gene i's promoter windows (one, or several with
-    ``--transcripts all``); the best of a gene is over all its windows, both strands.
+    ``windows[i]``: the forward-strand sequences of gene i's transcripts' own promoter windows (one, or several with
+    ``--transcripts all``, overlapping or not), each scanned whole: the best of a gene is over every motif window
+    wholly inside one of them, both strands, which is the rule by which ``scan`` counts and reports the windows of
+    a merged promoter (:mod:`motifscan.engine`; a window straddling the junction of two transcripts' windows is in
+    none). ``composition[i]``: the sequences GC and CpG are counted on, each base once (the merged promoters);
+    default ``windows``.
     """
     n_genes, n_motifs = len(gene_ids), len(model.motifs)
     flat_best = np.full(n_genes * n_motifs, -np.inf)
@@ -132,6 +143,9 @@ def score_promoters(gene_ids: Sequence[str], gene_names: Sequence[str], windows:
             np.maximum.at(flat_best, key, found.score)
             counts = scanner.scored_windows_many(codes) > 0  # (n_windows, n_motifs)
             np.logical_or.at(scorable, owner, counts)
+            if composition is not None:
+                owner = np.repeat(np.arange(first, last), [len(composition[g]) for g in range(first, last)])
+                codes = [encode(s, model.mask_lowercase) for g in range(first, last) for s in composition[g]]
             for i, c in enumerate(codes):  # per window (a handful per gene), not per position
                 letters[owner[i]] += np.bincount(c, minlength=INVALID + 1)[: INVALID + 1]
                 cpg[owner[i]] += int(np.count_nonzero((c[:-1] == 1) & (c[1:] == 2)))

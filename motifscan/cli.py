@@ -522,8 +522,8 @@ def variants(vcf, genes, genes_file, variant_specs, all_variants, html_path, mot
     """
     from dataclasses import asdict
 
+    from motifscan.api import write_variants
     from motifscan.errors import UsageError
-    from motifscan.variants import score_variants
 
     options, window, spec = (_build(ScanOptions, values), _build(PromoterOptions, values),
                              _build(GenomeSpec, values))
@@ -539,19 +539,10 @@ def variants(vcf, genes, genes_file, variant_specs, all_variants, html_path, mot
                     "--motif-file": motif_files})
     names = list(genes) + (_gene_list((), genes_file) if genes_file else [])
     release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
-    window_values = {k: v for k, v in asdict(window).items() if k != "chrom_style"}
-    result = score_variants(vcf, names, motifs, variants=variant_specs, all_variants=all_variants,
-                            jaspar_release=release, command=_command_line(), **asdict(spec), **asdict(options),
-                            **window_values)
-    from motifscan.writers import write_outputs
-
-    outputs: list[tuple[str, Iterable[str]]] = [(output, result.tsv_chunks())]  # (path, pieces of text)
-    if bed_path is not None:
-        outputs.append((bed_path, result.bed_chunks(track=bed_track)))
-    if html_path is not None:
-        outputs.append((html_path, [result.to_html()]))
-    write_outputs(outputs)
-    log.info("%s", _count(len(result), "variant x motif x strand row"))
+    rows = write_variants(output, vcf, names, motifs, bed=bed_path, bed_track=bed_track, html=html_path,
+                          variants=variant_specs, all_variants=all_variants, genome=spec, jaspar_release=release,
+                          command=_command_line(), **asdict(options), **asdict(window))
+    log.info("%s", _count(rows, "variant x motif x strand row"))
 
 
 @cli.command()
@@ -567,32 +558,30 @@ def variants(vcf, genes, genes_file, variant_specs, all_variants, html_path, mot
 @_HTML_OPTION
 @_motif_options
 @_model_options
-def enrich(genes, genes_file, genome, annotation, species, assembly, ensembl_url, cache_dir, use_cache, offline,
-           upstream, downstream, transcripts, biotypes, strict, background_genes_file, gc_match, gc_strata, output,
-           plot_path, html_path, motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release, p_threshold,
-           min_rel_score, pseudocount, background, mask_lowercase, jobs):
+def enrich(genes, genes_file, background_genes_file, gc_match, gc_strata, output, plot_path, html_path, motif_ids,
+           tf_names, motif_files, collections, tax_groups, jaspar_release, **values):
     """Test each motif for sites enriched in the promoters of GENES against a background of promoters.
 
     Per matrix: promoters with a site at --pvalue (one-sided Fisher; with --gc-match the exact stratified test) and
     each promoter's best site score (one-sided Mann-Whitney; with --gc-match van Elteren), BH across the matrices.
     One row per matrix, sorted by p_value. Query genes are left out of the background.
     """
+    from dataclasses import asdict
+
     from motifscan.gene_lists import enrich as run_enrich
 
+    options, window, spec = (_build(ScanOptions, values), _build(PromoterOptions, values),
+                             _build(GenomeSpec, values))
     _check_outputs({"-o/--output": output, "--plot": plot_path, "--html": html_path},
-                   {"--genes-file": genes_file, "--genome": genome, "--annotation": annotation,
+                   {"--genes-file": genes_file, "--genome": spec.genome, "--annotation": spec.annotation,
                     "--motif-file": motif_files, "--background-genes": background_genes_file})
     if plot_path is not None and not plot_path.lower().endswith((".png", ".svg")):
         raise click.BadParameter("must end in .png or .svg", param_hint="--plot")
     names = _gene_list(genes, genes_file)
     release, motifs = _motif_selection(motif_ids, tf_names, motif_files, collections, tax_groups, jaspar_release)
     result = run_enrich(names, motifs, background_genes=background_genes_file, gc_match=gc_match,
-                        gc_strata=gc_strata, genome=genome, annotation=annotation, species=species,
-                        assembly=assembly, ensembl_url=ensembl_url, cache_dir=cache_dir, use_cache=use_cache,
-                        offline=offline, upstream=upstream, downstream=downstream, transcripts=transcripts,
-                        biotypes=biotypes, strict=strict, p_threshold=p_threshold, min_rel_score=min_rel_score,
-                        pseudocount=pseudocount, background=background, mask_lowercase=mask_lowercase, jobs=jobs,
-                        jaspar_release=release, command=_command_line())
+                        gc_strata=gc_strata, genome=spec, jaspar_release=release, command=_command_line(),
+                        **asdict(options), **asdict(window))
     from motifscan.writers import write_lines
 
     write_lines(output, result.tsv_lines())

@@ -32,7 +32,7 @@ import numpy as np
 from motifscan import pvalues
 from motifscan.background import background_from_counts, is_auto, parse_background
 from motifscan.chunks import Chunk, join_runs, owned_scored_windows, stream_chunks
-from motifscan.encoding import INVALID, encode, invalid_runs, letter_frequencies
+from motifscan.encoding import INVALID, JoinedCodes, encode, encode_joined, invalid_runs, letter_frequencies
 from motifscan.errors import UsageError
 from motifscan.hits import HitTable, MotifTable, TargetTable, cut_sites
 from motifscan.model import Motif
@@ -158,10 +158,9 @@ def scan_records(source: RecordSource, motifs: Sequence[Motif], settings: ScanOp
                                             settings.mask_lowercase))
     if any(windows):
         assert sequences is not None, "gene scans with windows keep their sequences"
-        codes = [encode(sequence, settings.mask_lowercase) if w else _NO_CODES
-                 for sequence, w in zip(sequences, windows)]
         targets = [ScanTarget(n, "", n, 0, "+", w) for n, w in zip(names, windows)]
-        scored = scored - 2 * _outside_windows(targets, codes, scanner.widths)
+        joined = encode_joined(sequences, settings.mask_lowercase)
+        scored = scored - 2 * _outside_windows(targets, joined, scanner.widths)
         keep = _inside_windows(windows, found, scanner.widths)
         found = Candidates(found.motif_index[keep], found.start[keep], found.minus_strand[keep], found.score[keep],
                            None if found.target is None else found.target[keep])
@@ -174,9 +173,6 @@ def scan_records(source: RecordSource, motifs: Sequence[Motif], settings: ScanOp
     if settings.max_strand:
         table = best_strand(table)
     return EngineOutput(table, background, {m.id: int(n) for m, n in zip(motifs, scored)}, lengths, scan.gaps())
-
-
-_NO_CODES = np.zeros(0, dtype=np.uint8)
 
 
 def _composition(source: RecordSource, mask_lowercase: bool) -> np.ndarray:
@@ -203,7 +199,7 @@ class _Scan:
         self.n_letters: list[int] = []
         self.scored = np.zeros(len(scanner.widths), dtype=np.int64)  # one strand
         self._runs: list[np.ndarray] = []
-        self._waiting: list[tuple[Chunk, str, np.ndarray]] = []
+        self._waiting: list[tuple[Chunk, str]] = []
         self._letters_waiting = 0
         self._parts: list[tuple[np.ndarray, ...]] = []
 
@@ -214,17 +210,8 @@ class _Scan:
         self.n_letters.append(0)
 
     def add(self, chunk: Chunk, text: str) -> None:
-        codes = encode(text, self.mask_lowercase)
         self.lengths[-1] = chunk.owned_end
-        unscorable = int(np.count_nonzero(codes[: chunk.owned] == INVALID))
-        if unscorable:  # most promoters have none: no letter counting, no runs
-            owned = text[: chunk.owned]
-            self.unscorable[-1] += unscorable
-            self.n_letters[-1] += owned.count("N") + owned.count("n")
-            runs = invalid_runs(owned) + chunk.start
-            if len(runs):
-                self._runs.append(np.column_stack((np.full(len(runs), chunk.span), runs)))
-        self._waiting.append((chunk, text, codes))
+        self._waiting.append((chunk, text))
         self._letters_waiting += len(text)
         if self._letters_waiting >= BATCH_LETTERS:
             self.flush()
@@ -236,27 +223,43 @@ class _Scan:
         """Scan the waiting chunks in one pass; keep each chunk's own windows (those starting in its owned part)."""
         if not self._waiting:
             return
-        chunks, texts, codes = zip(*self._waiting)
+        chunks, texts = zip(*self._waiting)
         self._waiting, self._letters_waiting = [], 0
-        whole = [i for i, c in enumerate(chunks) if c.stop == c.owned_end]  # owns every window it holds
-        if len(whole) == len(chunks):
-            self.scored += self.scanner.scored_windows_many(list(codes)).sum(axis=0)
+        joined = encode_joined(texts, self.mask_lowercase)
+        owned = np.array([c.owned for c in chunks], dtype=np.int64)
+        self._count_unscorable(chunks, texts, joined, owned)
+        if all(c.stop == c.owned_end for c in chunks):  # every chunk owns every window it holds
+            self.scored += self.scanner.scored_windows_joined(joined).sum(axis=0)
         else:
             for i, chunk in enumerate(chunks):
-                self.scored += owned_scored_windows(codes[i], chunk.owned, self.widths)
-        found = self.scanner.scan_many(list(codes))
+                self.scored += owned_scored_windows(joined.of(i), chunk.owned, self.widths)
+        found = self.scanner.scan_joined(joined)
         assert found.target is not None
-        owned = np.array([c.owned for c in chunks], dtype=np.int64)
         keep = found.start < owned[found.target]
         target, start = found.target[keep], found.start[keep]
         motif_index, minus = found.motif_index[keep], found.minus_strand[keep]
-        letters = np.frombuffer("".join(texts).encode("ascii", "replace"), dtype=np.uint8)
-        first = np.concatenate(([0], np.cumsum([len(t) for t in texts])[:-1])).astype(np.int64)
-        sites = cut_sites(letters, first[target] + start, self.widths[motif_index], minus, self.widest)
+        # the letters of the sites, from the joined text (its starts are those of the joined codes)
+        letters = np.frombuffer("\n".join(texts).encode("ascii", "replace"), dtype=np.uint8)
+        sites = cut_sites(letters, joined.starts[target] + start, self.widths[motif_index], minus, self.widest)
         record = np.array([c.span for c in chunks], dtype=np.int32)[target]
         chunk_start = np.array([c.start for c in chunks], dtype=np.int64)[target]
         self._parts.append((motif_index.astype(np.int32), record, chunk_start + start, minus, found.score[keep],
                             sites))
+
+    def _count_unscorable(self, chunks: Sequence[Chunk], texts: Sequence[str], joined: JoinedCodes,
+                          owned: np.ndarray) -> None:
+        """Per record: the unscorable letters of each chunk's owned part, its N letters and its runs of letters other
+        than A, C, G, T (most promoters have none: only the count is made)."""
+        invalid = np.concatenate(([0], np.cumsum(joined.codes == INVALID)))
+        counts = invalid[joined.starts + owned] - invalid[joined.starts]
+        for i in np.flatnonzero(counts).tolist():
+            chunk, text = chunks[i], texts[i][: chunks[i].owned]
+            k = chunk.span  # the record's index: spans are numbered as the records come
+            self.unscorable[k] += int(counts[i])
+            self.n_letters[k] += text.count("N") + text.count("n")
+            runs = invalid_runs(text) + chunk.start
+            if len(runs):
+                self._runs.append(np.column_stack((np.full(len(runs), chunk.span), runs)))
 
     def candidates(self) -> tuple[Candidates, np.ndarray]:
         """Every kept window: Candidates (``target`` = record index, ``start`` in the record) and their letters
@@ -275,15 +278,16 @@ class _Scan:
         return runs[runs[:, 2] - runs[:, 1] >= GAP_MIN_LENGTH]
 
 
-def _outside_windows(targets: Sequence[ScanTarget], codes: Sequence[np.ndarray], widths: np.ndarray) -> np.ndarray:
+def _outside_windows(targets: Sequence[ScanTarget], joined: JoinedCodes, widths: np.ndarray) -> np.ndarray:
     """Per matrix (shape (n_matrices,)): the scoreable windows on one strand that lie wholly inside no window of
     their target's ``windows`` (targets without windows have none). A loop over targets with windows and distinct
     widths, numpy inside."""
     outside = np.zeros(len(widths), dtype=np.int64)
     widest = int(widths.max()) if len(widths) else 0
-    for target, code in zip(targets, codes):
-        if not target.windows or not _has_uncovered_windows(target.windows, widest, len(code)):
+    for i, target in enumerate(targets):
+        if not target.windows or not _has_uncovered_windows(target.windows, widest, int(joined.lengths[i])):
             continue
+        code = joined.of(i)
         blocked = np.concatenate(([0], np.cumsum(code == INVALID)))
         for width in np.unique(widths):
             n = len(code) - int(width) + 1

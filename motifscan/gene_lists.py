@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ from motifscan.enrichment import (
 )
 from motifscan.errors import UsageError
 from motifscan.model import Motif
-from motifscan.options import ScanOptions
+from motifscan.options import GenomeSpec
 from motifscan.promoter_background import (
     BackgroundCache,
     PromoterRule,
@@ -220,56 +221,50 @@ def _mean(values: np.ndarray) -> str:
 
 
 def enrich(
-    genes: Sequence[str],
+    genes: Sequence[str] | str,
     motifs=None,
     *,
     background_genes: Sequence[str] | str | os.PathLike | None = None,
     gc_match: bool = True,
     gc_strata: int = DEFAULT_GC_STRATA,
-    genome: str | os.PathLike | None = None,
-    annotation: str | os.PathLike | None = None,
-    species: str = "human",
-    assembly: str | None = None,
-    ensembl_url: str | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    use_cache: bool = True,
-    offline: bool = False,
-    upstream: int = 2000,
-    downstream: int = 500,
-    transcripts: str = "canonical",
-    biotypes: Sequence[str] = (),
-    strict: bool = False,
-    p_threshold: float = 1e-4,
-    min_rel_score: float | None = None,
-    pseudocount: float = 0.8,
-    background: str = "uniform",
-    mask_lowercase: bool = False,
-    jobs: int | None = None,
+    genome: GenomeSpec | str | os.PathLike | None = None,
     jaspar_release: str | None = None,
     command: str | None = None,
+    **options: Any,
 ) -> EnrichResult:
     """Test each matrix for sites over-represented (presence) and stronger (strength) in the promoters of ``genes``
     against a background of promoters: every protein-coding gene of the same source (default) or
-    ``background_genes`` (names, or a file of names), query genes left out. Same source, motif and scoring options,
-    with the same defaults, as :func:`motifscan.scan_genes`; promoter windows 0-based half-open by the same rule.
+    ``background_genes`` (names, or a file of names), query genes left out.
+
+    ``genome`` and ``options`` are those of :func:`motifscan.scan_genes`, with the same defaults (declared once, in
+    :mod:`motifscan.options`): the scoring fields of :class:`~motifscan.options.ScanOptions`, the
+    :class:`~motifscan.options.PromoterOptions` (promoter windows 0-based half-open by the same rule) and, unless
+    ``genome`` is a :class:`~motifscan.options.GenomeSpec`, its fields. ``q_threshold``, ``max_strand`` and
+    ``chrom_style`` shape site lists, not a per-matrix table, and are refused.
     """
-    from motifscan.api import resolve_motifs
+    from motifscan.api import _gene_scan_options, resolve_motifs
     from motifscan.genes import (
-        GenomeSpec,
         _report,
         _transcripts_to_scan,
         read_gene_file,
     )
     from motifscan.motifs import jaspar_database
 
+    settings, window, spec = _gene_scan_options(genome, options)
+    for name, given in (("q_threshold", settings.q_threshold is not None), ("max_strand", settings.max_strand),
+                        ("chrom_style", window.chrom_style != "source")):
+        if given:
+            raise UsageError(f"{name} does not apply to enrich (one row per matrix, no site list): leave it out")
+    p_threshold, min_rel_score, pseudocount = settings.p_threshold, settings.min_rel_score, settings.pseudocount
+    background, mask_lowercase, jobs = settings.background, settings.mask_lowercase, settings.jobs
+    upstream, downstream, transcripts, biotypes = window.upstream, window.downstream, window.transcripts, \
+        window.biotypes
     if isinstance(genes, str):
         genes = [genes]
     if not genes:
         raise UsageError("no gene given")
     if isinstance(gc_strata, bool) or not isinstance(gc_strata, int) or gc_strata < 1:
         raise UsageError(f"--gc-strata must be a positive whole number, not {gc_strata!r}")
-    ScanOptions(p_threshold=p_threshold, min_rel_score=min_rel_score, pseudocount=pseudocount,
-                background=background, mask_lowercase=mask_lowercase, jobs=jobs)  # checks the values
     release = jaspar_database(jaspar_release).release
     chosen = resolve_motifs(motifs, jaspar_database(release))
     if not chosen:
@@ -279,24 +274,23 @@ def enrich(
     else:
         universe_names = None if background_genes is None else list(background_genes)
     rule = PromoterRule(upstream, downstream, transcripts, tuple(biotypes))
-    spec = GenomeSpec(genome, annotation, species, assembly, ensembl_url, cache_dir, use_cache, offline)
-    source = spec.open()
+    source = spec.open(memo=True)  # a second list re-parses neither the GTF nor re-hashes the files
     try:
-        lookups = _report(source.lookup(list(genes)), strict)
+        lookups = _report(source.lookup(list(genes)), window.strict)
         resolved = _transcripts_to_scan(lookups, transcripts, biotypes)
         query_promoters = gene_promoters(source, [g for g, _ in resolved], rule, {g.id: ids for g, ids in resolved})
         if not query_promoters:
             raise UsageError("no query gene has a promoter window")
         label = universe_label(universe_names)
-        cache = BackgroundCache(Path(cache_dir) / "backgrounds" if cache_dir is not None else None) \
-            if use_cache else None
+        cache = BackgroundCache(Path(spec.cache_dir) / "backgrounds" if spec.cache_dir is not None else None) \
+            if spec.use_cache else None
         bg = build_background(source, chosen, rule=rule, universe_names=universe_names, universe_label=label,
                               jaspar_release=release, pseudocount=pseudocount, background=background,
                               p_threshold=p_threshold, min_rel_score=min_rel_score, mask_lowercase=mask_lowercase,
                               jobs=jobs, cache=cache)
-        query_windows = fetch_windows(source, query_promoters)
+        query_windows, query_whole = fetch_windows(source, query_promoters)
         query = score_promoters([g.id for g, _ in query_promoters], [g.name for g, _ in query_promoters],
-                                query_windows, bg.model, jobs=jobs, label="query")
+                                query_windows, bg.model, jobs=jobs, label="query", composition=query_whole)
         source_facts = tuple((f"source_{k}" if not k.startswith("source") else k, str(v))
                              for k, v in source.provenance().items())
     finally:

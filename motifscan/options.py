@@ -236,8 +236,10 @@ class GenomeSpec:
                              help="Do not read or write the Ensembl cache.")
     offline: bool = option(False, "--offline", kind="flag", help="Answer from the cache only; name the genes it lacks.")
 
-    def open(self):
-        """The :class:`~motifscan.sources.GeneSource` this spec names."""
+    def open(self, memo: bool = False):
+        """The :class:`~motifscan.sources.GeneSource` this spec names. ``memo``: a local genome's parsed GTF and file
+        checksums are remembered in the cache directory (unless ``use_cache`` is off; see
+        :mod:`motifscan.sources.memo`)."""
         if self.genome is None:
             if self.annotation is not None:
                 raise UsageError("--annotation needs --genome FASTA")
@@ -258,7 +260,12 @@ class GenomeSpec:
         for path in (self.genome, self.annotation):
             if not Path(path).exists():
                 raise UsageError(f"no such file: {path}")
-        return LocalGenomeSource(self.genome, self.annotation, self.cache_dir)
+        memo_dir = None
+        if memo and self.use_cache:
+            from motifscan.sources.cache import default_cache_dir
+
+            memo_dir = (Path(self.cache_dir) if self.cache_dir is not None else default_cache_dir()) / "local-memo"
+        return LocalGenomeSource(self.genome, self.annotation, self.cache_dir, memo_dir=memo_dir)
 
 
 def field_names(dataclass_type: type) -> tuple[str, ...]:

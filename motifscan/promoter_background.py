@@ -2,7 +2,8 @@
 
 Flow: a gene source (local FASTA + GTF, the demo genome, or Ensembl REST) -> the universe of genes (default: every
 protein-coding gene of the source; or the genes of a user's file) -> promoter windows cut by the query's rule
-(:func:`motifscan.promoters.promoters_for_gene`; 0-based half-open) -> forward-strand sequences -> per-gene best
+(:func:`motifscan.promoters.promoters_for_gene`; 0-based half-open) -> forward-strand sequences (each transcript's own
+window scanned, by ``scan``'s rule for merged promoters; the merged promoter for GC and CpG) -> per-gene best
 scores, sites, GC and CpG (:func:`motifscan.best_scores.score_promoters`) -> a :class:`Background`.
 
 The cache. A background's scan results are stored in ``<cache dir>/backgrounds/<sha256 of the key>.npz``, the key
@@ -33,6 +34,7 @@ import numpy as np
 
 from motifscan.background import background_from_codes, is_auto, parse_background
 from motifscan.best_scores import (
+    FLOOR_EXPECTED_WINDOWS,
     PromoterScores,
     ScoringModel,
     score_promoters,
@@ -47,7 +49,7 @@ from motifscan.sources.cache import default_cache_dir, make_private_dirs
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: merged promoters scored by scan's window rule
 """Bumped whenever what is stored, or how it is computed, changes: older entries then no longer match."""
 
 DEFAULT_UNIVERSE = "protein_coding"
@@ -137,15 +139,21 @@ def gene_promoters(source: Any, genes: Sequence[Gene], rule: PromoterRule,
     return out
 
 
-def fetch_windows(source: Any, promoters: Sequence[tuple[Gene, list[Promoter]]]) -> list[list[str]]:
-    """Forward-strand sequences of each gene's promoter windows (one fetch for all)."""
-    regions = [p.region for _, ps in promoters for p in ps]
-    sequences = source.fetch_sequences(regions)
-    out, i = [], 0
+def fetch_windows(source: Any, promoters: Sequence[tuple[Gene, list[Promoter]]]) -> tuple[list[list[str]],
+                                                                                          list[list[str]]]:
+    """``(scored, whole)`` per gene: the forward-strand sequences of its transcripts' own windows (what
+    :func:`motifscan.best_scores.score_promoters` scans, by ``scan``'s rule for merged promoters) and of its
+    promoters, merged windows whole (for GC, CpG and an ``auto`` letter background, as ``scan`` counts them). One
+    fetch for all; the own windows are cut from their promoter's sequence (0-based half-open offsets)."""
+    sequences = source.fetch_sequences([p.region for _, ps in promoters for p in ps])
+    scored, whole, i = [], [], 0
     for _, ps in promoters:
-        out.append(list(sequences[i : i + len(ps)]))
+        merged = list(sequences[i : i + len(ps)])
         i += len(ps)
-    return out
+        whole.append(merged)
+        scored.append([text[w.start - p.region.start : w.end - p.region.start] for p, text in zip(ps, merged)
+                       for w in (p.windows if len(p.windows) > 1 else (p.region,))])
+    return scored, whole
 
 
 def motif_digest(motifs: Sequence[Motif]) -> str:
@@ -167,7 +175,7 @@ def cache_key(identity: dict[str, str], universe: str, rule: PromoterRule, motif
             "jaspar_release": jaspar_release, "pseudocount": repr(float(pseudocount)), "background": background,
             "p_threshold": repr(float(p_threshold)),
             "min_rel_score": None if min_rel_score is None else repr(float(min_rel_score)),
-            "mask_lowercase": bool(mask_lowercase), "floor_expected_windows": 5.0}
+            "mask_lowercase": bool(mask_lowercase), "floor_expected_windows": FLOOR_EXPECTED_WINDOWS}
 
 
 class BackgroundCache:
@@ -282,9 +290,16 @@ def build_background(source: Any, motifs: Sequence[Motif], *, rule: PromoterRule
                     min_rel_score, mask_lowercase)
     length = rule.upstream + rule.downstream
     stored = cache.load(key) if cache is not None else None
+    model = None
     if stored is not None:
         scores, letters = stored
-        model = scoring_model(motifs, letters, pseudocount, p_threshold, length, mask_lowercase, min_rel_score)
+        try:  # the entry's thresholds, not the exact distributions of every matrix again
+            model = scoring_model(motifs, letters, pseudocount, p_threshold, length, mask_lowercase, min_rel_score,
+                                  known=scores)
+        except ValueError as error:
+            log.warning("background cache entry %s is stale (%s): rebuilding it", cache.path(key) if cache else "",
+                        error)
+    if model is not None:
         log.info("background: %d promoters from the cache (%s)", len(scores), cache.path(key) if cache else "")
         from_cache = True
     else:
@@ -293,11 +308,11 @@ def build_background(source: Any, motifs: Sequence[Motif], *, rule: PromoterRule
         if not promoters:
             raise NoGenesError(f"the background ({universe_label}) holds no gene with a promoter window")
         log.info("background: %d promoters of %s genes", len(promoters), universe_label)
-        windows = fetch_windows(source, promoters)
-        letters = letter_background(background, windows, mask_lowercase)
+        windows, whole = fetch_windows(source, promoters)
+        letters = letter_background(background, whole, mask_lowercase)
         model = scoring_model(motifs, letters, pseudocount, p_threshold, length, mask_lowercase, min_rel_score)
         scores = score_promoters([g.id for g, _ in promoters], [g.name for g, _ in promoters], windows, model,
-                                 jobs=jobs)
+                                 jobs=jobs, composition=whole)
         if cache is not None:
             cache.store(key, scores, letters)
         from_cache = False

@@ -4,9 +4,11 @@ Every matrix is scanned on both strands, the minus strand with its reverse compl
 its own. A strand matrix goes down one of two vectorized paths, chosen when the scanner is built by a cost model;
 both end in an exact float64 rescoring, so the path changes the speed, never the result.
 
-K-mer index (most matrices at p <= 1e-4). A strand matrix gets a block of k consecutive columns (k = 8; 4 for
-widths 4 to 7; the whole matrix below 4), at the offset that should filter best. A window can reach the threshold
-only if the score of its k-mer in the block plus the best possible score of the other columns does. The k-mers that
+K-mer index (most matrices at p <= 1e-4). A strand matrix gets a block of k = 8 consecutive columns, at the offset
+that should filter best (a matrix of width 4 to 7: its whole width, then don't-care columns that score 0, so that its
+filter is its exact score, with a fallback by its first 4 columns for windows followed by a letter not A, C, G, T or
+by the end; narrower than 4: k is its width). A window can reach the threshold only if the score of its k-mer in the
+block plus the best possible score of the other columns does. The k-mers that
 pass are enumerated once (meet in the middle: the block's two halves of 4**(k/2) words each, joined by a sorted
 search, vectorized over all matrices) into an inverted index: k-mer -> (strand matrix, exact block score) entries.
 Scanning a chunk then costs a k-mer code per position (letters read as base-5 digits: uint8 2-letter numbers, then
@@ -51,7 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
-from motifscan.encoding import INVALID
+from motifscan.encoding import INVALID, JoinedCodes
 from motifscan.motifs import reverse_complement_matrix
 
 FLOAT32_TOLERANCE = 1e-3
@@ -130,11 +132,14 @@ class Candidates:
 
 @dataclass(frozen=True)
 class _KmerIndex:
-    """Inverted index of the strand matrices filtered by k-mers of length ``k``.
+    """Inverted index of the strand matrices filtered by k-mers of length ``k`` (8, or 1 to 3 for matrices that
+    narrow).
 
     A word of j <= 4 letters has the code of its letters in base 4 (first letter most significant), or ``4**j`` when
-    one of them is not A, C, G, T. The index's key of a k-mer is its code for k <= 4, and for k > 4 the code of its
-    first 4 letters times ``4**(k - 4) + 1`` plus the code of the rest. ``nonempty[key]``: the key has entries;
+    one of them is not A, C, G, T. The index's key of a k-mer is its code for k < 4, and for k = 8 the code of its
+    first 4 letters times 257 plus the code of the other 4. A matrix of width 4 to 7 is indexed at once by 8-mers
+    (its whole width, then don't-care letters) and, at the keys whose second 4-mer is invalid (code 256), by its first
+    4 columns. ``nonempty[key]``: the key has entries;
     ``count[key]`` entries from ``start[key]`` pass the filter: ``slot`` (int64, the strand matrix's first rescoring
     slot) and ``score`` (float64, the exact score of the k-mer in the block).
     """
@@ -217,11 +222,12 @@ class Scanner:
         best = padded.max(axis=1)  # (n, W + 4), 0 past the width
         spread = best - padded.mean(axis=1)  # how far an average letter falls below the best: information
         allowed = best.sum(axis=1) - self._thresholds + PRUNE_MARGIN  # the total deficit a hit can have
-        # k-mers of 8 letters, 4 for matrices narrower than 8 (4-mers are computed anyway, for the rescoring)
-        kmer_len = np.where(widths >= INDEX_K, INDEX_K, np.minimum(widths, 4))
+        # k-mers of 8 letters; a matrix of width 4 to 7 takes its whole width and don't-care letters after it (its
+        # columns past the width are 0 in ``padded``): the filter is then its exact score. Narrower: its width.
+        kmer_len = np.where(widths >= 4, INDEX_K, widths)
         offset = np.zeros(n_strands, dtype=np.int64)  # of the k-mer block
         indexed = np.zeros(n_strands, dtype=bool)
-        found = []
+        found = []  # (k, strand, code, block score, tail): k-mers that pass; tail: of a 4-mer, for the fallback
         if index_fraction is None or index_fraction > 0:
             for k in np.unique(kmer_len):
                 members = np.flatnonzero(kmer_len == k)
@@ -235,10 +241,36 @@ class Scanner:
                 else:
                     keep = fraction <= index_fraction
                 indexed[members[keep]] = True
-                found.append((int(k), _passing_kmers(halves, counts, keep, members)))
+                found.append((int(k), *_passing_kmers(halves, counts, keep, members), False))
+                narrow = members[keep & (widths[members] < INDEX_K)]
+                if k == INDEX_K and len(narrow):
+                    # the fallback of the narrow ones, for windows whose don't-care letters hold one not A, C, G, T
+                    # (an N after the window, the end of the sequence): their first 4 columns, then rescoring
+                    halves = _block_halves(padded, narrow, np.zeros(len(narrow), np.int64), 4)
+                    counts = _passing_counts(halves, allowed[narrow])
+                    found.append((4, *_passing_kmers(halves, counts, np.ones(len(narrow), bool), narrow), True))
         self._strand_offset = offset
-        self._build_block_slots(padded, best, spread, np.flatnonzero(indexed), offset, kmer_len)
-        self._indexes = [_make_index(k, entries, self._first_slot) for k, entries in found]
+        # rescoring chains: one per indexed strand matrix, and one per narrow one's fallback (blocks after column 4)
+        chain_strand = np.concatenate([np.flatnonzero(indexed), np.flatnonzero(indexed & (widths < INDEX_K)
+                                                                                & (kmer_len == INDEX_K))])
+        n_main = int(indexed.sum())
+        chain_left = offset[chain_strand]
+        chain_right = chain_left + np.where(np.arange(len(chain_strand)) < n_main, kmer_len[chain_strand], 4)
+        first = self._build_block_slots(padded, best, spread, chain_strand, chain_left, chain_right)
+        main_slot = np.full(n_strands, -1, dtype=np.int64)
+        main_slot[chain_strand[:n_main]] = first[:n_main]
+        tail_slot = np.full(n_strands, -1, dtype=np.int64)
+        tail_slot[chain_strand[n_main:]] = first[n_main:]
+        by_k: dict[int, list[tuple]] = {}
+        for k, strand, code, score, tail in found:
+            if tail:  # key: the 4-mer x 257 + 256 (the k-mer's second 4-mer holds a letter not A, C, G, T)
+                entry = (INDEX_K, np.take(tail_slot, strand), code * 257 + 256, score)
+            elif k == INDEX_K:  # key: first 4-mer x 257 + second 4-mer
+                entry = (k, np.take(main_slot, strand), (code >> 8) * 257 + (code & 255), score)
+            else:
+                entry = (k, np.take(main_slot, strand), code, score)
+            by_k.setdefault(entry[0], []).append(entry[1:])
+        self._indexes = [_make_index(k, parts) for k, parts in sorted(by_k.items())]
         self._indexes = [index for index in self._indexes if len(index.slot)]
         self._max_offset = int(offset[indexed].max()) if indexed.any() else 0
         self._build_dense(padded, np.flatnonzero(~indexed))
@@ -246,21 +278,21 @@ class Scanner:
         self.dense_strands = int((~indexed).sum())
 
     def _build_block_slots(self, padded: np.ndarray, best: np.ndarray, spread: np.ndarray, strands: np.ndarray,
-                           offset: np.ndarray, kmer_len: np.ndarray) -> None:
-        """Rescoring slots of the indexed strand matrices, one per 4-column block outside the k-mer block, most
-        informative block first, in flat arrays: ``_slot_shift`` (where the block starts, from the k-mer's start),
-        ``_block_terms[257 * slot + code]`` (the exact score of each 4-mer code; code 256, a letter not A, C, G, T:
-        -inf), ``_slot_bound`` (the score a window must have after the block: the threshold less what the blocks
-        after it can add at best), ``_slot_last``, ``_slot_strand``. A matrix that its k-mer block covers gets one slot
-        whose table is all 0.
+                           left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Rescoring chains, one per row of ``strands`` (strand matrices; a matrix may have several chains) whose
+        filter block covers its columns [left, right) (right may pass its width: don't-care columns), each a slot per
+        4-column block outside that block, most informative block first, in flat arrays: ``_slot_shift`` (where the
+        block starts, from the k-mer's start), ``_block_terms[257 * slot + code]`` (the exact score of each 4-mer
+        code; code 256, a letter not A, C, G, T: -inf), ``_slot_bound`` (the score a window must have after the
+        block: the threshold less what the blocks after it can add at best), ``_slot_last``, ``_slot_strand``. A
+        chain whose filter block covers its matrix gets one slot whose table is all 0. Returns each chain's first
+        slot, shape (len(strands),).
 
         The blocks cover the columns left of the k-mer block from column 0 by fours, and those right of it likewise,
         the last one shifted left to end at the matrix's last column; a block's columns already covered score 0."""
         widths = self._strand_width[strands]
-        left = offset[strands]
-        right = left + kmer_len[strands]
         n_left = -(-left // 4)
-        n_right = -(-(widths - right) // 4)
+        n_right = np.maximum(-(-(widths - right) // 4), 0)
         n_blocks = np.maximum(n_left + n_right, 1)
         owner = np.repeat(np.arange(len(strands)), n_blocks)
         i = np.arange(len(owner)) - np.repeat(np.cumsum(n_blocks) - n_blocks, n_blocks)  # block number in its matrix
@@ -287,13 +319,12 @@ class Scanner:
         after = np.cumsum(block_best[::-1])[::-1] - block_best  # best score of the blocks after, in its matrix
         after -= np.repeat(after[first + n_blocks - 1], n_blocks)
         threshold = self._thresholds[s]
-        self._first_slot = np.full(len(self._thresholds), -1, dtype=np.int64)
-        self._first_slot[strands] = first
-        self._slot_shift = np.where(null, 0, start - offset[s]).astype(np.int64)
+        self._slot_shift = np.where(null, 0, start - left[owner]).astype(np.int64)  # owner is sorted: order keeps it
         self._slot_bound = np.where(last, threshold - SCORE_EPSILON, threshold - SCORE_EPSILON - PRUNE_MARGIN - after)
         self._slot_last = last
         self._slot_strand = s.astype(np.int64)
         self._block_terms = tables.ravel()
+        return first
 
     def _build_dense(self, padded: np.ndarray, strands: np.ndarray) -> None:
         """Products of the dense strand matrices, and their exact terms for the rescoring: ``_dense_terms[(row * W +
@@ -326,10 +357,14 @@ class Scanner:
     def scan_many(self, codes_list: list[np.ndarray], on_chunk: Callable[[int, int], None] | None = None) -> Candidates:
         """:meth:`scan` of several sequences in one pass; ``target`` says which sequence each candidate is in.
         ``on_chunk(done, total)`` is called as chunks of work finish (for progress bars)."""
-        codes, starts = _join(codes_list)
-        strand, window, score = self._scan_joined(codes, on_chunk)
-        target = np.searchsorted(starts, window, side="right") - 1
-        return Candidates(np.take(self._strand_motif, strand), window - np.take(starts, target),
+        return self.scan_joined(_join(codes_list), on_chunk)
+
+    def scan_joined(self, joined: JoinedCodes, on_chunk: Callable[[int, int], None] | None = None) -> Candidates:
+        """:meth:`scan_many` of sequences already joined (:func:`motifscan.encoding.encode_joined`): ``start`` is
+        0-based in the candidate's sequence, ``target`` its index in ``joined``."""
+        strand, window, score = self._scan_joined(joined.codes, on_chunk)
+        target = joined.target_of(window)
+        return Candidates(np.take(self._strand_motif, strand), window - np.take(joined.starts, target),
                           np.take(self._strand_minus, strand), score, target.astype(np.int64))
 
     def _scan_joined(self, codes: np.ndarray, on_chunk: Callable[[int, int], None] | None = None
@@ -381,11 +416,9 @@ class Scanner:
             for a in range(first, last, _SUB_CHUNK):
                 b = min(a + _SUB_CHUNK, last)
                 keys = work.get("keys", b - a, np.intp)
-                if index.k == 8:  # key: first 4-mer x 257 + second 4-mer (see _KmerIndex)
+                if index.k == INDEX_K:  # key: first 4-mer x 257 + second 4-mer (see _KmerIndex)
                     np.multiply(quads[a - origin : b - origin], 257, out=keys, dtype=np.intp)
                     np.add(keys, quads[a - origin + 4 : b - origin + 4], out=keys)
-                elif index.k == 4:
-                    keys[:] = quads[a - origin : b - origin]
                 else:
                     keys = _word_codes(codes, a, b - a, index.k)
                 hit = np.flatnonzero(np.take(index.nonempty, keys, out=work.get("flags", b - a, bool), mode="clip"))
@@ -505,21 +538,22 @@ class Scanner:
         return self.scored_windows_many([codes])[0]
 
     def scored_windows_many(self, codes_list: list[np.ndarray]) -> np.ndarray:
-        """:meth:`scored_windows` of each sequence; shape (n_sequences, n_matrices), int64. From the runs of A, C, G, T
-        letters of the joined sequences (the separators cut them): a run of length r holds r - w + 1 windows of width
-        w."""
-        counts = np.zeros((len(codes_list), len(self.widths)), dtype=np.int64)
-        if not codes_list:
+        """:meth:`scored_windows` of each sequence; shape (n_sequences, n_matrices), int64."""
+        return self.scored_windows_joined(_join(codes_list))
+
+    def scored_windows_joined(self, joined: JoinedCodes) -> np.ndarray:
+        """:meth:`scored_windows_many` of sequences already joined; shape (len(joined), n_matrices), int64. From the
+        runs of A, C, G, T letters (the separators cut them): a run of length r holds r - w + 1 windows of width w."""
+        counts = np.zeros((len(joined), len(self.widths)), dtype=np.int64)
+        if not len(joined):
             return counts
-        codes, starts = _join(codes_list)
-        run_start, run_length = _valid_runs(codes)
-        run_target = np.searchsorted(starts, run_start, side="right") - 1
+        run_start, run_length = _valid_runs(joined.codes)
+        run_target = joined.target_of(run_start)
         for width in np.unique(self.widths):
             per_run = np.maximum(run_length - width + 1, 0)
-            column = np.bincount(run_target, weights=per_run, minlength=len(codes_list))
+            column = np.bincount(run_target, weights=per_run, minlength=len(joined))
             counts[:, self.widths == width] = np.rint(column).astype(np.int64)[:, None]
         return counts
-
 
 # ---------------------------------------------------------------------------------------------------------- helpers
 
@@ -548,18 +582,18 @@ def _blas_threads(limit: int | None):
     return threadpool_limits(limits=limit, user_api="blas")
 
 
-def _join(codes_list: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _join(codes_list: list[np.ndarray]) -> JoinedCodes:
     """One code array holding every sequence, one INVALID between two, and the start of each sequence in it."""
     lengths = np.array([len(c) for c in codes_list], dtype=np.int64)
     starts = np.zeros(len(codes_list), dtype=np.int64)
     if len(codes_list) == 1:
-        return np.ascontiguousarray(codes_list[0], dtype=np.uint8), starts
+        return JoinedCodes(np.ascontiguousarray(codes_list[0], dtype=np.uint8), starts, lengths)
     if len(codes_list) > 1:
         starts[1:] = np.cumsum(lengths + 1)[:-1]
     joined = np.full(int(lengths.sum()) + max(len(codes_list) - 1, 0), INVALID, dtype=np.uint8)
     for start, codes in zip(starts, codes_list):
         joined[start : start + len(codes)] = codes
-    return joined, starts
+    return JoinedCodes(joined, starts, lengths)
 
 
 def _base5_table(j: int) -> np.ndarray:
@@ -675,7 +709,7 @@ def _best_blocks(padded: np.ndarray, widths: np.ndarray, allowed: np.ndarray, k:
     zero = np.zeros((len(padded), 1))
     mean = np.concatenate([zero, np.cumsum(deficit.mean(axis=1), axis=1)], axis=1)
     var = np.concatenate([zero, np.cumsum(deficit.var(axis=1), axis=1)], axis=1)
-    n_offsets = int(widths.max()) - k + 1 if len(widths) else 1
+    n_offsets = max(int(widths.max()) - k + 1, 1) if len(widths) else 1  # narrower than k: offset 0
     mean = mean[:, k : k + n_offsets] - mean[:, :n_offsets]  # (n, offsets): block at each offset
     var = var[:, k : k + n_offsets] - var[:, :n_offsets]
     z = (allowed[:, None] - mean) / np.sqrt(var + 1e-12)
@@ -730,19 +764,15 @@ def _passing_kmers(halves: tuple, counts: np.ndarray, keep: np.ndarray,
     return strands[row], code, score1[row, word1] + score2[row, word2]
 
 
-def _make_index(k: int, entries: tuple, first_slot: np.ndarray) -> _KmerIndex:
-    strand, code, score = entries
-    if k > 4:  # key: code of the first 4 letters x (4**(k - 4) + 1) + code of the rest (see _KmerIndex)
-        rest = 4 ** (k - 4)
-        code = (code // rest) * (rest + 1) + code % rest
-        size = 257 * (rest + 1)
-    else:
-        size = 4 ** k + 1
-    order = np.argsort(code.astype(np.uint32), kind="stable")
-    strand, code, score = strand[order], code[order], score[order]
-    count = np.bincount(code, minlength=size).astype(np.int64)  # invalid keys: no entry
+def _make_index(k: int, parts: list[tuple]) -> _KmerIndex:
+    """The index of k-mer entries given as parts of (first rescoring slot, key, block score) arrays."""
+    slot, key, score = (np.concatenate([part[i] for part in parts]) for i in range(3))
+    size = 257 * 257 if k == INDEX_K else 4 ** k + 1  # see _KmerIndex
+    order = np.argsort(key, kind="stable")
+    slot, key, score = slot[order], key[order], score[order]
+    count = np.bincount(key, minlength=size).astype(np.int64)  # invalid keys: no entry
     start = np.cumsum(count) - count
-    return _KmerIndex(k, count > 0, count, start, first_slot[strand], score)
+    return _KmerIndex(k, count > 0, count, start, slot, score)
 
 
 def _valid_runs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -37,17 +37,12 @@ from typing import cast
 import numpy as np
 
 from motifscan import __version__
-from motifscan.allele_scores import (
-    EditBatch,
-    alternate_rows,
-    best_windows,
-    reference_rows,
-    window_letters,
-)
+from motifscan.allele_scores import EditBatch, alternate_rows, best_windows, reference_rows, window_letters
 from motifscan.background import is_auto, parse_background
 from motifscan.encoding import reverse_complement
 from motifscan.errors import GenomeError, UsageError
 from motifscan.model import Motif, Region
+from motifscan.options import GenomeSpec, PromoterOptions, ScanOptions
 from motifscan.pvalues import TIE_EPS_BITS, ScoreDistribution
 from motifscan.variant_io import (
     SKIP_REASONS,
@@ -72,8 +67,8 @@ VARIANT_COLUMNS = (
 
 EFFECTS = ("lost", "gained", "weaker", "stronger", "unchanged")
 
-BATCH_VARIANTS = 20_000
-"""Variants scored per batch when streaming a whole VCF (bounded memory)."""
+BATCH_VARIANTS = 50_000
+"""Records read per batch when streaming a whole VCF (bounded memory)."""
 
 MISMATCH_FAIL_FRACTION = 0.5
 """Fail (with an assembly hint) when more than this share of the checked variants have a REF that differs from
@@ -81,6 +76,8 @@ the genome."""
 
 _WARN_MISMATCHES = 20  # per-variant REF warnings before they are summarised
 _ROWS_PER_CHUNK = 50_000  # rows formatted at once by the TSV writer
+_BED_TRACK = 'track name="motifscan-variants" description="motif sites changed by variants" useScore=1\n'
+_KEEP_GRIDS_MOTIFS = 64  # up to this many matrices keep their p-value grids between batches (a few MB each)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -132,7 +129,7 @@ class VariantResult:
         bases), name ``VARIANT|REF>ALT|MOTIF_NAME|ALLELE|EFFECT`` (ALLELE: ref or alt, the site's allele), score
         ``min(1000, round(-100 log10 p))`` of that allele's p-value, strand the motif's."""
         if track:
-            yield 'track name="motifscan-variants" description="motif sites changed by variants" useScore=1\n'
+            yield _BED_TRACK
         yield "".join(line + "\n" for line in _comment_lines(self.provenance))
         yield "".join(line + "\n" for line in _bed_rows(self.columns))
 
@@ -276,6 +273,7 @@ class _Model:
     p_threshold: float
     mask_lowercase: bool
     background: np.ndarray
+    keep_grids: bool  # few matrices: keep their p-value grids from batch to batch (streamed runs)
 
     @classmethod
     def build(cls, motifs: Sequence[Motif], settings, background: np.ndarray) -> _Model:
@@ -298,8 +296,7 @@ class _Model:
                                  for d in distributions])
         thresholds = np.maximum(thresholds, rel_cuts)
         return cls(list(motifs), matrices, distributions, thresholds, rel_cuts, settings.p_threshold,
-                   settings.mask_lowercase,
-                   background)
+                   settings.mask_lowercase, background, len(motifs) <= _KEEP_GRIDS_MOTIFS)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -317,13 +314,6 @@ class _Placed:
     hi: np.ndarray
     gene_name: list[str]
     tss_rel_pos: np.ndarray  # 0 = none
-
-
-def _subset(placed: _Placed, first: int, last: int) -> _Placed:
-    """Variants ``first`` to ``last`` of a placement (same pool)."""
-    return _Placed(placed.variants[first:last], placed.genome_chrom[first:last], placed.pool_offset[first:last],
-                   placed.lo[first:last], placed.hi[first:last], placed.gene_name[first:last],
-                   placed.tss_rel_pos[first:last])
 
 
 class _RefCheck:
@@ -516,15 +506,15 @@ def _score_placed(placed: _Placed, pool: np.ndarray, model: _Model) -> dict[str,
     if not placed.variants:
         return _empty_columns()
     batch, _ = _edit_batch(placed, pool)
-    best = best_windows(batch, model.log_odds, model.mask_lowercase)
-    top = np.maximum(best.ref_score, best.alt_score)
-    e, m, s = np.nonzero(top >= model.thresholds[None, :, None] - TIE_EPS_BITS)
-    ref_score, alt_score = best.ref_score[e, m, s], best.alt_score[e, m, s]
+    found = best_windows(batch, model.log_odds, model.thresholds - TIE_EPS_BITS, model.mask_lowercase)
+    e, m, s = found.edit, found.matrix, found.strand
+    ref_score, alt_score = found.ref_score, found.alt_score
     ref_p, alt_p = np.ones(e.size), np.ones(e.size)
-    for k in np.unique(m).tolist():
+    for k in np.unique(m).tolist():  # one call per matrix: its grids are built once for all its rows
         rows = np.flatnonzero(m == k)
         both = model.distributions[k].pvalues(np.concatenate([ref_score[rows], alt_score[rows]]))
-        model.distributions[k].release()
+        if not model.keep_grids:
+            model.distributions[k].release()
         ref_p[rows], alt_p[rows] = both[: rows.size], both[rows.size :]
     cut = model.rel_cuts[m] - TIE_EPS_BITS  # an allele passes with p <= threshold and, if asked, the rel score
     ref_pass = (ref_p <= model.p_threshold) & (ref_score >= cut)
@@ -538,17 +528,16 @@ def _score_placed(placed: _Placed, pool: np.ndarray, model: _Model) -> dict[str,
     alt_score = np.where(np.isfinite(alt_score), alt_score, np.nan)
     e, m, s = e[keep], m[keep], s[keep]
     ref_score, alt_score, ref_p, alt_p = ref_score[keep], alt_score[keep], ref_p[keep], alt_p[keep]
-    ref_offset, alt_offset = best.ref_offset[e, m, s], best.alt_offset[e, m, s]
+    ref_offset, alt_offset = found.ref_offset[keep], found.alt_offset[keep]
     widths = np.array([model.log_odds[k].shape[1] for k in range(len(model.motifs))], dtype=np.int64)[m]
     ref_seq, alt_seq, ref_forward, alt_forward = _window_texts(batch, e, widths, ref_offset, alt_offset, s)
     with np.errstate(invalid="ignore"):
         delta = alt_score - ref_score
     use_alt = np.nan_to_num(alt_score, nan=-np.inf) > np.nan_to_num(ref_score, nan=-np.inf)  # the stronger frames it
-    frames = [(int(a), "alt", pa) if u else (int(r), "ref", pr)
-              for u, a, r, pa, pr in zip(use_alt.tolist(), alt_offset.tolist(), ref_offset.tolist(),
-                                         alt_p.tolist(), ref_p.tolist())]
     words = [af if u else rf for u, af, rf in zip(use_alt.tolist(), alt_forward, ref_forward)]
-    delta_p = _delta_p_values(model, batch, e, m, s, frames, words, widths, np.where(use_alt, alt_score, ref_score))
+    delta_p = _delta_p_values(model, batch, e, m, s, use_alt, np.where(use_alt, alt_offset, ref_offset),
+                              np.where(use_alt, alt_p, ref_p), words, widths,
+                              np.where(use_alt, alt_score, ref_score))
     spans = _site_spans(batch, placed, e, widths, ref_offset, alt_offset)
     v = placed.variants
     effect = np.where(ref_pass & ~alt_pass, "lost", np.where(alt_pass & ~ref_pass, "gained", np.where(
@@ -631,51 +620,73 @@ def _site_spans(batch: EditBatch, placed: _Placed, e, widths, ref_offset, alt_of
     }
 
 
-def _delta_p_values(model: _Model, batch: EditBatch, e, m, s, offsets, words, widths, scores) -> np.ndarray:
+def _delta_p_values(model: _Model, batch: EditBatch, e: np.ndarray, m: np.ndarray, s: np.ndarray,
+                    use_alt: np.ndarray, offset: np.ndarray, own_p: np.ndarray, words: list[str],
+                    widths: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """See the module docstring: P(R >= r) over the columns of the stronger allele's best window that the edit
-    leaves alone. ``offsets``: per row (window offset in its row, "ref"/"alt", that allele's p-value); ``words``:
-    the window's forward letters; ``scores``: that allele's score. Rows sharing a matrix, strand and set of untouched
-    columns share one score distribution (one call)."""
+    leaves alone. Per row (all (r,)): edit ``e``, matrix ``m``, strand ``s``, whether the alternate allele frames it
+    (``use_alt``), that window's ``offset`` in its row, that allele's p-value ``own_p`` and ``scores``, the
+    window's forward letters ``words`` and matrix ``widths``. The untouched columns of every row are found at once
+    (one (r, max width) mask); rows sharing a matrix, strand and set of untouched columns share one score
+    distribution (one call per set, the loop's only Python step), so the work follows the distinct column patterns,
+    not the rows."""
     from motifscan.encoding import encode
     from motifscan.motifs import reverse_complement_matrix
 
     out = np.full(e.size, np.nan)
-    groups: dict[tuple[int, int, tuple[int, ...]], list[tuple[int, float]]] = {}
-    for i in range(e.size):  # per reported row (not per window): which columns are untouched, and their score
-        width, offset, row = int(widths[i]), int(offsets[i][0]), int(e[i])
-        if offset < 0 or not math.isfinite(float(scores[i])):
-            continue
-        edited = _edited_positions(batch, row, width - 1, offsets[i][1])
-        untouched = tuple(j for j in range(width) if offset + j not in edited)
-        if len(untouched) == width:
-            out[i] = float(offsets[i][2])  # no edited base in the window: the allele's own p-value
-            continue
-        if not untouched:
-            out[i] = 1.0  # nothing in the window is random
-            continue
-        matrix = model.log_odds[int(m[i])]
-        if s[i] == 1:
-            matrix = reverse_complement_matrix(matrix)
-        codes = encode(words[i])
-        observed = float(matrix[codes[list(untouched)], list(untouched)].sum())
-        groups.setdefault((int(m[i]), int(s[i]), untouched), []).append((i, observed))
-    for (motif, strand, untouched), members in groups.items():  # one distribution per column set
-        matrix = model.log_odds[motif] if strand == 0 else reverse_complement_matrix(model.log_odds[motif])
-        distribution = ScoreDistribution(matrix[:, list(untouched)], model.background)
-        rows = np.array([i for i, _ in members])
-        out[rows] = distribution.pvalues(np.array([r for _, r in members]))
+    rows = np.flatnonzero((offset >= 0) & np.isfinite(scores))
+    if rows.size == 0:
+        return out
+    column = np.arange(int(widths.max()))[None, :]
+    width, edit = widths[rows][:, None], e[rows]
+    flank = width - 1
+    row_pos = offset[rows][:, None] + column  # the window's columns as positions in the allele's row
+    n_del, n_ins = batch.n_del[edit][:, None], batch.n_ins[edit][:, None]
+    length = np.where(use_alt[rows][:, None], n_ins, n_del)  # the allele's own bases: row [flank, flank + length)
+    edited = (column < width) & (row_pos >= flank) & (row_pos < flank + length)
+    if batch.inserted.shape[1]:  # substitutions: only the changed bases are the edit's (an MNV may keep some)
+        inside = np.clip(row_pos - flank, 0, batch.inserted.shape[1] - 1)
+        ref = batch.pool[np.clip(batch.base[edit][:, None] + inside, 0, batch.pool.size - 1)]
+        alt = np.take_along_axis(batch.inserted[edit], inside, axis=1)
+        edited &= (n_del != n_ins) | ((ref | 0x20) != (alt | 0x20))  # case-blind: soft-masked reference letters
+    untouched = (column < width) & ~edited
+    count = untouched.sum(axis=1)
+    whole = count == width[:, 0]
+    out[rows[whole]] = own_p[rows[whole]]  # no edited base in the window: the allele's own p-value
+    out[rows[count == 0]] = 1.0  # nothing in the window is random
+    local = np.flatnonzero(~whole & (count > 0))
+    if local.size == 0:
+        return out
+    strand = s[rows[local]]
+    pattern = untouched[local]
+    b = model.background
+    if b[0] == b[3] and b[1] == b[2]:  # complement-symmetric background: a - strand set is the + strand's mirror
+        mirror = np.where(column < width[local], width[local] - 1 - column, column)
+        pattern = np.where(strand[:, None] == 1, np.take_along_axis(pattern, mirror, axis=1), pattern)
+        strand = np.zeros_like(strand)
+    keys = np.concatenate([m[rows[local]][:, None], strand[:, None],
+                           np.packbits(pattern, axis=1).astype(np.int64)], axis=1)
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    order = np.argsort(inverse.ravel(), kind="stable")
+    bounds = np.searchsorted(inverse.ravel()[order], np.arange(unique.shape[0] + 1))
+    for g in range(unique.shape[0]):  # one distribution per (matrix, [strand,] untouched columns)
+        group = order[bounds[g] : bounds[g + 1]]
+        motif, frame = int(unique[g, 0]), int(unique[g, 1])
+        columns = np.flatnonzero(pattern[group[0]])
+        plus = model.log_odds[motif]
+        distribution = ScoreDistribution((plus if frame == 0 else reverse_complement_matrix(plus))[:, columns],
+                                         model.background)
+        for on_minus in (False, True):  # the site's own letters, scored on its own strand's matrix and columns
+            members = local[group[(s[rows[local[group]]] == 1) == on_minus]]
+            if members.size == 0:
+                continue
+            matrix = reverse_complement_matrix(plus) if on_minus else plus
+            codes = encode("".join(words[i] for i in rows[members].tolist())).reshape(members.size, plus.shape[1])
+            own = untouched[members]  # (members, max width); equal rows within a strand
+            picked = np.flatnonzero(own[0])
+            observed = matrix[codes[:, picked], picked[None, :]].sum(axis=1)
+            out[rows[members]] = distribution.pvalues(observed)
     return out
-
-
-def _edited_positions(batch: EditBatch, i: int, flank: int, allele: str) -> set[int]:
-    """Row positions holding the edit's own bases in ``allele``'s row: for substitutions the changed bases only."""
-    n_del, n_ins = int(batch.n_del[i]), int(batch.n_ins[i])
-    if n_del != n_ins:
-        return set(range(flank, flank + (n_del if allele == "ref" else n_ins)))
-    base = int(batch.base[i])
-    ref = batch.pool[base : base + n_del]
-    alt = batch.inserted[i, :n_del]
-    return {flank + j for j in range(n_del) if (int(ref[j]) | 0x20) != (int(alt[j]) | 0x20)}
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -814,128 +825,217 @@ def _provenance(settings, model: _Model, release: str, command: str | None, inpu
     return tuple(facts)
 
 
-def score_variants(
-    vcf: str | os.PathLike | None = None,
-    genes: Sequence[str] | str = (),
-    motifs=None,
-    *,
-    variants: Sequence[str] | str = (),
-    all_variants: bool = False,
-    genome: str | os.PathLike | None = None,
-    annotation: str | os.PathLike | None = None,
-    species: str = "human",
-    assembly: str | None = None,
-    ensembl_url: str | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    use_cache: bool = True,
-    offline: bool = False,
-    upstream: int = 2000,
-    downstream: int = 500,
-    transcripts: str = "canonical",
-    biotypes: Sequence[str] = (),
-    strict: bool = False,
-    p_threshold: float = 1e-4,
-    q_threshold: float | None = None,
-    min_rel_score: float | None = None,
-    pseudocount: float = 0.8,
-    background: str = "uniform",
-    mask_lowercase: bool = False,
-    max_strand: bool = False,
-    jobs: int | None = None,
-    jaspar_release: str | None = None,
-    command: str | None = None,
-) -> VariantResult:
-    """Score both alleles of variants against motifs: does a variant break or make a site?
+@dataclass(frozen=True)
+class _Request:
+    """The checked inputs of one variant run (see :func:`score_variants`)."""
 
-    ``vcf``: a VCF/BCF file (plain or bgzipped, with or without a tabix/CSI index); ``variants``: extra variants as
-    ``CHROM:POS:REF:ALT`` (1-based POS, as in VCF) or rsIDs (looked up in Ensembl for ``species``/``assembly``).
-    With ``genes``, the variants inside their promoter windows (``upstream``/``downstream``/``transcripts``, as in
-    :func:`motifscan.scan_genes`) are scored; with ``all_variants``, every variant is scored against ``genome`` (a
-    local FASTA or ``"demo"``), streamed in batches of :data:`BATCH_VARIANTS`. One row per variant x motif x strand
-    where either allele's best touched window has p <= ``p_threshold`` (see the module docstring for the window
-    rules, the effects and ``delta_p_value``). ``q_threshold`` does not apply to variants and is refused.
-    """
-    from motifscan.api import resolve_motifs
-    from motifscan.genes import collect_promoters
+    vcf: str | os.PathLike | None
+    genes: list[str]
+    listed: list[Variant]
+    rsids: list[str]
+    motifs: list[Motif]
+    release: str
+    settings: ScanOptions
+    window: PromoterOptions
+    spec: GenomeSpec
+    inputs: list[tuple[str, str]]
+    command: str | None
+
+
+def _request(vcf, genes, motifs, variants, all_variants: bool, genome, jaspar_release: str | None,
+             command: str | None, options: dict) -> _Request:
+    """Options split and checked once for :func:`score_variants` and :func:`write_variants`."""
+    from motifscan.api import _scan_options, resolve_motifs
     from motifscan.motifs import jaspar_database
-    from motifscan.options import GenomeSpec, PromoterOptions, ScanOptions
 
-    if isinstance(genes, str):
-        genes = [genes]
-    if isinstance(variants, str):
-        variants = [variants]
-    if q_threshold is not None:
+    genes = [genes] if isinstance(genes, str) else list(genes)
+    variants = [variants] if isinstance(variants, str) else list(variants)
+    if isinstance(genome, GenomeSpec):
+        settings, (window_fields,) = _scan_options(options, PromoterOptions)
+        spec = genome
+    else:
+        settings, (window_fields, genome_fields) = _scan_options(options, PromoterOptions, GenomeSpec)
+        spec = GenomeSpec(genome=genome, **genome_fields)
+    window = PromoterOptions(**window_fields)
+    if settings.q_threshold is not None:
         raise UsageError("--qvalue does not apply to variant scans (rows are allele pairs, not a family of windows "
                          "tested together); filter on ref_p_value/alt_p_value instead")
-    settings = ScanOptions(p_threshold=p_threshold, min_rel_score=min_rel_score, pseudocount=pseudocount,
-                           background=background, mask_lowercase=mask_lowercase, max_strand=max_strand, jobs=jobs)
     if vcf is None and not variants:
         raise UsageError("give a VCF file or --variant CHROM:POS:REF:ALT (or an rsID)")
     if all_variants and genes:
         raise UsageError("--all scores every variant against --genome: give no genes with it")
     if not all_variants and not genes:
         raise UsageError("give gene names (or --genes-file) whose promoters to look in, or --all")
-    if all_variants and genome is None:
+    if all_variants and spec.genome is None:
         raise UsageError("--all needs --genome FASTA (or demo): the whole genome is read from a local file")
-    if all_variants and is_auto(background):
+    if all_variants and is_auto(settings.background):
         raise UsageError("--background auto is estimated from promoters; with --all give uniform or A,C,G,T")
     database = jaspar_database(jaspar_release)
-    release = database.release
     chosen = resolve_motifs(motifs, database)
     if not chosen:
         raise UsageError("no motif selected")
-    spec = GenomeSpec(genome, annotation, species, assembly, ensembl_url, cache_dir, use_cache, offline)
     listed, rsids = _variant_inputs(variants)
     inputs: list[tuple[str, str]] = []
     if vcf is not None:
         inputs.append(("vcf", str(vcf)))
     if variants:
         inputs.append(("variants_given", " ".join(variants)))
+    return _Request(vcf, genes, listed, rsids, chosen, database.release, settings, window, spec, inputs, command)
+
+
+def score_variants(vcf: str | os.PathLike | None = None, genes: Sequence[str] | str = (), motifs=None, *,
+                   variants: Sequence[str] | str = (), all_variants: bool = False,
+                   genome: GenomeSpec | str | os.PathLike | None = None, jaspar_release: str | None = None,
+                   command: str | None = None, **options) -> VariantResult:
+    """Score both alleles of variants against motifs: does a variant break or make a site?
+
+    ``vcf``: a VCF/BCF file (plain or bgzipped, with or without a tabix/CSI index); ``variants``: extra variants as
+    ``CHROM:POS:REF:ALT`` (1-based POS, as in VCF) or rsIDs (looked up in Ensembl for ``species``/``assembly``).
+    With ``genes``, the variants inside their promoter windows are scored; with ``all_variants``, every variant is
+    scored against ``genome`` (a local FASTA or ``"demo"``), read in batches of :data:`BATCH_VARIANTS` (the rows
+    are kept: :func:`write_variants` streams them to files instead). ``genome`` and ``options`` as in
+    :func:`motifscan.scan_genes`: the fields of :class:`~motifscan.options.ScanOptions`,
+    :class:`~motifscan.options.PromoterOptions` and (unless ``genome`` is a GenomeSpec) GenomeSpec. One row per
+    variant x motif x strand where either allele's best touched window has p <= ``p_threshold`` (see the module
+    docstring for the window rules, the effects and ``delta_p_value``). ``q_threshold`` does not apply to variants
+    and is refused.
+    """
+    request = _request(vcf, genes, motifs, variants, all_variants, genome, jaspar_release, command, options)
+    if all_variants:
+        run = _GenomeRun(request)
+        columns = _concat(list(run))
+        return VariantResult(columns, tuple(request.motifs), run.provenance(), {}, ())
+    return _score_promoters(request)
+
+
+def write_variants(output: str | Path, vcf: str | os.PathLike | None = None, genes: Sequence[str] | str = (),
+                   motifs=None, *, bed: str | Path | None = None, bed_track: bool = False,
+                   html: str | Path | None = None, variants: Sequence[str] | str = (), all_variants: bool = False,
+                   genome: GenomeSpec | str | os.PathLike | None = None, jaspar_release: str | None = None,
+                   command: str | None = None, **options) -> int:
+    """:func:`score_variants`, written to ``output`` (TSV; ``"-"``: standard output), ``bed`` and ``html`` as one
+    step (all or none); returns the number of rows. With ``all_variants`` the rows are streamed: each batch's rows
+    go to temporary spool files as they are made, so memory does not grow with the VCF; the files are then written
+    (provenance with the final counts first, as always). Streamed rows come in the order of the VCF's chromosomes,
+    by position within each (batches are cut between chromosomes and between positions); ``html`` (a page of every
+    row) is refused with ``all_variants``."""
+    from motifscan.writers import write_outputs
+
+    request = _request(vcf, genes, motifs, variants, all_variants, genome, jaspar_release, command, options)
+    if not all_variants:
+        result = _score_promoters(request)
+        outputs: list[tuple[str | Path, Iterable[str]]] = [(output, result.tsv_chunks())]
+        if bed is not None:
+            outputs.append((bed, result.bed_chunks(bed_track)))
+        if html is not None:
+            outputs.append((html, [result.to_html()]))
+        write_outputs(outputs)
+        return len(result)
+    if html is not None:
+        raise UsageError("--html is not available with --all (a page holding every row of a whole genome): write the "
+                         "TSV, or score the promoters of chosen genes")
+    import tempfile
+    from contextlib import nullcontext
+
+    run = _GenomeRun(request)
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as tsv_rows, \
+            (tempfile.TemporaryFile("w+", encoding="utf-8") if bed is not None else nullcontext()) as bed_rows:
+        spool = _Spool(run, tsv_rows, bed_rows)
+        outputs = [(output, spool.tsv_chunks())]
+        if bed is not None:
+            outputs.append((bed, spool.bed_chunks(bed_track)))
+        write_outputs(outputs)
+    return spool.rows
+
+
+class _Spool:
+    """The streamed rows of a genome run, held on disk: whichever output is written first drives the run, writing
+    TSV and BED rows to temporary files batch by batch; each output then gives its provenance and its rows."""
+
+    def __init__(self, run: _GenomeRun, tsv_rows, bed_rows) -> None:
+        self.run = run
+        self.rows = 0
+        self._tsv = tsv_rows  # open temporary text files (bed_rows: None without a BED)
+        self._bed = bed_rows
+        self._done = False
+
+    def _drive(self) -> None:
+        if self._done:
+            return
+        for columns in self.run:
+            self.rows += int(columns["variant_id"].size)
+            for first in range(0, int(columns["variant_id"].size), _ROWS_PER_CHUNK):
+                part = {name: values[first : first + _ROWS_PER_CHUNK] for name, values in columns.items()}
+                self._tsv.write("".join(line + "\n" for line in _format_rows(part)))
+            if self._bed is not None:
+                self._bed.write("".join(line + "\n" for line in _bed_rows(columns)))
+        self._done = True
+
+    @staticmethod
+    def _replay(handle) -> Iterator[str]:
+        handle.seek(0)
+        while piece := handle.read(1 << 20):
+            yield piece
+
+    def tsv_chunks(self) -> Iterator[str]:
+        self._drive()
+        yield "".join(line + "\n" for line in _comment_lines(self.run.provenance()))
+        yield "\t".join(VARIANT_COLUMNS) + "\n"
+        yield from self._replay(self._tsv)
+
+    def bed_chunks(self, track: bool) -> Iterator[str]:
+        self._drive()
+        if track:
+            yield _BED_TRACK
+        yield "".join(line + "\n" for line in _comment_lines(self.run.provenance()))
+        if self._bed is not None:
+            yield from self._replay(self._bed)
+
+
+def _score_promoters(request: _Request) -> VariantResult:
+    """The variants in the promoter windows of ``request.genes``, all held in memory (promoters are small)."""
+    from motifscan.genes import collect_promoters
+
+    settings, window, spec = request.settings, request.window, request.spec
     skipped = SkipCounts()
     counts = {"read": 0, "scored": 0}
-    if all_variants:
-        return _score_genome(vcf, listed, rsids, chosen, settings, spec, release, command, inputs, skipped, counts)
-    # PromoterOptions makes any sequence of biotypes (or one name) a tuple
-    window = PromoterOptions(upstream=upstream, downstream=downstream, transcripts=transcripts,
-                             biotypes=cast(tuple[str, ...], biotypes), strict=strict)
-    promoter_set = collect_promoters(genes, spec, window)
+    promoter_set = collect_promoters(request.genes, spec, window)
     source_facts = list(promoter_set.provenance)
-    assembly_name = assembly or dict(source_facts).get("source_assembly") or dict(source_facts).get("assembly")
-    found = list(listed) + _rsid_variants(rsids, spec, assembly_name)
-    if vcf is not None:
-        with VcfReader(vcf) as reader:
+    assembly_name = spec.assembly or dict(source_facts).get("source_assembly") or dict(source_facts).get("assembly")
+    found = list(request.listed) + _rsid_variants(request.rsids, spec, assembly_name)
+    if request.vcf is not None:
+        with VcfReader(request.vcf) as reader:
             found += _vcf_in_promoters(reader, promoter_set.promoters)
             counts["read"] += reader.records_read
             for reason, n in reader.skipped.counts.items():
                 skipped.add(reason, n)
-    counts["read"] += len(listed) + len(rsids)
+    counts["read"] += len(request.listed) + len(request.rsids)
     found = _dedupe(found)
-    if is_auto(background):
+    if is_auto(settings.background):
         from motifscan.background import background_from_codes
         from motifscan.encoding import encode
 
-        background_probs = background_from_codes([encode(s, mask_lowercase) for s in promoter_set.sequences])
+        background_probs = background_from_codes([encode(s, settings.mask_lowercase)
+                                                  for s in promoter_set.sequences])
     else:
-        background_probs = parse_background(background)
-    model = _Model.build(chosen, settings, background_probs)
+        background_probs = parse_background(settings.background)
+    model = _Model.build(request.motifs, settings, background_probs)
     check = _RefCheck(_assembly_label(source_facts))
     placed, pool, scored = _place_on_promoters(found, promoter_set, check, skipped)
     check.verdict()
     counts["scored"] = len(placed.variants)
     counts["mismatched"] = check.mismatched
-    parts = [_score_placed(_subset(placed, first, first + BATCH_VARIANTS), pool, model)  # bounded memory
-             for first in range(0, len(placed.variants), BATCH_VARIANTS)]
-    columns = _concat(parts)
-    if max_strand:
+    columns = _score_placed(placed, pool, model)  # edits taken in chunks inside; rows only where a site passes
+    if settings.max_strand:
         columns = _best_strand_only(columns)
     columns = _sorted(columns)
-    window_note = (f"{upstream} bp upstream, {downstream} bp downstream of the TSS (TSS base included downstream); "
-                   f"transcripts={transcripts}")
-    provenance = _provenance(settings, model, release, command, inputs, source_facts, counts, skipped, window_note,
-                             genes)
+    window_note = (f"{window.upstream} bp upstream, {window.downstream} bp downstream of the TSS (TSS base included "
+                   f"downstream); transcripts={window.transcripts}")
+    provenance = _provenance(settings, model, request.release, request.command, request.inputs, source_facts, counts,
+                             skipped, window_note, request.genes)
     _log_summary(counts, skipped, len(columns["variant_id"]))
     records = {p.name: p.region for p in promoter_set.promoters}
-    return VariantResult(columns, tuple(chosen), provenance, records, tuple(scored), _extents(promoter_set))
+    return VariantResult(columns, tuple(request.motifs), provenance, records, tuple(scored), _extents(promoter_set))
 
 
 def _extents(promoter_set) -> dict[str, tuple[int, int]]:
@@ -972,57 +1072,76 @@ def _log_summary(counts: dict[str, int], skipped: SkipCounts, rows: int) -> None
     log.info("%d variant(s) scored; %d rows", counts.get("scored", 0), rows)
 
 
-def _score_genome(vcf, listed: list[Variant], rsids: list[str], motifs: list[Motif], settings, spec, release: str,
-                  command: str | None, inputs, skipped: SkipCounts, counts: dict[str, int]) -> VariantResult:
-    """``all_variants``: every variant against the local genome, in batches of BATCH_VARIANTS (bounded memory)."""
-    from motifscan.resources import demo_genome
+class _GenomeRun:
+    """``all_variants``: every variant against the local genome, in batches (bounded memory). Iterating yields each
+    batch's rows (columns, sorted); :meth:`provenance` (with the counts) is complete once iteration has ended.
+    Batches hold at least BATCH_VARIANTS records, cut where the chromosome or the position changes (the variants
+    given on the command line come first, as one batch)."""
 
-    demo = str(spec.genome) == "demo"
-    fasta_path = demo_genome()[0] if demo else Path(spec.genome)
-    if not demo and not fasta_path.exists():
-        raise UsageError(f"--genome {spec.genome}: no such file")
-    genome = _Genome(fasta_path, spec.cache_dir, trust_index=demo)
-    assembly_name = spec.assembly or ("GRCh37" if demo else None)
-    model = _Model.build(motifs, settings, parse_background(settings.background))
-    margin = max(m.shape[1] for m in model.log_odds)
-    check = _RefCheck(f"{assembly_name or 'of unknown assembly'} ({fasta_path})")
-    parts = []
+    def __init__(self, request: _Request) -> None:
+        from motifscan.resources import demo_genome
 
-    def batches() -> Iterator[list[Variant]]:
-        given = list(listed) + _rsid_variants(rsids, spec, assembly_name)
-        counts["read"] += len(listed) + len(rsids)
+        self.request = request
+        spec = request.spec
+        self.demo = str(spec.genome) == "demo"
+        self.fasta_path = demo_genome()[0] if self.demo else Path(cast(str, spec.genome))
+        if not self.demo and not self.fasta_path.exists():
+            raise UsageError(f"--genome {spec.genome}: no such file")
+        self.assembly_name = spec.assembly or ("GRCh37" if self.demo else None)
+        self.model = _Model.build(request.motifs, request.settings, parse_background(request.settings.background))
+        self.skipped = SkipCounts()
+        self.counts = {"read": 0, "scored": 0, "rows": 0}
+        self._check = _RefCheck(f"{self.assembly_name or 'of unknown assembly'} ({self.fasta_path})")
+        self._finished = False
+
+    def _batches(self) -> Iterator[list[Variant]]:
+        request = self.request
+        given = list(request.listed) + _rsid_variants(request.rsids, request.spec, self.assembly_name)
+        self.counts["read"] += len(request.listed) + len(request.rsids)
         if given:
             yield given
-        if vcf is not None:
-            with VcfReader(vcf) as reader:
-                batch: list[Variant] = []
-                for variant in reader.records():
-                    batch.append(variant)
-                    if len(batch) >= BATCH_VARIANTS:
-                        yield batch
-                        batch = []
-                if batch:
+        if request.vcf is None:
+            return
+        with VcfReader(request.vcf) as reader:
+            batch: list[Variant] = []
+            for variant in reader.records():
+                if batch and (variant.chrom != batch[-1].chrom or (
+                        len(batch) >= BATCH_VARIANTS and variant.pos != batch[-1].pos)):
                     yield batch
-                counts["read"] += reader.records_read
-                for reason, n in reader.skipped.counts.items():
-                    skipped.add(reason, n)
+                    batch = []
+                batch.append(variant)
+            if batch:
+                yield batch
+            self.counts["read"] += reader.records_read
+            for reason, n in reader.skipped.counts.items():
+                self.skipped.add(reason, n)
 
-    try:
-        for batch in batches():
-            placed, pool = _place_on_genome(batch, genome, margin, check, skipped)
-            counts["scored"] = counts.get("scored", 0) + len(placed.variants)
-            columns = _score_placed(placed, pool, model)
-            parts.append(_best_strand_only(columns) if settings.max_strand else columns)
-            if check.checked >= 1000:
-                check.verdict()  # a wrong assembly shows in the first batch: fail early
-        check.verdict()
-    finally:
-        genome.close()
-    counts["mismatched"] = check.mismatched
-    columns = _sorted(_concat(parts))
-    facts = [("source", "local"), ("genome", "demo" if demo else str(fasta_path))]
-    if assembly_name:
-        facts.append(("assembly", assembly_name))
-    provenance = _provenance(settings, model, release, command, inputs, facts, counts, skipped, None, ())
-    _log_summary(counts, skipped, len(columns["variant_id"]))
-    return VariantResult(columns, tuple(motifs), provenance, {}, ())
+    def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+        genome = _Genome(self.fasta_path, self.request.spec.cache_dir, trust_index=self.demo)
+        margin = max(m.shape[1] for m in self.model.log_odds)
+        check = self._check
+        try:
+            for batch in self._batches():
+                placed, pool = _place_on_genome(batch, genome, margin, check, self.skipped)
+                self.counts["scored"] += len(placed.variants)
+                columns = _score_placed(placed, pool, self.model)
+                if check.checked >= 1000:
+                    check.verdict()  # a wrong assembly shows in the first batch: fail early
+                columns = _sorted(_best_strand_only(columns) if self.request.settings.max_strand else columns)
+                self.counts["rows"] += int(columns["variant_id"].size)
+                yield columns
+            check.verdict()
+        finally:
+            genome.close()
+        self.counts["mismatched"] = check.mismatched
+        self._finished = True
+        _log_summary(self.counts, self.skipped, self.counts["rows"])
+
+    def provenance(self) -> tuple[tuple[str, str], ...]:
+        """The provenance of the run (its counts are final once iteration has ended)."""
+        request = self.request
+        facts = [("source", "local"), ("genome", "demo" if self.demo else str(self.fasta_path))]
+        if self.assembly_name:
+            facts.append(("assembly", self.assembly_name))
+        return _provenance(request.settings, self.model, request.release, request.command, request.inputs, facts,
+                           self.counts, self.skipped, None, ())

@@ -1,4 +1,5 @@
-"""Shared pytest fixtures: the local Ensembl stand-in, and a hermetic environment for every test."""
+"""Shared pytest fixtures: the local Ensembl stand-in, a hermetic environment for every test, and the helpers of
+the Ensembl fault tests (tests/test_network_faults.py, tests/test_ensembl_checks.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # so that tests can import ensembl_standin
 
+from ensembl_faults import ENSEMBL_RETRIES, STANDIN_GENES, data_rows  # noqa: E402
 from ensembl_standin import EnsemblStandin  # noqa: E402
 
 # Real HGNC aliases ("previous symbols" and "alias symbols") of demo genes; the GTF carries none.
@@ -61,3 +63,29 @@ def demo_chromosomes() -> dict[str, str]:
     from motifscan.resources import demo_genome
 
     return read_fasta_plainly(demo_genome()[0])
+
+
+# ------------------------------------------------------------------------------------------------ Ensembl fault tests
+
+@pytest.fixture
+def fast_ensembl_client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that gives up fast: ``ENSEMBL_RETRIES`` retries, 0.01 s backoff, and the timeout in seconds of the
+    test module's ``ENSEMBL_TIMEOUT`` (default 2). Modules use it with ``pytestmark =
+    pytest.mark.usefixtures("fast_ensembl_client")``."""
+    monkeypatch.setenv("MOTIFSCAN_ENSEMBL_TIMEOUT", str(getattr(request.module, "ENSEMBL_TIMEOUT", 2)))
+    monkeypatch.setenv("MOTIFSCAN_ENSEMBL_RETRIES", str(ENSEMBL_RETRIES))
+    monkeypatch.setenv("MOTIFSCAN_ENSEMBL_BACKOFF", "0.01")
+
+
+@pytest.fixture(scope="session")
+def demo_rows() -> list[str]:
+    """The hits of STANDIN_GENES on the embedded demo genome: what the stand-in must give too."""
+    from click.testing import CliRunner
+
+    from motifscan.cli import cli
+
+    result = CliRunner().invoke(cli, ["-q", "scan", "--genome", "demo", *STANDIN_GENES, "--pvalue", "1e-3"])
+    assert result.exit_code == 0
+    rows = data_rows(result.stdout)
+    assert len(rows) > 5
+    return rows

@@ -87,3 +87,66 @@ def test_promoter_rank_p_equals_counting(promoters):
         others = [g for g in range(len(ids)) if ids[g] != own[s] and not np.isnan(table.best[g, j])]
         k = sum(table.best[g, j] >= score[s] - 1e-9 for g in others)
         assert ranks[s] == pytest.approx((1 + k) / (1 + len(others)))
+
+
+def test_background_of_merged_promoters_follows_scans_window_rule(tmp_path):
+    """--transcripts all: a gene's best score is over the motif windows wholly inside one transcript's own window
+    (scan's rule, motifscan.engine), never one straddling the junction of two merged windows; brute force over the
+    windows cut from the GTF's TSSs by the README's formula, with CREs planted across junctions."""
+    from motifscan.promoter_background import PromoterRule, build_background
+    from motifscan.sources.local import LocalGenomeSource
+
+    up, down = 100, 50
+    rng = np.random.default_rng(5)
+    chrom = list(rng.choice(list("ACGT"), 40_000))
+    gtf, own_windows = ["#!genome-build T1"], {}
+    for g in range(24):
+        base = 1000 + g * 1500
+        strand = "+" if g % 2 == 0 else "-"
+        offsets = sorted({0, *rng.integers(20, 300, size=g % 3)} | ({up + down} if g % 4 == 0 else set()))
+        windows = []
+        gene_id = f"ENSG{g + 1:011d}"
+        for k, offset in enumerate(offsets):
+            tss = base + int(offset)  # 0-based TSS base
+            start, end = (tss, tss + 400) if strand == "+" else (tss - 399, tss + 1)
+            windows.append((tss - up, tss + down) if strand == "+" else (tss - down + 1, tss + up + 1))
+            tags = ' tag "Ensembl_canonical";' if k == 0 else ""
+            gtf.append(f"1\tt\ttranscript\t{start + 1}\t{end}\t.\t{strand}\t.\tgene_id \"{gene_id}\"; transcript_id "
+                       f"\"ENST{g * 10 + k + 1:011d}\"; gene_name \"G{g}\"; gene_biotype \"protein_coding\"; "
+                       f"transcript_biotype \"protein_coding\";{tags}")
+        windows.sort()
+        for (_, a_end), (b_start, _) in zip(windows, windows[1:]):
+            if b_start <= a_end:  # plant a CRE across the first window's end
+                chrom[a_end - 4 : a_end + 4] = list("TGACGTCA")
+        own_windows[f"G{g}"] = windows
+    (tmp_path / "g.fa").write_text(">1\n" + "".join(chrom) + "\n")
+    (tmp_path / "g.gtf").write_text("\n".join(gtf) + "\n")
+    motifs = select_motifs(motif_ids=["MA0018.5", "MA0605.3", "MA0079.5"])
+    with LocalGenomeSource(tmp_path / "g.fa", tmp_path / "g.gtf", tmp_path / "cache") as source:
+        bg = build_background(source, motifs, rule=PromoterRule(up, down, "all"), universe_names=None,
+                              universe_label="protein_coding", jaspar_release="JASPAR2026", pseudocount=0.8,
+                              background="uniform", p_threshold=1e-4, min_rel_score=None, mask_lowercase=False,
+                              jobs=1, cache=None)
+    table = bg.scores
+    assert sorted(table.gene_names) == sorted(own_windows)
+    text = "".join(chrom)
+    straddled = 0
+    for j, matrix in enumerate(bg.model.log_odds):
+        width = matrix.shape[1]
+        for i, name in enumerate(table.gene_names):
+            expected = _brute_best(matrix, [text[a:b] for a, b in own_windows[name]])
+            merged = _brute_best(matrix, [text[min(a for a, _ in own_windows[name]):
+                                               max(b for _, b in own_windows[name])]])
+            straddled += merged > expected + 1e-9
+            floor = table.floor_score[j]
+            if expected >= floor - 1e-9:
+                assert table.best[i, j] == pytest.approx(expected, abs=1e-9), (name, motifs[j].id)
+            else:
+                assert table.best[i, j] == -np.inf
+            assert table.has_site[i, j] == (expected >= table.site_threshold[j] - 1e-9)
+            assert width
+    assert straddled >= 3  # the rule matters here: whole merged promoters would score higher
+    for i, name in enumerate(table.gene_names):  # GC over the merged promoters, each base once
+        covered = sorted({x for a, b in own_windows[name] for x in range(a, b)})
+        letters = [text[x] for x in covered]
+        assert table.gc[i] == pytest.approx(sum(c in "GC" for c in letters) / len(letters), abs=1e-12)

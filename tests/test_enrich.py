@@ -248,3 +248,37 @@ def test_ensembl_standin_gives_the_local_result(planted_genome, tmp_path):
         for column in ("motif_id", "genes", "genes_with_site", "background_genes", "background_with_site",
                        "p_value", "rank_p_value"):
             assert a[column] == b[column]
+
+
+def test_a_gtf_edited_under_its_old_mtime_is_never_answered_from_the_memo_or_cache(planted_genome, tmp_path):
+    """The second list re-parses neither the GTF nor re-hashes the genome (motifscan.sources.memo); a GTF rewritten
+    with its mtime set back (as cp -p and rsync -a leave it) is parsed again and its background rebuilt."""
+    import os
+    import shutil
+
+    gtf = tmp_path / "genes.gtf"
+    shutil.copyfile(planted_genome.gtf, gtf)
+    options = dict(genome=planted_genome.fasta, annotation=gtf, cache_dir=tmp_path / "cache", command="t", **WINDOW)
+    first = enrich(planted_genome.planted[:10], ["MA0018.5"], **options)
+    assert list((tmp_path / "cache" / "local-memo" / "annotations").glob("*.json"))
+    stat = gtf.stat()
+    old, new = planted_genome.names[-20], "Z" + planted_genome.names[-20][1:]
+    gtf.write_text(gtf.read_text().replace(f'"{old}"', f'"{new}"'))
+    os.utime(gtf, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    second = enrich([new, *planted_genome.planted[:9]], ["MA0018.5"], **options)
+    assert dict(second.provenance)["background_cache"] == "built"
+    assert new in second.query.gene_names and old not in second.background.gene_names
+    assert dict(first.provenance)["source_annotation_md5"] != dict(second.provenance)["source_annotation_md5"]
+
+
+def test_enrich_takes_the_scan_options_declared_once(planted_genome, tmp_path):
+    """enrich's keywords are scan_genes' (motifscan/options.py): unknown ones, bad values and the options that shape
+    site lists only are refused, naming them."""
+    from motifscan.errors import UsageError
+
+    base = dict(genome=planted_genome.fasta, annotation=planted_genome.gtf, cache_dir=tmp_path)
+    for extra, named in (({"pvalue": 1e-3}, "pvalue"), ({"p_threshold": 2}, "p_threshold"),
+                         ({"q_threshold": 0.1}, "q_threshold"), ({"max_strand": True}, "max_strand"),
+                         ({"chrom_style": "ucsc"}, "chrom_style"), ({"upstream": -1}, "upstream")):
+        with pytest.raises(UsageError, match=named):
+            enrich(planted_genome.planted[:3], ["MA0018.5"], **base, **extra)

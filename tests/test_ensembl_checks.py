@@ -19,6 +19,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from ensembl_faults import ENSEMBL_RETRIES as RETRIES
+from ensembl_faults import STANDIN_GENES as GENES
+from ensembl_faults import data_rows
 from faults import unprivileged
 
 from motifscan.cli import cli
@@ -26,29 +29,7 @@ from motifscan.progress import report_to
 from motifscan.sources.cache import CACHE_FILE_NAME
 from motifscan.sources.ensembl import EnsemblSource
 
-GENES = ("FOXC1", "GTPBP6")
-RETRIES = 2
-
-
-@pytest.fixture(autouse=True)
-def _fast_client(monkeypatch):
-    monkeypatch.setenv("MOTIFSCAN_ENSEMBL_TIMEOUT", "2")
-    monkeypatch.setenv("MOTIFSCAN_ENSEMBL_RETRIES", str(RETRIES))
-    monkeypatch.setenv("MOTIFSCAN_ENSEMBL_BACKOFF", "0.01")
-
-
-@pytest.fixture(scope="module")
-def demo_rows() -> list[str]:
-    """The hits of GENES on the embedded demo genome: what the stand-in must give too."""
-    result = CliRunner().invoke(cli, ["-q", "scan", "--genome", "demo", *GENES, "--pvalue", "1e-3"])
-    assert result.exit_code == 0
-    rows = data_rows(result.stdout)
-    assert len(rows) > 5
-    return rows
-
-
-def data_rows(text: str) -> list[str]:
-    return [line for line in text.splitlines() if not line.startswith("#")]
+pytestmark = pytest.mark.usefixtures("fast_ensembl_client")  # tests/conftest.py
 
 
 def scan(standin, cache: Path, *genes: str, offline: bool = False, quiet: bool = True, url: str | None = None):
@@ -279,3 +260,51 @@ def test_a_read_only_cache_is_read_offline_and_online(ensembl_standin, tmp_path,
     assert "cannot be written" in online.stderr and "reading it only" in online.stderr
     assert sum("FOXQ1" in row for row in data_rows(online.stdout)) > 0
     assert [r.body for r in ensembl_standin.requests if r.path.startswith("lookup/symbol")] == [{"symbols": ["FOXQ1"]}]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the gene enumeration of enrich's promoter background: its cache entries pass the same checks
+
+
+@pytest.mark.parametrize("kind, damage, path", [
+    ("karyotype", json.dumps(["6", "X\tEVIL"]), "info/assembly/human"),
+    ("karyotype", json.dumps([]), "info/assembly/human"),
+    ("karyotype", "[[[not json", "info/assembly/human"),
+    ("overlap_genes", json.dumps(["ENSG1"]), "overlap/region/human/"),
+    ("overlap_genes", json.dumps(["ENSG00000054598\n"]), "overlap/region/human/"),
+    ("overlap_genes", json.dumps({"ids": []}), "overlap/region/human/"),
+])
+def test_damaged_gene_enumeration_entries_are_fetched_again(ensembl_standin, tmp_path, caplog, kind, damage, path):
+    cache = tmp_path / "cache"
+    with EnsemblSource("human", "GRCh37", base_url=ensembl_standin.url, cache_dir=cache) as source:
+        chromosomes, ids = source.chromosomes(), source.gene_ids()
+    assert ids and chromosomes
+    changed = tamper(cache, kind, damage)
+    ensembl_standin.reset()
+    with caplog.at_level(logging.WARNING), \
+            EnsemblSource("human", "GRCh37", base_url=ensembl_standin.url, cache_dir=cache) as source:
+        assert source.chromosomes() == chromosomes and source.gene_ids() == ids
+    assert "damaged" in caplog.text and f"{kind} '" in caplog.text
+    fetched = [r.path for r in ensembl_standin.requests if r.path.startswith(path)]
+    assert len(fetched) == (1 if kind == "karyotype" else changed)
+    tamper(cache, kind, damage)
+    with EnsemblSource("human", "GRCh37", base_url=ensembl_standin.url, cache_dir=cache, offline=True) as source:
+        from motifscan.sources.cache import CacheError
+
+        with pytest.raises(CacheError, match=f"damaged entry \\({kind} '"):
+            source.gene_ids()
+
+
+def test_offline_enrich_with_a_damaged_gene_enumeration_is_one_line_naming_it(ensembl_standin, tmp_path):
+    cache = tmp_path / "cache"
+    args = ["enrich", "--ensembl-url", ensembl_standin.url, "--assembly", "GRCh37", "--cache-dir", str(cache),
+            "--upstream", "500", "--downstream", "100", "--motif", "MA0018.5", "FOXC1"]
+    first = CliRunner().invoke(cli, ["-q", *args])
+    assert first.exit_code == 0, first.stderr
+    for entry in (cache / "backgrounds").glob("*.npz"):
+        entry.unlink()  # so that the background is enumerated again
+    tamper(cache, "karyotype", json.dumps(["6", 7]))
+    result = CliRunner().invoke(cli, ["-q", *args, "--offline"])
+    assert result.exit_code == 1
+    line = one_line(result)
+    assert "damaged" in line and "karyotype 'all'" in line and CACHE_FILE_NAME in line and "--offline" in line

@@ -96,7 +96,7 @@ def test_tests_counted_are_the_windows_that_can_be_hits(genome):
 def test_windows_outside_every_window_against_brute_force():
     """The engine's count of windows lying in no target window (its shortcut for chains that overlap by at least
     a motif width included) against a count over every start, for random merged chains of windows."""
-    from motifscan.encoding import INVALID, encode
+    from motifscan.encoding import INVALID, encode, encode_joined
     from motifscan.engine import ScanTarget, _outside_windows
 
     rng = np.random.default_rng(3)
@@ -120,5 +120,6 @@ def test_windows_outside_every_window_against_brute_force():
                 inside = any(a <= s and s + width <= b for a, b in windows)
                 count += valid and not inside
             expected.append(count)
-        got = _outside_windows([ScanTarget("t", sequence, "1", 0, "+", tuple(windows))], [code], widths)
+        got = _outside_windows([ScanTarget("t", sequence, "1", 0, "+", tuple(windows))], encode_joined([sequence]),
+                               widths)
         assert got.tolist() == expected, (windows, length)

@@ -18,36 +18,17 @@ from urllib.parse import unquote
 
 import pytest
 from click.testing import CliRunner
+from ensembl_faults import ENSEMBL_RETRIES as RETRIES
+from ensembl_faults import STANDIN_GENES as GENES
+from ensembl_faults import data_rows
 
 from motifscan.cli import cli
 from motifscan.sources.cache import CACHE_FILE_NAME
 from motifscan.sources.ensembl import EnsemblSource
 
-GENES = ("FOXC1", "GTPBP6")  # chromosome 6, + strand; chromosome X, - strand
 PROMOTERS = ("FOXC1|ENST00000380874", "GTPBP6|ENST00000326153")
-RETRIES = 2
-TIMEOUT = 0.25
-
-
-@pytest.fixture(autouse=True)
-def _fast_client(monkeypatch):
-    monkeypatch.setenv("MOTIFSCAN_ENSEMBL_TIMEOUT", str(TIMEOUT))
-    monkeypatch.setenv("MOTIFSCAN_ENSEMBL_RETRIES", str(RETRIES))
-    monkeypatch.setenv("MOTIFSCAN_ENSEMBL_BACKOFF", "0.01")
-
-
-@pytest.fixture(scope="module")
-def demo_rows() -> list[str]:
-    """The hits of GENES on the embedded demo genome: what the stand-in must give too."""
-    result = CliRunner().invoke(cli, ["-q", "scan", "--genome", "demo", *GENES, "--pvalue", "1e-3"])
-    assert result.exit_code == 0
-    rows = data_rows(result.stdout)
-    assert len(rows) > 5
-    return rows
-
-
-def data_rows(text: str) -> list[str]:
-    return [line for line in text.splitlines() if not line.startswith("#")]
+ENSEMBL_TIMEOUT = 0.25  # seconds, read by the fast_ensembl_client fixture
+pytestmark = pytest.mark.usefixtures("fast_ensembl_client")  # tests/conftest.py
 
 
 def scan(standin, tmp_path: Path, *genes: str, out: Path | None = None, quiet: bool = True):
@@ -109,8 +90,8 @@ def pad(payload):
     lambda s: s.garbage_next(1, match="info/data"),
     lambda s: s.garbage_next(1, body=b'{"unexpected": "shape"}', content_type="application/json",
                              match="sequence/"),
-    lambda s: s.delay_next(1, 3 * TIMEOUT, match="lookup/"),
-    lambda s: s.trickle_next(1, 8 * TIMEOUT, match="lookup/"),
+    lambda s: s.delay_next(1, 3 * ENSEMBL_TIMEOUT, match="lookup/"),
+    lambda s: s.trickle_next(1, 8 * ENSEMBL_TIMEOUT, match="lookup/"),
     lambda s: s.short_sequence_next(1),
     lambda s: s.corrupt_next(1, shift_ids, match="sequence/"),
     lambda s: s.corrupt_next(1, wrong_letters, match="sequence/"),
@@ -134,7 +115,7 @@ def test_transient_fault_heals_and_gives_the_demo_hits(ensembl_standin, tmp_path
     ("lookup/", lambda s: s.truncate_next(99, match="lookup/"), ["lookup of FOXC1, GTPBP6", "invalid JSON"]),
     ("info/assembly/human/X", lambda s: s.reset_next(99, match="info/assembly/human/X"),
      ["chromosome X (needed for GTPBP6)", "ConnectionError"]),
-    ("info/assembly/human/X", lambda s: s.delay_next(99, 3 * TIMEOUT, match="info/assembly/human/X"),
+    ("info/assembly/human/X", lambda s: s.delay_next(99, 3 * ENSEMBL_TIMEOUT, match="info/assembly/human/X"),
      ["chromosome X (needed for GTPBP6)", "Timeout"]),
     ("sequence/", lambda s: s.short_sequence_next(99), [*PROMOTERS, "2499 bases instead of 2500"]),
     ("sequence/", lambda s: s.garbage_next(99, match="sequence/"), [*PROMOTERS, "invalid JSON"]),

@@ -9,7 +9,7 @@ from Bio.Seq import Seq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from motifscan.encoding import encode
+from motifscan.encoding import encode, encode_joined
 from motifscan.motifs import log_odds, reverse_complement_matrix
 from motifscan.scanning import Scanner, score_windows
 
@@ -130,17 +130,18 @@ def test_scan_many_equals_each_sequence_alone(sequences, widths, seed, index_fra
     scanner = Scanner(matrices, np.array(thresholds), chunk_size=int(rng.integers(1, 50)),
                       index_fraction=index_fraction, jobs=2)
     codes = [encode(s) for s in sequences]
-    found = scanner.scan_many(codes)
-    assert len(found.target) == len(found.score)
-    per_target = found.by_target(len(sequences))
-    assert len(per_target) == len(sequences)
-    for sequence, part in zip(sequences, per_target):
-        expected = brute_force(sequence, matrices, thresholds)
-        got = as_dict(part)
-        assert got.keys() == expected.keys()
-        for key, score in expected.items():
-            assert got[key] == pytest.approx(score, abs=1e-9)
+    for found in (scanner.scan_many(codes), scanner.scan_joined(encode_joined(sequences))):
+        assert len(found.target) == len(found.score)
+        per_target = found.by_target(len(sequences))
+        assert len(per_target) == len(sequences)
+        for sequence, part in zip(sequences, per_target):
+            expected = brute_force(sequence, matrices, thresholds)
+            got = as_dict(part)
+            assert got.keys() == expected.keys()
+            for key, score in expected.items():
+                assert got[key] == pytest.approx(score, abs=1e-9)
     counts = scanner.scored_windows_many(codes)
+    assert scanner.scored_windows_joined(encode_joined(sequences)).tolist() == counts.tolist()
     assert counts.shape == (len(sequences), len(matrices))
     for i, c in enumerate(codes):
         assert counts[i].tolist() == scanner.scored_windows(c).tolist()
@@ -273,3 +274,34 @@ def test_quad_codes_match_brute_force(letters, first, n):
         word = letters[i : i + 4]
         expected.append(256 if len(word) < 4 or 4 in word else ((word[0] * 4 + word[1]) * 4 + word[2]) * 4 + word[3])
     assert out.tolist() == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    sequences=st.lists(st.text(alphabet="ACGTACGTACGTNn", min_size=0, max_size=40), min_size=1, max_size=6),
+    widths=st.lists(st.integers(4, 7), min_size=1, max_size=4),
+    seed=st.integers(0, 2**32 - 1),
+    quantile=st.floats(0.0, 1.0),
+)
+def test_narrow_matrices_next_to_invalid_letters(sequences, widths, seed, quantile):
+    """Matrices of width 4 to 7 are filtered by 8-mers whose letters past the width are don't-cares, with a fallback
+    for windows followed by an N or by the end of the sequence: every window, at any threshold (many hits), is the
+    brute force's."""
+    rng = np.random.default_rng(seed)
+    matrices = [random_matrix(rng, w) for w in widths]
+    thresholds = []
+    for matrix in matrices:  # a threshold between two achieved scores, anywhere in their range
+        scores = np.concatenate([score_windows(m, encode(s)) for s in sequences
+                                 for m in (matrix, reverse_complement_matrix(matrix))])
+        scores = np.unique(scores[np.isfinite(scores)])
+        scores = scores[np.concatenate([[True], np.diff(scores) > 1e-6])] if len(scores) else scores
+        i = int(quantile * (len(scores) - 2)) if len(scores) >= 2 else None
+        thresholds.append(np.inf if i is None else float((scores[i] + scores[i + 1]) / 2))
+    scanner = Scanner(matrices, np.array(thresholds), index_fraction=1.0, chunk_size=int(rng.integers(1, 30)))
+    found = scanner.scan_joined(encode_joined(sequences)).by_target(len(sequences))
+    for sequence, part in zip(sequences, found):
+        expected = brute_force(sequence, matrices, thresholds)
+        got = as_dict(part)
+        assert got.keys() == expected.keys()
+        for key, score in expected.items():
+            assert got[key] == pytest.approx(score, abs=1e-9)

@@ -66,9 +66,11 @@ def trimmed(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
     return start, ref, alt
 
 
-def oracle(sequence: str, lo: int, hi: int, pos: int, ref: str, alt: str, matrix: np.ndarray):
+def oracle(sequence: str, lo: int, hi: int, pos: int, ref: str, alt: str, matrix: np.ndarray, frames=None):
     """{strand: (best ref score, best ref text, best alt score, best alt text)} by brute force over the window
-    [lo, hi) of ``sequence`` (a chromosome). Windows with a letter other than ACGT are not scored."""
+    [lo, hi) of ``sequence`` (a chromosome). Windows with a letter other than ACGT are not scored. ``frames``, a
+    dict, gets {strand: (ref edited columns, alt edited columns, tie)}: the columns of each best word (5'->3' on
+    its strand) that hold the edit's own bases, and whether another touched window scored within 1e-9 of a best."""
     start, deleted, inserted = trimmed(pos, ref, alt)
     width = matrix.shape[1]
     ref_seq = sequence[lo:hi]
@@ -90,22 +92,45 @@ def oracle(sequence: str, lo: int, hi: int, pos: int, ref: str, alt: str, matrix
 
         def alt_touch(i):
             return touches(inserted, i)
+    if len(deleted) == len(inserted):
+        own = (changed, changed)
+    else:
+        own = (set(range(s, s + len(deleted))), set(range(s, s + len(inserted))))
     out = {}
     for strand in "+-":
-        best = []
-        for seq, touch in ((ref_seq, ref_touch), (alt_seq, alt_touch)):
-            top, text = -math.inf, ""
+        best, edited, tie = [], [], False
+        for seq, touch, letters in ((ref_seq, ref_touch, own[0]), (alt_seq, alt_touch, own[1])):
+            top, text, columns = -math.inf, "", set()
             for i in range(max(0, s - 2 * width), min(len(seq) - width + 1, s + 60 + width)):  # touched ones lie here
                 word = seq[i : i + width]
                 if not touch(i) or any(c not in "ACGTacgt" for c in word):
                     continue
                 word = word if strand == "+" else reverse_complement(word)
                 score = window_score(matrix, word)
+                if abs(score - top) <= 1e-9:
+                    tie = True
                 if score > top + 1e-9:
                     top, text = score, word
+                    columns = {c - i if strand == "+" else width - 1 - (c - i) for c in letters if i <= c < i + width}
             best += [top, text]
+            edited.append(columns)
         out[strand] = tuple(best)
+        if frames is not None:
+            frames[strand] = (edited[0], edited[1], tie)
     return out
+
+
+def delta_oracle(matrix: np.ndarray, score: float, own_p: float, word: str, edited: set[int]) -> float:
+    """delta_p_value by enumeration: P(R >= r) for R the score of uniform random letters in the columns of the best
+    ``word`` (5'->3' on its strand, scored with ``matrix``) that the edit leaves alone, r the word's own."""
+    width = matrix.shape[1]
+    untouched = [j for j in range(width) if j not in edited]
+    if len(untouched) == width:
+        return own_p
+    if not untouched:
+        return 1.0
+    observed = sum(matrix["ACGT".index(word[j].upper()), j] for j in untouched)
+    return float(exact_pvalues(matrix[:, untouched], UNIFORM, np.array([observed]))[0])
 
 
 def oracle_rows(chroms, windows_by_gene, variants, matrices, p_threshold=P_THRESHOLD):
@@ -116,12 +141,22 @@ def oracle_rows(chroms, windows_by_gene, variants, matrices, p_threshold=P_THRES
             if v.chrom.removeprefix("chr") != chrom or not (lo <= v.pos - 1 and v.pos - 1 + len(v.ref) <= hi):
                 continue
             for motif_id, (_, matrix) in matrices.items():
+                frames: dict = {}
                 for strand, (rs, rt, as_, at) in oracle(chroms[chrom], lo, hi, v.pos, v.ref, v.alt,
-                                                        matrix).items():
+                                                        matrix, frames).items():
                     rp, ap = _exact_p(motif_id, matrix, np.array([rs, as_]))
                     if min(rp, ap) <= p_threshold:
                         rows[(v.variant_id, motif_id, strand, gene)] = (rs, as_, rp, ap, rt, at)
+                        ref_edited, alt_edited, tie = frames[strand]
+                        if not tie:  # equal best windows: either frame is right
+                            DELTAS[(v.variant_id, motif_id, strand, gene)] = (
+                                delta_oracle(matrix, as_, ap, at, alt_edited) if as_ > rs
+                                else delta_oracle(matrix, rs, rp, rt, ref_edited))
     return rows
+
+
+DELTAS: dict = {}
+"""delta_p_value by enumeration for the rows oracle_rows expects (when their best windows are not tied)."""
 
 
 _TAILS: dict = {}
@@ -158,6 +193,8 @@ def check_against_oracle(result, expected, p_threshold=P_THRESHOLD):
                                "weaker" if row.alt_score < row.ref_score else "unchanged")
         assert row.effect == expected_effect
         assert row.score_delta == pytest.approx(row.alt_score - row.ref_score, nan_ok=True)
+        if key in DELTAS:
+            assert row.delta_p_value == pytest.approx(DELTAS[key], rel=0.01), key
     return got
 
 
@@ -229,6 +266,8 @@ def test_promoter_variants_match_brute_force(demo_chromosomes, windows, matrices
     got = check_against_oracle(result, expected)
     assert {r.effect for r in got.values()} >= {"lost", "gained", "weaker", "stronger"}
     assert {r.strand for r in got.values()} == {"+", "-"}
+    checked = [key for key in got if key in DELTAS]  # delta_p_value by enumeration, indels and MNVs included
+    assert len(checked) > 100 and {r.ref != r.alt and len(r.ref) != len(r.alt) for r in got.values()} == {True, False}
 
 
 def test_windows_next_to_n_stretches_are_not_scored(demo_chromosomes, windows, matrices):
@@ -323,6 +362,18 @@ def test_all_variants_streamed_in_batches(monkeypatch, demo_chromosomes, windows
     expected = {(k[0], k[1], k[2], ""): v for k, v in expected.items()}
     check_against_oracle(result, expected)
     assert dict(result.provenance)["variants_scored"] == str(len(variants))
+    # streamed to files (rows spooled batch by batch): the same TSV and BED rows, provenance with the final counts
+    out, bed = tmp_path / "all.tsv", tmp_path / "all.bed"
+    rows = motifscan.write_variants(out, vcf, motifs=SHORT_MOTIFS, bed=bed, all_variants=True, genome="demo",
+                                    p_threshold=P_THRESHOLD, command="x")
+    again = motifscan.score_variants(vcf, motifs=SHORT_MOTIFS, all_variants=True, genome="demo",
+                                     p_threshold=P_THRESHOLD, command="x")
+    assert rows == len(again) == len(result) and out.read_text() == again.to_tsv()
+    assert sorted(bed.read_text().splitlines()) == sorted(again.to_bed().splitlines())
+    assert f"# variants_scored: {len(variants)}\n" in out.read_text()
+    with pytest.raises(UsageError, match="--html is not available with --all"):
+        motifscan.write_variants(out, vcf, motifs=SHORT_MOTIFS, html=tmp_path / "p.html", all_variants=True,
+                                 genome="demo")
 
 
 def test_delta_p_value_by_enumeration(matrices, tmp_path):
@@ -464,8 +515,10 @@ def test_kernel_matches_brute_force(case):
         return  # trimming would move this edit (repeats at its ends): the oracle's geometry differs
     for strand_index, strand in enumerate("+-"):
         rs, _, as_, _ = expected[strand]
-        assert best.ref_score[0, 0, strand_index] == pytest.approx(rs, abs=1e-9)
-        assert best.alt_score[0, 0, strand_index] == pytest.approx(as_, abs=1e-9)
+        (row,) = np.flatnonzero(best.strand == strand_index)
+        assert (best.edit[row], best.matrix[row]) == (0, 0)
+        assert best.ref_score[row] == pytest.approx(rs, abs=1e-9)
+        assert best.alt_score[row] == pytest.approx(as_, abs=1e-9)
 
 
 def _expected_edit(start, deleted, inserted):

@@ -543,8 +543,8 @@ class EnsemblSource:
     def chromosomes(self) -> list[str]:
         """The assembly's chromosomes (``karyotype`` of ``info/assembly/:species``, else its top-level regions of
         coordinate system "chromosome"); cached."""
-        cached = self._cache.get(self._scope, "karyotype", "all")
-        if isinstance(cached, list) and cached and all(isinstance(c, str) and _path_safe(c) for c in cached):
+        cached = self._cached("karyotype", ["all"], _cached_chromosomes_problem).get("all")
+        if cached is not None:
             return cached
         if self.offline:
             raise OfflineCacheMiss(f"the chromosomes of {self.species} {self.assembly} are {OFFLINE_NOTE}")
@@ -556,7 +556,7 @@ class EnsemblSource:
         if not isinstance(names, list) or not names:
             regions = answer.get("top_level_region") or []
             names = [r.get("name") for r in regions if isinstance(r, dict) and r.get("coord_system") == "chromosome"]
-        if not names or not all(isinstance(c, str) and _path_safe(c) for c in names):
+        if _chromosomes_problem(names):
             raise EnsemblError(f"Ensembl ({self.base_url}) gave no usable list of chromosomes for {self.species} "
                                f"{self.assembly}")
         self._cache.put(self._scope, "karyotype", "all", names)
@@ -571,8 +571,7 @@ class EnsemblSource:
             length = self.chrom_length(chrom)
             pieces += [(chrom, s, min(s + MAX_OVERLAP_BP, length)) for s in range(0, length, MAX_OVERLAP_BP)]
         keys = [f"{_piece_key(p)}|{biotype}" for p in pieces]
-        have = {k: v for k, v in self._cache.get_many(self._scope, "overlap_genes", keys).items()
-                if isinstance(v, list) and all(isinstance(i, str) and _GENE_ID.match(i) for i in v)}
+        have = self._cached("overlap_genes", keys, _cached_gene_ids_problem)
         missing = [(k, p) for k, p in zip(keys, pieces) if k not in have]
         if missing and self.offline:
             raise OfflineCacheMiss(f"the {biotype} genes of {len(missing)} stretches of {self.species} "
@@ -586,7 +585,7 @@ class EnsemblSource:
                 ids = []
                 for item in answer:
                     if not isinstance(item, dict) or not isinstance(item.get("id"), str) \
-                            or not _GENE_ID.match(item["id"]):
+                            or not _GENE_ID.fullmatch(item["id"]):
                         raise EnsemblError(f"Ensembl ({self.base_url}) answered the genes of {region} with an "
                                            f"entry that is not a gene: {str(item)[:80]}")
                     self._check_assembly(item.get("assembly_name"), f"the genes of {region}")
@@ -944,6 +943,30 @@ def _symbol_entry_problem(entry: Any) -> str | None:
         return f"not a symbol entry: {str(entry)[:80]!r}"
     bad = next((i for i in entry["gene_ids"] if name_problem("id", i)), None)
     return None if bad is None else f"the gene ID {bad!r} {name_problem('id', bad)}"
+
+
+def _chromosomes_problem(names: Any) -> str | None:
+    """A list of chromosome names (an answer's, or a cached one): non-empty, each a valid chromosome name
+    (:func:`motifscan.identifiers.name_problem`) that can travel as a URL path segment."""
+    if not isinstance(names, list) or not names:
+        return f"not a list of chromosome names: {str(names)[:80]!r}"
+    for name in names:
+        problem = name_problem("chromosome", name) or (None if _path_safe(name) else "is not a name")
+        if problem:
+            return f"the chromosome {str(name)[:80]!r} {problem}"
+    return None
+
+
+def _cached_chromosomes_problem(key: str, value: Any) -> str | None:
+    return _chromosomes_problem(value)
+
+
+def _cached_gene_ids_problem(key: str, value: Any) -> str | None:
+    """A cached piece of ``overlap/region``: a list of gene IDs, each as the answer's were checked on arrival."""
+    if not isinstance(value, list):
+        return f"not a list of gene IDs: {str(value)[:80]!r}"
+    bad = next((i for i in value if not isinstance(i, str) or not _GENE_ID.fullmatch(i)), None)
+    return None if bad is None else f"{str(bad)[:80]!r} is not a gene ID"
 
 
 def _cached_gene_problem(key: str, value: Any) -> str | None:

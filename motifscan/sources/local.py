@@ -54,6 +54,7 @@ from motifscan.errors import GenomeError, InputFileError, UsageError
 from motifscan.identifiers import chromosome_aliases, name_problem, split_version
 from motifscan.model import Gene, GeneLookup, Region, Transcript
 from motifscan.promoters import fallback_canonical
+from motifscan.sources import memo
 from motifscan.sources.cache import default_cache_dir, make_private_dirs
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,6 @@ CANONICAL_TAGS = ("Ensembl_canonical", "MANE_Select")
 
 _KIND = "genome FASTA"
 _ATTRIBUTE = re.compile(r'([A-Za-z_][\w.]*)\s+(?:"([^"]*)"|([^\s;"]+))')
-_HASH_CHUNK = 1 << 20
 _SNIFF_BYTES = textfiles.SNIFF_BYTES
 _COORDINATE = re.compile(r"[0-9]{1,12}")  # ASCII digits; the longest chromosomes have 10
 
@@ -644,11 +644,21 @@ def _preview(names: Iterable[str], limit: int = 5) -> str:
 
 def file_md5(path: str | os.PathLike) -> str:
     """MD5 hex digest of a file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_HASH_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return memo.file_md5(path)
+
+
+def _gene_lines(records: GtfRecords) -> dict[str, int]:
+    """Gene ID -> the GTF line naming it (its gene line, else one of its transcript lines), for messages."""
+    lines = {row.gene.id: row.gene.line for row in records.transcripts.values()}
+    lines.update({gene_id: row.line for gene_id, row in records.genes.items()})
+    return lines
+
+
+def _parse_for_memo(gtf_path: Path) -> tuple[list[Gene], str, set[str], dict[str, int]]:
+    """What :mod:`motifscan.sources.memo` keeps of a GTF: its genes in its own chromosome names, its assembly, its
+    chromosomes and each gene's line."""
+    records = read_gtf_records(gtf_path)
+    return build_genes(records), records.assembly, records.chroms, _gene_lines(records)
 
 
 class LocalGenomeSource:
@@ -681,25 +691,35 @@ class LocalGenomeSource:
         genome_label: str | None = None,
         annotation_label: str | None = None,
         trust_index: bool = False,
+        memo_dir: str | os.PathLike | None = None,
     ) -> None:
         self.fasta_path = Path(fasta_path)
         self.gtf_path = Path(gtf_path)
         self.genome_label = genome_label or str(self.fasta_path)
         self.annotation_label = annotation_label or str(self.gtf_path)
+        self._memo_dir = Path(memo_dir) if memo_dir is not None else None
+        self._checksums: dict[str, str] = {}
         self._fasta = open_fasta(self.fasta_path, cache_dir, trust_index)
         self._chrom_lengths = {name: record.rlen for name, record in self._fasta.faidx.index.items()}
         try:
-            records = read_gtf_records(self.gtf_path)
-            self.chrom_names = self._reconcile(records.chroms)
-            self.assembly = records.assembly
-            self.genes: tuple[Gene, ...] = tuple(build_genes(records, self.chrom_names))
-            self._gene_lines = {row.gene.id: row.gene.line for row in records.transcripts.values()}
-            self._gene_lines.update({gene_id: row.line for gene_id, row in records.genes.items()})
+            if self._memo_dir is None:
+                records = read_gtf_records(self.gtf_path)
+                self.chrom_names = self._reconcile(records.chroms)
+                self.assembly = records.assembly
+                self.genes: tuple[Gene, ...] = tuple(build_genes(records, self.chrom_names))
+                self._gene_lines = _gene_lines(records)
+            else:
+                self._checksums["annotation_md5"] = memo.file_md5(self.gtf_path, self._memo_dir)
+                parsed = memo.parsed_annotation(self.gtf_path, self._checksums["annotation_md5"],
+                                                lambda: _parse_for_memo(self.gtf_path), log, self._memo_dir)
+                self.chrom_names = self._reconcile(set(parsed.chroms))
+                self.assembly = parsed.assembly
+                self.genes = parsed.renamed(self.chrom_names)
+                self._gene_lines = dict(parsed.gene_lines)
         except BaseException:
             self.close()
             raise
         self._index_genes()
-        self._checksums: dict[str, str] = {}
 
     @classmethod
     def demo(cls, cache_dir: str | os.PathLike | None = None) -> LocalGenomeSource:
@@ -890,8 +910,9 @@ class LocalGenomeSource:
     def provenance(self) -> dict[str, str]:
         """Where genes and sequence came from: labels, paths and MD5 checksums of the FASTA and GTF files
         (computed once, on first call), and the assembly named in the GTF's ``#!genome-build`` header if any."""
-        if not self._checksums:
-            self._checksums = {"genome_md5": file_md5(self.fasta_path), "annotation_md5": file_md5(self.gtf_path)}
+        for name, path in (("genome_md5", self.fasta_path), ("annotation_md5", self.gtf_path)):
+            if name not in self._checksums:
+                self._checksums[name] = memo.file_md5(path, self._memo_dir)
         facts = {
             "source": "local",
             "genome": self.genome_label,
