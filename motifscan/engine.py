@@ -91,7 +91,7 @@ unscored-windows warning."""
 DEFAULT_CHUNK_SIZE = 1 << 20
 """Window starts per chunk of a long record: memory follows the chunk, not the record (see :func:`scan_records`)."""
 
-BATCH_LETTERS = 1 << 22
+BATCH_LETTERS = 1 << 20
 """Letters given to the scanner at once: many short records (promoters) or chunks of long ones go in one pass."""
 
 RecordSource = Callable[[], Iterable[tuple[str, Iterable[str]]]]
