@@ -415,10 +415,11 @@ class Scanner:
             found_positions, found_keys = [], []
             for a in range(first, last, _SUB_CHUNK):
                 b = min(a + _SUB_CHUNK, last)
-                keys = work.get("keys", b - a, np.intp)
                 if index.k == INDEX_K:  # key: first 4-mer x 257 + second 4-mer (see _KmerIndex)
-                    np.multiply(quads[a - origin : b - origin], 257, out=keys, dtype=np.intp)
-                    np.add(keys, quads[a - origin + 4 : b - origin + 4], out=keys)
+                    # in int32 (at most 66,048): 15% less scan time than intp keys, whose int16 -> int64 loops are slow
+                    keys = work.get("keys32", b - a, np.int32)
+                    np.multiply(quads[a - origin : b - origin], np.int32(257), out=keys, dtype=np.int32)
+                    np.add(keys, quads[a - origin + 4 : b - origin + 4], out=keys, dtype=np.int32)
                 else:
                     keys = _word_codes(codes, a, b - a, index.k)
                 hit = np.flatnonzero(np.take(index.nonempty, keys, out=work.get("flags", b - a, bool), mode="clip"))

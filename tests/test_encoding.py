@@ -37,6 +37,11 @@ def test_encode_joined_holds_each_sequence_between_invalid_separators(sequences,
         if i + 1 < len(sequences):  # the separator
             assert joined.codes[joined.starts[i] + joined.lengths[i]] == INVALID
     assert [c.tolist() for c in joined.split()] == [encode(s, mask_lowercase).tolist() for s in sequences]
+    assert joined.invalid_counts().tolist() == [sum(letter_code(c, mask_lowercase) == INVALID for c in s)
+                                                for s in sequences]
+    ends = [len(s) // 2 for s in sequences]
+    assert joined.invalid_counts(np.array(ends, dtype=np.int64)).tolist() == [
+        sum(letter_code(c, mask_lowercase) == INVALID for c in s[:end]) for s, end in zip(sequences, ends)]
     if len(joined.codes):
         positions = np.arange(len(joined.codes))
         owner = joined.target_of(positions)
