@@ -250,8 +250,7 @@ class _Scan:
                           owned: np.ndarray) -> None:
         """Per record: the unscorable letters of each chunk's owned part, its N letters and its runs of letters other
         than A, C, G, T (most promoters have none: only the count is made)."""
-        invalid = np.concatenate(([0], np.cumsum(joined.codes == INVALID)))
-        counts = invalid[joined.starts + owned] - invalid[joined.starts]
+        counts = joined.invalid_counts(owned)
         for i in np.flatnonzero(counts).tolist():
             chunk, text = chunks[i], texts[i][: chunks[i].owned]
             k = chunk.span  # the record's index: spans are numbered as the records come
