@@ -266,7 +266,8 @@ def _scan_options(options: dict[str, Any], *extra: type) -> tuple[ScanOptions, l
 
 def _gene_scan_options(genome: GenomeSpec | str | os.PathLike | None,
                        options: dict[str, Any]) -> tuple[ScanOptions, PromoterOptions, GenomeSpec]:
-    """The ``**options`` of a gene scan (:func:`scan_genes`, :func:`motifscan.enrich`) made into their dataclasses;
+    """The ``**options`` of a gene scan (:func:`scan_genes`, :func:`motifscan.enrich`,
+    :func:`motifscan.score_variants`) made into their dataclasses;
     ``genome``: a GenomeSpec (then ``options`` hold none of its fields), or its ``genome`` field."""
     if isinstance(genome, GenomeSpec):
         scan_options, (window_fields,) = _scan_options(options, PromoterOptions)
