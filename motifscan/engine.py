@@ -31,7 +31,6 @@ from motifscan.model import Motif
 from motifscan.motifs import log_odds
 from motifscan.options import ScanOptions
 from motifscan.progress import task
-from motifscan.promoters import windows_holding
 from motifscan.scanning import Candidates, Scanner
 
 log = logging.getLogger(__name__)
@@ -154,6 +153,7 @@ def _inside_windows(targets: Sequence[ScanTarget], found: Candidates, widths: np
     with_windows = [t for t, target in enumerate(targets) if target.windows]
     if not with_windows or not len(found.start):
         return found
+    from motifscan.promoters import windows_holding  # lazy: FASTA scans have no windows
     assert found.target is not None
     pairs = [(t, start, end) for t in with_windows for start, end in targets[t].windows]
     window_target, window_start, window_end = (np.array(column, dtype=np.int64) for column in zip(*pairs))

@@ -107,18 +107,18 @@ class _Grid:
         return cdf_lower[bins], cdf_upper[bins]
 
 
-def _column_terms(bins: np.ndarray, probs: np.ndarray, n: int, uniform: bool) -> tuple[float, list[tuple[int, float]]]:
+def _column_terms(shifts: list[int], weights: tuple[float, ...], n: int) -> tuple[float, list[tuple[int, float]]]:
     """One column's letters as (weight of shift 0, [(shift, weight), ...]) for :func:`_suffix_distributions`.
 
-    bins: (4,) int grid deficits of the column's letters; probs: (4,) background. Letters on the same bin share one
+    shifts: the 4 letters' int grid deficits; weights: their 4 weights (the background, or all 1 when uniform: the
+    0.25 is then applied once, at the end, as scaling by a power of two is exact). Letters on the same bin share one
     term, their weights summed in letter order; the terms keep the order of their first letter; a letter whose
-    deficit alone passes the band (shift >= n) cannot end inside it and is left out. With ``uniform`` every letter
-    weighs 1 (the 0.25 is applied once, at the end: scaling by a power of two is exact).
+    deficit alone passes the band (shift >= n) cannot end inside it and is left out.
     """
     by_shift: dict[int, float] = {}
-    for shift, prob in zip(bins.tolist(), (1.0, 1.0, 1.0, 1.0) if uniform else probs.tolist()):
+    for shift, weight in zip(shifts, weights):
         if shift < n:
-            by_shift[shift] = by_shift.get(shift, 0.0) + prob
+            by_shift[shift] = by_shift.get(shift, 0.0) + weight
     first = by_shift.pop(0)  # the column's best letter has deficit 0 in both roundings
     return first, list(by_shift.items())
 
@@ -136,40 +136,44 @@ def _suffix_distributions(bins: np.ndarray, probs: np.ndarray, n: int, keep_leve
     once: every bin is bit for bit what one slice add per term gives. With the uniform background (the common case)
     every weight is a small integer and the factor 0.25 per column is applied once per kept level instead (exact:
     no value comes near underflow, 0.25**w >= 2**-1000); the first term is fused with the copy of the previous
-    level, and two buffers take turns, so a column costs about three passes over n bins instead of five.
+    level, and two buffers take turns, so a column costs about three passes over n bins instead of five. Bins past
+    the largest deficit the columns so far can reach hold 0 and are left alone (adding 0 changes nothing).
     """
     uniform = bool(probs[0] == probs[1] == probs[2] == probs[3] == 0.25)
     width = bins.shape[1]
     current = np.zeros(n)
     current[0] = 1.0
     levels = [current]
-    spare = np.empty(n)  # without keep_levels, two buffers take turns
+    spare = np.zeros(n)  # without keep_levels, two buffers take turns
     scratch: np.ndarray | None = None  # weight * shifted level, for weights other than 1
+    reach = 1  # bins [reach, n) of the current level are 0 (its largest deficit is below reach)
     columns = bins.T.tolist()
+    weights = (1.0, 1.0, 1.0, 1.0) if uniform else tuple(probs.tolist())
     for j in reversed(range(width)):
-        first, terms = _column_terms(np.asarray(columns[j]), probs, n, uniform)
-        new = np.empty(n) if keep_levels else spare
+        first, terms = _column_terms(columns[j], weights, n)
+        m = min(n, reach + max((shift for shift, _ in terms), default=0))  # work on bins [0, m) only
+        new = np.zeros(n) if keep_levels else spare  # spare: 0 past the reach it was written with, <= m
         if first == 1.0 and terms and terms[0][1] == 1.0:  # d[k] + d[k - s1] in one pass
             shift = terms.pop(0)[0]
             new[:shift] = current[:shift]
-            np.add(current[shift:], current[: n - shift], out=new[shift:])
+            np.add(current[shift:m], current[: m - shift], out=new[shift:m])
         elif first == 1.0:
-            new[:] = current
+            new[:m] = current[:m]
         else:
-            np.multiply(current, first, out=new)
+            np.multiply(current[:m], first, out=new[:m])
         for shift, weight in terms:
             if weight == 1.0:
-                new[shift:] += current[: n - shift]
+                new[shift:m] += current[: m - shift]
             else:
                 if scratch is None:
                     scratch = np.empty(n)
-                np.multiply(current[: n - shift], weight, out=scratch[: n - shift])
-                new[shift:] += scratch[: n - shift]
+                np.multiply(current[: m - shift], weight, out=scratch[: m - shift])
+                new[shift:m] += scratch[: m - shift]
         if keep_levels:
             levels.append(new)
         else:
             spare = current
-        current = new
+        current, reach = new, m
     if not keep_levels:
         return [current * 0.25**width if uniform else current]
     if uniform:
