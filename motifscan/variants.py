@@ -756,12 +756,18 @@ def _vcf_in_promoters(reader: VcfReader, promoters) -> list[Variant]:
     """The VCF's variants in or next to the promoter windows: fetched through the index when there is one, else
     read in one streaming pass (only those on a promoter's chromosome and span are kept)."""
     vcf_names = {genome: vcf for vcf, genome in chrom_map(reader.contigs, {p.region.chrom for p in promoters}).items()}
-    if reader.indexed:
+    if reader.indexed:  # overlapping windows merged first, so that each record is read (and counted) once
         found: list[Variant] = []
-        for promoter in promoters:
-            region = promoter.region
-            if region.chrom in vcf_names:
-                found += reader.fetch(vcf_names[region.chrom], max(0, region.start - 1), region.end)
+        windows = sorted((p.region.chrom, max(0, p.region.start - 1), p.region.end) for p in promoters
+                         if p.region.chrom in vcf_names)
+        merged: list[list] = []
+        for chrom, start, end in windows:
+            if merged and merged[-1][0] == chrom and start <= merged[-1][2]:
+                merged[-1][2] = max(merged[-1][2], end)
+            else:
+                merged.append([chrom, start, end])
+        for chrom, start, end in merged:
+            found += reader.fetch(vcf_names[chrom], start, end)
         return _dedupe(found)
     spans: dict[str, list[tuple[int, int]]] = {}
     for promoter in promoters:
@@ -845,18 +851,12 @@ class _Request:
 def _request(vcf, genes, motifs, variants, all_variants: bool, genome, jaspar_release: str | None,
              command: str | None, options: dict) -> _Request:
     """Options split and checked once for :func:`score_variants` and :func:`write_variants`."""
-    from motifscan.api import _scan_options, resolve_motifs
+    from motifscan.api import _gene_scan_options, resolve_motifs
     from motifscan.motifs import jaspar_database
 
     genes = [genes] if isinstance(genes, str) else list(genes)
     variants = [variants] if isinstance(variants, str) else list(variants)
-    if isinstance(genome, GenomeSpec):
-        settings, (window_fields,) = _scan_options(options, PromoterOptions)
-        spec = genome
-    else:
-        settings, (window_fields, genome_fields) = _scan_options(options, PromoterOptions, GenomeSpec)
-        spec = GenomeSpec(genome=genome, **genome_fields)
-    window = PromoterOptions(**window_fields)
+    settings, window, spec = _gene_scan_options(genome, options)
     if settings.q_threshold is not None:
         raise UsageError("--qvalue does not apply to variant scans (rows are allele pairs, not a family of windows "
                          "tested together); filter on ref_p_value/alt_p_value instead")

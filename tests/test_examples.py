@@ -44,6 +44,7 @@ def test_notebook_runs(tmp_path, monkeypatch):
 
     copy = tmp_path / NOTEBOOK.name
     shutil.copy(NOTEBOOK, copy)
+    shutil.copy(EXAMPLES / "demo_variants.vcf", tmp_path)  # beside the notebook, as in examples/
     notebook = nbformat.read(copy, as_version=4)
     monkeypatch.setenv("PATH", _environment()["PATH"])  # the kernel inherits the environment (and the test cache)
     client = NotebookClient(notebook, timeout=120, kernel_name="python3",
@@ -56,7 +57,7 @@ def test_notebook_runs(tmp_path, monkeypatch):
     assert all(cell.execution_count for cell in code)
 
     by_tag = {tag: cell for cell in code for tag in cell.metadata.get("tags", [])}
-    for tag in ("promoter-map", "logo"):
+    for tag in ("promoter-map", "logo", "variant-map"):
         images = [output.data["image/png"] for output in by_tag[tag].outputs if "image/png" in output.get("data", {})]
         assert len(images) == 1, tag
         assert base64.b64decode(images[0])[:8] == PNG_MAGIC
@@ -65,6 +66,11 @@ def test_notebook_runs(tmp_path, monkeypatch):
     assert "motifscan:" in html and "<table>" in html
     summary = next(cell for cell in code if "crosstab" in cell.source)
     assert any("text/html" in output.get("data", {}) for output in summary.outputs)
+    variants = "".join(output.data.get("text/html", "") for output in by_tag["variants"].outputs if "data" in output)
+    assert "motifscan variants:" in variants and "demo_creb_site" in variants and "lost" in variants
+    changes = "".join(output.data.get("text/html", "") for output in by_tag["variants-table"].outputs
+                      if "data" in output)
+    assert "demo_insertion" in changes and "gained" in changes
 
 
 def _read_tsv(path: Path) -> list[dict[str, str]]:
