@@ -152,10 +152,10 @@ def _format_row(row: dict) -> list[str]:
 
 
 def _stratum_counts(stratum: np.ndarray, n_strata: int, values: np.ndarray) -> np.ndarray:
-    """(n_strata, m) sums of ``values`` (n, m) over the rows of each stratum."""
-    one_hot = np.zeros((len(stratum), n_strata))
-    one_hot[np.arange(len(stratum)), stratum] = 1.0
-    return np.rint(one_hot.T @ values.astype(np.float64)).astype(np.int64)
+    """(n_strata, m) sums of ``values`` (n, m) over the rows of each stratum. A loop over the (at most a few dozen)
+    strata, not a one-hot matrix product: BLAS threads contending with a busy machine made that take seconds."""
+    sums = [values[stratum == k].sum(axis=0, dtype=np.int64) for k in range(n_strata)]
+    return np.stack(sums).reshape(n_strata, values.shape[1])
 
 
 def compare(query: PromoterScores, background: PromoterScores, motifs: Sequence[Motif], gc_match: bool = True,

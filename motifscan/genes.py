@@ -256,7 +256,7 @@ def rank_against_background(hits: HitTable, spec: GenomeSpec, motifs, release: s
         names = None if background_genes is None else list(background_genes)
     cache = BackgroundCache(Path(spec.cache_dir) / "backgrounds" if spec.cache_dir is not None else None) \
         if spec.use_cache else None
-    source = spec.open()
+    source = spec.open(memo=True)  # the background of a later run re-parses no GTF (motifscan.sources.memo)
     try:
         background = build_background(source, motifs, rule=PromoterRule(window.upstream, window.downstream,
                                                                         window.transcripts, tuple(window.biotypes)),

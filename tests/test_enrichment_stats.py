@@ -163,3 +163,22 @@ def test_gc_strata_equal_frequency_and_at_least_twenty_each():
     assert q[0] == 0 and q[-1] == 9
     b, _, edges = gc_strata(background[:50], np.array([0.5]), 10)  # 50 promoters: 2 strata of 25
     assert len(edges) == 1 and np.bincount(b).min() >= 20
+
+
+def test_rank_sums_and_ties_equal_scipys_rankdata():
+    """The one-sort rank sums and tie sums behind van Elteren equal scipy's mid-ranks and min/max ranks, with many
+    ties and -inf (censored) scores."""
+    from scipy import stats as scipy_stats
+
+    from motifscan.enrichment import _rank_sums_and_ties
+
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 7, 300):
+        scores = np.round(rng.normal(size=(n, 12)), 1)
+        scores[rng.random(scores.shape) < 0.15] = -np.inf
+        is_query = rng.random(n) < 0.3
+        rank_sum, ties = _rank_sums_and_ties(scores, is_query)
+        ranks = scipy_stats.rankdata(scores, axis=0)
+        t = scipy_stats.rankdata(scores, method="max", axis=0) - scipy_stats.rankdata(scores, method="min", axis=0) + 1
+        assert np.array_equal(rank_sum, ranks[is_query].sum(axis=0))
+        assert np.array_equal(ties, (t * t - 1).sum(axis=0))
