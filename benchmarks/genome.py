@@ -31,11 +31,14 @@ REPO = Path(__file__).resolve().parent.parent
 SEED = 20261201
 
 
-def make_genome(path: Path, megabases: int) -> None:
-    """One record of ``megabases`` Mb: 41% GC, with a 50 kb N run every 20 Mb (an assembly gap)."""
+def make_genome(path: Path, megabases: int, compress: bool = False) -> None:
+    """One record of ``megabases`` Mb: 41% GC, with a 50 kb N run every 20 Mb (an assembly gap); gzip (level 1)
+    with ``compress``."""
+    import gzip
+
     rng = np.random.default_rng(SEED)
     letters = np.frombuffer(b"ACGT", np.uint8)
-    with open(path, "wb") as handle:
+    with (gzip.open(path, "wb", compresslevel=1) if compress else open(path, "wb")) as handle:
         handle.write(b">chrS\n")
         carry = b""
         for first in range(0, megabases * 1_000_000, 1_000_000):

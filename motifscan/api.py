@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from motifscan import __version__
-from motifscan.engine import ScanTarget, scan_targets
+from motifscan.background import is_auto
+from motifscan.engine import GAP_MIN_LENGTH, scan_targets
 from motifscan.errors import UsageError
 from motifscan.fasta import FastaRecord, read_fasta
 from motifscan.hits import TSV_COLUMNS, Hit, HitTable
@@ -217,27 +218,20 @@ def resolve_motifs(motifs: MotifSpec, database: JasparDatabase, *, tf_species: s
     return chosen
 
 
-GAP_MIN_LENGTH = 10
-"""Runs of at least this many letters other than A, C, G, T (N stretches, assembly gaps) are listed in the provenance
-as ``gap`` lines, so that maps can draw them; shorter runs (a stray N or IUPAC code) are counted only in the
-unscored-windows warning."""
-
-
-def gap_provenance(targets: Sequence[ScanTarget], tss_relative=None) -> list[tuple[str, str]]:
-    """``("gap", "NAME CHROM:START-END")`` for each run of at least :data:`GAP_MIN_LENGTH` letters other than A, C,
-    G, T in each target; START-END 1-based inclusive on ``chrom`` (as ``# record:`` lines). ``tss_relative(name,
-    start, end)`` (gene scans), given 0-based half-open genomic ``[start, end)``, returns the run's first and last
-    base relative to the record's TSS, appended as `` tss_rel=FIRST..LAST`` (+1 = TSS base, no 0)."""
-    from motifscan.encoding import invalid_runs_many
-
+def gap_provenance(names: Sequence[str], chroms: Sequence[str], offsets: Sequence[int], gaps: np.ndarray,
+                   tss_relative=None) -> list[tuple[str, str]]:
+    """``("gap", "NAME CHROM:START-END")`` for each run of at least :data:`~motifscan.engine.GAP_MIN_LENGTH`
+    letters other than A, C, G, T: ``gaps`` rows (record index, start, end) as the engine gives them (0-based
+    half-open in the record; record k is ``names[k]`` on ``chroms[k]`` from ``offsets[k]``); START-END 1-based
+    inclusive on ``chrom`` (as ``# record:`` lines). ``tss_relative(name, start, end)`` (gene scans), given 0-based
+    half-open genomic ``[start, end)``, returns the run's first and last base relative to the record's TSS,
+    appended as `` tss_rel=FIRST..LAST`` (+1 = TSS base, no 0)."""
     lines = []
-    owners, run_starts, run_ends = invalid_runs_many([t.sequence for t in targets], GAP_MIN_LENGTH)
-    for t, run_start, run_end in zip(owners.tolist(), run_starts.tolist(), run_ends.tolist()):  # one per gap
-        target = targets[t]
-        start, end = target.offset + run_start, target.offset + run_end
-        text = f"{target.name} {target.chrom}:{start + 1}-{end}"
+    for record, run_start, run_end in gaps.tolist():
+        start, end = offsets[record] + run_start, offsets[record] + run_end
+        text = f"{names[record]} {chroms[record]}:{start + 1}-{end}"
         if tss_relative is not None:
-            first, last = tss_relative(target.name, start, end)
+            first, last = tss_relative(names[record], start, end)
             text += f" tss_rel={first}..{last}"
         lines.append(("gap", text))
     return lines
@@ -285,27 +279,60 @@ def _gene_scan_options(genome: GenomeSpec | str | os.PathLike | None,
 
 
 def scan_fasta(path_or_records: str | Path | Iterable, motifs: MotifSpec = None, *, jaspar_release: str | None = None,
-               command: str | None = None, **options: Any) -> ScanResult:
+               command: str | None = None, chunk_size: int | None = None, **options: Any) -> ScanResult:
     """Scan the records of a FASTA file (or (name, sequence) pairs, FastaRecords, Bio SeqRecords) on both strands.
 
     ``options``: the fields of :class:`~motifscan.options.ScanOptions` (``p_threshold=1e-4``, ``q_threshold``,
     ``min_rel_score``, ``pseudocount=0.8``, ``background="uniform"``, ``mask_lowercase``, ``max_strand``, ``jobs``).
     ``jaspar_release``: a bundled release (default: the newest). ``command``: the provenance's command line.
     Hits have ``seq_name = chrom =`` the record ID and ``start``/``end`` 0-based half-open in the record.
+
+    A file (plain, gzip or bgzip) is streamed: each record is scanned in chunks of ``chunk_size`` window starts
+    (default :data:`motifscan.engine.DEFAULT_CHUNK_SIZE`), so memory follows the chunk and the hits, not the
+    record; the hits do not depend on ``chunk_size``. With ``background="auto"`` a file is read twice (its
+    composition first, since the thresholds depend on it); a pipe cannot be read twice, so its records are then
+    held in memory.
     """
+    from motifscan.engine import DEFAULT_CHUNK_SIZE, scan_records
+
     scan_options, _ = _scan_options(options)
+    if chunk_size is not None and chunk_size < 1:
+        raise UsageError(f"chunk_size must be >= 1, not {chunk_size}")
     database = jaspar_database(jaspar_release)  # the release, resolved once for the run
     chosen = resolve_motifs(motifs, database)
-    records = _records(path_or_records)
-    targets = [ScanTarget(r.name, r.sequence, r.name) for r in records]
-    output = scan_targets(targets, chosen, scan_options)
+    source = _record_source(path_or_records, twice=is_auto(scan_options.background))
+    output = scan_records(source, chosen, scan_options, chunk_size=chunk_size or DEFAULT_CHUNK_SIZE)
+    names = output.hits.targets.names
     provenance = Provenance(
         version=__version__, jaspar_release=database.release, motif_ids=tuple(m.id for m in chosen),
         options=scan_options, background=tuple(float(b) for b in output.background), command=command_line(command),
         input=str(path_or_records) if isinstance(path_or_records, (str, Path)) else None,
-        extra=tuple(gap_provenance(targets)))
-    regions = {r.name: Region(r.name, 0, len(r.sequence), "+", r.name) for r in records}
+        extra=tuple(gap_provenance(names, names, [0] * len(names), output.gaps)))
+    regions = {name: Region(name, 0, int(length), "+", name) for name, length in zip(names, output.lengths.tolist())}
     return ScanResult(output.hits, tuple(chosen), provenance, output.scored_windows, regions)
+
+
+def _record_source(path_or_records: str | Path | Iterable, twice: bool):
+    """The records as the engine reads them (:data:`motifscan.engine.RecordSource`): a FASTA file streamed
+    (:func:`motifscan.fasta.stream_fasta`, checked for repeated names as it goes), or records given in memory
+    (names must be unique: hits are reported by name). ``twice``: the source will be read twice; a file that is not
+    a regular file (a pipe) is then read into memory once."""
+    from motifscan.fasta import stream_fasta
+
+    if isinstance(path_or_records, (str, Path)):
+        path = path_or_records
+        if not twice or os.path.isfile(path):
+            reads = [0]
+
+            def read():  # warnings about the file come with its last read only
+                reads[0] += 1
+                return ((name, pieces) for name, _, pieces in stream_fasta(path, warn=reads[0] == 1 + twice))
+
+            return read
+        records = read_fasta(path)
+    else:
+        records = _records(path_or_records)
+    return lambda: ((r.name, (r.sequence,)) for r in records)
 
 
 def scan_genes(genes: str | Sequence[str], motifs: MotifSpec = None, *,
@@ -337,7 +364,8 @@ def scan_genes(genes: str | Sequence[str], motifs: MotifSpec = None, *,
     output = scan_targets(targets, chosen, scan_options)
     hits = annotate(output.hits, promoter_set.promoters)  # in the engine's output order
     by_name = {p.name: p for p in promoter_set.promoters}
-    gaps = gap_provenance(targets, lambda name, start, end: tss_relative(
+    gaps = gap_provenance([t.name for t in targets], [t.chrom for t in targets], [t.offset for t in targets],
+                          output.gaps, lambda name, start, end: tss_relative(
         by_name[name].transcripts[0].tss, by_name[name].gene.strand, start, end))
     provenance = Provenance(
         version=__version__, jaspar_release=database.release, motif_ids=tuple(m.id for m in chosen),

@@ -43,7 +43,12 @@ def background_from_codes(codes_list: list[np.ndarray]) -> np.ndarray:
 
     Results scanned with it depend on which sequences were scanned together.
     """
-    counts = letter_frequencies(codes_list)
+    return background_from_counts(letter_frequencies(codes_list))
+
+
+def background_from_counts(counts: np.ndarray) -> np.ndarray:
+    """:func:`background_from_codes` from the counts of A, C, G, T (shape (4,)): strand-symmetric frequencies."""
+    counts = np.asarray(counts, dtype=np.float64)
     counts = (counts + counts[::-1]) / 2  # A<->T, C<->G: the reverse complement is scanned too
     if counts.sum() == 0 or (counts == 0).any():
         counts = counts + 1.0  # a sequence without some letter must not get a zero background

@@ -17,7 +17,7 @@ process pool or on a Dask worker, and its output does not depend on where it ran
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,6 +70,54 @@ def plan_chunks(spans: Sequence[Span], chunk_size: int, max_width: int) -> list[
             owned_end = min(start + chunk_size, span.end)
             chunks.append(Chunk(len(chunks), number, start, owned_end, min(owned_end + max_width - 1, span.end)))
     return chunks
+
+
+def stream_chunks(span: int, pieces: Iterable[str], chunk_size: int, max_width: int, first_index: int = 0
+                  ) -> Iterator[tuple[Chunk, str]]:
+    """The chunks of one span whose letters arrive as text ``pieces`` (a FASTA record as it is read: its length is
+    known only at its end), each with its letters ``[start, stop)``: the very chunks :func:`plan_chunks` gives for
+    the span (starting at 0) once its length is known, numbered from ``first_index``. At most ``chunk_size +
+    max_width - 1`` letters plus one piece are held at a time."""
+    if chunk_size < 1 or max_width < 1:
+        raise ValueError(f"chunk_size and max_width must be >= 1, not {chunk_size} and {max_width}")
+    reach = chunk_size + max_width - 1  # letters a chunk reads when the span goes on past it
+    held: list[str] = []
+    count = 0
+    start = 0
+    index = first_index
+    for piece in pieces:
+        held.append(piece)
+        count += len(piece)
+        if count < reach:
+            continue
+        text = "".join(held)
+        first = 0
+        while count - first >= reach:  # stop = owned_end + max_width - 1 <= the span's end: as plan_chunks
+            yield Chunk(index, span, start, start + chunk_size, start + reach), text[first : first + reach]
+            index += 1
+            start += chunk_size
+            first += chunk_size
+        held, count = [text[first:]], count - first
+    text = "".join(held)  # the span's last letters (fewer than reach): its chunks read to the span's end
+    first = 0
+    while first < count:
+        owned = min(chunk_size, count - first)
+        yield Chunk(index, span, start, start + owned, start + count - first), text[first:]
+        index += 1
+        start += owned
+        first += owned
+
+
+def join_runs(runs: np.ndarray) -> np.ndarray:
+    """Runs (span, start, end) sorted by span and start, with those that touch (one's end is the next's start, same
+    span) joined into one; shape (k, 3) -> (j, 3)."""
+    if not len(runs):
+        return runs
+    new = np.ones(len(runs), dtype=bool)
+    new[1:] = (runs[1:, 0] != runs[:-1, 0]) | (runs[1:, 1] != runs[:-1, 2])
+    first = np.flatnonzero(new)
+    last = np.append(first[1:], len(runs)) - 1
+    return np.column_stack((runs[first, 0], runs[first, 1], runs[last, 2]))
 
 
 @dataclass(frozen=True)

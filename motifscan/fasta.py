@@ -44,19 +44,69 @@ def read_fasta(path: str | Path) -> list[FastaRecord]:
     header; a header without a name; a sequence line holding characters other than letters, ``-``, ``.``, ``*``;
     a record name used twice.
     """
+    return [FastaRecord(name, "".join(pieces), description) for name, description, pieces in stream_fasta(path)]
+
+
+def stream_fasta(path: str | Path, warn: bool = True) -> Iterator[tuple[str, str, Iterator[str]]]:
+    """The records of a FASTA file as they are read, never held whole: (name, description, pieces) per record, in
+    file order, where ``pieces`` yields the record's letters (line ends, spaces and tabs removed) in pieces of at
+    most a few million letters. Letters a caller leaves unread are skipped when the next record is asked for. The
+    same checks and errors as :func:`read_fasta` (raised when the offending line is reached). ``warn``: warn about
+    records without sequence (off for a second read of the same file)."""
     path = Path(path)
     position = [0]  # the line being read, for errors raised by the decompressor or the file system
+    events = _Events(_parse(path, position))
     try:
-        records = list(_parse(path, position))
+        header = events.next_header()
+        if header is None:
+            raise InputFileError(f"{path}: no FASTA record found (empty file?)")
+        while header is not None:
+            name, description, line = header
+            pieces = _counted(events.letters(), path, line, name) if warn else events.letters()
+            yield name, description, pieces
+            for _ in pieces:  # what the caller left unread
+                pass
+            header = events.next_header()
     except InputFileError:
         raise
     except (*textfiles.READ_ERRORS, ValueError) as error:
         where = f", line {position[0] + 1}" if position[0] else ""
         raise InputFileError(f"{path}{where}: cannot read the FASTA file ({textfiles.read_error_reason(error)})") \
             from None
-    if not records:
-        raise InputFileError(f"{path}: no FASTA record found (empty file?)")
-    return records
+
+
+class _Events:
+    """The parser's events with one header of look-ahead: a record's letters end where the next header starts."""
+
+    def __init__(self, events: Iterator[tuple[str, str, int] | str]) -> None:
+        self._events = events
+        self._header: tuple[str, str, int] | None = None
+
+    def next_header(self) -> tuple[str, str, int] | None:
+        if self._header is None:
+            for event in self._events:  # only at the start: later headers are met by letters()
+                if isinstance(event, tuple):
+                    self._header = event
+                    break
+        header, self._header = self._header, None
+        return header
+
+    def letters(self) -> Iterator[str]:
+        for event in self._events:
+            if isinstance(event, tuple):
+                self._header = event
+                return
+            yield event
+
+
+def _counted(pieces: Iterator[str], path: Path, line: int, name: str) -> Iterator[str]:
+    """``pieces`` as they come, warning at the end when there was no letter (a record without sequence is kept)."""
+    empty = True
+    for piece in pieces:
+        empty = False
+        yield piece
+    if empty:
+        log.warning("%s, line %d: record %r has no sequence", path, line, name)
 
 
 _BLOCK_CHARS = 1 << 22
@@ -66,12 +116,11 @@ by string methods over many lines at a time (a Python step per line took 1.8 s f
 _SEQUENCE_TEXT = re.compile(r"[A-Za-z*.\-]*")
 
 
-def _parse(path: Path, position: list[int]) -> Iterator[FastaRecord]:
+def _parse(path: Path, position: list[int]) -> Iterator[tuple[str, str, int] | str]:
+    """Events of the file in order: ``(name, description, line)`` for each header, then the record's letters as
+    str pieces (no empty piece)."""
     seen: dict[str, int] = {}
     name: str | None = None
-    description = ""
-    header_line = 0
-    chunks: list[str] = []
     number = 0  # lines read so far
     with textfiles.open_text(path, _KIND) as handle:
         for block in _line_blocks(handle):
@@ -81,10 +130,8 @@ def _parse(path: Path, position: list[int]) -> Iterator[FastaRecord]:
                     stop = block.index("\n", start)
                     number += 1
                     position[0] = number
-                    if name is not None:
-                        yield _record(path, header_line, name, chunks, description)
                     name, description = _header(path, number, block[start:stop], seen)
-                    header_line, chunks = number, []
+                    yield name, description, number
                     start = stop + 1
                     continue
                 stop = block.find("\n>", start) + 1 or end  # the lines up to the next header
@@ -93,12 +140,10 @@ def _parse(path: Path, position: list[int]) -> Iterator[FastaRecord]:
                 if text is None or (text and name is None):
                     _refuse_lines(path, number, segment, name)
                 if text:
-                    chunks.append(text)
+                    yield text
                 number += segment.count("\n")
                 position[0] = number
                 start = stop
-    if name is not None:
-        yield _record(path, header_line, name, chunks, description)
 
 
 def _line_blocks(handle) -> Iterator[str]:
@@ -144,13 +189,6 @@ def _refuse_lines(path: Path, number: int, segment: str, name: str | None) -> No
             raise InputFileError(f"{path}, line {number + offset}: text before the first '>' header: not FASTA")
         bad = next(c for c in text if not _SEQUENCE_LINE.match(c))
         raise InputFileError(f"{path}, line {number + offset}: unexpected character {bad!r} in a sequence")
-
-
-def _record(path: Path, line: int, name: str, chunks: list[str], description: str) -> FastaRecord:
-    sequence = "".join(chunks)
-    if not sequence:
-        log.warning("%s, line %d: record %r has no sequence", path, line, name)
-    return FastaRecord(name, sequence, description)
 
 
 def _header(path: Path, number: int, line: str, seen: dict[str, int]) -> tuple[str, str]:

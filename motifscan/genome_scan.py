@@ -10,6 +10,11 @@ Flow (coordinates 0-based half-open on the chromosome throughout; BED is read as
     pass 2: spilled chunks in output order (chromosome, start) -> p, q looked up, filtered, formatted, written
             (bgzip TSV or BED + tabix index, or Parquet partitioned by chromosome; :mod:`motifscan.indexed_output`)
 
+``--background auto`` reads the genome once more, before pass 1, to count its letters: it cannot be folded into
+pass 1 (or any later pass), since pass 1 keeps only the windows at or above each matrix's score threshold, and those
+thresholds come from log-odds that depend on the background; counting during pass 1 would need every window's
+score kept, or a second scan. The counting pass reads and encodes letters only (no scoring).
+
 Why two passes for q-values: BH needs the rank of each reported p-value among all of its matrix's reported p-values
 before any q is known. Pass 1 keeps only the window's (matrix, start, strand, score) on disk, 21 bytes a window;
 between the passes one matrix's scores are in memory at a time. The q-values are thus the very numbers ``motifscan
@@ -29,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from motifscan import pvalues
-from motifscan.chunks import Chunk, ChunkHits, ScanPlan, Span, plan_chunks, scan_chunk
+from motifscan.chunks import Chunk, ChunkHits, ScanPlan, Span, join_runs, plan_chunks, scan_chunk
 from motifscan.encoding import encode, invalid_runs, letter_frequencies
 from motifscan.errors import InputFileError, UsageError
 from motifscan.execution import executor_for
@@ -230,18 +235,6 @@ def run_pass_one(plan: ScanPlan, reader: ChunkReader, chunks: Sequence[Chunk], s
     finally:
         executor.close()
     return join_runs(np.concatenate(runs).astype(np.int64) if runs else np.zeros((0, 3), dtype=np.int64))
-
-
-def join_runs(runs: np.ndarray) -> np.ndarray:
-    """Runs (span, start, end) sorted by span and start, with those that touch (one's end is the next's start, same
-    span) joined into one; shape (k, 3) -> (j, 3)."""
-    if not len(runs):
-        return runs
-    new = np.ones(len(runs), dtype=bool)
-    new[1:] = (runs[1:, 0] != runs[:-1, 0]) | (runs[1:, 1] != runs[:-1, 2])
-    first = np.flatnonzero(new)
-    last = np.append(first[1:], len(runs)) - 1
-    return np.column_stack((runs[first, 0], runs[first, 1], runs[last, 2]))
 
 
 def matrix_tables(distributions: Sequence[pvalues.ScoreDistribution], spill: Spill, scored: np.ndarray,

@@ -26,9 +26,10 @@ Gene scans add (``genes`` is then not None):
                          (EPD: +1 = TSS base, -1 = the base upstream, no 0; gene orientation)
 ``transcripts``  int32   index into ``transcript_sets``: the IDs of the transcripts whose own window holds the site
 
-``matched``  (optional, object array of str): the matched sequences, kept only when the table was read from a file;
-otherwise :meth:`HitTable.matched_sequences` cuts them from ``targets.sequences`` (5'->3' on the hit's strand, in the
-source's letter case).
+``letters``  (optional, (n, widest) uint8): each site's letters as the scan cut them (5'->3' on the hit's strand, in
+the source's letter case, zero-padded past its width): scans keep them, since a streamed record is not kept whole.
+``matched``  (optional, object array of str): the matched sequences, kept when the table was read from a file.
+Without either, :meth:`HitTable.matched_sequences` cuts them from ``targets.sequences``.
 
 Lookup tables
 -------------
@@ -157,6 +158,7 @@ class HitTable:
     transcripts: np.ndarray | None = None
     transcript_sets: tuple[tuple[str, ...], ...] = ()
     matched: np.ndarray | None = field(default=None)
+    letters: np.ndarray | None = field(default=None)
 
     def __post_init__(self) -> None:
         n = len(self.motif)
@@ -171,6 +173,8 @@ class HitTable:
             object.__setattr__(self, name, column)
         if self.matched is not None and len(self.matched) != n:
             raise ValueError("hit table: column matched has the wrong length")
+        if self.letters is not None and (self.letters.ndim != 2 or len(self.letters) != n):
+            raise ValueError("hit table: column letters must have shape (n_hits, widest)")
 
     # ------------------------------------------------------------------------------------------------- construction
 
@@ -186,8 +190,9 @@ class HitTable:
         """The sub-table of ``rows`` (an index array, a boolean mask or a slice), sharing the lookup tables."""
         names = _COLUMNS + (_GENE_COLUMNS if self.genes is not None else ())
         taken = {name: getattr(self, name)[rows] for name in names}
-        if self.matched is not None:
-            taken["matched"] = self.matched[rows]
+        for name in ("matched", "letters"):
+            if getattr(self, name) is not None:
+                taken[name] = getattr(self, name)[rows]
         return replace(self, **taken)
 
     def with_columns(self, **columns: Any) -> HitTable:
@@ -242,27 +247,41 @@ class HitTable:
         raise KeyError(f"no string column {name!r}")
 
     def matched_sequences(self) -> np.ndarray:
-        """The sites' letters, 5'->3' on each hit's strand, in the source's case: object array of str, (n,).
-
-        Cut from the targets' sequences by width group (one 2-D gather per motif width), not hit by hit."""
+        """The sites' letters, 5'->3' on each hit's strand, in the source's case: object array of str, (n,)."""
         if self.matched is not None:
             return self.matched
         out = np.empty(len(self), dtype=object)
         if not len(self):
             return out
+        matrix, width = self.matched_letters()
+        for w in np.unique(width):
+            rows = np.flatnonzero(width == w)
+            site = np.ascontiguousarray(matrix[rows, :w])
+            out[rows] = np.char.decode(site.view(f"S{w}").ravel(), "ascii")
+        return out
+
+    def matched_letters(self) -> tuple[np.ndarray, np.ndarray]:
+        """The sites' letters as bytes: a (n, widest) uint8 matrix whose row i holds hit i's ``end - start`` letters
+        (5'->3' on its strand, in the source's case) from column 0, and those widths (int64, (n,)).
+
+        Cut from the targets' sequences in one 2-D gather (minus-strand rows read backwards and complemented); from
+        the ``matched`` strings when the table was read from a file."""
+        width = (self.end - self.start).astype(np.int64)
+        widest = int(width.max()) if len(self) else 0
+        if self.matched is not None:
+            from motifscan.text_columns import StringTable
+
+            distinct, which = np.unique(self.matched.astype(str), return_inverse=True)
+            return StringTable.of(distinct.tolist()).field(which.ravel()), width
+        if self.letters is not None:
+            return self.letters, width
+        if not len(self):
+            return np.zeros((0, 0), dtype=np.uint8), width
         if self.targets.sequences is None:
             raise ValueError("hit table without sequences: matched sequences unknown")
         joined, first = _joined_letters(self.targets.sequences)
         local = self.start - self.targets.offsets[self.target] + first[self.target]
-        width = self.end - self.start
-        minus = self.strand == "-"
-        for w in np.unique(width):
-            rows = np.flatnonzero(width == w)
-            letters = joined[local[rows, None] + np.arange(w)]  # (k, w) uint8
-            flip = minus[rows]
-            letters[flip] = reverse_complement_bytes(letters[flip])
-            out[rows] = np.char.decode(np.ascontiguousarray(letters).view(f"S{w}").ravel(), "ascii")
-        return out
+        return cut_sites(joined, local, width, self.strand == "-", widest), width
 
     def tss_rel(self, rows: Any = slice(None)) -> tuple[np.ndarray, np.ndarray] | None:
         """(tss_rel_start, tss_rel_end) of ``rows``, or None for FASTA scans."""
@@ -295,6 +314,27 @@ class HitTable:
             else:
                 data[name] = self.strings(name)
         return pd.DataFrame(data, columns=list(TSV_COLUMNS))
+
+
+def cut_sites(letters: np.ndarray, first: np.ndarray, width: np.ndarray, minus: np.ndarray, widest: int
+              ) -> np.ndarray:
+    """The letters of sites, 5'->3' on each site's strand, in one 2-D gather: ``letters`` (L,) uint8 ASCII;
+    per site (shape (n,)) ``first`` (index of its leftmost letter in ``letters``), ``width``, ``minus`` (bool).
+    Returns (n, widest) uint8: row i holds site i's ``width[i]`` letters from column 0 (a minus-strand site read
+    backwards and complemented, case kept), then zeros."""
+    width = np.asarray(width, dtype=np.int64)
+    first = np.asarray(first, dtype=np.int64)
+    if not len(first):
+        return np.zeros((0, widest), dtype=np.uint8)
+    # every run of `widest` letters as a row of a strided view (zeros beyond both ends): a site is one row, copied
+    # whole; a minus-strand site is the row ending at its last letter, reversed
+    padded = np.concatenate((np.zeros(widest, np.uint8), letters, np.zeros(widest, np.uint8)))
+    rows = np.lib.stride_tricks.sliding_window_view(padded, widest)
+    matrix = rows[np.where(minus, first + width, first + widest)]
+    if minus.any():
+        matrix[minus] = reverse_complement_bytes(matrix[minus])  # reversed and complemented, case kept
+    matrix[np.arange(widest) >= width[:, None]] = 0
+    return matrix
 
 
 _LETTERS_CACHE: dict[int, tuple[tuple[str, ...], np.ndarray, np.ndarray]] = {}

@@ -19,16 +19,13 @@ split a row there.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
 from motifscan.errors import MotifscanError, UsageError
 from motifscan.hits import HitTable
-from motifscan.writers import TSV_COLUMNS, bed_row_chunks, comment_lines, tsv_row_chunks
+from motifscan.writers import TSV_COLUMNS, StagedFiles, bed_row_chunks, comment_lines, tsv_row_chunks
 
 SUFFIXES = (".tsv.gz", ".bed.gz", ".parquet")
 
@@ -45,38 +42,6 @@ def output_kind(path: str | Path) -> str:
     raise UsageError(f"-o {path}: the output's name must end in {', '.join(SUFFIXES)} (it sets the format)")
 
 
-class _Staged:
-    """Temporary paths beside the targets, renamed into place by :meth:`commit`, removed by :meth:`discard`."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        try:
-            self.folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-        except OSError as error:
-            raise UsageError(f"cannot write {target}: {error.strerror}") from None
-
-    def path(self, name: str) -> Path:
-        return self.folder / name
-
-    def commit(self, names: Sequence[tuple[str, Path]]) -> None:
-        try:
-            for name, target in names:
-                if target.is_dir() and not target.is_symlink():
-                    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-                    os.replace(target, old / target.name)
-                    os.replace(self.folder / name, target)
-                    shutil.rmtree(old, ignore_errors=True)
-                else:
-                    os.replace(self.folder / name, target)
-        except OSError as error:
-            raise MotifscanError(f"cannot write {self.target}: {error.strerror}") from None
-        finally:
-            self.discard()
-
-    def discard(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
 class BgzipTabixSink:
     """Streams header and rows to a bgzip file, then indexes it with tabix (``kind`` 'tsv' or 'bed')."""
 
@@ -85,7 +50,7 @@ class BgzipTabixSink:
 
         self._pysam = pysam
         self.target, self.kind = target, kind
-        self.staged = _Staged(target)
+        self.staged = StagedFiles(target)
         self._file = pysam.BGZFile(str(self.staged.path(target.name)), "wb", index=None)
         self._skip = len(header)
         self._csi = max(chrom_lengths.values(), default=0) >= TABIX_MAX_LENGTH
@@ -144,7 +109,7 @@ class ParquetSink:
             raise UsageError('-o FILE.parquet needs pyarrow: pip install ".[genome]" in the clone') from None
         self._pa, self._pq = pa, pq
         self.target = target
-        self.staged = _Staged(target)
+        self.staged = StagedFiles(target)
         self.root = self.staged.path(target.name)
         self.root.mkdir()
         metadata = {b"motifscan": "\n".join(comment_lines(provenance)).encode("utf-8")}

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -129,25 +127,17 @@ def _save(figure, path: str | Path | None) -> None:
     if path.exists() and not path.is_file():  # /dev/null, a FIFO: written in place
         figure.savefig(path, format=image_format, dpi=dpi)
         return
+    from motifscan.writers import StagedFiles  # the one atomic staging of outputs
+
+    staging = StagedFiles(path)
     try:
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp",
-                                         delete=False) as handle:
-            pass  # only its name is wanted: savefig writes the file
-        try:
-            figure.savefig(handle.name, format=image_format, dpi=dpi)
-            os.chmod(handle.name, 0o666 & ~_umask())
-            os.replace(handle.name, path)
-        except BaseException:
-            Path(handle.name).unlink(missing_ok=True)
-            raise
-    except OSError as error:
-        raise MotifscanError(f"cannot write {path}: {error.strerror or error}") from None
-
-
-def _umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
+        figure.savefig(staging.path(path.name), format=image_format, dpi=dpi)
+    except BaseException as error:
+        staging.discard()
+        if isinstance(error, OSError):
+            raise MotifscanError(f"cannot write {path}: {error.strerror or error}") from None
+        raise
+    staging.commit([(path.name, path)])
 
 
 # --- promoter map ------------------------------------------------------------------------------------------------

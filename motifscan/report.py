@@ -122,6 +122,20 @@ def _n_runs(sequence: str | None, offset: int, limit: int = 200) -> list[list[in
     return sorted(runs, key=lambda r: r[0] - r[1])[:limit]
 
 
+def _provenance_gaps(result: ScanResult, limit: int = 200) -> dict[str, list[list[int]]]:
+    """The ``gap`` provenance lines (runs of at least :data:`motifscan.engine.GAP_MIN_LENGTH` letters other than A,
+    C, G, T; ``NAME CHROM:START-END`` 1-based inclusive) as genomic 0-based half-open runs per record, the longest
+    ``limit``: for scans that keep no sequence (FASTA files are streamed)."""
+    runs: dict[str, list[list[int]]] = {}
+    for key, value in result.provenance:
+        parts = str(value).split() if key == "gap" else []
+        if len(parts) >= 2 and ":" in parts[1]:
+            first, _, last = parts[1].rpartition(":")[2].partition("-")
+            if first.isdigit() and last.isdigit():
+                runs.setdefault(parts[0], []).append([int(first) - 1, int(last)])
+    return {name: sorted(found, key=lambda r: r[0] - r[1])[:limit] for name, found in runs.items()}
+
+
 def _tss_of_records(result: ScanResult, names: Sequence[str]) -> list[int | None]:
     """Each record's TSS (genomic 0-based), from its hits' TSS-relative positions, else from the promoter window in
     the provenance; None for FASTA scans."""
@@ -169,10 +183,12 @@ def scan_report_data(result: ScanResult, top_motifs: int = TOP_MOTIFS) -> dict[s
     target_record = np.array([index.get(n, -1) for n in table.targets.names], dtype=np.int64)
     sequences = table.targets.sequences
     by_target = dict(zip(table.targets.names, sequences)) if sequences is not None else {}
+    listed = _provenance_gaps(result) if sequences is None else {}  # streamed FASTA scans keep no sequence
     gene_of = _record_genes(result)
     tss = _tss_of_records(result, names)
     records = [{"name": n, "gene": gene_of.get(n, ""), "chrom": r.chrom, "start": r.start, "end": r.end,
-                "strand": r.strand, "tss": t, "gaps": _n_runs(by_target.get(n), r.start)}
+                "strand": r.strand, "tss": t,
+                "gaps": _n_runs(by_target.get(n), r.start) if sequences is not None else listed.get(n, [])}
                for (n, r), t in zip(result.records.items(), tss)]
     known = {m.id: m for m in result.motifs}
     motif_ids, motif_names = table.motifs.ids, table.motifs.names

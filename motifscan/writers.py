@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -144,30 +145,44 @@ def tsv_chunks(table: HitTable, provenance: Provenance, records: Iterable[Region
 
 
 def tsv_row_chunks(table: HitTable, promoter_rank_p: np.ndarray | None = None) -> Iterator[str]:
-    """The TSV rows alone (no header), CHUNK_ROWS at a time, in the table's order (genome scans stream them)."""
+    """The TSV rows alone (no header), CHUNK_ROWS at a time, in the table's order (genome scans stream them).
+
+    Columns are formatted whole (:mod:`motifscan.text_columns`): ``%d`` integers, ``%.6f`` score and rel_score,
+    ``%.6g`` p, q (and promoter_rank_p), each float as Python's ``%`` writes it."""
+    from motifscan import text_columns as text
+
     check_table_text(table)
-    motif = _lookup([f"{i}\t{n}" for i, n in zip(table.motifs.ids, table.motifs.names)])
-    target = _lookup([f"{n}\t{c}" for n, c in zip(table.targets.names, table.targets.chroms)])
+    motif_text = text.StringTable.of([f"{i}\t{n}" for i, n in zip(table.motifs.ids, table.motifs.names)])
+    target_text = text.StringTable.of([f"{n}\t{c}" for n, c in zip(table.targets.names, table.targets.chroms)])
+    strand_text = text.StringTable.of(["+", "-"])
     genes = table.genes
     if genes is not None:
-        gene = _lookup([f"{i}\t{n}" for i, n in zip(genes.ids, genes.names)])
-        transcripts = _lookup([",".join(ids) for ids in table.transcript_sets])
-        row = "%s\t%s\t%d\t%d\t%s\t%.6f\t%.6f\t%.6g\t%.6g\t%s\t%s\t%s\t%d\t%d"
-    else:
-        row = "%s\t%s\t%d\t%d\t%s\t%.6f\t%.6f\t%.6g\t%.6g\t%s\t\t\t\t\t"
+        gene_text = text.StringTable.of([f"{i}\t{n}" for i, n in zip(genes.ids, genes.names)])
+        transcript_text = text.StringTable.of([",".join(ids) for ids in table.transcript_sets])
+    # score, rel_score, p, q repeat (one motif's hits share its few distinct scores): formatted once per distinct
+    numbers, number_of = text.formatted("%.6f\t%.6f\t%.6g\t%.6g",
+                                        [table.score, table.rel_score, table.p_value, table.q_value])
     if promoter_rank_p is not None:
-        row += "\t%.6g"
-    for rows in _chunks(len(table)):
+        rank_text, rank_of = text.formatted("%.6g", [np.asarray(promoter_rank_p)])
+    for first in range(0, len(table), CHUNK_ROWS):
+        rows = slice(first, first + CHUNK_ROWS)
         part = table.take(rows)
-        columns = [motif[part.motif], target[part.target], part.start, part.end, part.strand, part.score,
-                   part.rel_score, part.p_value, part.q_value, part.matched_sequences()]
+        n = len(part)
+        matched, _ = part.matched_letters()
+        fields = [motif_text.field(part.motif), target_text.field(part.target),
+                  text.integers(part.start), text.integers(part.end),
+                  strand_text.field((part.strand == "-").view(np.int8)), numbers.field(number_of[rows]),
+                  matched]  # zero-padded past each site's width: no byte
         if genes is not None:
             assert part.gene is not None and part.transcripts is not None
             assert part.tss_rel_start is not None and part.tss_rel_end is not None
-            columns += [gene[part.gene], transcripts[part.transcripts], part.tss_rel_start, part.tss_rel_end]
+            fields += [gene_text.field(part.gene), transcript_text.field(part.transcripts),
+                       text.integers(part.tss_rel_start), text.integers(part.tss_rel_end)]
+        else:
+            fields.append(text.constant("\t\t\t\t", n))  # gene_id .. tss_rel_end, empty
         if promoter_rank_p is not None:
-            columns.append(np.asarray(promoter_rank_p)[rows])
-        yield "\n".join([row % fields for fields in zip(*[c.tolist() for c in columns])]) + "\n"
+            fields.append(rank_text.field(rank_of[rows]))
+        yield text.join_fields(fields)
 
 
 def read_tsv(path: str | Path) -> tuple[list[tuple[str, str]], HitTable]:
@@ -346,12 +361,13 @@ def _is_special(path: str | Path) -> bool:
 def write_outputs(outputs: Sequence[tuple[str | Path, Iterable[str]]]) -> None:
     """Write several files, each given as pieces of text (each piece ends with a newline, as the writers'
     ``*_chunks`` functions make them; consumed as they come, so a file is never held whole), as one step (all or
-    none): every regular file goes to a temporary file beside its target first; then standard output (``"-"``) and
-    special files (devices, pipes: written directly, since renaming over them would replace them) are written;
-    only when all of that succeeded are the temporary files renamed into place. On any failure (a full disk, a
-    control character refused, Ctrl-C) no target is replaced; a failed write is a MotifscanError naming the path and
-    the cause. A reader that closed standard output (``| head``) is not a failure: the files are still written."""
-    staged: list[tuple[str, Path]] = []
+    none): every regular file goes to a :class:`StagedFiles` folder beside its target first; then standard output
+    (``"-"``) and special files (devices, pipes: written directly, since renaming over them would replace them) are
+    written; only when all of that succeeded are the staged files renamed into place. On any failure (a full disk,
+    a control character refused, Ctrl-C) no target is replaced; a failed write is a MotifscanError naming the path
+    and the cause. A reader that closed standard output (``| head``) is not a failure: the files are still
+    written."""
+    staged: list[tuple[StagedFiles, Path]] = []
     try:
         for path, lines in outputs:
             if not _is_special(path):
@@ -363,14 +379,11 @@ def write_outputs(outputs: Sequence[tuple[str | Path, Iterable[str]]]) -> None:
                     _write_special(path, lines)
                 except BrokenPipeError as error:
                     closed_pipe = error
-        for temporary, path in staged:
-            try:
-                os.replace(temporary, path)
-            except OSError as error:
-                raise MotifscanError(f"cannot write {path}: {error.strerror}") from None
+        for staging, path in staged:
+            staging.commit([(path.name, path)])
     except BaseException:
-        for temporary, _ in staged:
-            Path(temporary).unlink(missing_ok=True)
+        for staging, _ in staged:
+            staging.discard()
         raise
     if closed_pipe is not None:
         raise closed_pipe
@@ -398,27 +411,56 @@ def _write_special(path: str | Path, pieces: Iterable[str]) -> None:
         raise MotifscanError(f"cannot write {name}: {error.strerror or error}") from None
 
 
-def _stage(path: Path, pieces: Iterable[str]) -> str:
-    """Write ``pieces`` of text to a new temporary file beside ``path``; its name."""
+class StagedFiles:
+    """The one staging of atomic outputs: a hidden temporary folder beside ``target`` (``.NAME.XXXX.tmp``) in which
+    the output's files are written (:meth:`path`), renamed into place together by :meth:`commit` (a folder target,
+    e.g. Parquet's, replaces the old folder), removed by :meth:`discard`. A half-written output is never seen under
+    the target's name, and an interrupted run leaves the old target as it was."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        try:
+            self.folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        except OSError as error:
+            raise UsageError(f"cannot write {target}: {error.strerror}") from None
+
+    def path(self, name: str) -> Path:
+        """Where the staged file ``name`` is written."""
+        return self.folder / name
+
+    def commit(self, names: Sequence[tuple[str, Path]]) -> None:
+        """Rename each staged ``name`` to its target path, then remove the folder; MotifscanError on failure."""
+        try:
+            for name, target in names:
+                if target.is_dir() and not target.is_symlink():
+                    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+                    os.replace(target, old / target.name)
+                    os.replace(self.folder / name, target)
+                    shutil.rmtree(old, ignore_errors=True)
+                else:
+                    os.replace(self.folder / name, target)
+        except OSError as error:
+            raise MotifscanError(f"cannot write {self.target}: {error.strerror}") from None
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _stage(path: Path, pieces: Iterable[str]) -> StagedFiles:
+    """Write ``pieces`` of text to ``path``'s staged copy (see :class:`StagedFiles`)."""
+    staging = StagedFiles(path)
     try:
-        # closed by the ``with handle`` below; opened apart so that only its OSError becomes a UsageError
-        handle = tempfile.NamedTemporaryFile("w", dir=path.parent,  # noqa: SIM115 prefix=f".{path.name}.", suffix=".tmp",
-                                             delete=False, encoding="utf-8", newline="\n")
-    except OSError as error:
-        raise UsageError(f"cannot write {path}: {error.strerror}") from None
-    try:
-        with handle:
+        with open(staging.path(path.name), "w", encoding="utf-8", newline="\n") as handle:
             for piece in pieces:
                 handle.write(piece)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(handle.name, 0o666 & ~umask)  # as an ordinary open() would have made it
     except BaseException as error:
-        Path(handle.name).unlink(missing_ok=True)
+        staging.discard()
         if isinstance(error, OSError):
             raise MotifscanError(f"cannot write {path}: {error.strerror}") from None
         raise
-    return handle.name
+    return staging
 
 
 def promoter_fasta_lines(promoters, forward_sequences: Sequence[str], width: int = 60) -> Iterable[str]:

@@ -369,3 +369,18 @@ def test_sigterm_leaves_no_spill_and_no_partial_output(chr7, tmp_path):
     assert "Traceback" not in stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hits.tsv.gz"]
     assert out.read_bytes() == b"older output"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 60), st.integers(1, 12), st.integers(1, 9), st.data())
+def test_streamed_chunks_are_the_planned_chunks(length, chunk_size, max_width, data):
+    # a span whose letters arrive in arbitrary pieces is cut exactly as plan_chunks cuts it once its length is known
+    from motifscan.chunks import Span, plan_chunks, stream_chunks
+
+    letters = "".join("ACGT"[i % 4] for i in range(length))
+    cuts = sorted(data.draw(st.lists(st.integers(0, length), max_size=6)))
+    pieces = [letters[a:b] for a, b in zip([0, *cuts], [*cuts, length])]
+    streamed = list(stream_chunks(0, pieces, chunk_size, max_width))
+    planned = plan_chunks([Span("r", "r", 0, length)], chunk_size, max_width)
+    assert [c for c, _ in streamed] == planned
+    assert [t for _, t in streamed] == [letters[c.start : c.stop] for c in planned]

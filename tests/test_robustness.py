@@ -13,7 +13,6 @@ import os
 import random
 import re
 import stat
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -474,13 +473,18 @@ def test_failed_run_leaves_every_existing_output_as_it_was(tmp_path):
 
 
 class _FailingWrites:
-    """A wrapper of tempfile.NamedTemporaryFile whose file raises ``error`` at the ``after``-th write."""
+    """The writers' staged files (motifscan.writers opens them with ``open``) raise ``error`` at the ``after``-th
+    write."""
 
     def __init__(self, monkeypatch, error: BaseException, after: int = 2) -> None:
         # the writers write a file in pieces (the header block, then chunks of rows): the 2nd write is mid-file
-        self.real = tempfile.NamedTemporaryFile
+        import builtins
+
+        from motifscan import writers
+
+        self.real = builtins.open
         self.error, self.after, self.writes = error, after, 0
-        monkeypatch.setattr(tempfile, "NamedTemporaryFile", self)
+        monkeypatch.setattr(writers, "open", self, raising=False)
 
     def __call__(self, *args, **kwargs):
         handle = self.real(*args, **kwargs)
