@@ -39,7 +39,6 @@ from motifscan.model import Motif
 from motifscan.motifs import log_odds
 from motifscan.options import ScanOptions
 from motifscan.progress import task
-from motifscan.promoters import windows_holding
 from motifscan.scanning import Candidates, Scanner
 
 log = logging.getLogger(__name__)
@@ -337,6 +336,7 @@ def _inside_windows(windows: Sequence[tuple[tuple[int, int], ...]], found: Candi
     with_windows = [t for t, w in enumerate(windows) if w]
     if not with_windows or not len(found.start):
         return keep
+    from motifscan.promoters import windows_holding  # lazy: FASTA scans have no windows
     assert found.target is not None
     pairs = [(t, start, end) for t in with_windows for start, end in windows[t]]
     window_target, window_start, window_end = (np.array(column, dtype=np.int64) for column in zip(*pairs))

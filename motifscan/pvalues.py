@@ -107,31 +107,79 @@ class _Grid:
         return cdf_lower[bins], cdf_upper[bins]
 
 
-def _add_column(dist: np.ndarray, bins: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """Distribution of (column deficit + previous deficit): sum over letters of the shifted ``dist`` times b[letter].
+def _column_terms(shifts: list[int], weights: tuple[float, ...], n: int) -> tuple[float, list[tuple[int, float]]]:
+    """One column's letters as (weight of shift 0, [(shift, weight), ...]) for :func:`_suffix_distributions`.
 
-    dist: (n,); bins: (4,) int grid deficits of the column's letters; probs: (4,) background. Returns (n,).
-
-    With equal letter probabilities (the uniform background, the common case) the shifted copies are added first
-    and scaled once, without a temporary array per letter: scaling by 0.25, a power of two, is exact, so the result
-    is bit for bit the weighted sum.
+    shifts: the 4 letters' int grid deficits; weights: their 4 weights (the background, or all 1 when uniform: the
+    0.25 is then applied once, at the end, as scaling by a power of two is exact). Letters on the same bin share one
+    term, their weights summed in letter order; the terms keep the order of their first letter; a letter whose
+    deficit alone passes the band (shift >= n) cannot end inside it and is left out.
     """
-    n = dist.size
-    by_shift: dict[int, float] = {}  # letters on the same bin (e.g. several unseen letters) share one slice add
-    uniform = probs[0] == probs[1] == probs[2] == probs[3] == 0.25
-    for shift, prob in zip(bins.tolist(), (1.0, 1.0, 1.0, 1.0) if uniform else probs.tolist()):
-        if shift < n:  # a letter whose deficit alone passes the band cannot end inside it
-            by_shift[shift] = by_shift.get(shift, 0.0) + prob
+    by_shift: dict[int, float] = {}
+    for shift, weight in zip(shifts, weights):
+        if shift < n:
+            by_shift[shift] = by_shift.get(shift, 0.0) + weight
     first = by_shift.pop(0)  # the column's best letter has deficit 0 in both roundings
-    new = dist * first if first != 1.0 else dist.copy()
-    for shift, prob in by_shift.items():
-        if prob == 1.0:
-            new[shift:] += dist[: n - shift]
+    return first, list(by_shift.items())
+
+
+def _suffix_distributions(bins: np.ndarray, probs: np.ndarray, n: int, keep_levels: bool) -> list[np.ndarray]:
+    """Distributions of the suffix deficits on a grid: the DP over columns from the last one, truncated at n bins.
+
+    bins: (4, w) int grid deficits (column j's letters' shifts); probs: (4,) background. Returns w + 1 arrays of
+    shape (n,), index j the distribution of the sum over columns j..w-1 (j = w: the empty suffix, all mass at 0),
+    or only index 0's when not ``keep_levels``. Bin k of level j is
+
+        sum over terms (shift s, weight m) of column j, in order, of m * level_{j+1}[k - s]  (then x 0.25 if uniform)
+
+    evaluated as first * d[k] + m1 * d[k - s1] + m2 * d[k - s2] + ..., left to right, each product and sum rounded
+    once: every bin is bit for bit what one slice add per term gives. With the uniform background (the common case)
+    every weight is a small integer and the factor 0.25 per column is applied once per kept level instead (exact:
+    no value comes near underflow, 0.25**w >= 2**-1000); the first term is fused with the copy of the previous
+    level, and two buffers take turns, so a column costs about three passes over n bins instead of five. Bins past
+    the largest deficit the columns so far can reach hold 0 and are left alone (adding 0 changes nothing).
+    """
+    uniform = bool(probs[0] == probs[1] == probs[2] == probs[3] == 0.25)
+    width = bins.shape[1]
+    current = np.zeros(n)
+    current[0] = 1.0
+    levels = [current]
+    spare = np.zeros(n)  # without keep_levels, two buffers take turns
+    scratch: np.ndarray | None = None  # weight * shifted level, for weights other than 1
+    reach = 1  # bins [reach, n) of the current level are 0 (its largest deficit is below reach)
+    columns = bins.T.tolist()
+    weights = (1.0, 1.0, 1.0, 1.0) if uniform else tuple(probs.tolist())
+    for j in reversed(range(width)):
+        first, terms = _column_terms(columns[j], weights, n)
+        m = min(n, reach + max((shift for shift, _ in terms), default=0))  # work on bins [0, m) only
+        new = np.zeros(n) if keep_levels else spare  # spare: 0 past the reach it was written with, <= m
+        if first == 1.0 and terms and terms[0][1] == 1.0:  # d[k] + d[k - s1] in one pass
+            shift = terms.pop(0)[0]
+            new[:shift] = current[:shift]
+            np.add(current[shift:m], current[: m - shift], out=new[shift:m])
+        elif first == 1.0:
+            new[:m] = current[:m]
         else:
-            new[shift:] += prob * dist[: n - shift]
+            np.multiply(current[:m], first, out=new[:m])
+        for shift, weight in terms:
+            if weight == 1.0:
+                new[shift:m] += current[: m - shift]
+            else:
+                if scratch is None:
+                    scratch = np.empty(n)
+                np.multiply(current[: m - shift], weight, out=scratch[: m - shift])
+                new[shift:m] += scratch[: m - shift]
+        if keep_levels:
+            levels.append(new)
+        else:
+            spare = current
+        current, reach = new, m
+    if not keep_levels:
+        return [current * 0.25**width if uniform else current]
     if uniform:
-        new *= 0.25
-    return new
+        for depth in range(1, width + 1):  # levels[depth] holds the last ``depth`` columns
+            levels[depth] *= 0.25**depth
+    return levels[::-1]
 
 
 class ScoreDistribution:
@@ -227,7 +275,7 @@ class ScoreDistribution:
                       deficits: np.ndarray, masses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``lower`` and ``upper`` (n,) set to the exact Phi of ``targets[chosen]`` (bool mask), from tail atoms
         (sorted distinct deficits and their probabilities) covering every chosen target."""
-        cumulative = np.r_[0.0, np.cumsum(masses)]
+        cumulative = np.concatenate(([0.0], np.cumsum(masses)))
         exact = cumulative[np.searchsorted(deficits, targets[chosen], side="right")]
         lower[chosen] = upper[chosen] = exact
         return lower, upper
@@ -300,14 +348,9 @@ class ScoreDistribution:
             return cached
         scaled = self.deficits / delta  # exact: lattice values over a power of two
         bins_lower, bins_upper = np.ceil(scaled).astype(np.int64), np.floor(scaled).astype(np.int64)
-        dist_lower, dist_upper = [np.zeros(n_bins)], [np.zeros(n_bins)]
-        dist_lower[0][0] = dist_upper[0][0] = 1.0  # the empty suffix has deficit 0
-        for j in reversed(range(self.width)):
-            dist_lower.append(_add_column(dist_lower[-1], bins_lower[:, j], self.background))
-            dist_upper.append(_add_column(dist_upper[-1], bins_upper[:, j], self.background))
-            if not keep_levels:
-                del dist_lower[0], dist_upper[0]
-        grid = _Grid(delta, n_bins, dist_lower[::-1], dist_upper[::-1])  # index j: suffix from column j
+        dist_lower = _suffix_distributions(bins_lower, self.background, n_bins, keep_levels)
+        dist_upper = _suffix_distributions(bins_upper, self.background, n_bins, keep_levels)
+        grid = _Grid(delta, n_bins, dist_lower, dist_upper)  # index j: suffix from column j
         self._grids.pop(delta, None)
         while len(self._grids) >= _CACHED_GRIDS:  # refinement only moves to finer grids: drop the oldest
             self._grids.pop(next(iter(self._grids)))
@@ -372,8 +415,9 @@ class ScoreDistribution:
         positive = positive[np.lexsort((excess[positive], owner[positive]))]
         sorted_owner, sorted_excess = owner[positive], excess[positive]
         running = np.cumsum(sorted_excess)
-        starts = np.flatnonzero(np.r_[True, sorted_owner[1:] != sorted_owner[:-1]])
-        group = np.cumsum(np.r_[True, sorted_owner[1:] != sorted_owner[:-1]]) - 1
+        changed = sorted_owner[1:] != sorted_owner[:-1]
+        starts = _run_starts(changed)
+        group = np.concatenate(([0], np.cumsum(changed)))
         within = running - (running[starts] - sorted_excess[starts])[group]  # cumulative excess within the target
         accept[positive[within <= slack[sorted_owner]]] = True
         return accept
@@ -436,29 +480,24 @@ class ScoreDistribution:
         again.
 
         Per level, each letter's children (the sorted prefixes plus the letter's deficit) are sorted already and
-        those past ``largest`` are a suffix, cut by one search; a stable sort of the four runs (timsort merges
-        them in linear time) and a sum over equal values merge them. Lattice sums are exact, so equal deficits
+        those past ``largest`` are a suffix; a stable sort of the four runs (timsort merges them in linear time)
+        and a sum over equal values, in letter order, merge them. Lattice sums are exact, so equal deficits
         compare equal."""
         if self._atoms is not None and self._atoms[0] >= largest:
             deficits, masses = self._atoms[1], self._atoms[2]
             n = int(np.searchsorted(deficits, largest, side="right"))
             return deficits[:n], masses[:n]
         prefix, mass = np.zeros(1), np.ones(1)
+        background = self.background[:, None]
         for level in range(self.width):
             if prefix.size > state_cap:
                 return None
-            prefixes: list[np.ndarray] = []
-            child_masses: list[np.ndarray] = []
-            for letter in range(4):
-                child = prefix + self.deficits[letter, level]  # exact on the lattice; sorted
-                n = int(np.searchsorted(child, largest, side="right"))  # past the target stays past
-                if n:
-                    prefixes.append(child[:n])
-                    child_masses.append(mass[:n] * self.background[letter])
-            child_prefix, child_mass = np.concatenate(prefixes), np.concatenate(child_masses)
+            children = prefix + self.deficits[:, level, None]  # (4, s), exact on the lattice; each row sorted
+            inside = children <= largest  # past the target stays past: a prefix of each row
+            child_prefix, child_mass = children[inside], (mass * background)[inside]  # the four runs, in order
             order = np.argsort(child_prefix, kind="stable")
             child_prefix, child_mass = child_prefix[order], child_mass[order]
-            first = np.flatnonzero(np.r_[True, child_prefix[1:] != child_prefix[:-1]])
+            first = _run_starts(child_prefix[1:] != child_prefix[:-1])
             prefix, mass = child_prefix[first], np.add.reduceat(child_mass, first)
         self._atoms = (largest, prefix, mass)
         return prefix, mass
@@ -478,13 +517,18 @@ class ScoreDistribution:
         return passing
 
 
+def _run_starts(changed: np.ndarray) -> np.ndarray:
+    """Indices where runs of equal values start, from ``changed`` (n - 1,) = values[1:] != values[:-1]; (r,)."""
+    return np.concatenate(([0], np.flatnonzero(changed) + 1))
+
+
 def _merge(owner: np.ndarray, prefix: np.ndarray, mass: np.ndarray):
     """Sum the masses of equal (owner, prefix) pairs; returns the three arrays, sorted by owner then prefix."""
     if owner.size == 0:
         return owner, prefix, mass
     order = np.lexsort((prefix, owner))
     owner, prefix, mass = owner[order], prefix[order], mass[order]
-    first = np.flatnonzero(np.r_[True, (owner[1:] != owner[:-1]) | (prefix[1:] != prefix[:-1])])
+    first = _run_starts((owner[1:] != owner[:-1]) | (prefix[1:] != prefix[:-1]))
     return owner[first], prefix[first], np.add.reduceat(mass, first)
 
 

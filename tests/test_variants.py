@@ -632,3 +632,22 @@ def test_sites_found_by_scan_on_the_chr7_test_genome_are_lost_when_planted_over(
             assert row.ref_p_value.iloc[0] == pytest.approx(hit.p_value, rel=0.02)  # each within 1% of exact
             assert row.ref_sequence.iloc[0].upper() == hit.matched_sequence.upper()
     assert (rows.effect == "lost").sum() >= len(specs) // 2
+
+
+def test_a_record_in_two_overlapping_windows_is_read_once(tmp_path):
+    """Through a tabix index, overlapping promoter windows are fetched once: FOXQ1's and FOXC1's windows widened to
+    400 kb overlap over demo_creb_site, which is then scored for both genes but read (and counted) once."""
+    import shutil
+
+    import pysam
+
+    vcf = tmp_path / "v.vcf"
+    shutil.copy(EXAMPLE_VCF, vcf)
+    pysam.tabix_index(str(vcf), preset="vcf", force=True)
+    result = motifscan.score_variants(str(vcf) + ".gz", ["FOXC1", "FOXQ1"], SHORT_MOTIFS, genome="demo",
+                                      upstream=400_000)
+    facts = dict(result.provenance)
+    records = [line for line in Path(EXAMPLE_VCF).read_text().splitlines() if line.startswith("6\t")]
+    assert facts["variants_read"] == str(len(records))  # the chromosome 6 records, each once
+    genes = {(row["variant_id"], row["gene_name"]) for row in result if row["variant_id"] == "demo_creb_site"}
+    assert genes == {("demo_creb_site", "FOXC1"), ("demo_creb_site", "FOXQ1")}
