@@ -139,10 +139,11 @@ def scan_records(source: RecordSource, motifs: Sequence[Motif], settings: ScanOp
         thresholds = np.maximum(thresholds, ranges[:, 0] + settings.min_rel_score * (ranges[:, 1] - ranges[:, 0]))
     scanner = Scanner(matrices, thresholds, jobs=settings.jobs)
     scan = _Scan(scanner, settings.mask_lowercase)
+    widest = int(scanner.widths.max())  # once, not once per record (20,000 promoters)
     with task("scanning", 1) as progress:
         for record, (name, pieces) in enumerate(source()):
             scan.begin(name)
-            for chunk, text in stream_chunks(record, pieces, chunk_size, int(scanner.widths.max())):
+            for chunk, text in stream_chunks(record, pieces, chunk_size, widest):
                 scan.add(chunk, text)
             scan.end()
         scan.flush()
@@ -150,7 +151,7 @@ def scan_records(source: RecordSource, motifs: Sequence[Motif], settings: ScanOp
     found, letters = scan.candidates()
     names, lengths = scan.names, np.array(scan.lengths, dtype=np.int64)
     scored = scan.scored * 2
-    possible = sum((2 * np.maximum(n - scanner.widths + 1, 0) for n in lengths.tolist()), np.zeros(len(motifs), int))
+    possible = _window_counts(lengths, scanner.widths) * 2
     skipped = int(np.sum(possible - scored))
     if skipped:
         log.warning("%s", _unscored_message(names, lengths, scan.unscorable, scan.n_letters, skipped,
@@ -172,6 +173,15 @@ def scan_records(source: RecordSource, motifs: Sequence[Motif], settings: ScanOp
     if settings.max_strand:
         table = best_strand(table)
     return EngineOutput(table, background, {m.id: int(n) for m, n in zip(motifs, scored)}, lengths, scan.gaps())
+
+
+def _window_counts(lengths: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """Per matrix (shape (n_matrices,), int64): the windows of its width in records of ``lengths`` (shape (t,)),
+    one strand; a loop over the distinct widths, never over records."""
+    counts = np.zeros(len(widths), dtype=np.int64)
+    for width in np.unique(widths).tolist():
+        counts[widths == width] = int(np.maximum(lengths - width + 1, 0).sum())
+    return counts
 
 
 def _composition(source: RecordSource, mask_lowercase: bool) -> np.ndarray:

@@ -112,6 +112,18 @@ def record_line(region: Region) -> str:
     return f"{region.name} {region.chrom}:{region.start + 1}-{region.end}({region.strand})"
 
 
+def record_comment_lines(records: Iterable[Region]) -> list[str]:
+    """``# record: ...`` lines of the scanned records (:func:`record_line`, as :func:`comment_lines` writes them),
+    made for all records at once when no name or chromosome is empty or holds whitespace or a control character
+    (then :func:`_flat` changes nothing: FASTA names are words); otherwise record by record, with the same errors."""
+    regions = list(records)
+    words = [text for r in regions for text in (r.name, r.chrom)]
+    joined = "".join(words)
+    if all(words) and not _UNSAFE.search(joined) and joined.split() == [joined]:
+        return [f"# record: {r.name} {r.chrom}:{r.start + 1}-{r.end}({r.strand})" for r in regions]
+    return comment_lines([("record", record_line(r)) for r in regions])
+
+
 def records_from_provenance(provenance: Provenance) -> dict[str, Region]:
     """The scanned records named by ``record`` provenance lines (see :func:`record_line`): name -> Region (0-based
     half-open)."""
@@ -139,8 +151,7 @@ def tsv_chunks(table: HitTable, provenance: Provenance, records: Iterable[Region
     ``promoter_rank_p`` (shape (n_hits,)) a last column of that name."""
     check_table_text(table)
     header = "\t".join(TSV_COLUMNS) + (f"\t{RANK_COLUMN}" if promoter_rank_p is not None else "")
-    yield _block([*comment_lines(provenance), *comment_lines([("record", record_line(r)) for r in records]),
-                  header])
+    yield _block([*comment_lines(provenance), *record_comment_lines(records), header])
     yield from tsv_row_chunks(table, promoter_rank_p)
 
 

@@ -148,3 +148,16 @@ def test_default_set_on_the_example_confirmed_by_brute_force():
         assert hit.p_value <= 1e-4
     rows = [(h.seq_name, h.start, h.motif_id, h.strand) for h in result]
     assert rows == sorted(rows)
+
+
+def test_window_counts_match_a_count_per_record():
+    """The windows per matrix width over many records, counted at once, are those counted record by record
+    (records shorter than a matrix hold none of its windows)."""
+    from motifscan.engine import _window_counts
+
+    rng = np.random.default_rng(7)
+    lengths = rng.integers(0, 40, size=200)
+    widths = np.array([5, 12, 5, 30, 41, 1], dtype=np.int64)
+    expected = [sum(max(int(n) - int(w) + 1, 0) for n in lengths) for w in widths]
+    assert _window_counts(lengths, widths).tolist() == expected
+    assert _window_counts(np.zeros(0, dtype=np.int64), widths).tolist() == [0] * len(widths)

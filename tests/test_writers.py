@@ -156,3 +156,33 @@ def test_tsv_lists_every_scanned_record_and_plot_reads_their_strands(tmp_path):
     assert CliRunner().invoke(cli, ["plot", str(path), "-o", str(svg)]).exit_code == 0
     assert "-unknown" not in svg.read_text()  # every gene's strand known, lone sites included
     assert "-opposite" in svg.read_text() or "-same" in svg.read_text()
+
+
+def test_record_comment_lines_match_the_record_by_record_lines():
+    """The ``# record:`` lines made for all records at once are those of :func:`record_line` through
+    :func:`comment_lines`, one record at a time (the oracle), for any names: words, whitespace, control characters
+    (then both refuse with the same error), empty names."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from motifscan.errors import UnsafeTextError
+    from motifscan.model import Region
+    from motifscan.writers import comment_lines, record_comment_lines, record_line
+
+    names = st.text(alphabet=st.sampled_from("AZaz09_.|-: \t\xa0\u3000\x00\x1f\u2028"), max_size=6)
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.tuples(names, names, st.integers(0, 10**9), st.integers(1, 1000), st.sampled_from("+-")),
+                    max_size=5))
+    def check(rows):
+        regions = [Region(chrom, start, start + length, strand, name) for name, chrom, start, length, strand in rows]
+        try:
+            expected = comment_lines([("record", record_line(r)) for r in regions])
+        except UnsafeTextError as error:
+            with pytest.raises(UnsafeTextError, match=None) as raised:
+                record_comment_lines(regions)
+            assert str(raised.value) == str(error)
+            return
+        assert record_comment_lines(regions) == expected
+
+    check()
