@@ -134,8 +134,9 @@ def gene_promoters(source: Any, genes: Sequence[Gene], rule: PromoterRule,
                 lost.append(gene.label)
             progress.advance()
     if lost:
-        log.info("%d genes have no promoter window on their chromosome (or no transcript of the asked biotypes): "
-                 "%s%s", len(lost), ", ".join(lost[:5]), " ..." if len(lost) > 5 else "")
+        log.info("%d %s no promoter window on their chromosome (or no transcript of the asked biotypes): "
+                 "%s%s", len(lost), "gene has" if len(lost) == 1 else "genes have", ", ".join(lost[:5]),
+                 " ..." if len(lost) > 5 else "")
     return out
 
 

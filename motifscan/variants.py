@@ -1033,7 +1033,7 @@ def _score_promoters(request: _Request) -> VariantResult:
                    f"downstream); transcripts={window.transcripts}")
     provenance = _provenance(settings, model, request.release, request.command, request.inputs, source_facts, counts,
                              skipped, window_note, request.genes)
-    _log_summary(counts, skipped, len(columns["variant_id"]))
+    _log_summary(counts, skipped)
     records = {p.name: p.region for p in promoter_set.promoters}
     return VariantResult(columns, tuple(request.motifs), provenance, records, tuple(scored), _extents(promoter_set))
 
@@ -1066,10 +1066,12 @@ def _sorted(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {name: values[order] for name, values in columns.items()}
 
 
-def _log_summary(counts: dict[str, int], skipped: SkipCounts, rows: int) -> None:
+def _log_summary(counts: dict[str, int], skipped: SkipCounts) -> None:
+    """The run's counts of variants scored and not scored (the rows are counted by whoever writes them)."""
     if skipped.total():
         log.warning("%d variant(s) not scored: %s", skipped.total(), skipped.describe())
-    log.info("%d variant(s) scored; %d rows", counts.get("scored", 0), rows)
+    scored = counts.get("scored", 0)
+    log.info("%d variant%s scored", scored, "" if scored == 1 else "s")
 
 
 class _GenomeRun:
@@ -1135,7 +1137,7 @@ class _GenomeRun:
             genome.close()
         self.counts["mismatched"] = check.mismatched
         self._finished = True
-        _log_summary(self.counts, self.skipped, self.counts["rows"])
+        _log_summary(self.counts, self.skipped)
 
     def provenance(self) -> tuple[tuple[str, str], ...]:
         """The provenance of the run (its counts are final once iteration has ended)."""
