@@ -102,8 +102,22 @@ def formatted(template: str, columns: Sequence[np.ndarray]) -> tuple[StringTable
     loners = order[differs]
     index[loners] = len(starts) + np.arange(len(loners))
     rows = np.concatenate((order[starts], loners))
-    values = np.column_stack([np.asarray(c, dtype=np.float64)[rows] for c in columns]).tolist()
-    return StringTable.of([template % tuple(v) for v in values]), index
+    del order, ordered, mixed, new_group, starts, group, leader, differs, loners
+    # Python's text of each distinct tuple, a block at a time (its floats and strings are transient; only the
+    # tables' bytes are kept), then the blocks' tables in one zero-padded matrix
+    blocks = []
+    for first in range(0, len(rows), FORMAT_BLOCK):
+        block = rows[first : first + FORMAT_BLOCK]
+        values = np.column_stack([np.asarray(c, dtype=np.float64)[block] for c in columns]).tolist()
+        blocks.append(StringTable.of([template % tuple(v) for v in values]).letters)
+    table = np.zeros((len(rows), max(b.shape[1] for b in blocks)), dtype=np.uint8)
+    for first, letters in zip(range(0, len(rows), FORMAT_BLOCK), blocks):
+        table[first : first + len(letters), : letters.shape[1]] = letters
+    return StringTable(table), index
+
+
+FORMAT_BLOCK = 1 << 16
+""":func:`formatted` formats this many distinct tuples at a time (bounds its Python floats and strings)."""
 
 
 def join_fields(fields: Sequence[np.ndarray], separator: str = "\t") -> str:
