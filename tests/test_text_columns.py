@@ -54,3 +54,14 @@ def test_formatted_in_blocks_of_different_widths(monkeypatch):
     table, index = text.formatted("%.6g|%.3f", [values, values[::-1]])
     expected = "".join("%.6g|%.3f\n" % (x, y) for x, y in zip(values.tolist(), values[::-1].tolist()))  # noqa: UP031
     assert text.join_fields([table.field(index)]) == expected
+
+
+def test_formatted_checks_collisions_across_blocks(monkeypatch):
+    # rows are checked against their group's first row a block at a time: with every tuple in one group (a
+    # mix that sends all to one value) and tiny blocks, each row must still get its own text
+    monkeypatch.setattr(text, "_MIX", np.zeros(4, dtype=np.uint64))
+    monkeypatch.setattr(text, "COMPARE_BLOCK", 2)
+    monkeypatch.setattr(text, "FORMAT_BLOCK", 2)
+    values = np.array([0.5, 1.5, 0.5, 2.25, 1e-300, -0.0, 0.0, 1.5, 7.0], dtype=np.float64)
+    table, index = text.formatted("%.6g", [values])
+    assert text.join_fields([table.field(index)]) == "".join("%.6g\n" % v for v in values.tolist())  # noqa: UP031
