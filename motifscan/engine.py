@@ -148,7 +148,7 @@ def scan_records(source: RecordSource, motifs: Sequence[Motif], settings: ScanOp
             scan.end()
         scan.flush()
         progress.update(1, 1)
-    found, letters = scan.candidates()
+    kept = scan.candidates()
     names, lengths = scan.names, np.array(scan.lengths, dtype=np.int64)
     scored = scan.scored * 2
     possible = _window_counts(lengths, scanner.widths) * 2
@@ -161,15 +161,12 @@ def scan_records(source: RecordSource, motifs: Sequence[Motif], settings: ScanOp
         targets = [ScanTarget(n, "", n, 0, "+", w) for n, w in zip(names, windows)]
         joined = encode_joined(sequences, settings.mask_lowercase)
         scored = scored - 2 * _outside_windows(targets, joined, scanner.widths)
-        keep = _inside_windows(windows, found, scanner.widths)
-        found = Candidates(found.motif_index[keep], found.start[keep], found.minus_strand[keep], found.score[keep],
-                           None if found.target is None else found.target[keep])
-        letters = letters[keep]
+        kept.take(_inside_windows(windows, kept.as_candidates(), scanner.widths), scanner.widths)
     target_table = TargetTable(
         names=tuple(names), chroms=tuple(chroms) if chroms is not None else tuple(names),
         offsets=offsets if offsets is not None else np.zeros(len(names), dtype=np.int64),
         strands=tuple(strands) if strands is not None else ("+",) * len(names), sequences=sequences)
-    table = _hit_table(target_table, found, letters, motifs, distributions, ranges, scored, settings)
+    table = _hit_table(target_table, kept, motifs, distributions, ranges, scored, settings)
     if settings.max_strand:
         table = best_strand(table)
     return EngineOutput(table, background, {m.id: int(n) for m, n in zip(motifs, scored)}, lengths, scan.gaps())
@@ -210,7 +207,7 @@ class _Scan:
         self._runs: list[np.ndarray] = []
         self._waiting: list[tuple[Chunk, str]] = []
         self._letters_waiting = 0
-        self._parts: list[tuple[np.ndarray, ...]] = []
+        self._parts: list[list[np.ndarray]] = []  # per flush: _Kept's columns, in its field order
 
     def begin(self, name: str) -> None:
         self.names.append(name)
@@ -249,11 +246,13 @@ class _Scan:
         motif_index, minus = found.motif_index[keep], found.minus_strand[keep]
         # the letters of the sites, from the joined text (its starts are those of the joined codes)
         letters = np.frombuffer("\n".join(texts).encode("ascii", "replace"), dtype=np.uint8)
-        sites = cut_sites(letters, joined.starts[target] + start, self.widths[motif_index], minus, self.widest)
+        width = self.widths[motif_index]
+        sites = cut_sites(letters, joined.starts[target] + start, width, minus, self.widest)
+        sites = sites[np.arange(self.widest) < width[:, None]]  # each site's own letters only, one after another
         record = np.array([c.span for c in chunks], dtype=np.int32)[target]
         chunk_start = np.array([c.start for c in chunks], dtype=np.int64)[target]
-        self._parts.append((motif_index.astype(np.int32), record, chunk_start + start, minus, found.score[keep],
-                            sites))
+        self._parts.append([motif_index.astype(np.int32), record, chunk_start + start, minus, found.score[keep],
+                            sites])
 
     def _count_unscorable(self, chunks: Sequence[Chunk], texts: Sequence[str], joined: JoinedCodes,
                           owned: np.ndarray) -> None:
@@ -269,21 +268,82 @@ class _Scan:
             if len(runs):
                 self._runs.append(np.column_stack((np.full(len(runs), chunk.span), runs)))
 
-    def candidates(self) -> tuple[Candidates, np.ndarray]:
-        """Every kept window: Candidates (``target`` = record index, ``start`` in the record) and their letters
-        ((n, widest) uint8, see :func:`motifscan.hits.cut_sites`)."""
-        if not self._parts:
-            empty = np.zeros(0, dtype=np.int64)
-            return (Candidates(empty.astype(np.int32), empty, empty.astype(bool), empty.astype(np.float64), empty),
-                    np.zeros((0, self.widest), dtype=np.uint8))
-        motif_index, record, start, minus, score, sites = (np.concatenate(column) for column in zip(*self._parts))
+    def candidates(self) -> _Kept:
+        """Every kept window, its columns joined one at a time, each flush's part released as it is copied (the
+        parts and the joined columns are never all alive at once)."""
+        dtypes = (np.int32, np.int32, np.int64, np.bool_, np.float64, np.uint8)
+        columns = [_join_releasing(self._parts, j, dtype) for j, dtype in enumerate(dtypes)]
         self._parts = []
-        return Candidates(motif_index, start, minus, score, record), sites
+        return _Kept(*columns)
 
     def gaps(self) -> np.ndarray:
         """Runs of at least GAP_MIN_LENGTH letters other than A, C, G, T: (k, 3) rows (record, start, end)."""
         runs = join_runs(np.concatenate(self._runs).astype(np.int64) if self._runs else np.zeros((0, 3), np.int64))
         return runs[runs[:, 2] - runs[:, 1] >= GAP_MIN_LENGTH]
+
+
+def _join_releasing(parts: list[list[np.ndarray]], column: int, dtype: type) -> np.ndarray:
+    """Column ``column`` of every part, joined in order (shape (sum of lengths,)); each part's array is dropped
+    (replaced by an empty one) once copied."""
+    out: np.ndarray = np.empty(sum(len(part[column]) for part in parts), dtype=dtype)
+    position = 0
+    for part in parts:
+        array = part[column]
+        out[position : position + len(array)] = array
+        position += len(array)
+        part[column] = _RELEASED
+    return out
+
+
+_RELEASED = np.zeros(0, dtype=np.uint8)
+"""What a column dropped once consumed becomes (a shared empty array)."""
+
+
+@dataclass
+class _Kept:
+    """Every kept window of a scan, as columns of shape (n,): ``motif_index`` (int32), ``record`` (int32, index of
+    the record), ``start`` (int64, 0-based first base in the record), ``minus`` (bool), ``score`` (float64); and
+    ``letters``: every window's own letters (5'->3' on its strand, its matrix's width of them), one window after
+    another, in row order (uint8, shape (sum of widths,)). Mutable: :func:`_hit_table` drops each column once it
+    has taken the hits' rows, so the candidates and the hit table are not whole at the same time."""
+
+    motif_index: np.ndarray
+    record: np.ndarray
+    start: np.ndarray
+    minus: np.ndarray
+    score: np.ndarray
+    letters: np.ndarray
+
+    def as_candidates(self) -> Candidates:
+        """The columns as scanner :class:`~motifscan.scanning.Candidates` (``target`` = record index)."""
+        return Candidates(self.motif_index, self.start, self.minus, self.score, self.record)
+
+    def take(self, keep: np.ndarray, widths: np.ndarray) -> None:
+        """Keep only the rows where ``keep`` (bool, (n,)) holds; ``widths``: per matrix, its width."""
+        self.letters = self.letters[np.repeat(keep, widths[self.motif_index])]
+        self.motif_index, self.record, self.start, self.minus, self.score = (
+            self.motif_index[keep], self.record[keep], self.start[keep], self.minus[keep], self.score[keep])
+
+
+_LETTER_ROWS = 1 << 16
+"""Hits' letters are gathered into the hit table's (n, widest) matrix this many rows at a time (bounded temps)."""
+
+
+def _gather_letters(letters: np.ndarray, first: np.ndarray, width: np.ndarray, widest: int) -> np.ndarray:
+    """(n, widest) uint8: row i holds ``width[i]`` letters of ``letters`` (flat uint8) from ``first[i]`` (int64,
+    (n,)), then zeros, as :func:`motifscan.hits.cut_sites` returns them."""
+    out = np.zeros((len(first), widest), dtype=np.uint8)
+    if not len(first):
+        return out
+    columns = np.arange(widest)
+    last = len(letters) - 1
+    for begin in range(0, len(first), _LETTER_ROWS):
+        end = begin + _LETTER_ROWS
+        index = first[begin:end, None] + columns
+        block = letters[np.minimum(index, last)]
+        block[columns >= width[begin:end, None]] = 0
+        out[begin:end] = block
+    return out
 
 
 def _outside_windows(targets: Sequence[ScanTarget], joined: JoinedCodes, widths: np.ndarray) -> np.ndarray:
@@ -390,45 +450,60 @@ def _passing(distribution: pvalues.ScoreDistribution, scores: np.ndarray, n_test
     return kept, p_values[kept], q_values
 
 
-def _hit_table(target_table: TargetTable, found: Candidates, letters: np.ndarray, motifs: Sequence[Motif],
-               distributions, ranges, scored: np.ndarray, settings: ScanOptions) -> HitTable:
-    """The hit table of the candidates (``target``: record index, ``start``: in the record; ``letters``: theirs,
-    (n, widest) uint8) that pass the p-value (and q-value) thresholds, in output order (seq_name, start, motif_id,
-    strand); the loop is over motifs, never over hits or sequence positions."""
+def _hit_table(target_table: TargetTable, kept: _Kept, motifs: Sequence[Motif], distributions, ranges,
+               scored: np.ndarray, settings: ScanOptions) -> HitTable:
+    """The hit table of the candidates ``kept`` (see :class:`_Kept`; each of its columns is dropped once the hits'
+    rows are taken from it) that pass the p-value (and q-value) thresholds, in output order (seq_name, start,
+    motif_id, strand); the loop is over motifs, never over hits or sequence positions. The hits' letters: an
+    (n, widest) uint8 matrix (see :func:`motifscan.hits.cut_sites`)."""
     motif_table = MotifTable.of(motifs)
-    motif_column = found.motif_index.astype(np.int16 if len(motifs) < 1 << 15 else np.int32)
+    motif_column = kept.motif_index.astype(np.int16 if len(motifs) < 1 << 15 else np.int32)
     order = np.argsort(motif_column, kind="stable")  # radix sort for 16-bit keys
     bounds = np.searchsorted(motif_column[order], np.arange(len(motifs) + 1))
+    del motif_column
     row_parts, p_parts, q_parts = [], [], []
     for k in np.flatnonzero(np.diff(bounds)):
         candidates = order[bounds[k] : bounds[k + 1]]
-        kept, p_values, q_values = _passing(distributions[k], found.score[candidates], int(scored[k]), settings)
-        row_parts.append(candidates[kept])
+        passing, p_values, q_values = _passing(distributions[k], kept.score[candidates], int(scored[k]), settings)
+        row_parts.append(candidates[passing])
         p_parts.append(p_values)
         q_parts.append(q_values)
     del order
     if not row_parts:
         return HitTable.empty(motif_table, target_table)
     rows, p_values, q_values = np.concatenate(row_parts), np.concatenate(p_parts), np.concatenate(q_parts)
-    assert found.target is not None
-    target = found.target[rows]
+    del row_parts, p_parts, q_parts
+    released = _RELEASED
+    widths = motif_table.widths.astype(np.int64)
+    # each hit's first letter in kept.letters: the widths of the candidates before it, summed
+    first = np.cumsum(widths[kept.motif_index])[rows]
+    motif_index, kept.motif_index = kept.motif_index[rows], released
+    first -= widths[motif_index]
+    target, kept.record = kept.record[rows], released
+    start, kept.start = kept.start[rows], released
+    minus, kept.minus = kept.minus[rows], released
+    score, kept.score = kept.score[rows], released
+    del rows
     # output order (seq_name, start, motif_id, strand), by ranks of the names (code-point order, as Python sorts)
     name_rank = np.unique(np.array(target_table.names, dtype=object).astype(str), return_inverse=True)[1].ravel()
     motif_rank = np.unique(np.array(motif_table.ids, dtype=object).astype(str), return_inverse=True)[1].ravel()
-    start = found.start[rows]
-    in_order = _output_order(name_rank[target], start, motif_rank[found.motif_index[rows]],
-                             found.minus_strand[rows])
-    rows, p_values, q_values, target, start = (rows[in_order], p_values[in_order], q_values[in_order],
-                                               target[in_order], start[in_order])
-    motif_index, score = found.motif_index[rows], found.score[rows]
+    in_order = _output_order(name_rank[target], start, motif_rank[motif_index], minus)
+    motif_index, target, start, minus, score = (motif_index[in_order], target[in_order], start[in_order],
+                                                minus[in_order], score[in_order])
+    p_values, q_values, first = p_values[in_order], q_values[in_order], first[in_order]
+    del in_order
+    width = widths[motif_index]
+    letters = _gather_letters(kept.letters, first, width, int(widths.max()))
+    kept.letters = released
+    del first
     low, high = ranges[motif_index, 0], ranges[motif_index, 1]
     with np.errstate(invalid="ignore", divide="ignore"):
         rel_score = np.where(high > low, (score - low) / (high - low), 1.0)
+    del low, high
     start = target_table.offsets[target] + start
-    minus = found.minus_strand[rows]
-    return HitTable(motif_table, target_table, motif=motif_index, target=target, start=start,
-                    end=start + motif_table.widths[motif_index], strand=np.where(minus, "-", "+"),
-                    score=score, rel_score=rel_score, p_value=p_values, q_value=q_values, letters=letters[rows])
+    return HitTable(motif_table, target_table, motif=motif_index, target=target, start=start, end=start + width,
+                    strand=np.where(minus, "-", "+"), score=score, rel_score=rel_score, p_value=p_values,
+                    q_value=q_values, letters=letters)
 
 
 def _output_order(name_rank: np.ndarray, start: np.ndarray, motif_rank: np.ndarray, minus: np.ndarray) -> np.ndarray:

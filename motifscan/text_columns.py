@@ -84,26 +84,57 @@ def formatted(template: str, columns: Sequence[np.ndarray]) -> tuple[StringTable
     if not n:
         return StringTable.of([]), np.zeros(0, dtype=np.int64)
     mixed = np.zeros(n, dtype=np.uint64)
+    scratch = np.empty(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for k, column in enumerate(bits):
-            mixed ^= (column ^ (column >> np.uint64(29))) * _MIX[k % len(_MIX)]
-            mixed = (mixed << np.uint64(17)) | (mixed >> np.uint64(47))
+        for k, column in enumerate(bits):  # in place: the temporaries of n values are two, whatever the columns
+            np.right_shift(column, np.uint64(29), out=scratch)
+            np.bitwise_xor(scratch, column, out=scratch)
+            np.multiply(scratch, _MIX[k % len(_MIX)], out=scratch)
+            mixed ^= scratch
+            np.right_shift(mixed, np.uint64(47), out=scratch)
+            np.left_shift(mixed, np.uint64(17), out=mixed)
+            mixed |= scratch
+    del scratch
     order = np.argsort(mixed)
     ordered = mixed[order]
+    del mixed
     new_group = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    del ordered
     starts = np.flatnonzero(new_group)
     group = np.cumsum(new_group) - 1  # the group of each sorted row
-    leader = order[starts][group]  # the first row of each sorted row's group
+    del new_group
+    first_rows = order[starts]
     differs = np.zeros(n, dtype=bool)
-    for column in bits:
-        differs |= column[order] != column[leader]
+    for first in range(0, n, COMPARE_BLOCK):  # a block of sorted rows at a time (bounded temporaries)
+        part = slice(first, first + COMPARE_BLOCK)
+        leader = first_rows[group[part]]  # the first row of each sorted row's group
+        for column in bits:
+            differs[part] |= column[order[part]] != column[leader]
     index = np.empty(n, dtype=np.int64)
     index[order] = group
+    del group
     loners = order[differs]
     index[loners] = len(starts) + np.arange(len(loners))
-    rows = np.concatenate((order[starts], loners))
-    values = np.column_stack([np.asarray(c, dtype=np.float64)[rows] for c in columns]).tolist()
-    return StringTable.of([template % tuple(v) for v in values]), index
+    rows = np.concatenate((first_rows, loners))
+    del order, starts, differs, loners
+    # Python's text of each distinct tuple, a block at a time (its floats and strings are transient; only the
+    # tables' bytes are kept), then the blocks' tables in one zero-padded matrix
+    blocks = []
+    for first in range(0, len(rows), FORMAT_BLOCK):
+        block = rows[first : first + FORMAT_BLOCK]
+        values = np.column_stack([np.asarray(c, dtype=np.float64)[block] for c in columns]).tolist()
+        blocks.append(StringTable.of([template % tuple(v) for v in values]).letters)
+    table = np.zeros((len(rows), max(b.shape[1] for b in blocks)), dtype=np.uint8)
+    for first, letters in zip(range(0, len(rows), FORMAT_BLOCK), blocks):
+        table[first : first + len(letters), : letters.shape[1]] = letters
+    return StringTable(table), index
+
+
+FORMAT_BLOCK = 1 << 16
+""":func:`formatted` formats this many distinct tuples at a time (bounds its Python floats and strings)."""
+
+COMPARE_BLOCK = 1 << 20
+""":func:`formatted` checks this many rows against their groups' first rows at a time."""
 
 
 def join_fields(fields: Sequence[np.ndarray], separator: str = "\t") -> str:

@@ -44,3 +44,24 @@ def test_string_tables_and_joined_fields(strings, data):
     fields = [text.StringTable.of(strings).field(np.array(index, dtype=np.int64)),
               text.integers(np.array(ints, dtype=np.int64)), text.constant("x", len(index))]
     assert text.join_fields(fields) == "".join(f"{strings[i]}\t{v}\tx\n" for i, v in zip(index, ints))
+
+
+def test_formatted_in_blocks_of_different_widths(monkeypatch):
+    # distinct tuples are formatted a block at a time: blocks whose texts are of different widths join into one
+    # table, each row keeping Python's text (short texts first, so a later block is wider than the first)
+    monkeypatch.setattr(text, "FORMAT_BLOCK", 3)
+    values = np.array([1.0, 2.0, 1.0, 3.0, 1234567.0, 1e-300, -0.0, 2.0, 98765.4321, 7.0, 1e300], dtype=np.float64)
+    table, index = text.formatted("%.6g|%.3f", [values, values[::-1]])
+    expected = "".join("%.6g|%.3f\n" % (x, y) for x, y in zip(values.tolist(), values[::-1].tolist()))  # noqa: UP031
+    assert text.join_fields([table.field(index)]) == expected
+
+
+def test_formatted_checks_collisions_across_blocks(monkeypatch):
+    # rows are checked against their group's first row a block at a time: with every tuple in one group (a
+    # mix that sends all to one value) and tiny blocks, each row must still get its own text
+    monkeypatch.setattr(text, "_MIX", np.zeros(4, dtype=np.uint64))
+    monkeypatch.setattr(text, "COMPARE_BLOCK", 2)
+    monkeypatch.setattr(text, "FORMAT_BLOCK", 2)
+    values = np.array([0.5, 1.5, 0.5, 2.25, 1e-300, -0.0, 0.0, 1.5, 7.0], dtype=np.float64)
+    table, index = text.formatted("%.6g", [values])
+    assert text.join_fields([table.field(index)]) == "".join("%.6g\n" % v for v in values.tolist())  # noqa: UP031
