@@ -42,6 +42,15 @@ def as_dict(candidates) -> dict:
     }
 
 
+def assert_equals_brute_force(candidates, sequence: str, matrices: list[np.ndarray], thresholds: list[float]) -> None:
+    """The scanner's candidates for ``sequence`` are exactly brute_force's windows, with its scores."""
+    got = as_dict(candidates)
+    expected = brute_force(sequence, matrices, thresholds)
+    assert got.keys() == expected.keys()
+    for key, score in expected.items():
+        assert got[key] == pytest.approx(score, abs=1e-9)
+
+
 def random_matrix(rng: np.random.Generator, width: int) -> np.ndarray:
     counts = rng.integers(0, 30, size=(4, width)).astype(float)
     background = rng.dirichlet([5, 5, 5, 5])
@@ -85,11 +94,7 @@ def test_scanner_equals_brute_force(sequence, widths, seed, chunk_size, index_fr
     matrices = [random_matrix(rng, w) for w in widths]
     thresholds = thresholds_between_scores(rng, sequence, matrices)
     scanner = Scanner(matrices, np.array(thresholds), chunk_size=chunk_size, jobs=jobs, index_fraction=index_fraction)
-    got = as_dict(scanner.scan(encode(sequence)))
-    expected = brute_force(sequence, matrices, thresholds)
-    assert got.keys() == expected.keys()
-    for key, score in expected.items():
-        assert got[key] == pytest.approx(score, abs=1e-9)
+    assert_equals_brute_force(scanner.scan(encode(sequence)), sequence, matrices, thresholds)
 
 
 @settings(max_examples=25, deadline=None)
@@ -106,11 +111,7 @@ def test_wide_matrices_equal_brute_force(sequence, widths, seed, index_fraction)
     thresholds = thresholds_between_scores(rng, sequence, matrices)
     scanner = Scanner(matrices, np.array(thresholds), chunk_size=int(rng.integers(1, 100)),
                       index_fraction=index_fraction)
-    got = as_dict(scanner.scan(encode(sequence)))
-    expected = brute_force(sequence, matrices, thresholds)
-    assert got.keys() == expected.keys()
-    for key, score in expected.items():
-        assert got[key] == pytest.approx(score, abs=1e-9)
+    assert_equals_brute_force(scanner.scan(encode(sequence)), sequence, matrices, thresholds)
 
 
 @settings(max_examples=40, deadline=None)
@@ -135,11 +136,7 @@ def test_scan_many_equals_each_sequence_alone(sequences, widths, seed, index_fra
         per_target = found.by_target(len(sequences))
         assert len(per_target) == len(sequences)
         for sequence, part in zip(sequences, per_target):
-            expected = brute_force(sequence, matrices, thresholds)
-            got = as_dict(part)
-            assert got.keys() == expected.keys()
-            for key, score in expected.items():
-                assert got[key] == pytest.approx(score, abs=1e-9)
+            assert_equals_brute_force(part, sequence, matrices, thresholds)
     counts = scanner.scored_windows_many(codes)
     assert scanner.scored_windows_joined(encode_joined(sequences)).tolist() == counts.tolist()
     assert counts.shape == (len(sequences), len(matrices))
@@ -300,8 +297,4 @@ def test_narrow_matrices_next_to_invalid_letters(sequences, widths, seed, quanti
     scanner = Scanner(matrices, np.array(thresholds), index_fraction=1.0, chunk_size=int(rng.integers(1, 30)))
     found = scanner.scan_joined(encode_joined(sequences)).by_target(len(sequences))
     for sequence, part in zip(sequences, found):
-        expected = brute_force(sequence, matrices, thresholds)
-        got = as_dict(part)
-        assert got.keys() == expected.keys()
-        for key, score in expected.items():
-            assert got[key] == pytest.approx(score, abs=1e-9)
+        assert_equals_brute_force(part, sequence, matrices, thresholds)
