@@ -785,7 +785,20 @@ def design(hits_path, top, rows, genome, species, assembly, ensembl_url, cache_d
     log.info("%d sites designed", len(result))
 
 
+def _without_huge_pages() -> None:
+    """Ask numpy (imported later) not to madvise transparent huge pages for its arrays, unless the user chose.
+
+    numpy marks every array of 4 MB or more MADV_HUGEPAGE; where the kernel's THP defrag setting is ``madvise`` (the
+    default of many distributions) each first touch of such memory may compact memory synchronously for a 2 MB page.
+    A scan makes many short-lived arrays of tens of MB (columns of millions of hits): measured on (e) of
+    benchmarks/run.py (2.2 M hits), that cost 1.5-2 s of system time in building the hit table alone, and nothing
+    in return. Only the command line does this: it owns its process (and passes it to the processes it starts); the
+    library leaves the caller's numpy as it is."""
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+
+
 def main() -> None:
     """Entry point of the ``motifscan`` console script and ``python -m motifscan``."""
+    _without_huge_pages()
     _treat_sigterm_as_sigint()
     cli(prog_name="motifscan")

@@ -218,3 +218,25 @@ def test_every_install_hint_installs_from_the_clone():
     from motifscan.plots import MISSING_MESSAGE
 
     assert 'pip install ".[plot]"' in MISSING_MESSAGE
+
+
+@pytest.mark.parametrize("chosen, expected", [(None, 0), ("1", 1)])
+def test_the_command_asks_numpy_for_no_huge_pages_unless_the_user_chose(chosen, expected):
+    # numpy reads NUMPY_MADVISE_HUGEPAGE once, at its import: what the command sets must reach it (the command's
+    # first import of numpy comes after main() starts), and a user's own setting wins
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if chosen is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = chosen
+    code = textwrap.dedent("""
+        import atexit, sys
+        from motifscan import cli
+        def report():
+            import numpy._core.multiarray as multiarray
+            sys.stderr.write(f"hugepage={int(multiarray._get_madvise_hugepage())}\\n")
+        atexit.register(report)
+        sys.argv = ["motifscan", "motifs", "--help"]
+        cli.main()
+    """)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"hugepage={expected}" in done.stderr
