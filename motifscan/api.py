@@ -32,7 +32,15 @@ from motifscan.model import Gene, Motif, Region, Transcript
 from motifscan.motifs import JasparDatabase, jaspar_database, read_motif_file, select_motifs
 from motifscan.options import GenomeSpec, PromoterOptions, ScanOptions, split_options
 from motifscan.provenance import Provenance, command_line
-from motifscan.writers import bed_chunks, fimo_chunks, gff3_chunks, read_tsv, tsv_chunks, write_outputs
+from motifscan.writers import (
+    bed_chunks,
+    fimo_chunks,
+    gff3_chunks,
+    read_tsv,
+    tsv_byte_chunks,
+    tsv_chunks,
+    write_outputs,
+)
 
 __all__ = ["scan_fasta", "scan_genes", "ScanResult", "ScanOptions", "PromoterOptions", "GenomeSpec", "Provenance",
            "Hit", "HitTable", "Gene", "Motif", "Region", "Transcript", "read_motif_file", "select_motifs", "read_tsv",
@@ -78,6 +86,10 @@ class ScanResult:
     def tsv_chunks(self) -> Iterator[str]:
         return tsv_chunks(self.hits, self.provenance, self.records.values(), self.promoter_rank_p)
 
+    def tsv_byte_chunks(self) -> Iterator[bytes]:
+        """:meth:`tsv_chunks` as UTF-8 bytes (what the file writers take: no text layer encoding it again)."""
+        return tsv_byte_chunks(self.hits, self.provenance, self.records.values(), self.promoter_rank_p)
+
     def bed_chunks(self, track: bool = False) -> Iterator[str]:
         return bed_chunks(self.hits, self.provenance, self._track_line() if track else None)
 
@@ -105,7 +117,7 @@ class ScanResult:
 
     def write_tsv(self, path: str | Path) -> None:
         """Write :meth:`to_tsv`'s text to ``path`` (``"-"``: stdout) atomically, streaming (never held whole)."""
-        write_outputs([(path, self.tsv_chunks())])
+        write_outputs([(path, self.tsv_byte_chunks())])
 
     def write_bed(self, path: str | Path, track: bool = False) -> None:
         """Write :meth:`to_bed`'s text to ``path`` atomically, streaming."""

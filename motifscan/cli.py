@@ -386,7 +386,7 @@ def _write_outputs(result, output: str, bed_path: str | None, bed_track: bool, g
     """Every requested file, written as one step (all or none)."""
     from motifscan.writers import write_outputs
 
-    pieces = [(output, result.tsv_chunks())]
+    pieces: list = [(output, result.tsv_byte_chunks())]
     if bed_path is not None:
         pieces.append((bed_path, result.bed_chunks(track=bed_track)))
     if gff3_path is not None:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from motifscan import pvalues
 from motifscan.background import background_from_counts, is_auto, parse_background
@@ -331,18 +332,17 @@ _LETTER_ROWS = 1 << 16
 
 def _gather_letters(letters: np.ndarray, first: np.ndarray, width: np.ndarray, widest: int) -> np.ndarray:
     """(n, widest) uint8: row i holds ``width[i]`` letters of ``letters`` (flat uint8) from ``first[i]`` (int64,
-    (n,)), then zeros, as :func:`motifscan.hits.cut_sites` returns them."""
-    out = np.zeros((len(first), widest), dtype=np.uint8)
+    (n,)), then zeros, as :func:`motifscan.hits.cut_sites` returns them. Each row is copied whole from a strided
+    view of the letters (every run of ``widest`` of them), then cleared past its width a block of rows at a time
+    (the only temporaries: a block's mask)."""
     if not len(first):
-        return out
+        return np.zeros((0, widest), dtype=np.uint8)
+    runs = sliding_window_view(np.concatenate((letters, np.zeros(widest, np.uint8))), widest)
+    out = runs[first]
     columns = np.arange(widest)
-    last = len(letters) - 1
     for begin in range(0, len(first), _LETTER_ROWS):
         end = begin + _LETTER_ROWS
-        index = first[begin:end, None] + columns
-        block = letters[np.minimum(index, last)]
-        block[columns >= width[begin:end, None]] = 0
-        out[begin:end] = block
+        out[begin:end] *= columns < width[begin:end, None]
     return out
 
 

@@ -57,9 +57,9 @@ class BgzipTabixSink:
         self.rows = 0
         self._write("".join(line + "\n" for line in header))
 
-    def _write(self, text: str) -> None:
+    def _write(self, text: str | bytes) -> None:
         try:
-            self._file.write(text.encode("utf-8"))
+            self._file.write(text if isinstance(text, bytes) else text.encode("utf-8"))
         except OSError as error:
             raise MotifscanError(f"cannot write {self.target}: {error.strerror or error}") from None
 

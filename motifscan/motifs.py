@@ -127,6 +127,7 @@ class JasparDatabase:
         self.release = canonical_release(release)
         path = _jaspar_data_dir() / f"{self.release}.sqlite"
         self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._groups: dict[tuple[tuple[str, ...], tuple[str, ...]], frozenset[int]] = {}
 
     @cached_property
     def _matrices(self) -> dict[int, tuple[str, str, int, str]]:
@@ -192,26 +193,33 @@ class JasparDatabase:
         )
 
     def _load(self, keys: Sequence[int]) -> list[Motif]:
-        """Build motifs for database keys, in the given order, with one query for all their matrix cells."""
+        """Build motifs for database keys, in the given order, with one query per 900 keys for all their matrix cells
+        (placed by numpy: a Python step per motif, none per cell)."""
         if not keys:
             return []
-        cells: dict[int, list[tuple[str, int, float]]] = defaultdict(list)
         wanted = sorted(set(keys))
+        parts = []
         for offset in range(0, len(wanted), 900):  # SQLite's bound-parameter limit
             chunk = wanted[offset : offset + 900]
             marks = ",".join("?" * len(chunk))
-            for key, row, col, val in self._db.execute(
-                f"SELECT ID, row, col, val FROM MATRIX_DATA WHERE ID IN ({marks})", chunk
-            ):
-                cells[key].append((row, col, val))
-        return [self._motif(key, cells[key]) for key in keys]
+            parts += self._db.execute(
+                f"SELECT ID, instr('ACGT', upper(row)) - 1, col, val FROM MATRIX_DATA WHERE ID IN ({marks})", chunk
+            ).fetchall()
+        key, letter, column, value = (np.array(c) for c in zip(*parts)) if parts else (np.zeros(0, np.int64),) * 4
+        if np.any(letter < 0):
+            raise ValueError(f"{self.release}: a matrix row other than A, C, G, T in MATRIX_DATA")
+        # each matrix's cells in one flat buffer: matrix i's (4, width_i) counts from start[i], rows A, C, G, T
+        position = np.searchsorted(wanted, key)
+        width = np.zeros(len(wanted), dtype=np.int64)
+        np.maximum.at(width, position, column.astype(np.int64))
+        start = np.concatenate(([0], np.cumsum(4 * width)))
+        cells = np.zeros(int(start[-1]))
+        cells[start[position] + letter * width[position] + column - 1] = value
+        counts = {k: cells[start[i] : start[i + 1]].reshape(4, int(width[i])) for i, k in enumerate(wanted)}
+        return [self._motif(key, counts[key]) for key in keys]
 
-    def _motif(self, key: int, cells: list[tuple[str, int, float]]) -> Motif:
+    def _motif(self, key: int, counts: np.ndarray) -> Motif:
         collection, base, version, name = self._matrices[key]
-        width = max(col for _, col, _ in cells)
-        counts = np.zeros((4, width))
-        for row, col, val in cells:
-            counts[LETTERS.index(row.upper()), col - 1] = val
         annotation = self._annotations.get(key, {})
         return Motif(
             id=f"{base}.{version}",
@@ -226,11 +234,20 @@ class JasparDatabase:
         )
 
     def _in_group(self, key: int, collections: Sequence[str], tax_groups: Sequence[str]) -> bool:
-        collection = self._matrices[key][0]
-        tax_group = self._annotations.get(key, {}).get("tax_group", "")
-        return collection.upper() in {c.upper() for c in collections} and (
-            not tax_groups or tax_group.lower() in {t.lower() for t in tax_groups}
-        )
+        return key in self._group_keys(tuple(collections), tuple(tax_groups))
+
+    def _group_keys(self, collections: tuple[str, ...], tax_groups: tuple[str, ...]) -> frozenset[int]:
+        """Database keys (every version) of the collections (any case) and tax groups (any case; none: all)."""
+        cached = self._groups.get((collections, tax_groups))
+        if cached is None:
+            wanted_collections = {c.upper() for c in collections}
+            wanted_tax = {t.lower() for t in tax_groups}
+            annotations = self._annotations
+            cached = self._groups[(collections, tax_groups)] = frozenset(
+                key for key, (collection, _, _, _) in self._matrices.items()
+                if collection.upper() in wanted_collections
+                and (not wanted_tax or annotations.get(key, {}).get("tax_group", "").lower() in wanted_tax))
+        return cached
 
     def _check_group(self, collections: Sequence[str], tax_groups: Sequence[str]) -> None:
         known_collections = {c for c, _, _, _ in self._matrices.values()}

@@ -14,6 +14,7 @@ repeat (a motif's scores are sums over its columns, so the 2.2 M hits of the pro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,6 +68,145 @@ def integers(values: np.ndarray) -> np.ndarray:
     return field
 
 
+def _python_text(values: np.ndarray, spec: str) -> StringTable:
+    """``spec % v`` of each value (float64, (n,)) by Python, once per distinct bit pattern: a table of n rows."""
+    distinct, which = np.unique(np.ascontiguousarray(values).view(np.uint64), return_inverse=True)
+    table = StringTable.of([spec % v for v in distinct.view(np.float64).tolist()])
+    return StringTable(table.letters[which.ravel()])
+
+
+def _place(field: np.ndarray, rows: np.ndarray, texts: StringTable) -> np.ndarray:
+    """``field`` (n, w) with ``rows`` replaced by the texts' rows (widened if a text is longer than w)."""
+    if not len(rows):
+        return field
+    width = max(field.shape[1], texts.letters.shape[1])
+    if width > field.shape[1]:
+        field = np.concatenate((field, np.zeros((len(field), width - field.shape[1]), dtype=np.uint8)), axis=1)
+    field[rows] = 0
+    field[rows, : texts.letters.shape[1]] = texts.letters
+    return field
+
+
+def _used(field: np.ndarray) -> np.ndarray:
+    """``field`` without its columns that hold no byte in any row (fewer bytes for :func:`join_fields` to scan)."""
+    return field[:, field.any(axis=0)] if len(field) else field[:, :0]
+
+
+_TIE_TOLERANCE = 1e-5
+"""A scaled value this close to a half-integer is formatted by Python: float64 scaling (error below 1e-6 in the
+ranges allowed) cannot tell on which side of the tie the exact binary value lies; everywhere else ``rint`` of the
+scaled value is the correctly rounded decimal, which is what Python's ``%`` writes."""
+
+_FIXED_LIMIT = 2.0**33
+""":func:`fixed` scales values in numpy while ``|v| * 10**decimals`` stays below this (its ulp, 2**-19, is far
+below the tie tolerance); larger values are formatted by Python."""
+
+_DIGIT = np.uint8(ord("0"))
+
+
+def fixed(values: np.ndarray, decimals: int = 6) -> np.ndarray:
+    """``"%.{decimals}f" % v`` of every value (float64, (n,); decimals 0 to 15): (n, w) uint8, byte for byte as
+    Python writes it (``-0.000000`` for -0.0 and small negatives, ``nan``, ``inf``). Digits come from the correctly
+    rounded scaled value; values near a rounding tie, outside the scaled range, or not finite, are written by
+    Python (once per distinct value)."""
+    if not 0 <= decimals <= 15:
+        raise ValueError(f"fixed: decimals must be 0 to 15, not {decimals}")
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        y = np.abs(x) * 10.0**decimals
+        fast = y < _FIXED_LIMIT  # False for nan and inf
+        y = np.where(fast, y, 0.0)
+        fast &= np.abs(y - np.floor(y) - 0.5) >= _TIE_TOLERANCE
+    m = np.rint(y).astype(np.int64)
+    unit = 10**decimals
+    whole, fraction = m // unit, m % unit
+    integer = integers(whole)  # (n, 1 + digits): a sign slot (empty: whole >= 0) and the digits
+    integer[:, 0] = np.where(np.signbit(x), ord("-"), 0)
+    field = np.zeros((n, integer.shape[1] + (1 + decimals if decimals else 0)), dtype=np.uint8)
+    field[:, : integer.shape[1]] = integer
+    if decimals:
+        field[:, integer.shape[1]] = ord(".")
+        for j in range(decimals, 0, -1):
+            field[:, integer.shape[1] + j] = (fraction % 10).astype(np.uint8) + _DIGIT
+            fraction //= 10
+    slow = np.flatnonzero(~fast)
+    return _place(field, slow, _python_text(x[slow], f"%.{decimals}f"))
+
+
+_GENERAL_RANGE = 290
+""":func:`general` scales values of decimal exponent within +-this in numpy (10**k then stays a normal float)."""
+
+
+def general(values: np.ndarray, digits: int = 6) -> np.ndarray:
+    """``"%.{digits}g" % v`` of every value (float64, (n,); digits 1 to 15): (n, w) uint8, byte for byte as Python
+    writes it: ``digits`` significant digits, correctly rounded; fixed notation when the rounded value's decimal
+    exponent e is in [-4, digits), else ``d.ddde+XX`` (at least two exponent digits); trailing zeros and a trailing
+    point dropped; ``0``, ``-0``, ``nan``, ``inf``. Values near a rounding tie, of exponent beyond
+    :data:`_GENERAL_RANGE`, or not finite, are written by Python (once per distinct value)."""
+    if not 1 <= digits <= 15:
+        raise ValueError(f"general: digits must be 1 to 15, not {digits}")
+    x = np.asarray(values, dtype=np.float64)
+    n = len(x)
+    a = np.abs(x)
+    low, high = 10.0 ** (digits - 1), 10.0**digits
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        zero = a == 0
+        fast = zero | ((a >= 10.0**-_GENERAL_RANGE) & (a <= 10.0**_GENERAL_RANGE))  # False for nan, inf
+        a = np.where(fast & ~zero, a, 1.0)
+        exponent = np.floor(np.log10(a)).astype(np.int64)
+        y = a * 10.0 ** (digits - 1 - exponent)
+        # log10 may be one off next to a power of ten: bring y into [10**(digits-1), 10**digits)
+        exponent -= y < low
+        exponent += y >= high
+        y = a * 10.0 ** (digits - 1 - exponent)
+        fast &= zero | (np.abs(y - np.floor(y) - 0.5) >= _TIE_TOLERANCE)
+    m = np.rint(y).astype(np.int64)
+    carried = m >= 10**digits  # 999999.7 -> 1000000: one more decimal place
+    m = np.where(carried, 10 ** (digits - 1), m)
+    exponent += carried
+    m = np.where(zero, 0, m)
+    exponent = np.where(zero, 0, exponent)
+    number = np.zeros((n, digits), dtype=np.uint8)  # the significant digits, most significant first
+    rest = m.copy()
+    kept = np.full(n, digits, dtype=np.int64)  # significant digits left once trailing zeros are dropped
+    trailing = np.ones(n, dtype=bool)
+    for j in range(digits - 1, -1, -1):
+        digit = rest % 10
+        number[:, j] = digit.astype(np.uint8) + _DIGIT
+        trailing &= digit == 0
+        kept -= trailing & (j > 0)
+        rest //= 10
+    plain = (exponent >= -4) & (exponent < digits)  # fixed notation
+    # slots: sign | integer part (up to `digits`) | point | zeros after the point (up to 4) | fraction digits (up
+    # to `digits`) | e, exponent sign, exponent digits (3); unused slots are 0 (no byte)
+    rows = np.arange(n)
+    whole = np.where(plain & (exponent >= 0), exponent + 1, 1)  # digits before the point
+    first_fraction = np.where(plain, np.where(exponent >= 0, exponent + 1, 0), 1)  # its index in `number`
+    n_fraction = np.maximum(kept - first_fraction, 0)
+    n_zeros = np.where(plain & (exponent < 0), -exponent - 1, 0)
+    field = np.zeros((n, 1 + digits + 1 + 4 + digits + 5), dtype=np.uint8)
+    field[:, 0] = np.where(np.signbit(x), ord("-"), 0)
+    below_one = plain & (exponent < 0)
+    for j in range(digits):
+        field[:, 1 + j] = np.where(j < whole, np.where(below_one, _DIGIT, number[:, j]), 0)
+    field[:, 1 + digits] = np.where(n_fraction > 0, ord("."), 0)
+    for k in range(4):
+        field[:, 2 + digits + k] = np.where(k < n_zeros, _DIGIT, 0)
+    for j in range(digits):
+        source = number[rows, np.minimum(first_fraction + j, digits - 1)]
+        field[:, 6 + digits + j] = np.where(j < n_fraction, source, 0)
+    e = 6 + 2 * digits
+    power = np.abs(exponent)
+    field[:, e] = np.where(plain, 0, ord("e"))
+    field[:, e + 1] = np.where(plain, 0, np.where(exponent < 0, ord("-"), ord("+")))
+    field[:, e + 2] = np.where(plain | (power < 100), 0, power // 100 % 10 + _DIGIT)
+    field[:, e + 3] = np.where(plain, 0, power // 10 % 10 + _DIGIT)
+    field[:, e + 4] = np.where(plain, 0, power % 10 + _DIGIT)
+    slow = np.flatnonzero(~fast)
+    return _place(_used(field), slow, _python_text(x[slow], f"%.{digits}g"))
+
+
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93],
                 dtype=np.uint64)
 
@@ -117,6 +257,15 @@ def formatted(template: str, columns: Sequence[np.ndarray]) -> tuple[StringTable
     index[loners] = len(starts) + np.arange(len(loners))
     rows = np.concatenate((first_rows, loners))
     del order, starts, differs, loners
+    pieces = _numeric_template(template, len(columns))
+    if pieces is not None:  # the distinct tuples' text made in numpy, field by field, as Python writes it
+        literals, specs = pieces
+        parts = [constant(literals[0], len(rows))]
+        for (kind, precision), column, literal in zip(specs, columns, literals[1:]):
+            values = np.asarray(column, dtype=np.float64)[rows]
+            parts += [fixed(values, precision) if kind == "f" else general(values, precision),
+                      constant(literal, len(rows))]
+        return StringTable(np.concatenate(parts, axis=1)), index
     # Python's text of each distinct tuple, a block at a time (its floats and strings are transient; only the
     # tables' bytes are kept), then the blocks' tables in one zero-padded matrix
     blocks = []
@@ -130,6 +279,22 @@ def formatted(template: str, columns: Sequence[np.ndarray]) -> tuple[StringTable
     return StringTable(table), index
 
 
+_SPEC = re.compile(r"%\.(\d+)([fg])")
+
+
+def _numeric_template(template: str, n_columns: int) -> tuple[list[str], list[tuple[str, int]]] | None:
+    """A template made only of ``%.Nf`` (N <= 15) and ``%.Ng`` (1 <= N <= 15) specifications, one per column,
+    between literal texts without ``%`` or NUL: (the literal texts, n_columns + 1 of them; the (kind, precision) of
+    each specification). None for any other template (it is then formatted by Python)."""
+    split = _SPEC.split(template)
+    literals, specs = split[::3], [(kind, int(precision)) for precision, kind in zip(split[1::3], split[2::3])]
+    if len(specs) != n_columns or any("%" in text or "\0" in text for text in literals):
+        return None
+    if any(not (0 if kind == "f" else 1) <= precision <= 15 for kind, precision in specs):
+        return None
+    return literals, specs
+
+
 FORMAT_BLOCK = 1 << 16
 """:func:`formatted` formats this many distinct tuples at a time (bounds its Python floats and strings)."""
 
@@ -140,8 +305,13 @@ COMPARE_BLOCK = 1 << 20
 def join_fields(fields: Sequence[np.ndarray], separator: str = "\t") -> str:
     """The rows of ``fields`` (each (n, w_k) uint8, 0 = no byte) as text: fields joined by ``separator``, each row
     ending in a newline."""
+    return join_bytes(fields, separator).decode("utf-8")
+
+
+def join_bytes(fields: Sequence[np.ndarray], separator: str = "\t") -> bytes:
+    """:func:`join_fields` as UTF-8 bytes (what a file receives: no text layer to encode it again)."""
     if not fields or not len(fields[0]):
-        return ""
+        return b""
     sep = np.frombuffer(separator.encode("utf-8"), dtype=np.uint8)
     n = len(fields[0])
     total = sum(f.shape[1] for f in fields) + len(sep) * (len(fields) - 1) + 1
@@ -154,4 +324,4 @@ def join_fields(fields: Sequence[np.ndarray], separator: str = "\t") -> str:
         matrix[:, column : column + field.shape[1]] = field
         column += field.shape[1]
     matrix[:, column] = ord("\n")
-    return matrix[matrix != 0].tobytes().decode("utf-8")
+    return matrix[matrix != 0].tobytes()

@@ -148,15 +148,23 @@ def tsv_chunks(table: HitTable, provenance: Provenance, records: Iterable[Region
                promoter_rank_p: np.ndarray | None = None) -> Iterator[str]:
     """The TSV file in pieces of text (each ending in a newline): provenance, one ``# record:`` line per scanned record
     (so that records without hits are visible too), the header, then the rows, CHUNK_ROWS at a time; with
-    ``promoter_rank_p`` (shape (n_hits,)) a last column of that name."""
+    ``promoter_rank_p`` (shape (n_hits,)) a last column of that name. The text of :func:`tsv_byte_chunks`."""
+    return (piece.decode("utf-8") for piece in tsv_byte_chunks(table, provenance, records, promoter_rank_p))
+
+
+def tsv_byte_chunks(table: HitTable, provenance: Provenance, records: Iterable[Region] = (),
+                    promoter_rank_p: np.ndarray | None = None) -> Iterator[bytes]:
+    """:func:`tsv_chunks` as UTF-8 bytes, what the file writers take (the rows are made as bytes: no decoding and
+    encoding again of a text that may be hundreds of MB)."""
     check_table_text(table)
     header = "\t".join(TSV_COLUMNS) + (f"\t{RANK_COLUMN}" if promoter_rank_p is not None else "")
-    yield _block([*comment_lines(provenance), *record_comment_lines(records), header])
+    yield _block([*comment_lines(provenance), *record_comment_lines(records), header]).encode("utf-8")
     yield from tsv_row_chunks(table, promoter_rank_p)
 
 
-def tsv_row_chunks(table: HitTable, promoter_rank_p: np.ndarray | None = None) -> Iterator[str]:
-    """The TSV rows alone (no header), CHUNK_ROWS at a time, in the table's order (genome scans stream them).
+def tsv_row_chunks(table: HitTable, promoter_rank_p: np.ndarray | None = None) -> Iterator[bytes]:
+    """The TSV rows alone (no header) as UTF-8 bytes, CHUNK_ROWS at a time, in the table's order (genome scans
+    stream them).
 
     Columns are formatted whole (:mod:`motifscan.text_columns`): ``%d`` integers, ``%.6f`` score and rel_score,
     ``%.6g`` p, q (and promoter_rank_p), each float as Python's ``%`` writes it."""
@@ -193,7 +201,7 @@ def tsv_row_chunks(table: HitTable, promoter_rank_p: np.ndarray | None = None) -
             fields.append(text.constant("\t\t\t\t", n))  # gene_id .. tss_rel_end, empty
         if promoter_rank_p is not None:
             fields.append(rank_text.field(rank_of[rows]))
-        yield text.join_fields(fields)
+        yield text.join_bytes(fields)
 
 
 def read_tsv(path: str | Path) -> tuple[list[tuple[str, str]], HitTable]:
@@ -369,15 +377,23 @@ def _is_special(path: str | Path) -> bool:
     return str(path) == "-" or (os.path.exists(path) and not os.path.isfile(path))
 
 
-def write_outputs(outputs: Sequence[tuple[str | Path, Iterable[str]]]) -> None:
-    """Write several files, each given as pieces of text (each piece ends with a newline, as the writers'
-    ``*_chunks`` functions make them; consumed as they come, so a file is never held whole), as one step (all or
-    none): every regular file goes to a :class:`StagedFiles` folder beside its target first; then standard output
-    (``"-"``) and special files (devices, pipes: written directly, since renaming over them would replace them) are
-    written; only when all of that succeeded are the staged files renamed into place. On any failure (a full disk,
-    a control character refused, Ctrl-C) no target is replaced; a failed write is a MotifscanError naming the path
-    and the cause. A reader that closed standard output (``| head``) is not a failure: the files are still
-    written."""
+Pieces = Iterable[str] | Iterable[bytes]
+"""An output as the writers give it: pieces of text, or of UTF-8 bytes (:func:`tsv_byte_chunks`), each ending in a
+newline."""
+
+
+def _as_bytes(piece: str | bytes) -> bytes:
+    return piece if isinstance(piece, bytes) else piece.encode("utf-8")
+
+
+def write_outputs(outputs: Sequence[tuple[str | Path, Pieces]]) -> None:
+    """Write several files, each given as pieces of text or UTF-8 bytes (each piece ends with a newline, as the writers'
+    ``*_chunks`` functions make them; consumed as they come, so a file is never held whole), as one step (all or none):
+    every regular file goes to a :class:`StagedFiles` folder beside its target first; then standard output (``"-"``) and
+    special files (devices, pipes: written directly, since renaming over them would replace them) are written; only when
+    all of that succeeded are the staged files renamed into place. On any failure (a full disk, a control character
+    refused, Ctrl-C) no target is replaced; a failed write is a MotifscanError naming the path and the cause. A reader
+    that closed standard output (``| head``) is not a failure: the files are still written."""
     staged: list[tuple[StagedFiles, Path]] = []
     try:
         for path, lines in outputs:
@@ -400,7 +416,7 @@ def write_outputs(outputs: Sequence[tuple[str | Path, Iterable[str]]]) -> None:
         raise closed_pipe
 
 
-def _write_special(path: str | Path, pieces: Iterable[str]) -> None:
+def _write_special(path: str | Path, pieces: Pieces) -> None:
     """Write to standard output (``"-"``) or a device or pipe, flushed; a MotifscanError naming it on failure
     (BrokenPipeError passes: the reader went away)."""
     name = "standard output" if str(path) == "-" else str(path)
@@ -409,13 +425,20 @@ def _write_special(path: str | Path, pieces: Iterable[str]) -> None:
     try:
         if str(path) == "-":
             assert sys.stdout is not None
+            binary = getattr(sys.stdout, "buffer", None)
             for piece in pieces:
-                sys.stdout.write(piece)
+                if isinstance(piece, bytes) and binary is not None:
+                    sys.stdout.flush()  # the text written before it goes first
+                    binary.write(piece)
+                else:
+                    sys.stdout.write(piece.decode("utf-8") if isinstance(piece, bytes) else piece)
             sys.stdout.flush()
+            if binary is not None:
+                binary.flush()
         else:
-            with open(path, "w", encoding="utf-8") as handle:
+            with open(path, "wb") as handle:
                 for piece in pieces:
-                    handle.write(piece)
+                    handle.write(_as_bytes(piece))
     except BrokenPipeError:
         raise
     except OSError as error:
@@ -459,13 +482,13 @@ class StagedFiles:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _stage(path: Path, pieces: Iterable[str]) -> StagedFiles:
-    """Write ``pieces`` of text to ``path``'s staged copy (see :class:`StagedFiles`)."""
+def _stage(path: Path, pieces: Pieces) -> StagedFiles:
+    """Write ``pieces`` of text or bytes to ``path``'s staged copy (see :class:`StagedFiles`), as UTF-8."""
     staging = StagedFiles(path)
     try:
-        with open(staging.path(path.name), "w", encoding="utf-8", newline="\n") as handle:
+        with open(staging.path(path.name), "wb") as handle:
             for piece in pieces:
-                handle.write(piece)
+                handle.write(_as_bytes(piece))
     except BaseException as error:
         staging.discard()
         if isinstance(error, OSError):

@@ -65,3 +65,63 @@ def test_formatted_checks_collisions_across_blocks(monkeypatch):
     values = np.array([0.5, 1.5, 0.5, 2.25, 1e-300, -0.0, 0.0, 1.5, 7.0], dtype=np.float64)
     table, index = text.formatted("%.6g", [values])
     assert text.join_fields([table.field(index)]) == "".join("%.6g\n" % v for v in values.tolist())  # noqa: UP031
+
+
+# --- the numpy float formatters (fixed, general) against Python's % on Hypothesis-generated values --------------
+
+_SPECIAL = [0.0, -0.0, np.nan, -np.nan, np.inf, -np.inf, 5e-324, -5e-324, 2.2250738585072014e-308, 1e-300, 1e300,
+            1.7976931348623157e308, 1e-4, 1e-5, 9.999995e-5, 0.00099999951, 999999.5, 999999.4999, 9999995.0, 0.5, 1.5,
+            2.5, -2.5, 0.0009765625, 2.0**-20, 123456.5, 0.1, 1 / 3, -1e-9, 0.9999995, 99999.95, 1e15, 1e16, 8589.9,
+            8590.0, -8589.934592]
+"""Edge values: signed zeros, nan, inf, subnormals, the largest float, exact ties of the 6th digit (dyadic values
+such as 2**-10), values that round up to a new power of ten, and the limits of the numpy ranges."""
+
+_FLOATS_OR_EDGES = st.one_of(_FLOATS, st.sampled_from(_SPECIAL),
+                             st.floats(-1e4, 1e4), st.floats(1e-12, 1.0))
+
+
+def _python_rows(spec: str, values: np.ndarray) -> str:
+    return "".join(spec % v + "\n" for v in values.tolist())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FLOATS_OR_EDGES, max_size=60), st.integers(0, 15))
+def test_fixed_is_percent_f(values, decimals):
+    array = np.array(values, dtype=np.float64)
+    assert text.join_fields([text.fixed(array, decimals)]) == _python_rows(f"%.{decimals}f", array)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FLOATS_OR_EDGES, max_size=60), st.integers(1, 15))
+def test_general_is_percent_g(values, digits):
+    array = np.array(values, dtype=np.float64)
+    assert text.join_fields([text.general(array, digits)]) == _python_rows(f"%.{digits}g", array)
+
+
+def test_formatters_on_many_values_of_every_magnitude():
+    # a million-fold spread of magnitudes and the scores, p- and q-values of real scans (the writers' formats)
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.normal(0, 30, 20_000), 10.0 ** rng.uniform(-300, 300, 20_000),
+                             rng.uniform(0, 1, 20_000), np.round(rng.uniform(-50, 50, 5_000), 7), _SPECIAL])
+    for spec, field in (("%.6f", text.fixed(values, 6)), ("%.6g", text.general(values, 6)),
+                        ("%.3g", text.general(values, 3))):
+        assert text.join_fields([field]) == _python_rows(spec, values), spec
+
+
+def test_numeric_templates_and_others():
+    # templates of %.Nf / %.Ng only are formatted in numpy; any other goes to Python: the text is the same
+    assert text._numeric_template("%.6f\t%.6f\t%.6g\t%.6g", 4) == (["", "\t", "\t", "\t", ""],
+                                                                 [("f", 6), ("f", 6), ("g", 6), ("g", 6)])
+    for template in ("%.6f %s", "%6.2f", "%.6e", "%.0g", "%%%.3f", "%.6f"):
+        assert text._numeric_template(template, 2) is None
+    values = np.array([1.25, -0.0, np.nan, 3e-7, 1.25], dtype=np.float64)
+    for template in ("<%.3f|%.2g>", "%.3e|%.4f"):
+        table, index = text.formatted(template, [values, values[::-1]])
+        expected = "".join(template % (x, y) + "\n" for x, y in zip(values.tolist(), values[::-1].tolist()))
+        assert text.join_fields([table.field(index)]) == expected
+
+
+def test_join_bytes_is_the_text_in_utf8():
+    table = text.StringTable.of(["é", "ab", "\u2603"])
+    fields = [table.field(np.array([2, 0, 1])), text.integers(np.array([-5, 0, 12]))]
+    assert text.join_bytes(fields) == text.join_fields(fields).encode("utf-8") == "☃\t-5\né\t0\nab\t12\n".encode()
