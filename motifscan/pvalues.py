@@ -35,6 +35,11 @@ Method
 
 Floating point: the bracket is rigorous on the lattice; the only fuzz is the ~1e-11 bits between a window's float64
 score and its lattice score, which matters only for words whose scores differ by less than that without being equal.
+
+Uniform background (w <= 26): every grid value is then a number of words times 0.25**depth, an integer below
+4**w <= 2**52 that float64 holds exactly, so the whole-word grids (:func:`_word_counts`) and the tail enumeration
+(:func:`_enumerate_words`) count words, in int32 where they fit and in an order of columns of their own: any exact
+count gives the same bits as the general path, which every other case takes.
 """
 
 from __future__ import annotations
@@ -64,6 +69,10 @@ _MAX_STATES = 1 << 18  # branch-and-bound prefixes per level before giving the g
 _MAX_ENUMERATED_STATES = 1 << 14  # prefixes per level for exact tail enumeration in score_threshold
 _TAIL_BINS = 1 << 13  # the finer grid tried for hits' p-values before enumerating the tail
 _MAX_ENUMERATED_TAIL = 1 << 16  # prefixes per level for exact p-values of far-tail scores (hits)
+_EXACT_COUNT_WIDTH = 26  # 4**26 = 2**52: under the uniform background every count of words is an exact float64
+_INT32_COUNT_WIDTH = 15  # 4**15 = 2**30: counts of words fit int32
+_PYTHON_MERGE_STATES = 64  # enumeration levels up to this many prefixes are merged in plain Python (fewer calls)
+_MAX_COUNT_BINS = 1 << 16  # largest grid for _word_counts (its gathers copy 8 x n_bins values per column)
 
 DoneTest = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -182,6 +191,56 @@ def _suffix_distributions(bins: np.ndarray, probs: np.ndarray, n: int, keep_leve
     return levels[::-1]
 
 
+def _word_counts(bins_lower: np.ndarray, bins_upper: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Level 0 of :func:`_suffix_distributions` for both roundings under the uniform background, bit for bit.
+
+    bins_lower, bins_upper: (4, w) int grid deficits (ceil and floor), w <= _EXACT_COUNT_WIDTH; returns two (n,)
+    float64 arrays, the distributions of the whole-word deficit truncated at n bins.
+
+    Why the bits are the same: with weights all 1, every value that DP computes is an integer, the number of words
+    of a suffix in a bin, at most 4**w <= 2**52, so each of its sums is exact in float64 and its level 0 is exact
+    counts times 0.25**w (a power of two, exact too). Any exact count of the words per bin therefore gives the same
+    bits. This one counts in int32 while 4**w < 2**31 (half the bytes per add), adds each letter's shifted copy
+    without merging letters on one bin (counts need no weights), and takes the columns in the order of their largest
+    in-band shift, the same for both roundings (the product does not depend on the order), so that the nonzero band
+    widens as late as possible.
+    """
+    width = bins_lower.shape[1]
+    in_band_lower, in_band_upper = np.where(bins_lower < n, bins_lower, 0), np.where(bins_upper < n, bins_upper, 0)
+    widest = np.maximum(in_band_lower.max(axis=0), in_band_upper.max(axis=0))  # (w,)
+    order = np.argsort(widest, kind="stable").tolist()
+    reaches = widest[order].tolist()
+    dtype = np.int32 if width <= _INT32_COUNT_WIDTH else np.float64
+    scale = 0.25**width
+    return (_count_words(bins_lower.T.tolist(), order, reaches, n, dtype) * scale,
+            _count_words(bins_upper.T.tolist(), order, reaches, n, dtype) * scale)
+
+
+def _count_words(shifts: list[list[int]], order: list[int], reaches: list[int], n: int, dtype: type) -> np.ndarray:
+    """Words per bin (n,) of the sum of the columns' shifts, truncated at n bins: one slice add per in-band letter.
+
+    shifts: per column its 4 letters' int shifts (one of them 0); order: the columns in the order to take them;
+    reaches: the largest in-band shift of each column taken, in that order (an upper bound of this rounding's).
+    """
+    current: np.ndarray = np.zeros(n, dtype)
+    spare: np.ndarray = np.zeros(n, dtype)
+    current[0] = 1
+    reach = 1  # bins [reach, n) of current are 0
+    for column, widest in zip(order, reaches):
+        m = min(n, reach + widest)  # work on bins [0, m) only; spare is 0 past the reach it was written with
+        rest = sorted(shift for shift in shifts[column] if shift < n)[1:]  # the first is the best letter's 0
+        if rest:
+            first = rest.pop(0)
+            spare[:first] = current[:first]
+            np.add(current[first:m], current[: m - first], out=spare[first:m])
+            for shift in rest:
+                spare[shift:m] += current[: m - shift]
+        else:
+            spare[:m] = current[:m]
+        current, spare, reach = spare, current, m
+    return current
+
+
 class ScoreDistribution:
     """The score distribution of one log-odds matrix under a background, for p-values and score thresholds.
 
@@ -215,6 +274,7 @@ class ScoreDistribution:
             raise ValueError("log-odds score range too large (must stay below 4096 bits)")
         self.min_score = self.max_score - self.max_deficit
         self._grids: dict[float, _Grid] = {}
+        self._counts_words = bool(np.all(self.background == 0.25)) and self.width <= _EXACT_COUNT_WIDTH
         self._atoms: tuple[float, np.ndarray, np.ndarray] | None = None  # (largest, deficits, masses): see below
         # coarse grid: about _COARSE_BINS bins over the whole range (delta a power of two, at most 1 bit)
         self._coarse_delta = 2.0 ** min(0, math.ceil(math.log2(max(self.max_deficit, 2.0**-20) / _COARSE_BINS)))
@@ -348,8 +408,12 @@ class ScoreDistribution:
             return cached
         scaled = self.deficits / delta  # exact: lattice values over a power of two
         bins_lower, bins_upper = np.ceil(scaled).astype(np.int64), np.floor(scaled).astype(np.int64)
-        dist_lower = _suffix_distributions(bins_lower, self.background, n_bins, keep_levels)
-        dist_upper = _suffix_distributions(bins_upper, self.background, n_bins, keep_levels)
+        if self._counts_words and not keep_levels and n_bins <= _MAX_COUNT_BINS:
+            counts_lower, counts_upper = _word_counts(bins_lower, bins_upper, n_bins)
+            dist_lower, dist_upper = [counts_lower], [counts_upper]
+        else:
+            dist_lower = _suffix_distributions(bins_lower, self.background, n_bins, keep_levels)
+            dist_upper = _suffix_distributions(bins_upper, self.background, n_bins, keep_levels)
         grid = _Grid(delta, n_bins, dist_lower, dist_upper)  # index j: suffix from column j
         self._grids.pop(delta, None)
         while len(self._grids) >= _CACHED_GRIDS:  # refinement only moves to finer grids: drop the oldest
@@ -487,6 +551,13 @@ class ScoreDistribution:
             deficits, masses = self._atoms[1], self._atoms[2]
             n = int(np.searchsorted(deficits, largest, side="right"))
             return deficits[:n], masses[:n]
+        if self._counts_words:
+            atoms = _enumerate_words(self.deficits, largest, state_cap)
+            if atoms is None:
+                return None
+            prefix, mass = atoms
+            self._atoms = (largest, prefix, mass)
+            return prefix, mass
         prefix, mass = np.zeros(1), np.ones(1)
         background = self.background[:, None]
         for level in range(self.width):
@@ -515,6 +586,56 @@ class ScoreDistribution:
             if fail_ok.any():
                 failing = max(float(points[fail_ok].min()), passing + QUANTUM_BITS)  # overlap: most permissive cut
         return passing
+
+
+def _enumerate_words(deficits: np.ndarray, largest: float, state_cap: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """:meth:`ScoreDistribution._enumerate_tail` under the uniform background (w <= _EXACT_COUNT_WIDTH), bit for bit.
+
+    deficits: (4, w) lattice deficits. Returns the sorted distinct word deficits <= ``largest`` and their
+    probabilities, shapes (a,), or None exactly when that method returns None.
+
+    Why the bits and the None are the same: lattice sums are exact, so a deficit does not depend on the order of its
+    columns; a probability is the number of words with that deficit (an integer below 2**53) times 0.25**w, exact
+    however the counts are summed. And every column has a letter of deficit 0, so each prefix extends to a word of
+    the same deficit: the distinct prefixes <= ``largest`` of one level are a subset of the next level's. The
+    largest set that method checks against ``state_cap`` is thus the one of columns 0..w-2, which is the same set
+    in any order of those columns; here they come first, in an order that keeps the early sets small (columns with
+    fewer letters <= ``largest``, then with a larger second-best deficit, first), and column w - 1 last. Small
+    levels are merged in plain Python (a dict of counts), larger ones with a stable sort of the four sorted runs.
+    """
+    width = deficits.shape[1]
+    in_band = deficits <= largest  # (4, w)
+    second = np.where(deficits > 0, deficits, np.inf).min(axis=0)  # (w,) smallest nonzero deficit of each column
+    order = sorted(range(width - 1), key=lambda j: (int(in_band[:, j].sum()), -float(second[j]))) + [width - 1]
+    columns = deficits.T.tolist()
+    sums: list[float] = [0.0]
+    counts: list[int] = [1]
+    taken = 0
+    while taken < width and len(sums) <= _PYTHON_MERGE_STATES:  # plain Python while the levels are small
+        if len(sums) > state_cap:
+            return None
+        merged: dict[float, int] = {}
+        for deficit in columns[order[taken]]:
+            for prefix_sum, count in zip(sums, counts):
+                child = prefix_sum + deficit  # the same float64 sum as numpy's: exact on the lattice
+                if child <= largest:
+                    merged[child] = merged.get(child, 0) + count
+        sums = sorted(merged)
+        counts = [merged[child] for child in sums]
+        taken += 1
+    prefix, multiplicity = np.array(sums), np.array(counts, dtype=np.float64)  # counts below 2**53: exact
+    letters = np.ones((4, 1))
+    for column in order[taken:]:
+        if prefix.size > state_cap:
+            return None
+        children = prefix + deficits[:, column, None]  # (4, s): each row sorted, those past largest a suffix
+        inside = children <= largest
+        child_prefix, child_count = children[inside], (multiplicity * letters)[inside]
+        ranks = np.argsort(child_prefix)  # any order: counts add up exactly
+        child_prefix, child_count = child_prefix[ranks], child_count[ranks]
+        first = _run_starts(child_prefix[1:] != child_prefix[:-1])
+        prefix, multiplicity = child_prefix[first], np.add.reduceat(child_count, first)
+    return prefix, multiplicity * 0.25**width
 
 
 def _run_starts(changed: np.ndarray) -> np.ndarray:
