@@ -519,7 +519,16 @@ def _output_order(name_rank: np.ndarray, start: np.ndarray, motif_rank: np.ndarr
     key = name_rank.astype(np.int64)
     for column, width in ((start - low, bits[1]), (motif_rank, bits[2]), (minus, bits[3])):
         key = (key << width) | np.asarray(column, dtype=np.int64)
-    return np.argsort(key)  # the keys are distinct: one window per motif, strand and start
+    row_bits = max((len(key) - 1).bit_length(), 1)
+    if sum(bits) + row_bits > 63:
+        return np.argsort(key)  # the keys are distinct: one window per motif, strand and start
+    # the row number in the low bits: one in-place np.sort (a SIMD sort, several times faster than argsort) gives the
+    # order; equal keys cannot occur, and would keep their rows' order
+    key <<= row_bits
+    key |= np.arange(len(key), dtype=np.int64)
+    key.sort()
+    key &= (1 << row_bits) - 1
+    return key
 
 
 def best_strand(table: HitTable) -> HitTable:

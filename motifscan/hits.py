@@ -332,8 +332,9 @@ def cut_sites(letters: np.ndarray, first: np.ndarray, width: np.ndarray, minus: 
     rows = np.lib.stride_tricks.sliding_window_view(padded, widest)
     matrix = rows[np.where(minus, first + width, first + widest)]
     if minus.any():
-        matrix[minus] = reverse_complement_bytes(matrix[minus])  # reversed and complemented, case kept
-    matrix[np.arange(widest) >= width[:, None]] = 0
+        on_minus = np.flatnonzero(minus)
+        matrix[on_minus] = reverse_complement_bytes(matrix[on_minus])  # reversed and complemented, case kept
+    matrix *= np.arange(widest) < width[:, None]  # zeros past each site's width (a product: no boolean setitem)
     return matrix
 
 

@@ -769,7 +769,13 @@ def _make_index(k: int, parts: list[tuple]) -> _KmerIndex:
     """The index of k-mer entries given as parts of (first rescoring slot, key, block score) arrays."""
     slot, key, score = (np.concatenate([part[i] for part in parts]) for i in range(3))
     size = 257 * 257 if k == INDEX_K else 4 ** k + 1  # see _KmerIndex
-    order = np.argsort(key, kind="stable")
+    # the entries by key, in their given order within a key: one np.sort of the key with the entry's number in the
+    # low bits (a SIMD sort, several times faster than a stable argsort); keys are below 2**17
+    entry_bits = max((len(key) - 1).bit_length(), 1)
+    packed = (key.astype(np.int64) << entry_bits) | np.arange(len(key), dtype=np.int64)
+    packed.sort()
+    order = packed & ((1 << entry_bits) - 1)
+    del packed
     slot, key, score = slot[order], key[order], score[order]
     count = np.bincount(key, minlength=size).astype(np.int64)  # invalid keys: no entry
     start = np.cumsum(count) - count

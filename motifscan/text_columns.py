@@ -2,14 +2,17 @@
 
 The writers' rows are tab-separated fields. Each field of n rows is a (n, w) uint8 matrix of its bytes, left to
 right, where a 0 byte is no byte at all (a short value is padded with zeros; no field may hold a NUL: the writers
-refuse control characters in names, and numbers and sequence letters have none). :func:`join_fields` lays the
-fields side by side with the separators and keeps the non-zero bytes: a boolean index of a 2-D array reads in
-row-major order, which is exactly the text of the rows one after another.
+refuse control characters in names, and numbers and sequence letters have none). :func:`join_bytes` lays the
+fields side by side with the separators and drops the zero bytes of the matrix's row-major bytes, which leaves
+exactly the text of the rows one after another, as UTF-8 bytes (:func:`join_fields`: the same, decoded).
 
-Numbers keep Python's own text: integers are written digit by digit (``%d`` exactly), and floats are formatted by
-Python's ``%`` operator once per *distinct* value (:func:`formatted`): the scores, p- and q-values of a motif's hits
-repeat (a motif's scores are sums over its columns, so the 2.2 M hits of the promoter workload at p <= 1e-3 hold
-91,000 distinct ones), so the text is that of ``"%.6g" % value`` byte for byte, at a fraction of the cost.
+Numbers keep Python's own text, byte for byte: integers are written digit by digit (``%d`` exactly), and floats
+by :func:`fixed` (``%.Nf``) and :func:`general` (``%.Ng``): the digits of the correctly rounded value, found by
+scaling in float64 and ``rint``, which is exact except next to a rounding tie; those values, and those beyond the
+scaled ranges or not finite, are written by Python's ``%`` (once per distinct value). :func:`formatted` formats
+rows of several float columns once per *distinct* tuple: the scores, p- and q-values of a motif's hits repeat (a
+motif's scores are sums over its columns, so the 2.2 M hits of the promoter workload at p <= 1e-3 hold 91,000
+distinct ones).
 """
 
 from __future__ import annotations
@@ -216,9 +219,11 @@ def formatted(template: str, columns: Sequence[np.ndarray]) -> tuple[StringTable
     by Python once per distinct tuple of values (bit patterns), so the text is Python's exactly: the table of
     distinct texts and each row's index into it (int64, (n,)).
 
-    Distinct tuples are found by sorting a 64-bit mix of the bit patterns (one argsort: sorting the tuples
-    themselves costs several times more); every row is then checked against its group's first row, and a row whose
-    values differ (a collision of the mix) gets a text of its own."""
+    Distinct tuples are found by sorting a 64-bit mix of the bit patterns (its high bits, with the row number in the
+    low bits: one sort; sorting the tuples themselves costs several times more); every row is then checked against
+    its group's first row, and a row whose values differ (a collision of the mix) gets a text of its own. A template
+    of ``%.Nf`` and ``%.Ng`` specifications between literal texts (the writers' own) is formatted in numpy
+    (:func:`fixed`, :func:`general`); any other by Python's ``%``, a block of distinct tuples at a time."""
     bits = [np.ascontiguousarray(np.asarray(c, dtype=np.float64)).view(np.uint64) for c in columns]
     n = len(bits[0]) if bits else 0
     if not n:
@@ -235,11 +240,17 @@ def formatted(template: str, columns: Sequence[np.ndarray]) -> tuple[StringTable
             np.left_shift(mixed, np.uint64(17), out=mixed)
             mixed |= scratch
     del scratch
-    order = np.argsort(mixed)
-    ordered = mixed[order]
+    # the rows in the order of their mix's high bits: one in-place np.sort of those bits with the row number in the
+    # low bits (a SIMD sort, about 7 times faster than argsort); rows of equal high bits are a group, checked below
+    row_bits = np.uint64(max((n - 1).bit_length(), 1))
+    mixed >>= row_bits
+    mixed <<= row_bits
+    mixed |= np.arange(n, dtype=np.uint64)
+    mixed.sort()
+    order = (mixed & ((np.uint64(1) << row_bits) - np.uint64(1))).astype(np.int64)
+    mixed >>= row_bits
+    new_group = np.concatenate(([True], mixed[1:] != mixed[:-1]))
     del mixed
-    new_group = np.concatenate(([True], ordered[1:] != ordered[:-1]))
-    del ordered
     starts = np.flatnonzero(new_group)
     group = np.cumsum(new_group) - 1  # the group of each sorted row
     del new_group
@@ -324,4 +335,4 @@ def join_bytes(fields: Sequence[np.ndarray], separator: str = "\t") -> bytes:
         matrix[:, column : column + field.shape[1]] = field
         column += field.shape[1]
     matrix[:, column] = ord("\n")
-    return matrix[matrix != 0].tobytes()
+    return matrix.tobytes().translate(None, b"\0")  # the zero bytes dropped (C, 3-4 times faster than a mask)

@@ -161,3 +161,21 @@ def test_window_counts_match_a_count_per_record():
     expected = [sum(max(int(n) - int(w) + 1, 0) for n in lengths) for w in widths]
     assert _window_counts(lengths, widths).tolist() == expected
     assert _window_counts(np.zeros(0, dtype=np.int64), widths).tolist() == [0] * len(widths)
+
+
+@pytest.mark.parametrize("n, name_range, start_range", [(1, 1, 1), (2, 3, 5), (5000, 1000, 3000),
+                                                         (3000, 2**20, 2**28), (3000, 2**20, 2**40)])
+def test_output_order_is_the_lexsort_of_its_keys(n, name_range, start_range):
+    # the packed-key sort (row numbers in the low bits), the argsort of packed keys and the lexsort (ranges too wide
+    # to pack) must all give the order of np.lexsort over (name rank, start, motif rank, strand)
+    from motifscan.engine import _output_order
+
+    rng = np.random.default_rng(n)
+    name = rng.integers(0, name_range, 3 * n)
+    start = rng.integers(-5, start_range, 3 * n)
+    motif = rng.integers(0, 1019, 3 * n)
+    minus = rng.random(3 * n) < 0.5
+    keys = np.unique(np.column_stack((name, start, motif, minus)), axis=0)  # distinct, as the engine's are
+    keys = keys[rng.permutation(len(keys))[:n]]
+    name, start, motif, minus = keys[:, 0], keys[:, 1], keys[:, 2], keys[:, 3].astype(bool)
+    assert np.array_equal(_output_order(name, start, motif, minus), np.lexsort((minus, motif, start, name)))

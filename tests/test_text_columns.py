@@ -125,3 +125,14 @@ def test_join_bytes_is_the_text_in_utf8():
     table = text.StringTable.of(["é", "ab", "\u2603"])
     fields = [table.field(np.array([2, 0, 1])), text.integers(np.array([-5, 0, 12]))]
     assert text.join_bytes(fields) == text.join_fields(fields).encode("utf-8") == "☃\t-5\né\t0\nab\t12\n".encode()
+
+
+def test_formatted_many_rows_few_distinct_values():
+    # thousands of rows (row numbers take 13 bits of the sort key) over few distinct tuples, nan and -0.0 among them
+    rng = np.random.default_rng(3)
+    pool = np.array([0.5, -0.0, 0.0, np.nan, 1e-300, 3.25e-5, 0.0009765625, 12.345678, -7.5, np.inf])
+    a, b = pool[rng.integers(0, len(pool), 5000)], pool[rng.integers(0, len(pool), 5000)]
+    table, index = text.formatted("%.6f\t%.6g", [a, b])
+    assert len(table.letters) <= len(pool) ** 2
+    expected = "".join("%.6f\t%.6g\n" % (x, y) for x, y in zip(a.tolist(), b.tolist()))  # noqa: UP031
+    assert text.join_fields([table.field(index)]) == expected
