@@ -72,6 +72,7 @@ _MAX_ENUMERATED_TAIL = 1 << 16  # prefixes per level for exact p-values of far-t
 _EXACT_COUNT_WIDTH = 26  # 4**26 = 2**52: under the uniform background every count of words is an exact float64
 _INT32_COUNT_WIDTH = 15  # 4**15 = 2**30: counts of words fit int32
 _PYTHON_MERGE_STATES = 64  # enumeration levels up to this many prefixes are merged in plain Python (fewer calls)
+_PACKED_MAX_BINS = 1 << 10  # grids up to this many bins count words in one Python integer
 _MAX_COUNT_BINS = 1 << 16  # largest grid for _word_counts (its gathers copy 8 x n_bins values per column)
 
 DoneTest = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -200,20 +201,39 @@ def _word_counts(bins_lower: np.ndarray, bins_upper: np.ndarray, n: int) -> tupl
     Why the bits are the same: with weights all 1, every value that DP computes is an integer, the number of words
     of a suffix in a bin, at most 4**w <= 2**52, so each of its sums is exact in float64 and its level 0 is exact
     counts times 0.25**w (a power of two, exact too). Any exact count of the words per bin therefore gives the same
-    bits. This one counts in int32 while 4**w < 2**31 (half the bytes per add), adds each letter's shifted copy
-    without merging letters on one bin (counts need no weights), and takes the columns in the order of their largest
-    in-band shift, the same for both roundings (the product does not depend on the order), so that the nonzero band
-    widens as late as possible.
+    bits. This one counts in int32 while 4**w < 2**31 (half the bytes per add), or on small grids in one Python
+    integer per rounding, adds each letter's shifted copy without merging letters on one bin (counts need no
+    weights), and takes the columns in the order of their largest in-band shift, the same for both roundings (the
+    product does not depend on the order), so that the nonzero band widens as late as possible.
     """
     width = bins_lower.shape[1]
     in_band_lower, in_band_upper = np.where(bins_lower < n, bins_lower, 0), np.where(bins_upper < n, bins_upper, 0)
     widest = np.maximum(in_band_lower.max(axis=0), in_band_upper.max(axis=0))  # (w,)
     order = np.argsort(widest, kind="stable").tolist()
     reaches = widest[order].tolist()
-    dtype = np.int32 if width <= _INT32_COUNT_WIDTH else np.float64
     scale = 0.25**width
+    if n <= _PACKED_MAX_BINS:
+        bits = 16 if width <= 7 else 32 if width <= _INT32_COUNT_WIDTH else 64  # counts <= 4**w fit
+        return (_count_words_packed(bins_lower.T.tolist(), order, n, bits) * scale,
+                _count_words_packed(bins_upper.T.tolist(), order, n, bits) * scale)
+    dtype = np.int32 if width <= _INT32_COUNT_WIDTH else np.float64
     return (_count_words(bins_lower.T.tolist(), order, reaches, n, dtype) * scale,
             _count_words(bins_upper.T.tolist(), order, reaches, n, dtype) * scale)
+
+
+def _count_words_packed(shifts: list[list[int]], order: list[int], n: int, bits: int) -> np.ndarray:
+    """:func:`_count_words` on one Python integer holding bin k in bits [k * bits, (k + 1) * bits): a letter's
+    shifted copy is a shift, the sum an integer add (no carry crosses bins: every count stays below 2**bits), and
+    truncation a mask. On small grids these few big-integer operations cost less than numpy calls; (n,) uint."""
+    mask = (1 << (bits * n)) - 1
+    current = 1  # the empty suffix: one word in bin 0
+    for column in order:
+        total = 0
+        for shift in shifts[column]:
+            if shift < n:
+                total += current << (bits * shift)
+        current = total & mask
+    return np.frombuffer(current.to_bytes(n * bits // 8, "little"), dtype=f"<u{bits // 8}")
 
 
 def _count_words(shifts: list[list[int]], order: list[int], reaches: list[int], n: int, dtype: type) -> np.ndarray:

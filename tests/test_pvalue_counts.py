@@ -12,6 +12,7 @@ instead of summing probabilities, in an order of their own. Oracles:
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -44,12 +45,16 @@ def grid_shifts(draw, max_width: int = 8) -> tuple[np.ndarray, np.ndarray, int]:
     return np.ceil(scaled).astype(np.int64), np.floor(scaled).astype(np.int64), n
 
 
+@pytest.mark.parametrize("packed_max_bins", [0, 1 << 20], ids=["numpy", "packed"])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(grid_shifts())
-def test_word_counts_equal_brute_force_and_the_general_dp(case):
+@given(case=grid_shifts())
+def test_word_counts_equal_brute_force_and_the_general_dp(packed_max_bins, case):
+    """Both ways of counting (numpy slice adds, one packed Python integer) against all words binned."""
     bins_lower, bins_upper, n = case
     width = bins_lower.shape[1]
-    got_lower, got_upper = pvalues._word_counts(bins_lower, bins_upper, n)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pvalues, "_PACKED_MAX_BINS", packed_max_bins)
+        got_lower, got_upper = pvalues._word_counts(bins_lower, bins_upper, n)
     for bins, got in ((bins_lower, got_lower), (bins_upper, got_upper)):
         sums = all_word_sums(bins)
         counts = np.bincount(sums[sums < n], minlength=n)[:n]
@@ -59,9 +64,10 @@ def test_word_counts_equal_brute_force_and_the_general_dp(case):
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.integers(16, pvalues._EXACT_COUNT_WIDTH), st.integers(0, 2**32 - 1), st.sampled_from([64, 700, 5000]))
+@given(st.integers(8, pvalues._EXACT_COUNT_WIDTH), st.integers(0, 2**32 - 1), st.sampled_from([64, 700, 5000]))
 def test_wide_word_counts_equal_the_general_dp(width, seed, n):
-    """Past int32 (w > 15) the counts are float64: still the general DP's bits, up to the widest exact width."""
+    """Wider matrices (32- and 64-bit packed bins, int32, float64 past w = 15): the general DP's bits, up to the
+    widest exact width."""
     rng = np.random.default_rng(seed)
     deficits = rng.uniform(0, 40, (4, width))
     deficits[rng.integers(0, 4, width), np.arange(width)] = 0.0
@@ -72,12 +78,16 @@ def test_wide_word_counts_equal_the_general_dp(width, seed, n):
     assert np.array_equal(got_upper, pvalues._suffix_distributions(bins_upper, UNIFORM, n, False)[0])
 
 
-def test_word_counts_of_constant_matrices_hold_every_word_in_one_bin():
-    """All 4**w words on bin 0, the largest count possible: no overflow of int32 (w <= 15) or float64 (w <= 26)."""
+@pytest.mark.parametrize("n", [3, 1 << 11])  # packed and numpy counting
+def test_word_counts_of_constant_matrices_hold_every_word_in_one_bin(n):
+    """All 4**w words on bin 0, the largest count possible: no overflow of the packed bins (16, 32, 64 bits), of
+    int32 (w <= 15) or of float64 (w <= 26)."""
+    expected = np.zeros(n)
+    expected[0] = 1.0
     for width in range(1, pvalues._EXACT_COUNT_WIDTH + 1):
         zeros = np.zeros((4, width), dtype=np.int64)
-        lower, upper = pvalues._word_counts(zeros, zeros, 3)
-        assert np.array_equal(lower, [1.0, 0.0, 0.0]) and np.array_equal(upper, [1.0, 0.0, 0.0]), width
+        lower, upper = pvalues._word_counts(zeros, zeros, n)
+        assert np.array_equal(lower, expected) and np.array_equal(upper, expected), width
 
 
 @st.composite
