@@ -29,6 +29,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -382,8 +383,15 @@ Pieces = Iterable[str] | Iterable[bytes]
 newline."""
 
 
-def _as_bytes(piece: str | bytes) -> bytes:
-    return piece if isinstance(piece, bytes) else piece.encode("utf-8")
+def _write_pieces(handle: TextIO, pieces: Pieces) -> None:
+    """Write text pieces through ``handle`` (a text file, UTF-8: it encodes many small pieces at once) and bytes
+    pieces to its binary buffer, after the text before them."""
+    for piece in pieces:
+        if isinstance(piece, bytes):
+            handle.flush()
+            handle.buffer.write(piece)
+        else:
+            handle.write(piece)
 
 
 def write_outputs(outputs: Sequence[tuple[str | Path, Pieces]]) -> None:
@@ -436,9 +444,8 @@ def _write_special(path: str | Path, pieces: Pieces) -> None:
             if binary is not None:
                 binary.flush()
         else:
-            with open(path, "wb") as handle:
-                for piece in pieces:
-                    handle.write(_as_bytes(piece))
+            with open(path, "w", encoding="utf-8", newline="\n") as handle:
+                _write_pieces(handle, pieces)
     except BrokenPipeError:
         raise
     except OSError as error:
@@ -486,9 +493,8 @@ def _stage(path: Path, pieces: Pieces) -> StagedFiles:
     """Write ``pieces`` of text or bytes to ``path``'s staged copy (see :class:`StagedFiles`), as UTF-8."""
     staging = StagedFiles(path)
     try:
-        with open(staging.path(path.name), "wb") as handle:
-            for piece in pieces:
-                handle.write(_as_bytes(piece))
+        with open(staging.path(path.name), "w", encoding="utf-8", newline="\n") as handle:
+            _write_pieces(handle, pieces)
     except BaseException as error:
         staging.discard()
         if isinstance(error, OSError):
