@@ -29,7 +29,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
 import numpy as np
 
@@ -383,15 +383,29 @@ Pieces = Iterable[str] | Iterable[bytes]
 newline."""
 
 
-def _write_pieces(handle: TextIO, pieces: Pieces) -> None:
-    """Write text pieces through ``handle`` (a text file, UTF-8: it encodes many small pieces at once) and bytes
-    pieces to its binary buffer, after the text before them."""
+_TEXT_BATCH = 1 << 16
+"""Characters of consecutive text pieces encoded and written at once (many small pieces, e.g. lines, in one go)."""
+
+
+def _write_pieces(handle: BinaryIO, pieces: Pieces) -> None:
+    """Write ``pieces`` to a binary file: bytes as they come, text as UTF-8, consecutive text pieces encoded a batch
+    of :data:`_TEXT_BATCH` characters at a time (one encode and one write for many lines)."""
+    batch: list[str] = []
+    size = 0
     for piece in pieces:
         if isinstance(piece, bytes):
-            handle.flush()
-            handle.buffer.write(piece)
-        else:
+            if batch:
+                handle.write("".join(batch).encode("utf-8"))
+                batch, size = [], 0
             handle.write(piece)
+            continue
+        batch.append(piece)
+        size += len(piece)
+        if size >= _TEXT_BATCH:
+            handle.write("".join(batch).encode("utf-8"))
+            batch, size = [], 0
+    if batch:
+        handle.write("".join(batch).encode("utf-8"))
 
 
 def write_outputs(outputs: Sequence[tuple[str | Path, Pieces]]) -> None:
@@ -444,7 +458,7 @@ def _write_special(path: str | Path, pieces: Pieces) -> None:
             if binary is not None:
                 binary.flush()
         else:
-            with open(path, "w", encoding="utf-8", newline="\n") as handle:
+            with open(path, "wb") as handle:
                 _write_pieces(handle, pieces)
     except BrokenPipeError:
         raise
@@ -493,7 +507,7 @@ def _stage(path: Path, pieces: Pieces) -> StagedFiles:
     """Write ``pieces`` of text or bytes to ``path``'s staged copy (see :class:`StagedFiles`), as UTF-8."""
     staging = StagedFiles(path)
     try:
-        with open(staging.path(path.name), "w", encoding="utf-8", newline="\n") as handle:
+        with open(staging.path(path.name), "wb") as handle:
             _write_pieces(handle, pieces)
     except BaseException as error:
         staging.discard()

@@ -226,3 +226,25 @@ def test_bytes_pieces_to_a_text_only_stdout(monkeypatch):
     monkeypatch.setattr("sys.stdout", stream)
     write_outputs([("-", ["# é\n", "à\t1\n".encode(), "b\t2\n"])])
     assert stream.getvalue() == "# é\nà\t1\nb\t2\n"
+
+
+def test_mixed_text_and_bytes_pieces_keep_their_order(monkeypatch):
+    # text pieces are encoded a batch at a time, bytes written as they come: the file is the pieces in order
+    import io
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from motifscan import writers
+
+    monkeypatch.setattr(writers, "_TEXT_BATCH", 7)  # batches cut between pieces of a few characters
+    piece = st.one_of(st.text(max_size=9), st.text(max_size=9).map(lambda t: t.encode("utf-8")))
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.lists(piece, max_size=30))
+    def check(pieces):
+        sink = io.BytesIO()
+        writers._write_pieces(sink, pieces)
+        assert sink.getvalue() == b"".join(p if isinstance(p, bytes) else p.encode("utf-8") for p in pieces)
+
+    check()
