@@ -170,3 +170,11 @@ def test_fast_paths_change_no_threshold_and_no_pvalue(log_odds, seed):
         results.append((np.array(thresholds), distribution.pvalues(scores)))
     assert np.array_equal(results[0][0], results[1][0])
     assert np.array_equal(results[0][1], results[1][1])
+
+
+@given(arrays(np.float64, st.integers(0, 60), elements=st.sampled_from([-np.inf, -1.5, 0.0, 2.0**-40, 3.25, np.inf])
+              | st.floats(-5, 5)))
+def test_unique_inverse_is_numpy_unique(values):
+    targets, where = pvalues._unique_inverse(values)
+    expected_targets, expected_where = np.unique(values, return_inverse=True)
+    assert np.array_equal(targets, expected_targets) and np.array_equal(where, expected_where.ravel())
