@@ -12,7 +12,6 @@ Example
 
 from __future__ import annotations
 
-import html
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -183,6 +182,8 @@ class ScanResult:
         return frame
 
     def _repr_html_(self) -> str:
+        import html  # for notebooks only: not loaded at every start-up
+
         head = "".join(f"<th>{html.escape(c)}</th>" for c in TSV_COLUMNS)
         shown = "".join(tsv_chunks(self.hits.take(slice(0, 50)), ())).splitlines()[1:]
         rows = "".join("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in line.split("\t")) + "</tr>"

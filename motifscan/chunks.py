@@ -16,7 +16,6 @@ process pool or on a Dask worker, and its output does not depend on where it ran
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -134,6 +133,8 @@ class ScanPlan:
     def build(cls, log_odds: Sequence[np.ndarray], score_thresholds: np.ndarray) -> ScanPlan:
         matrices = tuple(np.ascontiguousarray(m, dtype=np.float64) for m in log_odds)
         thresholds = np.ascontiguousarray(score_thresholds, dtype=np.float64)
+        import hashlib  # here: loading it (OpenSSL) costs ~5 ms at every start-up, and only genome scans plan
+
         digest = hashlib.sha256(thresholds.tobytes())
         for matrix in matrices:
             digest.update(np.int64(matrix.shape[1]).tobytes())

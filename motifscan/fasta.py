@@ -136,12 +136,12 @@ def _parse(path: Path, position: list[int]) -> Iterator[tuple[str, str, int] | s
                     continue
                 stop = block.find("\n>", start) + 1 or end  # the lines up to the next header
                 segment = block[start:stop]
-                text = _sequence_text(segment)
+                text, lines = _sequence_text(segment)
                 if text is None or (text and name is None):
                     _refuse_lines(path, number, segment, name)
                 if text:
                     yield text
-                number += segment.count("\n")
+                number += lines
                 position[0] = number
                 start = stop
 
@@ -162,16 +162,18 @@ def _line_blocks(handle) -> Iterator[str]:
         yield "".join(pieces) + "\n"
 
 
-def _sequence_text(segment: str) -> str | None:
+def _sequence_text(segment: str) -> tuple[str | None, int]:
     """The letters of sequence lines (``segment``: whole lines, no header) without line ends, spaces and tabs, or
-    None when a line holds a character that cannot be in a sequence."""
+    None when a line holds a character that cannot be in a sequence; and the number of lines (of line ends: the
+    characters that the first replace removed, so no second pass counts them)."""
     text = segment.replace("\n", "")
+    lines = len(segment) - len(text)
     if " " in text or "\t" in text or "\x0b" in text or "\x0c" in text:
         text = text.translate(_SPACES)
     # bytes.isalpha is a table lookup per letter (str.isalpha checks Unicode classes, 10x slower); isascii is O(1)
     if not text or (text.isascii() and text.encode("ascii").isalpha()) or _SEQUENCE_TEXT.fullmatch(text):
-        return text
-    return None
+        return text, lines
+    return None, lines
 
 
 def _refuse_lines(path: Path, number: int, segment: str, name: str | None) -> None:
