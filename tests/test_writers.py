@@ -186,3 +186,43 @@ def test_record_comment_lines_match_the_record_by_record_lines():
         assert record_comment_lines(regions) == expected
 
     check()
+
+
+def test_tsv_bytes_stdout_and_file_are_the_same_text(tmp_path):
+    # the TSV is made as UTF-8 bytes (the rows) and text (a record name beyond ASCII): the file, standard output
+    # (bytes to its buffer, text to its text layer, in order) and to_tsv() must hold the same text
+    from click.testing import CliRunner
+
+    from motifscan.cli import cli
+
+    fasta = tmp_path / "in.fa"
+    fasta.write_text(">séq_1 first\n" + "ACGTTGACGTCATGACGTCA" * 30 + "\n>seq2\n" + "TGACGTCA" * 40 + "\n",
+                     encoding="utf-8")
+    result = scan_fasta(str(fasta), "MA0605.3", p_threshold=1e-3)
+    assert len(result) and "séq_1" in result.to_tsv()
+    assert b"".join(result.tsv_byte_chunks()).decode("utf-8") == result.to_tsv()
+    out = tmp_path / "hits.tsv"
+    result.write_tsv(out)
+    assert out.read_text(encoding="utf-8") == result.to_tsv()
+    runner = CliRunner()
+    to_file = runner.invoke(cli, ["-q", "fasta", str(fasta), "--motif", "MA0605.3", "--pvalue", "1e-3", "-o", str(out)])
+    to_stdout = runner.invoke(cli, ["-q", "fasta", str(fasta), "--motif", "MA0605.3", "--pvalue", "1e-3", "-o", "-"])
+    assert to_file.exit_code == 0 and to_stdout.exit_code == 0
+
+    def body(text: str) -> list[str]:
+        return [line for line in text.splitlines() if not line.startswith("# command")]
+
+    assert body(to_stdout.stdout_bytes.decode("utf-8")) == body(out.read_text(encoding="utf-8"))
+    assert any(line.startswith("MA0605.3\tATF3\tséq_1") for line in body(out.read_text(encoding="utf-8")))
+
+
+def test_bytes_pieces_to_a_text_only_stdout(monkeypatch):
+    # a standard output without a binary buffer (a StringIO, as some notebooks have): bytes pieces are decoded
+    import io
+
+    from motifscan.writers import write_outputs
+
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stdout", stream)
+    write_outputs([("-", ["# é\n", "à\t1\n".encode(), "b\t2\n"])])
+    assert stream.getvalue() == "# é\nà\t1\nb\t2\n"
