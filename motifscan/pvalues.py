@@ -73,7 +73,6 @@ _EXACT_COUNT_WIDTH = 26  # 4**26 = 2**52: under the uniform background every cou
 _INT32_COUNT_WIDTH = 15  # 4**15 = 2**30: counts of words fit int32
 _PYTHON_MERGE_STATES = 64  # enumeration levels up to this many prefixes are merged in plain Python (fewer calls)
 _PACKED_MAX_BINS = 1 << 10  # grids up to this many bins count words in one Python integer
-_MAX_COUNT_BINS = 1 << 16  # largest grid for _word_counts (its gathers copy 8 x n_bins values per column)
 
 DoneTest = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -90,7 +89,8 @@ class _Grid:
     ``dist_lower[j]``/``dist_upper[j]``: shape (n_bins,), the distribution of the suffix (columns j..w-1) deficit
     rounded up / down to the grid, bin k holding deficit k * delta; j = w is the empty suffix. Mass beyond the last bin
     is dropped. Their cumulative sums bound P(D_suffix <= y) from below / above. Either every level 0..w is kept, or
-    only level 0 (the whole word).
+    only level 0 (the whole word), or (grids made by counting words, :func:`_word_counts`) only level 0's cumulative
+    sums, in ``_cdfs`` from the start, with both lists empty.
     """
 
     delta: float
@@ -196,29 +196,29 @@ def _word_counts(bins_lower: np.ndarray, bins_upper: np.ndarray, n: int) -> tupl
     """Level 0 of :func:`_suffix_distributions` for both roundings under the uniform background, bit for bit.
 
     bins_lower, bins_upper: (4, w) int grid deficits (ceil and floor), w <= _EXACT_COUNT_WIDTH; returns two (n,)
-    float64 arrays, the distributions of the whole-word deficit truncated at n bins.
+    arrays of exact counts of words per bin (unsigned or int32 integers, or float64 holding integers), truncated at
+    n bins: times 0.25**w they are that level 0, and their cumulative sums times 0.25**w its cumulative sums.
 
     Why the bits are the same: with weights all 1, every value that DP computes is an integer, the number of words
     of a suffix in a bin, at most 4**w <= 2**52, so each of its sums is exact in float64 and its level 0 is exact
-    counts times 0.25**w (a power of two, exact too). Any exact count of the words per bin therefore gives the same
-    bits. This one counts in int32 while 4**w < 2**31 (half the bytes per add), or on small grids in one Python
-    integer per rounding, adds each letter's shifted copy without merging letters on one bin (counts need no
-    weights), and takes the columns in the order of their largest in-band shift, the same for both roundings (the
-    product does not depend on the order), so that the nonzero band widens as late as possible.
+    counts times 0.25**w (a power of two, exact too); so are the partial sums of its cumulative sum. Any exact count
+    of the words per bin therefore gives the same bits. This one counts in one Python integer per rounding on small
+    grids, else with numpy in int32 while 4**w < 2**31 (half the bytes per add); it adds each letter's shifted copy
+    without merging letters on one bin (counts need no weights), and takes the columns in the order of their
+    largest in-band shift, the same for both roundings (the product does not depend on the order), so that the
+    nonzero band widens as late as possible.
     """
     width = bins_lower.shape[1]
-    in_band_lower, in_band_upper = np.where(bins_lower < n, bins_lower, 0), np.where(bins_upper < n, bins_upper, 0)
-    widest = np.maximum(in_band_lower.max(axis=0), in_band_upper.max(axis=0))  # (w,)
-    order = np.argsort(widest, kind="stable").tolist()
-    reaches = widest[order].tolist()
-    scale = 0.25**width
+    columns_lower, columns_upper = bins_lower.T.tolist(), bins_upper.T.tolist()  # (w, 4) each: small, plain Python
+    widest = [max(shift for shift in lower + upper if shift < n) for lower, upper in zip(columns_lower, columns_upper)]
+    order = sorted(range(width), key=widest.__getitem__)  # stable
     if n <= _PACKED_MAX_BINS:
         bits = 16 if width <= 7 else 32 if width <= _INT32_COUNT_WIDTH else 64  # counts <= 4**w fit
-        return (_count_words_packed(bins_lower.T.tolist(), order, n, bits) * scale,
-                _count_words_packed(bins_upper.T.tolist(), order, n, bits) * scale)
+        return _count_words_packed(columns_lower, order, n, bits), _count_words_packed(columns_upper, order, n, bits)
     dtype = np.int32 if width <= _INT32_COUNT_WIDTH else np.float64
-    return (_count_words(bins_lower.T.tolist(), order, reaches, n, dtype) * scale,
-            _count_words(bins_upper.T.tolist(), order, reaches, n, dtype) * scale)
+    reaches = [widest[column] for column in order]
+    return (_count_words(columns_lower, order, reaches, n, dtype),
+            _count_words(columns_upper, order, reaches, n, dtype))
 
 
 def _count_words_packed(shifts: list[list[int]], order: list[int], n: int, bits: int) -> np.ndarray:
@@ -314,7 +314,7 @@ class ScoreDistribution:
             raise ValueError("scores must be one-dimensional")
         if np.isnan(scores).any():
             raise ValueError("scores must not be NaN")
-        targets, where = np.unique(self._target_deficits(scores), return_inverse=True)  # hits repeat words
+        targets, where = _unique_inverse(self._target_deficits(scores))  # hits repeat words
         lower, upper = self._tail_bracket(targets)
         todo = ~_ratio_done(lower, upper)
         if todo.any():
@@ -428,13 +428,16 @@ class ScoreDistribution:
             return cached
         scaled = self.deficits / delta  # exact: lattice values over a power of two
         bins_lower, bins_upper = np.ceil(scaled).astype(np.int64), np.floor(scaled).astype(np.int64)
-        if self._counts_words and not keep_levels and n_bins <= _MAX_COUNT_BINS:
-            counts_lower, counts_upper = _word_counts(bins_lower, bins_upper, n_bins)
-            dist_lower, dist_upper = [counts_lower], [counts_upper]
+        if self._counts_words and not keep_levels:
+            scale = 0.25**self.width
+            # cumulative sums of exact counts, in integers (cheaper than a float64 cumsum, and the same bits)
+            cdf_lower, cdf_upper = ((c if c.dtype.kind in "iu" else c.astype(np.int64)).cumsum(dtype=np.int64)
+                                    for c in _word_counts(bins_lower, bins_upper, n_bins))
+            grid = _Grid(delta, n_bins, [], [], {0: (cdf_lower * scale, cdf_upper * scale)})
         else:
             dist_lower = _suffix_distributions(bins_lower, self.background, n_bins, keep_levels)
             dist_upper = _suffix_distributions(bins_upper, self.background, n_bins, keep_levels)
-        grid = _Grid(delta, n_bins, dist_lower, dist_upper)  # index j: suffix from column j
+            grid = _Grid(delta, n_bins, dist_lower, dist_upper)  # index j: suffix from column j
         self._grids.pop(delta, None)
         while len(self._grids) >= _CACHED_GRIDS:  # refinement only moves to finer grids: drop the oldest
             self._grids.pop(next(iter(self._grids)))
@@ -656,6 +659,19 @@ def _enumerate_words(deficits: np.ndarray, largest: float, state_cap: int) -> tu
         first = _run_starts(child_prefix[1:] != child_prefix[:-1])
         prefix, multiplicity = child_prefix[first], np.add.reduceat(child_count, first)
     return prefix, multiplicity * 0.25**width
+
+
+def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` for (n,) float64 without NaN, in fewer numpy calls: the sorted
+    distinct values (u,) and, for each value, the index of its own in them (n,)."""
+    order = np.argsort(values)
+    ordered = values[order]
+    first = np.empty(ordered.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    where = np.empty(ordered.size, dtype=np.intp)
+    where[order] = np.cumsum(first) - 1
+    return ordered[first], where
 
 
 def _run_starts(changed: np.ndarray) -> np.ndarray:

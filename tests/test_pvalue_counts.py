@@ -58,9 +58,9 @@ def test_word_counts_equal_brute_force_and_the_general_dp(packed_max_bins, case)
     for bins, got in ((bins_lower, got_lower), (bins_upper, got_upper)):
         sums = all_word_sums(bins)
         counts = np.bincount(sums[sums < n], minlength=n)[:n]
-        assert got.dtype == np.float64 and got.shape == (n,)
-        assert np.array_equal(got, counts * 0.25**width)
-        assert np.array_equal(got, pvalues._suffix_distributions(bins, UNIFORM, n, False)[0])
+        assert got.shape == (n,)
+        assert np.array_equal(got, counts)
+        assert np.array_equal(got * 0.25**width, pvalues._suffix_distributions(bins, UNIFORM, n, False)[0])
 
 
 @settings(max_examples=25, deadline=None)
@@ -74,19 +74,20 @@ def test_wide_word_counts_equal_the_general_dp(width, seed, n):
     deficits[:, rng.random(width) < 0.3] = 0.0  # columns whose letters all tie: counts grow by 4 per column
     bins_lower, bins_upper = np.ceil(deficits).astype(np.int64), np.floor(deficits).astype(np.int64)
     got_lower, got_upper = pvalues._word_counts(bins_lower, bins_upper, n)
-    assert np.array_equal(got_lower, pvalues._suffix_distributions(bins_lower, UNIFORM, n, False)[0])
-    assert np.array_equal(got_upper, pvalues._suffix_distributions(bins_upper, UNIFORM, n, False)[0])
+    scale = 0.25**width
+    assert np.array_equal(got_lower * scale, pvalues._suffix_distributions(bins_lower, UNIFORM, n, False)[0])
+    assert np.array_equal(got_upper * scale, pvalues._suffix_distributions(bins_upper, UNIFORM, n, False)[0])
 
 
 @pytest.mark.parametrize("n", [3, 1 << 11])  # packed and numpy counting
 def test_word_counts_of_constant_matrices_hold_every_word_in_one_bin(n):
     """All 4**w words on bin 0, the largest count possible: no overflow of the packed bins (16, 32, 64 bits), of
     int32 (w <= 15) or of float64 (w <= 26)."""
-    expected = np.zeros(n)
-    expected[0] = 1.0
     for width in range(1, pvalues._EXACT_COUNT_WIDTH + 1):
         zeros = np.zeros((4, width), dtype=np.int64)
         lower, upper = pvalues._word_counts(zeros, zeros, n)
+        expected = np.zeros(n)
+        expected[0] = 4.0**width
         assert np.array_equal(lower, expected) and np.array_equal(upper, expected), width
 
 
@@ -135,6 +136,23 @@ def test_enumerate_words_equals_brute_force_and_the_general_path(log_odds, quant
     assert np.array_equal(got[0], general[0]) and np.array_equal(got[1], general[1])
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(uniform_matrices(max_width=20), st.sampled_from([2.0**-6, 2.0**-3, 0.5]), st.floats(0.0, 1.0))
+def test_counted_grids_equal_the_general_grids(log_odds, delta, reach):
+    """A grid built by counting words: its cumulative sums (made from integer sums) are the general DP's bits, on
+    grids of a few bins to thousands (both ways of counting)."""
+    fast, general = ScoreDistribution(log_odds, UNIFORM), ScoreDistribution(log_odds, UNIFORM)
+    general._counts_words = False
+    largest = reach * fast.max_deficit
+    got, expected = fast._grid(delta, largest), general._grid(delta, largest)
+    assert got.n_bins == expected.n_bins and not got.has_levels
+    for a, b in zip(got.cdfs(0), expected.cdfs(0)):
+        assert a.dtype == b.dtype == np.float64 and np.array_equal(a, b)
+    targets = np.linspace(0, largest, 50)
+    for a, b in zip(got.bounds(targets), expected.bounds(targets)):
+        assert np.array_equal(a, b)
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(uniform_matrices(max_width=12), st.integers(0, 2**32 - 1))
 def test_fast_paths_change_no_threshold_and_no_pvalue(log_odds, seed):
@@ -152,3 +170,11 @@ def test_fast_paths_change_no_threshold_and_no_pvalue(log_odds, seed):
         results.append((np.array(thresholds), distribution.pvalues(scores)))
     assert np.array_equal(results[0][0], results[1][0])
     assert np.array_equal(results[0][1], results[1][1])
+
+
+@given(arrays(np.float64, st.integers(0, 60), elements=st.sampled_from([-np.inf, -1.5, 0.0, 2.0**-40, 3.25, np.inf])
+              | st.floats(-5, 5)))
+def test_unique_inverse_is_numpy_unique(values):
+    targets, where = pvalues._unique_inverse(values)
+    expected_targets, expected_where = np.unique(values, return_inverse=True)
+    assert np.array_equal(targets, expected_targets) and np.array_equal(where, expected_where.ravel())
