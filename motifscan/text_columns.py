@@ -272,25 +272,37 @@ def formatted(template: str, columns: Sequence[np.ndarray]) -> tuple[StringTable
     rows = np.concatenate((first_rows, loners))
     del order, starts, differs, loners
     pieces = _numeric_template(template, len(columns))
-    if pieces is not None:  # the distinct tuples' text made in numpy, field by field, as Python writes it
-        literals, specs = pieces
-        parts = [constant(literals[0], len(rows))]
-        for (kind, precision), column, literal in zip(specs, columns, literals[1:]):
-            values = np.asarray(column, dtype=np.float64)[rows]
-            parts += [fixed(values, precision) if kind == "f" else general(values, precision),
-                      constant(literal, len(rows))]
-        return StringTable(np.concatenate(parts, axis=1)), index
-    # Python's text of each distinct tuple, a block at a time (its floats and strings are transient; only the
-    # tables' bytes are kept), then the blocks' tables in one zero-padded matrix
-    blocks = []
-    for first in range(0, len(rows), FORMAT_BLOCK):
-        block = rows[first : first + FORMAT_BLOCK]
-        values = np.column_stack([np.asarray(c, dtype=np.float64)[block] for c in columns]).tolist()
-        blocks.append(StringTable.of([template % tuple(v) for v in values]).letters)
+    # the distinct tuples' text, a block of FORMAT_BLOCK at a time (the formatters' temporaries, about a hundred
+    # bytes per value, stay bounded when millions of tuples are distinct), then the blocks in one zero-padded
+    # matrix, each block released once copied
+    blocks = [_formatted_block(template, pieces, columns, rows[first : first + FORMAT_BLOCK])
+              for first in range(0, len(rows), FORMAT_BLOCK)]
     table = np.zeros((len(rows), max(b.shape[1] for b in blocks)), dtype=np.uint8)
-    for first, letters in zip(range(0, len(rows), FORMAT_BLOCK), blocks):
+    for k, first in enumerate(range(0, len(rows), FORMAT_BLOCK)):
+        letters = blocks[k]
         table[first : first + len(letters), : letters.shape[1]] = letters
+        blocks[k] = _NO_LETTERS  # released (a view would keep the block's memory)
     return StringTable(table), index
+
+
+_NO_LETTERS = np.zeros((0, 0), dtype=np.uint8)
+
+
+def _formatted_block(template: str, pieces: tuple[list[str], list[tuple[str, int]]] | None,
+                     columns: Sequence[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """The text of ``template`` for ``rows`` (int64, (b,)) of ``columns``: (b, w) uint8, zero-padded. With
+    ``pieces`` (the template as literals and ``%.Nf``/``%.Ng`` specifications) made in numpy, field by field, as
+    Python writes it; else by Python's ``%`` (its floats and strings are transient; only the bytes are kept)."""
+    if pieces is None:
+        values = np.column_stack([np.asarray(c, dtype=np.float64)[rows] for c in columns]).tolist()
+        return StringTable.of([template % tuple(v) for v in values]).letters
+    literals, specs = pieces
+    parts = [constant(literals[0], len(rows))]
+    for (kind, precision), column, literal in zip(specs, columns, literals[1:]):
+        values = np.asarray(column, dtype=np.float64)[rows]
+        parts += [fixed(values, precision) if kind == "f" else general(values, precision),
+                  constant(literal, len(rows))]
+    return np.concatenate(parts, axis=1)
 
 
 _SPEC = re.compile(r"%\.(\d+)([fg])")
