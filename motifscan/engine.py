@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from motifscan import pvalues
 from motifscan.background import background_from_counts, is_auto, parse_background
@@ -326,26 +325,6 @@ class _Kept:
             self.motif_index[keep], self.record[keep], self.start[keep], self.minus[keep], self.score[keep])
 
 
-_LETTER_ROWS = 1 << 16
-"""Hits' letters are gathered into the hit table's (n, widest) matrix this many rows at a time (bounded temps)."""
-
-
-def _gather_letters(letters: np.ndarray, first: np.ndarray, width: np.ndarray, widest: int) -> np.ndarray:
-    """(n, widest) uint8: row i holds ``width[i]`` letters of ``letters`` (flat uint8) from ``first[i]`` (int64,
-    (n,)), then zeros, as :func:`motifscan.hits.cut_sites` returns them. Each row is copied whole from a strided
-    view of the letters (every run of ``widest`` of them), then cleared past its width a block of rows at a time
-    (the only temporaries: a block's mask)."""
-    if not len(first):
-        return np.zeros((0, widest), dtype=np.uint8)
-    runs = sliding_window_view(np.concatenate((letters, np.zeros(widest, np.uint8))), widest)
-    out = runs[first]
-    columns = np.arange(widest)
-    for begin in range(0, len(first), _LETTER_ROWS):
-        end = begin + _LETTER_ROWS
-        out[begin:end] *= columns < width[begin:end, None]
-    return out
-
-
 def _outside_windows(targets: Sequence[ScanTarget], joined: JoinedCodes, widths: np.ndarray) -> np.ndarray:
     """Per matrix (shape (n_matrices,)): the scoreable windows on one strand that lie wholly inside no window of
     their target's ``windows`` (targets without windows have none). A loop over targets with windows and distinct
@@ -493,7 +472,8 @@ def _hit_table(target_table: TargetTable, kept: _Kept, motifs: Sequence[Motif], 
     p_values, q_values, first = p_values[in_order], q_values[in_order], first[in_order]
     del in_order
     width = widths[motif_index]
-    letters = _gather_letters(kept.letters, first, width, int(widths.max()))
+    # each hit's own letters from the flat buffer (read 5'->3' already: no strand to undo)
+    letters = cut_sites(kept.letters, first, width, np.zeros(len(first), dtype=bool), int(widths.max()))
     kept.letters = released
     del first
     low, high = ranges[motif_index, 0], ranges[motif_index, 1]

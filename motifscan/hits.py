@@ -321,7 +321,8 @@ def cut_sites(letters: np.ndarray, first: np.ndarray, width: np.ndarray, minus: 
     """The letters of sites, 5'->3' on each site's strand, in one 2-D gather: ``letters`` (L,) uint8 ASCII;
     per site (shape (n,)) ``first`` (index of its leftmost letter in ``letters``), ``width``, ``minus`` (bool).
     Returns (n, widest) uint8: row i holds site i's ``width[i]`` letters from column 0 (a minus-strand site read
-    backwards and complemented, case kept), then zeros."""
+    backwards and complemented, case kept), then zeros. Besides the result, temporaries of n values only (the
+    clearing past each width goes a block of :data:`CUT_ROWS` rows at a time: millions of sites in a hit table)."""
     width = np.asarray(width, dtype=np.int64)
     first = np.asarray(first, dtype=np.int64)
     if not len(first):
@@ -334,8 +335,15 @@ def cut_sites(letters: np.ndarray, first: np.ndarray, width: np.ndarray, minus: 
     if minus.any():
         on_minus = np.flatnonzero(minus)
         matrix[on_minus] = reverse_complement_bytes(matrix[on_minus])  # reversed and complemented, case kept
-    matrix *= np.arange(widest) < width[:, None]  # zeros past each site's width (a product: no boolean setitem)
+    columns = np.arange(widest)
+    for begin in range(0, len(first), CUT_ROWS):  # zeros past each site's width (a product: no boolean setitem)
+        end = begin + CUT_ROWS
+        matrix[begin:end] *= columns < width[begin:end, None]
     return matrix
+
+
+CUT_ROWS = 1 << 16
+""":func:`cut_sites` clears past the sites' widths this many rows at a time (a bounded (rows, widest) mask)."""
 
 
 _LETTERS_CACHE: dict[int, tuple[tuple[str, ...], np.ndarray, np.ndarray]] = {}
