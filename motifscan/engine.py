@@ -40,6 +40,7 @@ from motifscan.motifs import log_odds
 from motifscan.options import ScanOptions
 from motifscan.progress import task
 from motifscan.scanning import Candidates, Scanner
+from motifscan.sorting import sort_with_rows
 
 log = logging.getLogger(__name__)
 
@@ -487,8 +488,9 @@ def _hit_table(target_table: TargetTable, kept: _Kept, motifs: Sequence[Motif], 
 
 
 def _output_order(name_rank: np.ndarray, start: np.ndarray, motif_rank: np.ndarray, minus: np.ndarray) -> np.ndarray:
-    """The order of rows by (name rank, start, motif rank, strand + first): one argsort of a packed 64-bit key when
-    the ranges fit (a 4-key lexsort costs about 4 times more), else the lexsort."""
+    """The order of rows by (name rank, start, motif rank, strand + first): one sort of a packed 64-bit key when
+    the ranges fit (a 4-key lexsort costs about 4 times more; :func:`motifscan.sorting.sort_with_rows`, or an argsort
+    when the row numbers do not fit beside the key), else the lexsort."""
     if not len(start):
         return np.zeros(0, dtype=np.int64)
     low = int(start.min())
@@ -499,16 +501,10 @@ def _output_order(name_rank: np.ndarray, start: np.ndarray, motif_rank: np.ndarr
     key = name_rank.astype(np.int64)
     for column, width in ((start - low, bits[1]), (motif_rank, bits[2]), (minus, bits[3])):
         key = (key << width) | np.asarray(column, dtype=np.int64)
-    row_bits = max((len(key) - 1).bit_length(), 1)
-    if sum(bits) + row_bits > 63:
+    ordered = sort_with_rows(key, sum(bits))
+    if ordered is None:
         return np.argsort(key)  # the keys are distinct: one window per motif, strand and start
-    # the row number in the low bits: one in-place np.sort (a SIMD sort, several times faster than argsort) gives the
-    # order; equal keys cannot occur, and would keep their rows' order
-    key <<= row_bits
-    key |= np.arange(len(key), dtype=np.int64)
-    key.sort()
-    key &= (1 << row_bits) - 1
-    return key
+    return ordered[1]
 
 
 def best_strand(table: HitTable) -> HitTable:

@@ -55,6 +55,7 @@ from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from motifscan.encoding import INVALID, JoinedCodes
 from motifscan.motifs import reverse_complement_matrix
+from motifscan.sorting import sort_with_rows
 
 FLOAT32_TOLERANCE = 1e-3
 """Bits by which a float32 score may fall short of its float64 value: far above float32's accumulated rounding error
@@ -769,14 +770,11 @@ def _make_index(k: int, parts: list[tuple]) -> _KmerIndex:
     """The index of k-mer entries given as parts of (first rescoring slot, key, block score) arrays."""
     slot, key, score = (np.concatenate([part[i] for part in parts]) for i in range(3))
     size = 257 * 257 if k == INDEX_K else 4 ** k + 1  # see _KmerIndex
-    # the entries by key, in their given order within a key: one np.sort of the key with the entry's number in the
-    # low bits (a SIMD sort, several times faster than a stable argsort); keys are below 2**17
-    entry_bits = max((len(key) - 1).bit_length(), 1)
-    packed = (key.astype(np.int64) << entry_bits) | np.arange(len(key), dtype=np.int64)
-    packed.sort()
-    order = packed & ((1 << entry_bits) - 1)
-    del packed
-    slot, key, score = slot[order], key[order], score[order]
+    # the entries by key, in their given order within a key (motifscan.sorting; keys are below 2**17)
+    ordered = sort_with_rows(key, 17)
+    assert ordered is not None, "fewer than 2**46 index entries"
+    key, order = ordered
+    slot, score = slot[order], score[order]
     count = np.bincount(key, minlength=size).astype(np.int64)  # invalid keys: no entry
     start = np.cumsum(count) - count
     return _KmerIndex(k, count > 0, count, start, slot, score)
