@@ -203,11 +203,12 @@ class JasparDatabase:
             chunk = wanted[offset : offset + 900]
             marks = ",".join("?" * len(chunk))
             parts += self._db.execute(
-                f"SELECT ID, instr('ACGT', upper(row)) - 1, col, val FROM MATRIX_DATA WHERE ID IN ({marks})", chunk
+                f"SELECT ID, instr('{LETTERS}', upper(row)) - 1, col, val FROM MATRIX_DATA WHERE ID IN ({marks})",
+                chunk
             ).fetchall()
         key, letter, column, value = (np.array(c) for c in zip(*parts)) if parts else (np.zeros(0, np.int64),) * 4
         if np.any(letter < 0):
-            raise ValueError(f"{self.release}: a matrix row other than A, C, G, T in MATRIX_DATA")
+            raise ValueError(f"{self.release}: a matrix row other than {', '.join(LETTERS)} in MATRIX_DATA")
         # each matrix's cells in one flat buffer: matrix i's (4, width_i) counts from start[i], rows A, C, G, T
         position = np.searchsorted(wanted, key)
         width = np.zeros(len(wanted), dtype=np.int64)
